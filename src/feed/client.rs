@@ -1,0 +1,567 @@
+//! The websocket client: one combined-stream connection for every kline and trade stream,
+//! reconnecting with exponential backoff and full jitter, rotating before Binance's 24 h limit,
+//! and backfilling closed candles over REST after every connect and whenever a gap shows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::{Mutex, mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::binance::{WsEvent, kline_stream, parse_ws_message, trade_stream};
+use super::rest::RestClient;
+use super::{FeedEvent, FeedEventKind, MarketEvent};
+use crate::domain::{Interval, Symbol};
+use crate::engine::wall_clock_ms;
+use crate::protocol::LinkState;
+
+/// What the feed client needs to know.
+#[derive(Clone, Debug)]
+pub struct FeedOptions {
+    pub ws_url: String,
+    pub rest_url: String,
+    pub symbols: Vec<Symbol>,
+    pub intervals: Vec<Interval>,
+    pub trades: bool,
+    /// Candles fetched for a series with nothing stored yet.
+    pub initial_backfill: u32,
+    pub silence_timeout: Duration,
+    pub rotate_after: Duration,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+}
+
+impl FeedOptions {
+    /// Every stream name, kline streams first.
+    pub fn streams(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.symbols {
+            for i in &self.intervals {
+                out.push(kline_stream(*s, *i));
+            }
+        }
+        if self.trades {
+            out.extend(self.symbols.iter().map(|s| trade_stream(*s)));
+        }
+        out
+    }
+
+    /// The combined-stream URL.
+    pub fn stream_url(&self) -> String {
+        format!(
+            "{}/stream?streams={}",
+            self.ws_url.trim_end_matches('/'),
+            self.streams().join("/")
+        )
+    }
+}
+
+/// Asks the running client to do something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedControl {
+    Reconnect,
+}
+
+/// Open time of the newest closed candle of each series the client knows to be stored.
+pub type LastClosed = HashMap<(Symbol, Interval), i64>;
+
+/// Exponential backoff with full jitter: uniform in `[0, min(max, min * 2^attempt)]`, but never
+/// below `min`.
+pub fn backoff(attempt: u32, min: Duration, max: Duration, random: u64) -> Duration {
+    let cap = min
+        .saturating_mul(1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX))
+        .min(max);
+    let span = cap.as_millis().max(1) as u64;
+    Duration::from_millis(random % (span + 1)).max(min)
+}
+
+/// A small xorshift generator for jitter; no need for cryptographic randomness here.
+fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}
+
+/// Runs the feed until `shutdown` turns true. Every event goes to `events`.
+pub async fn run(
+    options: FeedOptions,
+    last_closed: LastClosed,
+    events: mpsc::Sender<MarketEvent>,
+    mut control: mpsc::Receiver<FeedControl>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let rest = RestClient::new(&options.rest_url);
+    let last_closed = Arc::new(Mutex::new(last_closed));
+    let mut rng = (wall_clock_ms() as u64) | 1;
+    let mut attempt: u32 = 0;
+    let url = options.stream_url();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let _ = events.send(MarketEvent::Link(LinkState::Connecting)).await;
+        let outcome = tokio::select! {
+            r = tokio_tungstenite::connect_async(url.as_str()) => Some(r),
+            _ = shutdown.changed() => None,
+        };
+        let reason = match outcome {
+            None => return,
+            Some(Err(e)) => format!("connect failed: {e}"),
+            Some(Ok((ws, _))) => {
+                let session = Session {
+                    options: &options,
+                    rest: &rest,
+                    last_closed: &last_closed,
+                    events: &events,
+                };
+                let (reason, healthy) = session
+                    .run(ws, &mut control, &mut shutdown, &mut attempt)
+                    .await;
+                if *shutdown.borrow() {
+                    return;
+                }
+                if healthy {
+                    attempt = 0;
+                }
+                reason
+            }
+        };
+        let rotate = reason.starts_with(ROTATING) || reason.starts_with(ASKED);
+        let wait = if rotate {
+            Duration::ZERO
+        } else {
+            backoff(
+                attempt,
+                options.reconnect_min,
+                options.reconnect_max,
+                next_random(&mut rng),
+            )
+        };
+        attempt = attempt.saturating_add(1);
+        let now = wall_clock_ms();
+        let _ = events
+            .send(MarketEvent::Link(LinkState::Down {
+                reason: reason.clone(),
+                retry_at_ms: now + wait.as_millis() as i64,
+            }))
+            .await;
+        let _ = events
+            .send(feed_event(
+                FeedEventKind::Disconnected,
+                "*",
+                format!("{reason}; reconnecting in {} ms", wait.as_millis()),
+                0,
+            ))
+            .await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+const ROTATING: &str = "rotating the connection";
+const ASKED: &str = "reconnect asked for";
+
+fn feed_event(kind: FeedEventKind, stream: &str, detail: String, count: i64) -> MarketEvent {
+    MarketEvent::Feed(FeedEvent {
+        time_ms: wall_clock_ms(),
+        kind,
+        stream: stream.to_string(),
+        detail,
+        count,
+    })
+}
+
+struct Session<'a> {
+    options: &'a FeedOptions,
+    rest: &'a RestClient,
+    last_closed: &'a Arc<Mutex<LastClosed>>,
+    events: &'a mpsc::Sender<MarketEvent>,
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+impl Session<'_> {
+    /// Reads one connection until it ends. Returns why, and whether it was healthy (it delivered
+    /// data), which resets the backoff.
+    async fn run(
+        &self,
+        mut ws: Ws,
+        control: &mut mpsc::Receiver<FeedControl>,
+        shutdown: &mut watch::Receiver<bool>,
+        attempt: &mut u32,
+    ) -> (String, bool) {
+        let connected_at = Instant::now();
+        let _ = self
+            .events
+            .send(MarketEvent::Link(LinkState::Connected {
+                since_ms: wall_clock_ms(),
+            }))
+            .await;
+        let _ = self
+            .events
+            .send(feed_event(
+                FeedEventKind::Connected,
+                "*",
+                format!("{} streams", self.options.streams().len()),
+                0,
+            ))
+            .await;
+        let backfill = tokio::spawn(backfill_all(
+            self.options.clone(),
+            self.rest.clone(),
+            self.last_closed.clone(),
+            self.events.clone(),
+        ));
+        let mut healthy = false;
+        let mut last_activity = Instant::now();
+        let rotate_at = connected_at + self.options.rotate_after;
+        let reason = loop {
+            let silence_deadline = last_activity + self.options.silence_timeout;
+            tokio::select! {
+                msg = ws.next() => {
+                    last_activity = Instant::now();
+                    match msg {
+                        None => break "the exchange closed the connection".to_string(),
+                        Some(Err(e)) => break format!("connection error: {e}"),
+                        Some(Ok(Message::Text(text))) => {
+                            if !healthy {
+                                healthy = true;
+                                *attempt = 0;
+                            }
+                            self.on_text(text.as_str()).await;
+                        }
+                        Some(Ok(Message::Binary(bytes))) => {
+                            self.on_garbage(format!("unexpected binary frame of {} bytes", bytes.len())).await;
+                        }
+                        Some(Ok(Message::Close(frame))) => {
+                            break match frame {
+                                Some(f) => format!("the exchange closed the connection ({} {})", f.code, f.reason),
+                                None => "the exchange closed the connection".to_string(),
+                            };
+                        }
+                        // Pings are answered by tungstenite on the next read; pongs need nothing.
+                        Some(Ok(_)) => {}
+                    }
+                }
+                _ = tokio::time::sleep_until(silence_deadline) => {
+                    break format!(
+                        "nothing received for {} s (no data, no ping): connection presumed dead",
+                        self.options.silence_timeout.as_secs_f64()
+                    );
+                }
+                _ = tokio::time::sleep_until(rotate_at) => {
+                    break format!("{ROTATING} before the exchange's 24 h limit");
+                }
+                c = control.recv() => {
+                    if c == Some(FeedControl::Reconnect) {
+                        break format!("{ASKED} by the user");
+                    }
+                }
+                _ = shutdown.changed() => break "shutting down".to_string(),
+            }
+        };
+        backfill.abort();
+        // Best effort: a polite close; the peer may already be gone.
+        let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
+        (reason, healthy)
+    }
+
+    async fn on_garbage(&self, detail: String) {
+        tracing::warn!(%detail, "malformed market data message");
+        let _ = self
+            .events
+            .send(feed_event(FeedEventKind::ParseError, "*", detail, 1))
+            .await;
+    }
+
+    async fn on_text(&self, text: &str) {
+        let event = match parse_ws_message(text) {
+            Ok(event) => event,
+            Err(e) => {
+                let mut sample: String = text.chars().take(80).collect();
+                if sample.len() < text.len() {
+                    sample.push('…');
+                }
+                self.on_garbage(format!("{e} in {sample:?}")).await;
+                return;
+            }
+        };
+        match event {
+            WsEvent::Trade { symbol, trade, .. } => {
+                let _ = self.events.send(MarketEvent::Trade { symbol, trade }).await;
+            }
+            WsEvent::Kline {
+                symbol,
+                interval,
+                candle,
+                closed,
+                ..
+            } => {
+                if !self.options.intervals.contains(&interval)
+                    || !self.options.symbols.contains(&symbol)
+                {
+                    self.on_garbage(format!("kline for {symbol} {interval}, which we did not ask for"))
+                        .await;
+                    return;
+                }
+                if closed {
+                    self.on_closed(symbol, interval, candle.open_time_ms).await;
+                }
+                let _ = self
+                    .events
+                    .send(MarketEvent::Kline {
+                        symbol,
+                        interval,
+                        candle,
+                        closed,
+                    })
+                    .await;
+            }
+        }
+    }
+
+    /// Notes a closed candle; if candles are missing before it, fetches them over REST.
+    async fn on_closed(&self, symbol: Symbol, interval: Interval, open_time_ms: i64) {
+        let ms = interval.ms();
+        let previous = {
+            let mut last = self.last_closed.lock().await;
+            let previous = last.get(&(symbol, interval)).copied();
+            if previous.is_none_or(|p| open_time_ms > p) {
+                last.insert((symbol, interval), open_time_ms);
+            }
+            previous
+        };
+        let Some(previous) = previous else { return };
+        if open_time_ms <= previous + ms {
+            return;
+        }
+        let missing = (open_time_ms - previous) / ms - 1;
+        let stream = kline_stream(symbol, interval);
+        let _ = self
+            .events
+            .send(feed_event(
+                FeedEventKind::GapFound,
+                &stream,
+                format!("{missing} closed candles missing before {open_time_ms}"),
+                missing,
+            ))
+            .await;
+        tokio::spawn(repair(
+            self.rest.clone(),
+            self.events.clone(),
+            symbol,
+            interval,
+            previous + ms,
+            open_time_ms,
+            missing,
+        ));
+    }
+}
+
+/// Fetches `[from_ms, to_ms)` and reports how much of the gap the exchange could fill.
+async fn repair(
+    rest: RestClient,
+    events: mpsc::Sender<MarketEvent>,
+    symbol: Symbol,
+    interval: Interval,
+    from_ms: i64,
+    to_ms: i64,
+    missing: i64,
+) {
+    let stream = kline_stream(symbol, interval);
+    let server_now = match rest.server_time().await {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = events
+                .send(feed_event(
+                    FeedEventKind::Backfilled,
+                    &stream,
+                    format!("gap not repaired: {e}"),
+                    0,
+                ))
+                .await;
+            return;
+        }
+    };
+    match rest
+        .closed_klines(symbol, interval, from_ms, to_ms, server_now, &events)
+        .await
+    {
+        Ok(candles) => {
+            let got = candles.len() as i64;
+            let detail = if got == missing {
+                format!("gap repaired: {got} candles")
+            } else {
+                format!("gap partly repaired: the exchange has {got} of {missing} candles")
+            };
+            if !candles.is_empty() {
+                let _ = events
+                    .send(MarketEvent::Backfill {
+                        symbol,
+                        interval,
+                        candles,
+                    })
+                    .await;
+            }
+            let _ = events
+                .send(feed_event(FeedEventKind::Backfilled, &stream, detail, got))
+                .await;
+        }
+        Err(e) => {
+            let _ = events
+                .send(feed_event(
+                    FeedEventKind::Backfilled,
+                    &stream,
+                    format!("gap not repaired: {e}"),
+                    0,
+                ))
+                .await;
+        }
+    }
+}
+
+/// After a connect: for each series, fetch every closed candle after the newest one stored (or the
+/// last `initial_backfill` candles for a new series) up to the exchange's clock.
+async fn backfill_all(
+    options: FeedOptions,
+    rest: RestClient,
+    last_closed: Arc<Mutex<LastClosed>>,
+    events: mpsc::Sender<MarketEvent>,
+) {
+    let server_now = match rest.server_time().await {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = events
+                .send(feed_event(
+                    FeedEventKind::Backfilled,
+                    "*",
+                    format!("backfill skipped: {e}"),
+                    0,
+                ))
+                .await;
+            return;
+        }
+    };
+    for &symbol in &options.symbols {
+        for &interval in &options.intervals {
+            let ms = interval.ms();
+            let known = last_closed.lock().await.get(&(symbol, interval)).copied();
+            let from = match known {
+                Some(t) => t + ms,
+                None => interval.floor(server_now) - ms * i64::from(options.initial_backfill),
+            };
+            let to = interval.floor(server_now);
+            if from >= to || (known.is_none() && options.initial_backfill == 0) {
+                continue;
+            }
+            let stream = kline_stream(symbol, interval);
+            let expected = (to - from) / ms;
+            match rest
+                .closed_klines(symbol, interval, from, to, server_now, &events)
+                .await
+            {
+                Ok(candles) if candles.is_empty() => {}
+                Ok(candles) => {
+                    let got = candles.len() as i64;
+                    let newest = candles.last().map(|c| c.open_time_ms);
+                    if let Some(newest) = newest {
+                        let mut last = last_closed.lock().await;
+                        let entry = last.entry((symbol, interval)).or_insert(newest);
+                        *entry = (*entry).max(newest);
+                    }
+                    if known.is_some() {
+                        let _ = events
+                            .send(feed_event(
+                                FeedEventKind::GapFound,
+                                &stream,
+                                format!("{expected} closed candles missed while disconnected"),
+                                expected,
+                            ))
+                            .await;
+                    }
+                    let _ = events
+                        .send(MarketEvent::Backfill {
+                            symbol,
+                            interval,
+                            candles,
+                        })
+                        .await;
+                    let detail = if known.is_none() {
+                        format!("initial history: {got} candles")
+                    } else if got == expected {
+                        format!("gap repaired: {got} candles")
+                    } else {
+                        format!("gap partly repaired: the exchange has {got} of {expected} candles")
+                    };
+                    let _ = events
+                        .send(feed_event(FeedEventKind::Backfilled, &stream, detail, got))
+                        .await;
+                }
+                Err(e) => {
+                    let _ = events
+                        .send(feed_event(
+                            FeedEventKind::Backfilled,
+                            &stream,
+                            format!("backfill failed: {e}"),
+                            0,
+                        ))
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let min = Duration::from_millis(100);
+        let max = Duration::from_secs(5);
+        for attempt in 0..30 {
+            let cap = (100u64 << attempt.min(20)).min(5000);
+            for r in [0, 1, 77, 12_345, u64::MAX] {
+                let d = backoff(attempt, min, max, r);
+                assert!(d >= min && d.as_millis() as u64 <= cap.max(100), "{attempt} {d:?}");
+            }
+        }
+        // Jitter spreads the waits.
+        let mut rng = 99;
+        let waits: std::collections::HashSet<_> = (0..50)
+            .map(|_| backoff(6, min, max, next_random(&mut rng)))
+            .collect();
+        assert!(waits.len() > 10);
+    }
+
+    #[test]
+    fn stream_url_lists_every_stream() {
+        let options = FeedOptions {
+            ws_url: "ws://127.0.0.1:9/".into(),
+            rest_url: "http://127.0.0.1:9".into(),
+            symbols: vec![Symbol::new("BTCUSDT").unwrap(), Symbol::new("ETHUSDT").unwrap()],
+            intervals: vec![Interval::M1, Interval::H1],
+            trades: true,
+            initial_backfill: 10,
+            silence_timeout: Duration::from_secs(60),
+            rotate_after: Duration::from_secs(3600),
+            reconnect_min: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(5),
+        };
+        assert_eq!(
+            options.stream_url(),
+            "ws://127.0.0.1:9/stream?streams=btcusdt@kline_1m/btcusdt@kline_1h/ethusdt@kline_1m/ethusdt@kline_1h/btcusdt@trade/ethusdt@trade"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! REST side of the Binance protocol: server time and paged kline backfill that honours HTTP 429
+//! and `Retry-After` (continuing through 429s gets an IP ban, so we never do).
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::binance::{ParseError, parse_rest_klines};
+use super::{FeedEvent, FeedEventKind, MarketEvent};
+use crate::domain::{Candle, Interval, Symbol};
+
+/// Binance's maximum page size for `/api/v3/klines`.
+pub const KLINES_PAGE: usize = 1000;
+
+/// Longest `Retry-After` we wait without giving up on this backfill attempt.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    #[error("GET {url}: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("GET {url}: HTTP 429 rate limited, retry after {retry_after:?}")]
+    RateLimited { url: String, retry_after: Duration },
+    #[error("GET {url}: HTTP 418, this IP is banned by the exchange; stopping REST requests")]
+    Banned { url: String },
+    #[error("GET {url}: HTTP {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("GET {url}: bad answer: {source}")]
+    Parse {
+        url: String,
+        #[source]
+        source: ParseError,
+    },
+}
+
+/// A REST client for one exchange base URL.
+#[derive(Clone, Debug)]
+pub struct RestClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl RestClient {
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("trademon/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn get(&self, path_and_query: &str) -> Result<String, RestError> {
+        let url = format!("{}{}", self.base, path_and_query);
+        let http = |source| RestError::Http {
+            url: url.clone(),
+            source,
+        };
+        let response = self.http.get(&url).send().await.map_err(http)?;
+        let status = response.status().as_u16();
+        match status {
+            200 => response.text().await.map_err(http),
+            429 => {
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs)
+                    .unwrap_or(Duration::from_secs(60));
+                Err(RestError::RateLimited { url, retry_after })
+            }
+            418 => Err(RestError::Banned { url }),
+            _ => {
+                let mut body = response.text().await.unwrap_or_default();
+                body.truncate(200);
+                Err(RestError::Status { url, status, body })
+            }
+        }
+    }
+
+    /// The exchange's clock (`GET /api/v3/time`).
+    pub async fn server_time(&self) -> Result<i64, RestError> {
+        #[derive(serde::Deserialize)]
+        struct Time {
+            #[serde(rename = "serverTime")]
+            server_time: i64,
+        }
+        let path = "/api/v3/time";
+        let body = self.get(path).await?;
+        serde_json::from_str::<Time>(&body)
+            .map(|t| t.server_time)
+            .map_err(|e| RestError::Parse {
+                url: format!("{}{path}", self.base),
+                source: e.into(),
+            })
+    }
+
+    /// One page of klines with `start_ms <= open_time <= end_ms`.
+    pub async fn klines(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        start_ms: i64,
+        end_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<super::binance::RestKline>, RestError> {
+        let path = format!(
+            "/api/v3/klines?symbol={symbol}&interval={interval}&startTime={start_ms}&endTime={end_ms}&limit={limit}"
+        );
+        let body = self.get(&path).await?;
+        parse_rest_klines(&body, interval).map_err(|source| RestError::Parse {
+            url: format!("{}{path}", self.base),
+            source,
+        })
+    }
+
+    /// All closed candles with `from_ms <= open_time < to_ms` and a close before `server_now_ms`,
+    /// paged by [`KLINES_PAGE`]. A 429 waits for `Retry-After` (reported as a feed event) and tries
+    /// the same page again.
+    pub async fn closed_klines(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        from_ms: i64,
+        to_ms: i64,
+        server_now_ms: i64,
+        events: &mpsc::Sender<MarketEvent>,
+    ) -> Result<Vec<Candle>, RestError> {
+        let ms = interval.ms();
+        let mut out = Vec::new();
+        let mut start = interval.floor(from_ms);
+        if interval.floor(from_ms) < from_ms {
+            start += ms;
+        }
+        let mut rate_limits = 0;
+        while start < to_ms {
+            let page = match self
+                .klines(symbol, interval, start, to_ms - 1, KLINES_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(RestError::RateLimited { url, retry_after })
+                    if retry_after <= MAX_RETRY_AFTER && rate_limits < 5 =>
+                {
+                    rate_limits += 1;
+                    let _ = events
+                        .send(MarketEvent::Feed(FeedEvent {
+                            time_ms: crate::engine::wall_clock_ms(),
+                            kind: FeedEventKind::RateLimited,
+                            stream: super::binance::kline_stream(symbol, interval),
+                            detail: format!(
+                                "HTTP 429 on {url}; waiting {}s as Retry-After asks",
+                                retry_after.as_secs()
+                            ),
+                            count: 0,
+                        }))
+                        .await;
+                    tokio::time::sleep(retry_after).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let full = page.len() >= KLINES_PAGE;
+            let mut last = None;
+            for row in page {
+                last = Some(row.candle.open_time_ms);
+                if row.candle.open_time_ms >= start
+                    && row.candle.open_time_ms < to_ms
+                    && row.candle.open_time_ms + ms <= server_now_ms
+                {
+                    out.push(row.candle);
+                }
+            }
+            match last {
+                Some(t) if full && t + ms > start => start = t + ms,
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,15 @@
+//! trademon: a local-first terminal trading and monitoring console.
+//!
+//! Market data streams in over the Binance websocket protocol (from Binance or the built-in
+//! simulated exchange), is stored in one SQLite file, and is shown in a terminal console. See
+//! ARCHITECTURE in the README for how the modules fit together.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod feed;
+pub mod monitor;
+pub mod protocol;
+pub mod store;

@@ -1,0 +1,5 @@
+//! Health metrics the engine publishes: latency windows and message rates.
+
+mod latency;
+
+pub use latency::LatencyWindow;

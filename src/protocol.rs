@@ -1,0 +1,370 @@
+//! What the engine tells a view (`Update`) and what a view asks of the engine (`Command`).
+//! The in-process TUI and a TUI attached over a socket use exactly these types.
+//!
+//! The engine keeps its own live state as a [`Snapshot`] and changes it only by applying the same
+//! updates it publishes, so a replica fed those updates is the engine's state.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Candle, Interval, Symbol};
+use crate::feed::FeedEvent;
+
+/// Bumped whenever a type in this module changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Feed events kept in a snapshot for the Health pane.
+pub const RECENT_EVENTS: usize = 50;
+
+/// Where the market data comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SourceInfo {
+    /// The built-in simulated exchange: prices are not real.
+    Simulated { seed: u64, speed: f64 },
+    /// Recorded data served by the built-in exchange.
+    Replay { path: String },
+    /// A real exchange speaking the Binance protocol.
+    Binance { ws_url: String },
+}
+
+impl SourceInfo {
+    pub fn is_real(&self) -> bool {
+        matches!(self, SourceInfo::Binance { .. })
+    }
+
+    /// A short label for the status bar.
+    pub fn label(&self) -> String {
+        match self {
+            SourceInfo::Simulated { seed, speed } => {
+                format!("SIMULATED exchange (seed {seed}, {speed}x)")
+            }
+            SourceInfo::Replay { path } => format!("REPLAY of {path}"),
+            SourceInfo::Binance { ws_url } => format!("Binance {ws_url}"),
+        }
+    }
+}
+
+/// The state of the websocket connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LinkState {
+    Connecting,
+    Connected { since_ms: i64 },
+    Down { reason: String, retry_at_ms: i64 },
+}
+
+/// How one stream is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamState {
+    Live,
+    /// Connected, but nothing has arrived for a while.
+    Stale,
+    Down,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamHealth {
+    pub name: String,
+    pub state: StreamState,
+    pub messages: u64,
+    pub messages_per_sec: f64,
+    pub last_message_age_ms: Option<i64>,
+}
+
+/// Health counters, published about once a second.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub now_ms: i64,
+    pub uptime_ms: i64,
+    pub link: Option<LinkState>,
+    pub streams: Vec<StreamHealth>,
+    pub messages_per_sec: f64,
+    pub reconnects: u64,
+    pub gaps_found: u64,
+    pub gaps_repaired: u64,
+    pub candles_backfilled: u64,
+    pub parse_errors: u64,
+    pub rate_limited: u64,
+    pub db_write_p50_ms: Option<f64>,
+    pub db_write_p99_ms: Option<f64>,
+    pub rows_stored: u64,
+    pub db_bytes: Option<u64>,
+}
+
+/// Candles of one (symbol, interval): closed ones oldest first, and the one still open.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub closed: VecDeque<Candle>,
+    pub open: Option<Candle>,
+}
+
+/// Everything known about one symbol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Market {
+    pub symbol: Symbol,
+    pub last_price: Option<f64>,
+    pub last_trade_ms: Option<i64>,
+    /// One series per interval of [`Snapshot::intervals`], same order.
+    pub series: Vec<Series>,
+}
+
+impl Market {
+    /// Latest price: the last trade, else the open candle's close, else the last closed close.
+    pub fn price(&self) -> Option<f64> {
+        self.last_price.or_else(|| {
+            self.series.first().and_then(|s| {
+                s.open
+                    .map(|c| c.close)
+                    .or_else(|| s.closed.back().map(|c| c.close))
+            })
+        })
+    }
+
+    /// Change of the latest price against the oldest close held for `interval_index`.
+    pub fn change(&self, interval_index: usize) -> Option<f64> {
+        let first = self.series.get(interval_index)?.closed.front()?.open;
+        let last = self.price()?;
+        (first > 0.0).then(|| last / first - 1.0)
+    }
+}
+
+/// The full state a view needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub source: SourceInfo,
+    pub intervals: Vec<Interval>,
+    pub markets: Vec<Market>,
+    pub health: HealthReport,
+    /// Newest last, at most [`RECENT_EVENTS`].
+    pub recent_events: VecDeque<FeedEvent>,
+    /// Closed candles kept per series.
+    pub keep_candles: usize,
+    pub started_at_ms: i64,
+}
+
+/// A change to the state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Update {
+    /// Replace everything (on connect, or after a view fell behind).
+    Snapshot(Box<Snapshot>),
+    /// A candle changed; `closed` means it is final.
+    Candle {
+        symbol: Symbol,
+        interval: Interval,
+        candle: Candle,
+        closed: bool,
+    },
+    /// Closed candles filled in after a gap or at start, oldest first.
+    Backfill {
+        symbol: Symbol,
+        interval: Interval,
+        candles: Vec<Candle>,
+    },
+    LastPrice {
+        symbol: Symbol,
+        price: f64,
+        time_ms: i64,
+    },
+    Health(HealthReport),
+    Event(FeedEvent),
+}
+
+/// What a view asks of the engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Send a fresh snapshot.
+    RequestSnapshot,
+    /// Drop the exchange connection and connect again now (then backfill).
+    Reconnect,
+}
+
+impl Snapshot {
+    pub fn market(&self, symbol: Symbol) -> Option<&Market> {
+        self.markets.iter().find(|m| m.symbol == symbol)
+    }
+
+    fn series_mut(&mut self, symbol: Symbol, interval: Interval) -> Option<&mut Series> {
+        let index = self.intervals.iter().position(|i| *i == interval)?;
+        self.markets
+            .iter_mut()
+            .find(|m| m.symbol == symbol)?
+            .series
+            .get_mut(index)
+    }
+
+    /// Applies one update. Unknown symbols or intervals are ignored (a view may lag a config change).
+    pub fn apply(&mut self, update: &Update) {
+        let keep = self.keep_candles.max(1);
+        match update {
+            Update::Snapshot(snapshot) => *self = (**snapshot).clone(),
+            Update::Candle {
+                symbol,
+                interval,
+                candle,
+                closed,
+            } => {
+                if let Some(series) = self.series_mut(*symbol, *interval) {
+                    if *closed {
+                        insert_closed(series, *candle, keep);
+                        if series
+                            .open
+                            .is_some_and(|o| o.open_time_ms <= candle.open_time_ms)
+                        {
+                            series.open = None;
+                        }
+                    } else if series
+                        .closed
+                        .back()
+                        .is_none_or(|c| c.open_time_ms < candle.open_time_ms)
+                    {
+                        series.open = Some(*candle);
+                    }
+                }
+            }
+            Update::Backfill {
+                symbol,
+                interval,
+                candles,
+            } => {
+                if let Some(series) = self.series_mut(*symbol, *interval) {
+                    for candle in candles {
+                        insert_closed(series, *candle, keep);
+                    }
+                }
+            }
+            Update::LastPrice {
+                symbol,
+                price,
+                time_ms,
+            } => {
+                if let Some(m) = self.markets.iter_mut().find(|m| m.symbol == *symbol) {
+                    m.last_price = Some(*price);
+                    m.last_trade_ms = Some(*time_ms);
+                }
+            }
+            Update::Health(report) => self.health = report.clone(),
+            Update::Event(event) => {
+                if self.recent_events.len() >= RECENT_EVENTS {
+                    self.recent_events.pop_front();
+                }
+                self.recent_events.push_back(event.clone());
+            }
+        }
+    }
+}
+
+/// Keeps closed candles sorted by open time, unique, and at most `keep` long.
+fn insert_closed(series: &mut Series, candle: Candle, keep: usize) {
+    match series.closed.back() {
+        None => series.closed.push_back(candle),
+        Some(last) if last.open_time_ms < candle.open_time_ms => series.closed.push_back(candle),
+        Some(_) => {
+            match series
+                .closed
+                .binary_search_by_key(&candle.open_time_ms, |c| c.open_time_ms)
+            {
+                Ok(i) => series.closed[i] = candle,
+                Err(0) if series.closed.len() >= keep => return,
+                Err(i) => series.closed.insert(i, candle),
+            }
+        }
+    }
+    while series.closed.len() > keep {
+        series.closed.pop_front();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candle(t: i64) -> Candle {
+        Candle {
+            open_time_ms: t,
+            open: 1.0,
+            high: 2.0,
+            low: 0.5,
+            close: 1.5,
+            volume: 1.0,
+            quote_volume: 1.0,
+            trades: 1,
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        let symbol = Symbol::new("BTCUSDT").expect("valid");
+        Snapshot {
+            source: SourceInfo::Simulated {
+                seed: 1,
+                speed: 60.0,
+            },
+            intervals: vec![Interval::M1],
+            markets: vec![Market {
+                symbol,
+                last_price: None,
+                last_trade_ms: None,
+                series: vec![Series::default()],
+            }],
+            health: HealthReport::default(),
+            recent_events: VecDeque::new(),
+            keep_candles: 3,
+            started_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn closed_candles_stay_sorted_unique_and_bounded() {
+        let mut s = snapshot();
+        let symbol = s.markets[0].symbol;
+        for t in [5, 1, 3, 3, 4, 2, 6] {
+            s.apply(&Update::Candle {
+                symbol,
+                interval: Interval::M1,
+                candle: candle(t * 60_000),
+                closed: true,
+            });
+        }
+        let times: Vec<i64> = s.markets[0].series[0]
+            .closed
+            .iter()
+            .map(|c| c.open_time_ms / 60_000)
+            .collect();
+        assert_eq!(times, vec![4, 5, 6]);
+    }
+
+    #[test]
+    fn open_candle_is_replaced_by_its_close() {
+        let mut s = snapshot();
+        let symbol = s.markets[0].symbol;
+        let open = Update::Candle {
+            symbol,
+            interval: Interval::M1,
+            candle: candle(60_000),
+            closed: false,
+        };
+        s.apply(&open);
+        assert!(s.markets[0].series[0].open.is_some());
+        s.apply(&Update::Candle {
+            symbol,
+            interval: Interval::M1,
+            candle: candle(60_000),
+            closed: true,
+        });
+        assert!(s.markets[0].series[0].open.is_none());
+        // A stale open update for a candle already closed is ignored.
+        s.apply(&open);
+        assert!(s.markets[0].series[0].open.is_none());
+    }
+
+    #[test]
+    fn unknown_symbol_is_ignored() {
+        let mut s = snapshot();
+        let before = s.clone();
+        s.apply(&Update::LastPrice {
+            symbol: Symbol::new("ETHUSDT").expect("valid"),
+            price: 1.0,
+            time_ms: 1,
+        });
+        assert_eq!(s, before);
+    }
+}

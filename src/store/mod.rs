@@ -1,0 +1,442 @@
+//! The one SQLite file: schema and migrations, queries, and the batching writer task.
+
+mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::domain::{Candle, Interval, Symbol};
+use crate::feed::{FeedEvent, FeedEventKind};
+
+pub use schema::SCHEMA_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this trademon understands ({supported}); \
+         use a newer trademon, or another --db"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "database {path} is damaged (PRAGMA quick_check: {report}); it was left untouched. \
+         Restore it from a backup or point --db at a new file"
+    )]
+    Corrupt { path: String, report: String },
+    #[error("database {path} is not a SQLite database (or is encrypted); it was left untouched")]
+    NotADatabase { path: String },
+    #[error("cannot create the directory for {path}: {source}")]
+    Dir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A connection to the store. One [`writer::Writer`] owns the writing connection; readers open
+/// their own.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What an import changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ImportOutcome {
+    pub added: u64,
+    pub already_present: u64,
+}
+
+impl Store {
+    /// Opens (or creates) the database, checks it, and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let name = path.display().to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Dir {
+                path: name.clone(),
+                source,
+            })?;
+        }
+        let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        let sql = |source| StoreError::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+        if existed {
+            check_integrity(&conn, &name)?;
+        }
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&name, e))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: name,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Runs `f` in one transaction; nothing of it is kept unless all of it succeeds.
+    fn in_tx<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        result.map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(from as usize) {
+            self.in_tx(|tx| {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", index as i64 + 1)
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Inserts or replaces closed candles in one transaction (live path: the newest final version
+    /// of a candle wins).
+    pub fn upsert_candles(&mut self, rows: &[(Symbol, Interval, Candle)]) -> Result<(), StoreError> {
+        self.in_tx(|tx| write_candles(tx, rows.iter().copied(), Conflict::Replace))
+            .map(|_| ())
+    }
+
+    /// Imports candles of one series in one transaction, keeping rows already stored.
+    pub fn import_candles(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        candles: &[Candle],
+    ) -> Result<ImportOutcome, StoreError> {
+        let added = self.in_tx(|tx| {
+            write_candles(
+                tx,
+                candles.iter().map(|c| (symbol, interval, *c)),
+                Conflict::Keep,
+            )
+        })?;
+        Ok(ImportOutcome {
+            added,
+            already_present: candles.len() as u64 - added,
+        })
+    }
+
+    pub fn insert_events(&mut self, events: &[FeedEvent]) -> Result<(), StoreError> {
+        self.in_tx(|tx| write_events(tx, events))
+    }
+
+    /// The newest `limit` closed candles of a series, oldest first.
+    pub fn recent_candles(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        limit: usize,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let mut out = self.query_candles(
+            "SELECT open_time_ms, open, high, low, close, volume, quote_volume, trades FROM candles
+             WHERE symbol = ?1 AND interval = ?2 ORDER BY open_time_ms DESC LIMIT ?3",
+            params![symbol.as_str(), interval.as_str(), limit as i64],
+        )?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Candles with `from_ms <= open_time_ms < to_ms`, oldest first.
+    pub fn candles_between(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Candle>, StoreError> {
+        self.query_candles(
+            "SELECT open_time_ms, open, high, low, close, volume, quote_volume, trades FROM candles
+             WHERE symbol = ?1 AND interval = ?2 AND open_time_ms >= ?3 AND open_time_ms < ?4
+             ORDER BY open_time_ms",
+            params![symbol.as_str(), interval.as_str(), from_ms, to_ms],
+        )
+    }
+
+    fn query_candles(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok(Candle {
+                    open_time_ms: r.get(0)?,
+                    open: r.get(1)?,
+                    high: r.get(2)?,
+                    low: r.get(3)?,
+                    close: r.get(4)?,
+                    volume: r.get(5)?,
+                    quote_volume: r.get(6)?,
+                    trades: r.get::<_, i64>(7)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn last_open_time(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+    ) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT MAX(open_time_ms) FROM candles WHERE symbol = ?1 AND interval = ?2",
+                params![symbol.as_str(), interval.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn count_candles(&self, symbol: Symbol, interval: Interval) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM candles WHERE symbol = ?1 AND interval = ?2",
+                params![symbol.as_str(), interval.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Missing stretches in a stored series: `(first missing open time, candles missing)`.
+    pub fn gaps(&self, symbol: Symbol, interval: Interval) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT open_time_ms FROM candles WHERE symbol = ?1 AND interval = ?2
+                 ORDER BY open_time_ms",
+            )
+            .map_err(|e| self.err(e))?;
+        let times = stmt
+            .query_map(params![symbol.as_str(), interval.as_str()], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(gaps_in(&times, interval.ms()))
+    }
+
+    /// The newest `limit` feed events, oldest first.
+    pub fn recent_events(&self, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT time_ms, kind, stream, detail, count FROM feed_events
+                 ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = stmt
+            .query_map(params![limit as i64], |r| {
+                let kind: String = r.get(1)?;
+                Ok((r.get(0)?, kind, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?
+            .filter_map(|row| {
+                let (time_ms, kind, stream, detail, count) = row.ok()?;
+                Some(FeedEvent {
+                    time_ms,
+                    kind: FeedEventKind::parse(&kind)?,
+                    stream,
+                    detail,
+                    count,
+                })
+            })
+            .collect::<Vec<_>>();
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Counts of feed events by kind.
+    pub fn event_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, COUNT(*) FROM feed_events GROUP BY kind ORDER BY kind")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Runs `PRAGMA quick_check`; `Ok(())` when the file is sound.
+    pub fn quick_check(&self) -> Result<(), StoreError> {
+        check_integrity(&self.conn, &self.path.display().to_string())
+    }
+
+    /// Writes the WAL back into the main file.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Size of the database file and its WAL in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        [self.path.as_path(), wal.as_path()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Conflict {
+    Replace,
+    Keep,
+}
+
+/// Writes candles with one prepared statement; returns how many rows changed.
+fn write_candles(
+    conn: &Connection,
+    rows: impl Iterator<Item = (Symbol, Interval, Candle)>,
+    conflict: Conflict,
+) -> rusqlite::Result<u64> {
+    let sql = match conflict {
+        Conflict::Replace => {
+            "INSERT INTO candles VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (symbol, interval, open_time_ms) DO UPDATE SET
+             open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+             volume = excluded.volume, quote_volume = excluded.quote_volume, trades = excluded.trades"
+        }
+        Conflict::Keep => {
+            "INSERT INTO candles VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (symbol, interval, open_time_ms) DO NOTHING"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut changed = 0;
+    for (symbol, interval, c) in rows {
+        changed += stmt.execute(params![
+            symbol.as_str(),
+            interval.as_str(),
+            c.open_time_ms,
+            c.open,
+            c.high,
+            c.low,
+            c.close,
+            c.volume,
+            c.quote_volume,
+            c.trades as i64
+        ])? as u64;
+    }
+    Ok(changed)
+}
+
+fn write_events(conn: &Connection, events: &[FeedEvent]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO feed_events (time_ms, kind, stream, detail, count) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for e in events {
+        stmt.execute(params![e.time_ms, e.kind.as_str(), e.stream, e.detail, e.count])?;
+    }
+    Ok(())
+}
+
+/// Gaps in sorted open times: `(first missing open time, candles missing)`.
+pub fn gaps_in(open_times: &[i64], interval_ms: i64) -> Vec<(i64, i64)> {
+    open_times
+        .windows(2)
+        .filter(|w| w[1] - w[0] > interval_ms)
+        .map(|w| (w[0] + interval_ms, (w[1] - w[0]) / interval_ms - 1))
+        .collect()
+}
+
+fn classify(path: &str, e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::NotADatabase
+    {
+        return StoreError::NotADatabase {
+            path: path.to_string(),
+        };
+    }
+    StoreError::Sqlite {
+        path: path.to_string(),
+        source: e,
+    }
+}
+
+fn check_integrity(conn: &Connection, path: &str) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| classify(path, e))?;
+    let lines = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(|e| classify(path, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| classify(path, e))?;
+    if lines.len() == 1 && lines[0] == "ok" {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt {
+            path: path.to_string(),
+            report: lines.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
