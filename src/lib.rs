@@ -6,6 +6,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+// pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod engine;

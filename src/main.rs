@@ -1,1 +1,260 @@
-fn main() {}
+//! The `trademon` command line: parses arguments, installs error reporting and logging, and calls
+//! the library. Nothing else lives here.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use trademon::commands::{self, parse_duration, run::RunArgs};
+use trademon::config::{Config, DEFAULT_TOML, Dirs};
+use trademon::domain::{Interval, Symbol};
+
+/// A local-first terminal trading and monitoring console.
+#[derive(Parser, Debug)]
+#[command(name = "trademon", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file laid over the built-in defaults
+    /// [default: config.toml in the config directory, if present].
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// SQLite database [default: trademon.db in the data directory].
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The console: live market data, charts and health (the default command).
+    Run(RunFlags),
+    /// Load candles from a CSV, Binance kline dump or JSON file into the database.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        symbol: Symbol,
+        #[arg(long)]
+        interval: Interval,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the built-in simulated exchange on its own.
+    ServeSim {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 9443)]
+        port: u16,
+        /// Address to bind instead of 127.0.0.1.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Serve a recorded candles or trades CSV instead of the market model.
+        #[arg(long, value_name = "PATH")]
+        replay: Option<PathBuf>,
+        /// Symbols to simulate [default: feed.symbols].
+        #[arg(long, value_delimiter = ',')]
+        symbols: Option<Vec<Symbol>>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated milliseconds per real millisecond.
+        #[arg(long)]
+        sim_speed: Option<f64>,
+    },
+    /// Print the commented default configuration.
+    GenConfig,
+}
+
+#[derive(Args, Debug, Default)]
+struct RunFlags {
+    /// sim (built-in exchange), binance, or replay:PATH.
+    #[arg(long)]
+    source: Option<String>,
+    /// Symbols to stream, comma-separated [default: feed.symbols].
+    #[arg(long, value_delimiter = ',')]
+    symbols: Option<Vec<Symbol>>,
+    /// Candle intervals, comma-separated; the first is the main one [default: feed.intervals].
+    #[arg(long, value_delimiter = ',')]
+    intervals: Option<Vec<Interval>>,
+    /// Websocket base URL for --source binance [default: feed.binance.ws_url].
+    #[arg(long)]
+    ws_url: Option<String>,
+    /// REST base URL for --source binance [default: feed.binance.rest_url].
+    #[arg(long)]
+    rest_url: Option<String>,
+    /// Simulated milliseconds per real millisecond (1 = real time) [default: feed.sim.speed].
+    #[arg(long)]
+    sim_speed: Option<f64>,
+    /// Seed of the simulated market [default: feed.sim.seed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No terminal UI: run the engine, then print a summary.
+    #[arg(long)]
+    headless: bool,
+    /// With --headless: stop after this long (30s, 5m, 2h).
+    #[arg(long = "for", value_parser = parse_duration, value_name = "DURATION")]
+    run_for: Option<std::time::Duration>,
+    /// With --headless: print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("trademon: cannot install error reporting: {e}");
+    }
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("trademon: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Run(RunFlags::default()));
+    if let Command::GenConfig = command {
+        print!("{DEFAULT_TOML}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (mut config, _) = Config::load(cli.config.as_deref())?;
+    let db = commands::db_path(cli.db.as_deref(), &config)?;
+    let _log = init_logging(&db);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")?;
+    match command {
+        Command::GenConfig => Ok(ExitCode::SUCCESS),
+        Command::Import {
+            file,
+            symbol,
+            interval,
+            json,
+        } => {
+            let report = commands::import::run(&db, &file, symbol, interval)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", commands::import::to_text(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ServeSim {
+            port,
+            bind,
+            replay,
+            symbols,
+            seed,
+            sim_speed,
+        } => {
+            if let Some(seed) = seed {
+                config.feed.sim.seed = seed;
+            }
+            if let Some(speed) = sim_speed {
+                config.feed.sim.speed = check_speed(speed)?;
+            }
+            let symbols = symbols.unwrap_or_else(|| config.feed.symbols.clone());
+            runtime.block_on(commands::serve_sim::serve(
+                commands::serve_sim::ServeSimArgs {
+                    config,
+                    bind: std::net::SocketAddr::new(bind, port),
+                    replay,
+                    symbols,
+                },
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(flags) => {
+            let args = run_args(flags, config, db)?;
+            if args.headless {
+                let json = args.json;
+                let summary = runtime.block_on(commands::run::headless(args))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&summary)?);
+                } else {
+                    print!("{}", summary.to_text());
+                }
+            } else {
+                let keymap = trademon::tui::Keymap::load(commands::run::user_keymap().as_deref())?;
+                runtime.block_on(commands::run::console(args, keymap))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check_speed(speed: f64) -> Result<f64> {
+    if speed.is_finite() && speed > 0.0 && speed <= 100_000.0 {
+        Ok(speed)
+    } else {
+        Err(eyre!(
+            "--sim-speed {speed}: must be above 0 and at most 100000"
+        ))
+    }
+}
+
+/// Lays the command-line flags over the config.
+fn run_args(flags: RunFlags, mut config: Config, db_path: PathBuf) -> Result<RunArgs> {
+    if let Some(symbols) = flags.symbols {
+        config.feed.symbols = symbols;
+    }
+    if let Some(intervals) = flags.intervals {
+        config.feed.intervals = intervals;
+    }
+    if let Some(url) = flags.ws_url {
+        config.feed.binance.ws_url = url;
+    }
+    if let Some(url) = flags.rest_url {
+        config.feed.binance.rest_url = url;
+    }
+    if let Some(speed) = flags.sim_speed {
+        config.feed.sim.speed = check_speed(speed)?;
+    }
+    if let Some(seed) = flags.seed {
+        config.feed.sim.seed = seed;
+    }
+    // Re-check the merged result so flags get the same validation as the file.
+    let text = toml::to_string(&config).wrap_err("cannot re-serialise the configuration")?;
+    let config = Config::from_toml("<command line>", &text)?;
+    let source =
+        commands::run::resolve_source(flags.source.as_deref(), &config).map_err(|e| eyre!(e))?;
+    if flags.run_for.is_some() && !flags.headless {
+        return Err(eyre!("--for only applies with --headless"));
+    }
+    if flags.json && !flags.headless {
+        return Err(eyre!("--json only applies with --headless"));
+    }
+    Ok(RunArgs {
+        config,
+        db_path,
+        source,
+        headless: flags.headless,
+        run_for: flags.run_for,
+        json: flags.json,
+    })
+}
+
+/// Logs go to `trademon.log` beside the database (never to the terminal the console draws on),
+/// filtered by `TRADEMON_LOG` (default `info`).
+fn init_logging(db: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .or_else(|| Dirs::discover().map(|d| d.data_dir))?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(dir, "trademon.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEMON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

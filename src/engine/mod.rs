@@ -2,5 +2,13 @@
 //! through the writer, and publishes `protocol::Update`s to whatever view is attached.
 
 mod clock;
+mod health;
+mod live;
+mod publish;
+// mod runtime;
 
 pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
+pub use health::HealthCounters;
+pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};
+pub use publish::Publisher;
+// pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source};

@@ -167,6 +167,8 @@ pub async fn run(
 }
 
 const ROTATING: &str = "rotating the connection";
+/// How a backfill detail starts when a gap was fully repaired (the engine counts these).
+pub const GAP_REPAIRED: &str = "gap repaired";
 const ASKED: &str = "reconnect asked for";
 
 fn feed_event(kind: FeedEventKind, stream: &str, detail: String, count: i64) -> MarketEvent {
@@ -186,9 +188,8 @@ struct Session<'a> {
     events: &'a mpsc::Sender<MarketEvent>,
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Session<'_> {
     /// Reads one connection until it ends. Returns why, and whether it was healthy (it delivered
@@ -310,8 +311,10 @@ impl Session<'_> {
                 if !self.options.intervals.contains(&interval)
                     || !self.options.symbols.contains(&symbol)
                 {
-                    self.on_garbage(format!("kline for {symbol} {interval}, which we did not ask for"))
-                        .await;
+                    self.on_garbage(format!(
+                        "kline for {symbol} {interval}, which we did not ask for"
+                    ))
+                    .await;
                     return;
                 }
                 if closed {
@@ -400,7 +403,7 @@ async fn repair(
         Ok(candles) => {
             let got = candles.len() as i64;
             let detail = if got == missing {
-                format!("gap repaired: {got} candles")
+                format!("{GAP_REPAIRED}: {got} candles")
             } else {
                 format!("gap partly repaired: the exchange has {got} of {missing} candles")
             };
@@ -499,7 +502,7 @@ async fn backfill_all(
                     let detail = if known.is_none() {
                         format!("initial history: {got} candles")
                     } else if got == expected {
-                        format!("gap repaired: {got} candles")
+                        format!("{GAP_REPAIRED}: {got} candles")
                     } else {
                         format!("gap partly repaired: the exchange has {got} of {expected} candles")
                     };
@@ -534,7 +537,10 @@ mod tests {
             let cap = (100u64 << attempt.min(20)).min(5000);
             for r in [0, 1, 77, 12_345, u64::MAX] {
                 let d = backoff(attempt, min, max, r);
-                assert!(d >= min && d.as_millis() as u64 <= cap.max(100), "{attempt} {d:?}");
+                assert!(
+                    d >= min && d.as_millis() as u64 <= cap.max(100),
+                    "{attempt} {d:?}"
+                );
             }
         }
         // Jitter spreads the waits.
@@ -550,7 +556,10 @@ mod tests {
         let options = FeedOptions {
             ws_url: "ws://127.0.0.1:9/".into(),
             rest_url: "http://127.0.0.1:9".into(),
-            symbols: vec![Symbol::new("BTCUSDT").unwrap(), Symbol::new("ETHUSDT").unwrap()],
+            symbols: vec![
+                Symbol::new("BTCUSDT").unwrap(),
+                Symbol::new("ETHUSDT").unwrap(),
+            ],
             intervals: vec![Interval::M1, Interval::H1],
             trades: true,
             initial_backfill: 10,

@@ -1,0 +1,81 @@
+//! The bodies of the command-line commands; `main.rs` only parses arguments and calls these.
+
+pub mod import;
+pub mod run;
+pub mod serve_sim;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{Config, Dirs};
+
+/// Errors a user can cause on the command line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("no home directory found to keep data in; pass --db PATH")]
+    NoDataDir,
+}
+
+/// Parses `500ms`, `30s`, `5m`, `2h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m, 2h"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use ms, s, m, h or d")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 365.0 * 86_400.0 {
+        return Err(format!("{text:?} must be above zero and at most a year"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The database path: `--db`, else `store.path` from the config, else the data directory.
+pub fn db_path(explicit: Option<&Path>, config: &Config) -> Result<PathBuf, CliError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if !config.store.path.is_empty() {
+        return Ok(PathBuf::from(&config.store.path));
+    }
+    Dirs::discover()
+        .map(|d| d.default_db())
+        .ok_or(CliError::NoDataDir)
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        for bad in ["", "s", "-1s", "0s", "10 parsecs", "1y", "NaNs", "9999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

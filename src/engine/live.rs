@@ -1,0 +1,349 @@
+//! The live loop: market events in; state, storage and published updates out.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender as WriteSender;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::health::HealthCounters;
+use super::publish::Publisher;
+use super::wall_clock_ms;
+use crate::domain::{Interval, Symbol};
+use crate::feed::client::FeedControl;
+use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
+use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
+use crate::store::writer::{WriteOp, WriterStats};
+
+/// Parse-error events stored per second at most; all of them are counted.
+const PARSE_ERRORS_STORED_PER_SEC: u32 = 10;
+
+/// What the engine is set up with.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub source: SourceInfo,
+    pub symbols: Vec<Symbol>,
+    pub intervals: Vec<Interval>,
+    pub trades: bool,
+    pub keep_candles: usize,
+    /// A connected stream with nothing for this long is shown as stale.
+    pub stale_after: Duration,
+    pub health_every: Duration,
+    /// Coalesced last prices are published this often.
+    pub price_every: Duration,
+}
+
+/// What the engine did, for `run --headless`.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct EngineSummary {
+    /// Closed candles sent to the store, per symbol, per interval.
+    pub candles_stored: Vec<(Symbol, Vec<(Interval, u64)>)>,
+    pub messages: u64,
+    pub reconnects: u64,
+    pub gaps_found: u64,
+    pub gaps_repaired: u64,
+    pub candles_backfilled: u64,
+    pub parse_errors: u64,
+    pub rate_limited: u64,
+}
+
+/// Initial state: the series loaded from the store.
+pub fn initial_snapshot(
+    options: &EngineOptions,
+    load: impl Fn(Symbol, Interval) -> Vec<crate::domain::Candle>,
+    recent_events: Vec<FeedEvent>,
+    now_ms: i64,
+) -> Snapshot {
+    let markets = options
+        .symbols
+        .iter()
+        .map(|&symbol| Market {
+            symbol,
+            last_price: None,
+            last_trade_ms: None,
+            series: options
+                .intervals
+                .iter()
+                .map(|&interval| Series {
+                    closed: load(symbol, interval).into(),
+                    open: None,
+                })
+                .collect(),
+        })
+        .collect();
+    let mut recent: VecDeque<FeedEvent> = recent_events.into();
+    while recent.len() > crate::protocol::RECENT_EVENTS {
+        recent.pop_front();
+    }
+    Snapshot {
+        source: options.source.clone(),
+        intervals: options.intervals.clone(),
+        markets,
+        health: Default::default(),
+        recent_events: recent,
+        keep_candles: options.keep_candles,
+        started_at_ms: now_ms,
+    }
+}
+
+pub struct Engine {
+    options: EngineOptions,
+    state: Snapshot,
+    health: HealthCounters,
+    writer: WriteSender<WriteOp>,
+    writer_stats: Arc<WriterStats>,
+    db_path: Option<std::path::PathBuf>,
+    publisher: Publisher,
+    feed_control: mpsc::Sender<FeedControl>,
+    /// Last trade price per symbol not yet published.
+    pending_prices: Vec<Option<(f64, i64)>>,
+    stored: Vec<Vec<u64>>,
+    parse_errors_this_second: (i64, u32),
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        options: EngineOptions,
+        state: Snapshot,
+        writer: WriteSender<WriteOp>,
+        writer_stats: Arc<WriterStats>,
+        db_path: Option<std::path::PathBuf>,
+        publisher: Publisher,
+        feed_control: mpsc::Sender<FeedControl>,
+    ) -> Self {
+        let health = HealthCounters::new(
+            &options.symbols,
+            &options.intervals,
+            options.trades,
+            options.stale_after.as_millis() as i64,
+        );
+        let n = options.symbols.len();
+        let stored = vec![vec![0; options.intervals.len()]; n];
+        Self {
+            options,
+            state,
+            health,
+            writer,
+            writer_stats,
+            db_path,
+            publisher,
+            feed_control,
+            pending_prices: vec![None; n],
+            stored,
+            parse_errors_this_second: (0, 0),
+        }
+    }
+
+    /// The engine's live state (what a freshly attached view receives).
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.state
+    }
+
+    fn publish(&mut self, update: Update) {
+        self.state.apply(&update);
+        self.publisher.send(update, &self.state);
+    }
+
+    fn symbol_index(&self, symbol: Symbol) -> Option<usize> {
+        self.options.symbols.iter().position(|s| *s == symbol)
+    }
+
+    fn store_candle(&mut self, symbol: Symbol, interval: Interval, candle: crate::domain::Candle) {
+        if let (Some(s), Some(i)) = (
+            self.symbol_index(symbol),
+            self.options.intervals.iter().position(|x| *x == interval),
+        ) {
+            self.stored[s][i] += 1;
+            let _ = self.writer.send(WriteOp::Candle(symbol, interval, candle));
+        }
+    }
+
+    /// Handles one market event.
+    pub fn on_market(&mut self, event: MarketEvent) {
+        let now = wall_clock_ms();
+        match event {
+            MarketEvent::Kline {
+                symbol,
+                interval,
+                candle,
+                closed,
+            } => {
+                self.health.kline(symbol, interval, now);
+                if closed {
+                    self.store_candle(symbol, interval, candle);
+                }
+                self.publish(Update::Candle {
+                    symbol,
+                    interval,
+                    candle,
+                    closed,
+                });
+            }
+            MarketEvent::Backfill {
+                symbol,
+                interval,
+                candles,
+            } => {
+                self.health.candles_backfilled += candles.len() as u64;
+                for c in &candles {
+                    self.store_candle(symbol, interval, *c);
+                }
+                self.publish(Update::Backfill {
+                    symbol,
+                    interval,
+                    candles,
+                });
+            }
+            MarketEvent::Trade { symbol, trade } => {
+                self.health.trade(symbol, now);
+                if let Some(s) = self.symbol_index(symbol) {
+                    self.pending_prices[s] = Some((trade.price, trade.time_ms));
+                }
+            }
+            MarketEvent::Link(link) => {
+                if matches!(link, LinkState::Connected { .. }) {
+                    self.health.connects += 1;
+                }
+                self.health.link = Some(link);
+            }
+            MarketEvent::Feed(event) => self.on_feed_event(event),
+        }
+    }
+
+    fn on_feed_event(&mut self, event: FeedEvent) {
+        match event.kind {
+            FeedEventKind::GapFound => self.health.gaps_found += 1,
+            FeedEventKind::Backfilled
+                if event.detail.starts_with(crate::feed::client::GAP_REPAIRED) =>
+            {
+                self.health.gaps_repaired += 1
+            }
+            FeedEventKind::ParseError => {
+                self.health.parse_errors += 1;
+                let second = event.time_ms / 1000;
+                if self.parse_errors_this_second.0 != second {
+                    self.parse_errors_this_second = (second, 0);
+                }
+                self.parse_errors_this_second.1 += 1;
+                if self.parse_errors_this_second.1 > PARSE_ERRORS_STORED_PER_SEC {
+                    return;
+                }
+            }
+            FeedEventKind::RateLimited => self.health.rate_limited += 1,
+            _ => {}
+        }
+        let _ = self.writer.send(WriteOp::Event(event.clone()));
+        self.publish(Update::Event(event));
+    }
+
+    /// Publishes coalesced last prices.
+    pub fn flush_prices(&mut self) {
+        for s in 0..self.pending_prices.len() {
+            if let Some((price, time_ms)) = self.pending_prices[s].take() {
+                let symbol = self.options.symbols[s];
+                self.publish(Update::LastPrice {
+                    symbol,
+                    price,
+                    time_ms,
+                });
+            }
+        }
+    }
+
+    /// Publishes a health report.
+    pub fn report_health(&mut self) {
+        let now = wall_clock_ms();
+        let mut report = self.health.report(now, self.state.started_at_ms);
+        let (p50, p99) = self.writer_stats.latency_ms();
+        report.db_write_p50_ms = p50;
+        report.db_write_p99_ms = p99;
+        report.rows_stored = self.writer_stats.rows_stored.load(Ordering::Relaxed);
+        report.db_bytes = self.db_path.as_ref().map(|p| {
+            let wal = format!("{}-wal", p.display());
+            [p.as_path(), std::path::Path::new(&wal)]
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum()
+        });
+        self.publish(Update::Health(report));
+    }
+
+    pub fn on_command(&mut self, command: Command) {
+        match command {
+            Command::RequestSnapshot => self.publisher.resync(&self.state),
+            Command::Reconnect => {
+                let _ = self.feed_control.try_send(FeedControl::Reconnect);
+            }
+        }
+    }
+
+    pub fn summary(&self) -> EngineSummary {
+        EngineSummary {
+            candles_stored: self
+                .options
+                .symbols
+                .iter()
+                .zip(&self.stored)
+                .map(|(s, counts)| {
+                    (
+                        *s,
+                        self.options
+                            .intervals
+                            .iter()
+                            .copied()
+                            .zip(counts.iter().copied())
+                            .collect(),
+                    )
+                })
+                .collect(),
+            messages: self.health.total_messages(),
+            reconnects: self.health.reconnects(),
+            gaps_found: self.health.gaps_found,
+            gaps_repaired: self.health.gaps_repaired,
+            candles_backfilled: self.health.candles_backfilled,
+            parse_errors: self.health.parse_errors,
+            rate_limited: self.health.rate_limited,
+        }
+    }
+
+    /// Runs until `shutdown` turns true or the feed goes away.
+    pub async fn run(
+        mut self,
+        mut market: mpsc::Receiver<MarketEvent>,
+        mut commands: mpsc::Receiver<Command>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> EngineSummary {
+        let mut health_tick = tokio::time::interval(self.options.health_every);
+        let mut price_tick = tokio::time::interval(self.options.price_every);
+        health_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        price_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        self.publisher.resync(&self.state);
+        let mut commands_open = true;
+        loop {
+            tokio::select! {
+                event = market.recv() => match event {
+                    Some(event) => self.on_market(event),
+                    None => break,
+                },
+                command = commands.recv(), if commands_open => match command {
+                    Some(command) => self.on_command(command),
+                    None => commands_open = false,
+                },
+                _ = health_tick.tick() => self.report_health(),
+                _ = price_tick.tick() => self.flush_prices(),
+                _ = shutdown.changed() => break,
+            }
+        }
+        // Drain what the feed already sent so nothing received is lost.
+        while let Ok(event) = market.try_recv() {
+            self.on_market(event);
+        }
+        self.flush_prices();
+        self.report_health();
+        self.summary()
+    }
+}

@@ -1,0 +1,142 @@
+//! End to end: the real `trademon` binary in a real terminal (tmux), driven by keys, read back
+//! with capture-pane. Needs tmux: under CI (CI=true) its absence is a failure, elsewhere a skip.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux").arg("-V").output().is_ok();
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("tmux is needed for the end-to-end console test under CI");
+        }
+        eprintln!("skipping: tmux is not installed");
+    }
+    ok
+}
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+fn capture(session: &str) -> String {
+    tmux(&["capture-pane", "-p", "-t", session])
+}
+
+/// Waits until the screen contains every needle; returns the screen.
+fn wait_for(session: &str, needles: &[&str], timeout: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        let screen = capture(session);
+        if needles.iter().all(|n| screen.contains(n)) {
+            return screen;
+        }
+        if started.elapsed() > timeout {
+            panic!("timed out waiting for {needles:?}; screen:\n{screen}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn start(dir: &Path, name: &str, width: u16, height: u16) -> Session {
+    let bin = env!("CARGO_BIN_EXE_trademon");
+    let db = dir.join("console.db");
+    let command = format!(
+        "XDG_CONFIG_HOME={d}/cfg XDG_DATA_HOME={d}/data {bin} --db {db} run --symbols BTCUSDT,ETHUSDT,SOLUSDT",
+        d = dir.display(),
+        db = db.display()
+    );
+    let session = Session(format!("{name}-{}", std::process::id()));
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.0,
+        "-x",
+        &width.to_string(),
+        "-y",
+        &height.to_string(),
+        &command,
+    ]);
+    tmux(&["set-option", "-t", &session.0, "remain-on-exit", "on"]);
+    session
+}
+
+#[test]
+fn console_runs_switches_and_quits_cleanly() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let session = start(dir.path(), "trademon-e2e", 100, 30);
+    let s = &session.0;
+    // Live data from the built-in exchange, clearly marked as simulated.
+    let screen = wait_for(
+        s,
+        &["SIMULATED", "BTCUSDT", "ETHUSDT", "SOLUSDT"],
+        Duration::from_secs(20),
+    );
+    assert!(screen.contains("1m"), "{screen}");
+    // Next symbol, next interval.
+    tmux(&["send-keys", "-t", s, "j"]);
+    tmux(&["send-keys", "-t", s, "l"]);
+    wait_for(s, &["ETHUSDT 5m"], Duration::from_secs(5));
+    // Health pane.
+    tmux(&["send-keys", "-t", s, "2"]);
+    wait_for(
+        s,
+        &["ethusdt@kline_1m", "reconnects"],
+        Duration::from_secs(5),
+    );
+    // Help overlay, generated from the keymap.
+    tmux(&["send-keys", "-t", s, "?"]);
+    wait_for(s, &["Quit"], Duration::from_secs(5));
+    tmux(&["send-keys", "-t", s, "Escape"]);
+    // Quit: the process exits with status 0 and the terminal is restored (alternate screen left).
+    tmux(&["send-keys", "-t", s, "q"]);
+    let started = Instant::now();
+    loop {
+        let dead = tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            s,
+            "#{pane_dead} #{pane_dead_status}",
+        ]);
+        if dead.trim() == "1 0" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not exit cleanly: {dead}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = capture(s);
+    assert!(
+        !after.contains("SIMULATED"),
+        "console left on screen after quit:\n{after}"
+    );
+    // It stored candles in the database it was given.
+    let store = trademon::store::Store::open(&dir.path().join("console.db")).unwrap();
+    let btc = trademon::domain::Symbol::new("BTCUSDT").unwrap();
+    assert!(
+        store
+            .count_candles(btc, trademon::domain::Interval::M1)
+            .unwrap()
+            > 100
+    );
+}
