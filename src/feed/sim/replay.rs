@@ -80,7 +80,12 @@ pub fn load(path: &Path, symbol: Option<Symbol>) -> Result<Recording, SimError> 
         let first = line.split(',').next().unwrap_or("").trim();
         first.parse::<i64>().is_err()
     };
-    if rows.peek().is_some_and(|(_, line)| is_header(line)) {
+    // A header names the format (a `side` column means trades); without one, the data does.
+    let header = rows
+        .peek()
+        .filter(|(_, line)| is_header(line))
+        .map(|(_, line)| line.to_ascii_lowercase());
+    if header.is_some() {
         rows.next();
     }
     let Some(&(_, first)) = rows.peek() else {
@@ -90,8 +95,13 @@ pub fn load(path: &Path, symbol: Option<Symbol>) -> Result<Recording, SimError> 
             reason: "no data rows".into(),
         });
     };
-    let fields: Vec<&str> = first.split(',').collect();
-    let is_trades = fields.len() == 5 && fields[2].trim().chars().all(|c| c.is_ascii_alphabetic());
+    let is_trades = match header {
+        Some(header) => header.split(',').any(|column| column.trim() == "side"),
+        None => first
+            .split(',')
+            .nth(2)
+            .is_some_and(|side| side.trim().chars().all(|c| c.is_ascii_alphabetic())),
+    };
     let (units, base) = if is_trades {
         (load_trades(path, rows)?, Interval::M1)
     } else {
@@ -288,3 +298,6 @@ fn detect_base(path: &Path, units: &[Unit], lines: &[usize]) -> Result<Interval,
     }
     Ok(base)
 }
+
+#[cfg(test)]
+mod tests;
