@@ -34,7 +34,8 @@ impl SimClock {
 
     pub fn now_ms(&self) -> i64 {
         let elapsed_ms = self.origin.elapsed().as_secs_f64() * 1000.0;
-        self.start_ms.saturating_add((elapsed_ms * self.speed) as i64)
+        self.start_ms
+            .saturating_add((elapsed_ms * self.speed) as i64)
     }
 }
 
@@ -58,7 +59,9 @@ pub fn split_assets(symbol: Symbol) -> (String, String) {
     let split = QUOTES
         .iter()
         .find(|q| name.len() > q.len() && name.ends_with(*q))
-        .map_or(name.len().saturating_sub(3).max(1), |q| name.len() - q.len());
+        .map_or(name.len().saturating_sub(3).max(1), |q| {
+            name.len() - q.len()
+        });
     (name[..split].to_string(), name[split..].to_string())
 }
 

@@ -168,7 +168,7 @@ impl Market {
     /// generator keyed by the minute so symbols can be generated independently.
     fn market_shock(&self, open_ms: i64) -> f64 {
         let key = (open_ms as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        Rng::new(self.seed ^ key ^ 0x5EED_0F_3A4C_E7).student_t4()
+        Rng::new(self.seed ^ key ^ 0x5EED_0F3A_4CE7).student_t4()
     }
 
     fn switch_regime(&mut self) {
@@ -194,8 +194,8 @@ impl Market {
 
         let base_sigma = self.params.minute_volatility;
         let activity = intraday_activity(open_ms);
-        let sigma = self.variance.sqrt() * self.regime.volatility_multiplier()
-            * (0.85 + 0.15 * activity);
+        let sigma =
+            self.variance.sqrt() * self.regime.volatility_multiplier() * (0.85 + 0.15 * activity);
         let own = self.rng.student_t4();
         let z = MARKET_WEIGHT * self.market_shock(open_ms)
             + (1.0 - MARKET_WEIGHT * MARKET_WEIGHT).sqrt() * own;
@@ -213,9 +213,10 @@ impl Market {
         let surprise = (minute_return.abs() / base_sigma).min(8.0);
         let noise = (0.25 * self.rng.normal() - 0.031_25).exp();
         let volume_factor = activity * (0.35 + 0.65 * surprise) * noise;
-        let count = (self.params.trades_per_minute * volume_factor * (0.7 + 0.6 * self.rng.uniform()))
-            .round()
-            .clamp(1.0, MAX_TRADES_PER_MINUTE as f64) as usize;
+        let count =
+            (self.params.trades_per_minute * volume_factor * (0.7 + 0.6 * self.rng.uniform()))
+                .round()
+                .clamp(1.0, MAX_TRADES_PER_MINUTE as f64) as usize;
         let quote_volume = self.params.quote_per_minute * volume_factor;
 
         let trades = self.minute_trades(open_ms, count, minute_return, sigma, quote_volume);
@@ -265,10 +266,7 @@ impl Market {
         let mut trades = Vec::with_capacity(count);
         for (k, ((offset, point), weight)) in offsets.iter().zip(&path).zip(&weights).enumerate() {
             let bridged = point - miss * (k + 1) as f64 / count as f64;
-            let price = round_to(
-                (self.log_price + bridged).exp(),
-                self.params.price_decimals,
-            );
+            let price = round_to((self.log_price + bridged).exp(), self.params.price_decimals);
             let quantity = round_to(
                 base_volume * weight / weight_sum,
                 self.params.quantity_decimals,

@@ -165,9 +165,10 @@ pub async fn start(options: SimOptions, addr: SocketAddr) -> Result<SimHandle, S
         .map_err(|source| SimError::Bind { addr, source })?;
     let build_options = options.clone();
     let wall_now_ms = wall_clock_ms();
-    let exchange = tokio::task::spawn_blocking(move || Exchange::build(&build_options, wall_now_ms))
-        .await
-        .map_err(|e| SimError::Runtime(format!("building the market failed: {e}")))??;
+    let exchange =
+        tokio::task::spawn_blocking(move || Exchange::build(&build_options, wall_now_ms))
+            .await
+            .map_err(|e| SimError::Runtime(format!("building the market failed: {e}")))??;
     let exchange = Arc::new(exchange);
     let faults = SimFaults::new();
     let (shutdown, shutdown_rx) = watch::channel(false);

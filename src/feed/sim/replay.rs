@@ -120,7 +120,10 @@ fn load_trades<'a>(
     path: &Path,
     rows: impl Iterator<Item = (usize, &'a str)>,
 ) -> Result<Vec<Unit>, SimError> {
-    let mut reader = Reader { file: path, line: 0 };
+    let mut reader = Reader {
+        file: path,
+        line: 0,
+    };
     let mut aggregator = TradeAggregator::new(Interval::M1);
     let mut units = Vec::new();
     let mut pending: Vec<Trade> = Vec::new();
@@ -192,7 +195,10 @@ fn load_candles<'a>(
     path: &Path,
     rows: impl Iterator<Item = (usize, &'a str)>,
 ) -> Result<(Vec<Unit>, Vec<usize>), SimError> {
-    let mut reader = Reader { file: path, line: 0 };
+    let mut reader = Reader {
+        file: path,
+        line: 0,
+    };
     let mut units: Vec<Unit> = Vec::new();
     let mut lines = Vec::new();
     for (line, text) in rows {
@@ -237,13 +243,13 @@ fn load_candles<'a>(
         candle
             .validate()
             .map_err(|e| reader.error(format!("not a valid candle: {e}")))?;
-        if let Some(before) = units.last() {
-            if open_time_ms <= before.candle.open_time_ms {
-                return Err(reader.error(format!(
-                    "open time {open_time_ms} is not after the previous candle's {}",
-                    before.candle.open_time_ms
-                )));
-            }
+        if let Some(before) = units.last()
+            && open_time_ms <= before.candle.open_time_ms
+        {
+            return Err(reader.error(format!(
+                "open time {open_time_ms} is not after the previous candle's {}",
+                before.candle.open_time_ms
+            )));
         }
         units.push(Unit {
             candle,

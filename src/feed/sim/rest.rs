@@ -95,7 +95,10 @@ pub fn answer(context: &Context, head: &RequestHead) -> Answer {
             }
             None => (2, klines(context, query).unwrap_or_else(|e| e)),
         },
-        _ => (1, Answer::error(404, -1000, &format!("Unknown endpoint {path}."))),
+        _ => (
+            1,
+            Answer::error(404, -1000, &format!("Unknown endpoint {path}.")),
+        ),
     };
     answer.used_weight = Some(add_weight(context, weight));
     answer
@@ -104,7 +107,10 @@ pub fn answer(context: &Context, head: &RequestHead) -> Answer {
 /// Adds to the weight used in the current wall-clock minute and returns the total.
 fn add_weight(context: &Context, weight: u32) -> u32 {
     let minute = super::wall_clock_ms().div_euclid(60_000);
-    let mut used = context.weight.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut used = context
+        .weight
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     if used.0 != minute {
         *used = (minute, 0);
     }
@@ -187,10 +193,18 @@ pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, Answer> {
     for part in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
         let (Some(name), Some(value)) = (percent_decode(name), percent_decode(value)) else {
-            return Err(Answer::error(400, -1100, "Illegal characters found in a parameter."));
+            return Err(Answer::error(
+                400,
+                -1100,
+                "Illegal characters found in a parameter.",
+            ));
         };
         if pairs.iter().any(|(n, _)| *n == name) {
-            return Err(Answer::error(400, -1101, "Duplicate values for a parameter detected."));
+            return Err(Answer::error(
+                400,
+                -1101,
+                "Duplicate values for a parameter detected.",
+            ));
         }
         pairs.push((name, value));
     }
@@ -255,10 +269,14 @@ fn klines(context: &Context, query: &str) -> Result<Answer, Answer> {
             "Invalid data sent for a parameter: limit must be from 1 to 1000.",
         ));
     }
-    if let (Some(start), Some(end)) = (start_ms, end_ms) {
-        if start > end {
-            return Err(Answer::error(400, -1023, "Start time is greater than end time."));
-        }
+    if let (Some(start), Some(end)) = (start_ms, end_ms)
+        && start > end
+    {
+        return Err(Answer::error(
+            400,
+            -1023,
+            "Start time is greater than end time.",
+        ));
     }
     let invalid_interval = || Answer::error(400, -1120, "Invalid interval.");
     let interval: Interval = interval_text.parse().map_err(|_| invalid_interval())?;
@@ -298,7 +316,15 @@ mod tests {
     #[test]
     fn whole_numbers_only() {
         assert_eq!(whole_number::<i64>("limit", "12"), Ok(12));
-        for bad in ["", "-1", "1.5", "1e3", "abc", "123456789012345678901", "99999999999999999999"] {
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "1e3",
+            "abc",
+            "123456789012345678901",
+            "99999999999999999999",
+        ] {
             let e = whole_number::<i64>("startTime", bad).unwrap_err();
             assert!(e.body.contains("'startTime'"), "{bad}: {}", e.body);
             assert!(e.body.contains("-1100"), "{bad}: {}", e.body);
@@ -311,11 +337,17 @@ mod tests {
         a.retry_after_secs = Some(3);
         a.used_weight = Some(7);
         let text = String::from_utf8(a.to_bytes(false)).unwrap();
-        assert!(text.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Retry-After: 3\r\n"));
         assert!(text.contains("X-MBX-USED-WEIGHT-1M: 7\r\n"));
         assert!(text.contains("Connection: close\r\n"));
-        assert!(text.ends_with(r#"{"code":-1003,"msg":"Too many requests."}"#), "{text}");
+        assert!(
+            text.ends_with(r#"{"code":-1003,"msg":"Too many requests."}"#),
+            "{text}"
+        );
         assert_eq!(step(2), "0.01000000");
         assert_eq!(step(0), "1.00000000");
     }

@@ -120,7 +120,10 @@ mod tests {
         assert!((mean(&uniforms) - 0.5).abs() < 0.01);
         let normals: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
         let var = normals.iter().map(|z| z * z).sum::<f64>() / n as f64;
-        assert!(mean(&normals).abs() < 0.01 && (var - 1.0).abs() < 0.02, "{var}");
+        assert!(
+            mean(&normals).abs() < 0.01 && (var - 1.0).abs() < 0.02,
+            "{var}"
+        );
         let ts: Vec<f64> = (0..n).map(|_| rng.student_t4()).collect();
         let var = ts.iter().map(|z| z * z).sum::<f64>() / n as f64;
         assert!((var - 1.0).abs() < 0.1, "t4 variance {var}");

@@ -114,7 +114,12 @@ pub fn parse_head(buffer: &[u8]) -> HeadParse {
                 headers: request
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect(),
             };
             HeadParse::Complete(head, length)
@@ -170,16 +175,23 @@ async fn serve_connection(mut socket: TcpStream, context: Arc<Context>) {
         };
         buffer.drain(..head_length);
         if head.header("transfer-encoding").is_some() {
-            let answer = rest::Answer::error(400, -1100, "Chunked request bodies are not accepted.");
+            let answer =
+                rest::Answer::error(400, -1100, "Chunked request bodies are not accepted.");
             let _ = socket.write_all(&answer.to_bytes(false)).await;
             return;
         }
-        let body_length = match head.header("content-length").map(|v| v.trim().parse::<usize>()) {
+        let body_length = match head
+            .header("content-length")
+            .map(|v| v.trim().parse::<usize>())
+        {
             None => 0,
             Some(Ok(n)) if n <= MAX_BODY_BYTES => n,
             Some(_) => return,
         };
-        if skip_body(&mut socket, &mut buffer, body_length).await.is_none() {
+        if skip_body(&mut socket, &mut buffer, body_length)
+            .await
+            .is_none()
+        {
             return;
         }
         if stream::is_websocket_path(&head.target) {
@@ -188,8 +200,50 @@ async fn serve_connection(mut socket: TcpStream, context: Arc<Context>) {
         }
         let keep_alive = head.keep_alive();
         let answer = rest::answer(&context, &head);
-        if socket.write_all(&answer.to_bytes(keep_alive)).await.is_err() || !keep_alive {
+        if socket
+            .write_all(&answer.to_bytes(keep_alive))
+            .await
+            .is_err()
+            || !keep_alive
+        {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_heads_and_refuses_garbage() {
+        let text = b"GET /api/v3/time?x=1 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, keep-alive\r\n\r\nrest";
+        let HeadParse::Complete(head, length) = parse_head(text) else {
+            panic!("not parsed");
+        };
+        assert_eq!(length, text.len() - 4);
+        assert_eq!(
+            (head.method.as_str(), head.target.as_str()),
+            ("GET", "/api/v3/time?x=1")
+        );
+        assert_eq!(head.header("HOST"), Some("a"));
+        assert!(head.header_has("connection", "upgrade"));
+        assert!(head.keep_alive());
+        assert_eq!(parse_head(b"GET / HTTP/1.1\r\nHost"), HeadParse::Partial);
+        assert_eq!(parse_head(b"\x16\x03\x01\x02\x00\x01"), HeadParse::Garbage);
+        assert_eq!(parse_head(b"GET / HTTP/2.0\r\n\r\n"), HeadParse::Garbage);
+        let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        huge.resize(MAX_HEAD_BYTES + 1, b'a');
+        assert_eq!(parse_head(&huge), HeadParse::Garbage);
+        let HeadParse::Complete(old, _) = parse_head(b"GET / HTTP/1.0\r\n\r\n") else {
+            panic!("HTTP/1.0 not parsed");
+        };
+        assert!(!old.keep_alive());
+        let HeadParse::Complete(closing, _) =
+            parse_head(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        else {
+            panic!("not parsed");
+        };
+        assert!(!closing.keep_alive());
     }
 }

@@ -94,7 +94,10 @@ pub fn subscriptions(
         ));
     }
     if names.len() > MAX_STREAMS {
-        return Err(bad_request(-1100, "Too many streams; at most 1024 per connection."));
+        return Err(bad_request(
+            -1100,
+            "Too many streams; at most 1024 per connection.",
+        ));
     }
     let mut subs: Vec<Subscription> = Vec::with_capacity(names.len());
     for name in names {
@@ -172,13 +175,13 @@ pub fn collect(exchange: &Exchange, subs: &mut [Subscription], combined: bool) -
                     }
                     *last_closed_open_ms =
                         (*last_closed_open_ms).max(tape.last_closed_slot(*interval));
-                    if let Some(open) = tape.open_candle(*interval) {
-                        if *last_open_sent != Some(open) {
-                            event.clear();
-                            write_kline_event(&mut event, symbol, *interval, &open, false, now_ms);
-                            emit(&event);
-                            *last_open_sent = Some(open);
-                        }
+                    if let Some(open) = tape.open_candle(*interval)
+                        && *last_open_sent != Some(open)
+                    {
+                        event.clear();
+                        write_kline_event(&mut event, symbol, *interval, &open, false, now_ms);
+                        emit(&event);
+                        *last_open_sent = Some(open);
                     }
                 }
             }
@@ -197,7 +200,10 @@ pub async fn upgrade(mut socket: TcpStream, head: RequestHead, context: Arc<Cont
             return;
         }
     };
-    let key = head.header("sec-websocket-key").map(str::trim).unwrap_or("");
+    let key = head
+        .header("sec-websocket-key")
+        .map(str::trim)
+        .unwrap_or("");
     if head.method != "GET"
         || !head.header_has("upgrade", "websocket")
         || !head.header_has("connection", "upgrade")
@@ -236,8 +242,10 @@ async fn serve(
     let deadline = Instant::now() + context.max_connection_age;
     let mut push = tokio::time::interval(context.push_interval);
     push.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut ping =
-        tokio::time::interval_at(Instant::now() + context.ping_interval, context.ping_interval);
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + context.ping_interval,
+        context.ping_interval,
+    );
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut awaiting_pong_since: Option<Instant> = None;
     let stop = shutdown_signal(context.shutdown.clone());

@@ -104,7 +104,8 @@ impl Tape {
             let close_ms = unit.candle.open_time_ms + self.base.ms();
             if close_ms <= now_ms {
                 if close_ms > keep_trades_from {
-                    self.recent.extend(unit.trades[self.revealed..].iter().copied());
+                    self.recent
+                        .extend(unit.trades[self.revealed..].iter().copied());
                 }
                 self.closed.push(unit.candle);
                 self.current = None;
@@ -189,7 +190,8 @@ impl Tape {
             return aggregate(self.units_from(index), interval, from, end_open, limit);
         }
         // Walk back from the end to where the latest `limit` candles begin.
-        let past_end = self.first_at_or_after(interval.floor(end_open).saturating_add(interval.ms()));
+        let past_end =
+            self.first_at_or_after(interval.floor(end_open).saturating_add(interval.ms()));
         let mut start = past_end;
         let mut groups = 0;
         let mut last_floor = None;
@@ -209,9 +211,17 @@ impl Tape {
 
     /// Closed candles of `interval` opening after `after_open_ms`, oldest first.
     pub fn closed_after(&self, interval: Interval, after_open_ms: i64) -> Vec<Candle> {
-        let from = after_open_ms.saturating_add(1).max(self.oldest_servable_ms());
+        let from = after_open_ms
+            .saturating_add(1)
+            .max(self.oldest_servable_ms());
         let index = self.first_at_or_after(from);
-        aggregate(self.units_from(index), interval, from, self.last_closed_slot(interval), usize::MAX)
+        aggregate(
+            self.units_from(index),
+            interval,
+            from,
+            self.last_closed_slot(interval),
+            usize::MAX,
+        )
     }
 
     /// Open time of the latest candle of `interval` that has closed by now (whether it has data).
@@ -243,6 +253,7 @@ impl Tape {
     }
 
     /// Number of closed base candles kept.
+    #[cfg(test)]
     pub fn closed_len(&self) -> usize {
         self.closed.len()
     }

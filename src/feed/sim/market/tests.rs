@@ -44,11 +44,17 @@ fn long_run_has_the_stylised_facts() {
     let returns = log_returns(&units);
 
     let kurtosis = excess_kurtosis(&returns);
-    assert!(kurtosis > 1.0, "1m returns are not fat-tailed: excess kurtosis {kurtosis}");
+    assert!(
+        kurtosis > 1.0,
+        "1m returns are not fat-tailed: excess kurtosis {kurtosis}"
+    );
 
     let squared: Vec<f64> = returns.iter().map(|r| r * r).collect();
     let clustering = correlation(&squared[1..], &squared[..squared.len() - 1]);
-    assert!(clustering > 0.05, "no volatility clustering: lag-1 acf of r² {clustering}");
+    assert!(
+        clustering > 0.05,
+        "no volatility clustering: lag-1 acf of r² {clustering}"
+    );
 
     let mut by_hour = [0.0f64; 24];
     for unit in &units {
@@ -64,7 +70,10 @@ fn long_run_has_the_stylised_facts() {
     let moves: Vec<f64> = returns.iter().map(|r| r.abs()).collect();
     let volumes: Vec<f64> = units[1..].iter().map(|u| u.candle.volume).collect();
     let together = correlation(&moves, &volumes);
-    assert!(together > 0.3, "volume does not follow |return|: {together}");
+    assert!(
+        together > 0.3,
+        "volume does not follow |return|: {together}"
+    );
 
     // Sane after five weeks: within a factor of three of the start.
     let last = units[units.len() - 1].candle.close;
@@ -77,7 +86,10 @@ fn same_seed_same_market_other_seed_other_market() {
     let b = generate(7, "ETHUSDT", 300);
     assert_eq!(a, b);
     let c = generate(8, "ETHUSDT", 300);
-    assert_ne!(a[1..].iter().map(|u| u.candle).collect::<Vec<_>>(), c[1..].iter().map(|u| u.candle).collect::<Vec<_>>());
+    assert_ne!(
+        a[1..].iter().map(|u| u.candle).collect::<Vec<_>>(),
+        c[1..].iter().map(|u| u.candle).collect::<Vec<_>>()
+    );
     // Symbols are generated independently: another symbol's presence changes nothing.
     let mut eth = Market::new(7, symbol("ETHUSDT"), START_MS);
     let mut btc = Market::new(7, symbol("BTCUSDT"), START_MS);
@@ -106,9 +118,17 @@ fn every_candle_is_exactly_the_aggregate_of_its_trades() {
             assert!(trade.trade_id > last_id, "trade ids must increase");
             last_id = trade.trade_id;
             let ticks = trade.price * 10f64.powi(params.price_decimals as i32);
-            assert!((ticks - ticks.round()).abs() < 1e-6, "price {} off the tick grid", trade.price);
+            assert!(
+                (ticks - ticks.round()).abs() < 1e-6,
+                "price {} off the tick grid",
+                trade.price
+            );
             let lots = trade.quantity * 10f64.powi(params.quantity_decimals as i32);
-            assert!(lots >= 0.999 && (lots - lots.round()).abs() < 1e-6, "{}", trade.quantity);
+            assert!(
+                lots >= 0.999 && (lots - lots.round()).abs() < 1e-6,
+                "{}",
+                trade.quantity
+            );
         }
         assert!(unit.trades.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
         assert_eq!(aggregator.flush(), Some(candle));
@@ -126,7 +146,10 @@ fn start_prices_and_scales_are_plausible() {
     for name in ["FOOUSDT", "ABCDEF", "ZZ", "QQQ123BTC"] {
         let p = SymbolParams::for_symbol(symbol(name));
         assert!((0.01..=10_000.0).contains(&p.start_price), "{name}: {p:?}");
-        assert!(p.minute_volatility > 0.0005 && p.minute_volatility < 0.0015, "{name}: {p:?}");
+        assert!(
+            p.minute_volatility > 0.0005 && p.minute_volatility < 0.0015,
+            "{name}: {p:?}"
+        );
         assert!(p.trades_per_minute >= 15.0 && p.quote_per_minute >= 50_000.0);
         let first = generate(1, name, 5);
         first.iter().for_each(|u| u.candle.validate().unwrap());

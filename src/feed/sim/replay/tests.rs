@@ -81,7 +81,14 @@ fn replayed_trades_aggregate_to_the_recorded_candles() {
     let recording = load(&trades, None).unwrap();
     assert_eq!(recording.symbol.as_str(), "XRPETH");
     assert_eq!(recording.base, Interval::M1);
-    assert_eq!(recording.units.iter().map(|u| u.trades.len()).sum::<usize>(), 12_477);
+    assert_eq!(
+        recording
+            .units
+            .iter()
+            .map(|u| u.trades.len())
+            .sum::<usize>(),
+        12_477
+    );
     assert_same_candles(&replayed(&trades, Interval::M1), &read_candles(&minutes));
     assert_same_candles(&replayed(&trades, Interval::M5), &read_candles(&fives));
 }
@@ -133,10 +140,22 @@ fn malformed_files_are_refused_with_line_and_reason() {
         ("1000,1,buy,-0.5,1", 2, "not above zero"),
         ("1000,1,buy,0.5,-1", 2, "negative"),
         ("1000,1,buy,NaN,1", 2, "not a finite number"),
-        ("2000,1,buy,0.5,1\n1000,2,buy,0.5,1", 3, "before the previous"),
-        ("1000,5,buy,0.5,1\n2000,5,sell,0.5,1", 3, "does not increase"),
+        (
+            "2000,1,buy,0.5,1\n1000,2,buy,0.5,1",
+            3,
+            "before the previous",
+        ),
+        (
+            "1000,5,buy,0.5,1\n2000,5,sell,0.5,1",
+            3,
+            "does not increase",
+        ),
         ("1000,1,buy,0.5,1\n\n1000,2,buy", 4, "expected 5 columns"),
-        ("1000,1,buy,0.5,1\r\n2000,2,buy,0.5,1\r\n3000,3,buy,0.5,1,9", 4, "expected 5 columns"),
+        (
+            "1000,1,buy,0.5,1\r\n2000,2,buy,0.5,1\r\n3000,3,buy,0.5,1,9",
+            4,
+            "expected 5 columns",
+        ),
         ("", 1, "no data rows"),
     ];
     for (body, line, reason) in cases {
@@ -147,11 +166,23 @@ fn malformed_files_are_refused_with_line_and_reason() {
     let candles = "open_time_ms,open,high,low,close,volume\n";
     let cases: [(&str, usize, &str); 7] = [
         ("60000,1,2,0.5,1.5", 2, "at least 6 columns"),
-        ("60000,1,2,0.5,1.5,10\n120000,1,0.9,0.5,1,3", 3, "high 0.9 is below"),
-        ("60000,1,2,0.5,1.5,10\n60000,1,2,0.5,1,3", 3, "not after the previous"),
+        (
+            "60000,1,2,0.5,1.5,10\n120000,1,0.9,0.5,1,3",
+            3,
+            "high 0.9 is below",
+        ),
+        (
+            "60000,1,2,0.5,1.5,10\n60000,1,2,0.5,1,3",
+            3,
+            "not after the previous",
+        ),
         ("60000,1,2,0.5,1.5,10", 2, "at least two candles"),
         ("60000,1,2,0.5,1.5,10\n90000,1,2,0.5,1,3", 3, "30000 ms"),
-        ("60000,1,2,0.5,1.5,10\n120000,1,2,0.5,1,3\n190000,1,2,0.5,1,3", 4, "not on the 1m grid"),
+        (
+            "60000,1,2,0.5,1.5,10\n120000,1,2,0.5,1,3\n190000,1,2,0.5,1,3",
+            4,
+            "not on the 1m grid",
+        ),
         ("6e4,1,2,0.5,1.5,10", 2, "not a whole number"),
     ];
     for (body, line, reason) in cases {
@@ -177,9 +208,15 @@ fn binance_dumps_and_symbols() {
     assert_eq!(load(&path, Some(given)).unwrap().symbol, given);
 
     let (_dir, nameless) = temp_file("my data.csv", dump);
-    assert!(matches!(load(&nameless, None), Err(SimError::ReplaySymbol { .. })));
+    assert!(matches!(
+        load(&nameless, None),
+        Err(SimError::ReplaySymbol { .. })
+    ));
     let missing = PathBuf::from("/nonexistent/XRPETH-trades.csv");
     let error = load(&missing, None).unwrap_err();
     assert!(matches!(error, SimError::ReplayRead { .. }));
-    assert!(error.to_string().contains("/nonexistent/XRPETH-trades.csv"), "{error}");
+    assert!(
+        error.to_string().contains("/nonexistent/XRPETH-trades.csv"),
+        "{error}"
+    );
 }

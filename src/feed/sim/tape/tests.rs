@@ -11,7 +11,12 @@ fn model_tape(history: i64, max_closed: usize) -> Tape {
 
 fn model_tape_keeping_trades(history: i64, max_closed: usize, retention_ms: i64) -> Tape {
     let market = Market::new(11, Symbol::new("BTCUSDT").unwrap(), T0 - history * MINUTE);
-    Tape::new(Interval::M1, Source::Model(Box::new(market)), max_closed, retention_ms)
+    Tape::new(
+        Interval::M1,
+        Source::Model(Box::new(market)),
+        max_closed,
+        retention_ms,
+    )
 }
 
 fn five_minute_candle(open_time_ms: i64, price: f64) -> Unit {
@@ -37,13 +42,18 @@ fn history_exists_at_start_and_klines_follow_binance() {
     let all = tape.closed_candles(Interval::M1);
     assert_eq!(all.len(), 1500);
     assert_eq!(all[0].open_time_ms, T0 - 1500 * MINUTE);
-    assert!(all.windows(2).all(|w| w[1].open_time_ms == w[0].open_time_ms + MINUTE));
+    assert!(
+        all.windows(2)
+            .all(|w| w[1].open_time_ms == w[0].open_time_ms + MINUTE)
+    );
     all.iter().for_each(|c| c.validate().unwrap());
 
     // Latest 500 without startTime: the last one is the candle still open.
     let latest = tape.klines(Interval::M1, None, None, 500);
     assert_eq!(latest.len(), 500);
-    let open = tape.open_candle(Interval::M1).expect("trades in the first 30 s");
+    let open = tape
+        .open_candle(Interval::M1)
+        .expect("trades in the first 30 s");
     assert_eq!(latest[499], open);
     assert_eq!(open.open_time_ms, T0);
     assert_eq!(&latest[..499], &all[all.len() - 499..]);
@@ -53,9 +63,15 @@ fn history_exists_at_start_and_klines_follow_binance() {
     let page = tape.klines(Interval::M1, Some(start), Some(start + 9 * MINUTE), 1000);
     assert_eq!(page.len(), 10);
     assert_eq!(page[0].open_time_ms, start);
-    assert_eq!(tape.klines(Interval::M1, Some(start), None, 3), all[1400..1403].to_vec());
+    assert_eq!(
+        tape.klines(Interval::M1, Some(start), None, 3),
+        all[1400..1403].to_vec()
+    );
     // A startTime inside a candle skips that candle.
-    assert_eq!(tape.klines(Interval::M1, Some(start + 1), None, 1)[0].open_time_ms, start + MINUTE);
+    assert_eq!(
+        tape.klines(Interval::M1, Some(start + 1), None, 1)[0].open_time_ms,
+        start + MINUTE
+    );
     // endTime only: the latest `limit` at or before it.
     let before = tape.klines(Interval::M1, None, Some(start), 4);
     assert_eq!(before, all[1397..1401].to_vec());
@@ -81,8 +97,14 @@ fn coarser_candles_aggregate_the_minutes() {
         assert_eq!(parts.len(), 5);
         assert_eq!(five.open, parts[0].open);
         assert_eq!(five.close, parts[4].close);
-        assert_eq!(five.high, parts.iter().map(|c| c.high).fold(f64::MIN, f64::max));
-        assert_eq!(five.low, parts.iter().map(|c| c.low).fold(f64::MAX, f64::min));
+        assert_eq!(
+            five.high,
+            parts.iter().map(|c| c.high).fold(f64::MIN, f64::max)
+        );
+        assert_eq!(
+            five.low,
+            parts.iter().map(|c| c.low).fold(f64::MAX, f64::min)
+        );
         let volume = parts.iter().fold(0.0, |sum, c| sum + c.volume);
         assert_eq!(five.volume, volume);
         assert_eq!(five.trades, parts.iter().map(|c| c.trades).sum::<u64>());
@@ -110,7 +132,9 @@ fn advancing_in_small_steps_misses_nothing() {
     let mut closed = Vec::new();
     let mut trades = Vec::new();
     let mut now = T0;
-    for step in [1, 7_000, 59_000, 200_000, 1, 180_000, 3, 500_000, 61_000, 1_000_000] {
+    for step in [
+        1, 7_000, 59_000, 200_000, 1, 180_000, 3, 500_000, 61_000, 1_000_000,
+    ] {
         now += step;
         jumpy.advance(now);
         closed.extend(jumpy.closed_after(Interval::M3, last_closed));
@@ -125,8 +149,17 @@ fn advancing_in_small_steps_misses_nothing() {
         .filter(|c| c.open_time_ms >= T0)
         .collect();
     assert_eq!(closed, expected);
-    assert!(closed.windows(2).all(|w| w[1].open_time_ms == w[0].open_time_ms + 3 * MINUTE));
-    assert!(trades.windows(2).all(|w| w[1].trade_id == w[0].trade_id + 1), "a trade was skipped");
+    assert!(
+        closed
+            .windows(2)
+            .all(|w| w[1].open_time_ms == w[0].open_time_ms + 3 * MINUTE)
+    );
+    assert!(
+        trades
+            .windows(2)
+            .all(|w| w[1].trade_id == w[0].trade_id + 1),
+        "a trade was skipped"
+    );
     assert!(trades.iter().all(|t| t.time_ms >= T0 && t.time_ms <= now));
 }
 
@@ -139,7 +172,10 @@ fn open_candle_is_the_aggregate_of_trades_so_far_and_time_never_goes_back() {
     for trade in seen.iter().filter(|t| t.time_ms >= T0) {
         aggregator.push(trade);
     }
-    assert_eq!(tape.open_candle(Interval::M1), aggregator.current().copied());
+    assert_eq!(
+        tape.open_candle(Interval::M1),
+        aggregator.current().copied()
+    );
     assert!(seen.iter().all(|t| t.time_ms <= T0 + 20_000));
     tape.advance(T0);
     assert_eq!(tape.now_ms(), T0 + 20_000);
@@ -150,7 +186,11 @@ fn memory_stays_bounded() {
     let mut tape = model_tape(0, 1_000);
     tape.advance(T0 + 5_000 * MINUTE);
     assert!(tape.closed_len() <= 1_125, "{}", tape.closed_len());
-    assert!(tape.recent.len() < 5 * 200, "{} trades kept", tape.recent.len());
+    assert!(
+        tape.recent.len() < 5 * 200,
+        "{} trades kept",
+        tape.recent.len()
+    );
     let oldest = tape.trimmed_from_ms.unwrap();
     // A coarse candle that would start before the oldest kept minute is not served half-built.
     let days = tape.closed_candles(Interval::H1);
@@ -169,7 +209,12 @@ fn recorded_candles_with_gaps_serve_their_own_grid_and_end() {
         five_minute_candle(T0 + 3 * base, 102.0),
         five_minute_candle(T0 + 4 * base, 103.0),
     ];
-    let mut tape = Tape::new(Interval::M5, Source::Recorded(units.clone().into_iter()), 10, MINUTE);
+    let mut tape = Tape::new(
+        Interval::M5,
+        Source::Recorded(units.clone().into_iter()),
+        10,
+        MINUTE,
+    );
     assert!(tape.serves(Interval::M15) && tape.serves(Interval::H1) && tape.serves(Interval::M5));
     assert!(!tape.serves(Interval::M1) && !tape.serves(Interval::M3) && !tape.serves(Interval::S1));
     tape.advance(T0 + 2 * base + 10);
@@ -178,7 +223,10 @@ fn recorded_candles_with_gaps_serve_their_own_grid_and_end() {
     let fives = tape.klines(Interval::M5, None, None, 10);
     assert_eq!(fives, vec![units[0].candle, units[1].candle]);
     let quarter = tape.open_candle(Interval::M15).unwrap();
-    assert_eq!((quarter.open, quarter.close, quarter.volume), (100.0, 101.5, 4.0));
+    assert_eq!(
+        (quarter.open, quarter.close, quarter.volume),
+        (100.0, 101.5, 4.0)
+    );
     tape.advance(T0 + 100 * base);
     assert_eq!(tape.closed_candles(Interval::M5).len(), 4);
     let quarters = tape.closed_candles(Interval::M15);
@@ -191,7 +239,9 @@ fn recorded_candles_with_gaps_serve_their_own_grid_and_end() {
 
 #[test]
 fn aggregate_respects_bounds_and_limit() {
-    let units: Vec<Candle> = (0..10).map(|i| five_minute_candle(T0 + i * MINUTE, 50.0).candle).collect();
+    let units: Vec<Candle> = (0..10)
+        .map(|i| five_minute_candle(T0 + i * MINUTE, 50.0).candle)
+        .collect();
     assert!(aggregate(units.iter().copied(), Interval::M5, i64::MIN, i64::MAX, 0).is_empty());
     let two = aggregate(units.iter().copied(), Interval::M5, i64::MIN, i64::MAX, 5);
     assert_eq!(two.len(), 2);
@@ -199,5 +249,8 @@ fn aggregate_respects_bounds_and_limit() {
     let one = aggregate(units.iter().copied(), Interval::M5, T0 + 1, i64::MAX, 5);
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].open_time_ms, T0 + 5 * MINUTE);
-    assert_eq!(aggregate(units.iter().copied(), Interval::M5, i64::MIN, i64::MAX, 1).len(), 1);
+    assert_eq!(
+        aggregate(units.iter().copied(), Interval::M5, i64::MIN, i64::MAX, 1).len(),
+        1
+    );
 }
