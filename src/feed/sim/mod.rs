@@ -1,19 +1,26 @@
 //! The built-in simulated exchange: a deterministic market model (or a recorded file) served over
 //! the Binance spot market-data protocol (REST + websocket) on one loopback TCP port.
 //!
-//! What it does where Binance leaves a choice:
+//! What it does where Binance leaves a choice, or where it differs:
 //! - The `1s` interval is not served: REST answers 400 `{"code":-1120,"msg":"Invalid interval."}`
 //!   and a websocket request naming a `1s` stream is refused with HTTP 400 before the upgrade, as
-//!   is any unknown stream or symbol.
+//!   is any unknown stream or symbol. Subscribing by `SUBSCRIBE` message is not supported.
 //! - Sim time is `start_ms + real elapsed * speed`. The model's series begins `history_minutes`
 //!   before `start_ms`, so REST has history at once; the same seed, symbols, start and history give
-//!   the same candles and trades.
+//!   the same candles and trades. Every model minute has at least one trade, so the 1m series has
+//!   no holes; a minute's candle appears (REST's last row, `x:false` updates) from its first trade.
+//! - Closed klines on a stream equal the REST candle of the same open time exactly; each
+//!   connection sends every candle that closed since its last push, in order, never skipping one.
 //! - Replay: the sim clock starts at the file's first candle + `history_minutes` (or `start_ms`
 //!   when given); what lies before is history, the rest is revealed as the clock passes it, and
 //!   the stream falls silent (pings only) after the last record. The symbol comes from the file
 //!   name (`XRPETH-trades.csv` → `XRPETH`) unless `symbols` holds exactly one symbol. Candle files
 //!   serve their own interval and coarser multiples of it; a candle of such a file shows up only
 //!   once closed (there are no trades to show it growing).
+//! - Connections: pings every `ping_interval`; a client silent to pings for 60 s, or not taking a
+//!   push's frames within 10 s, is dropped; every connection is closed (close frame) after
+//!   `max_connection_age`. REST keeps HTTP/1.1 connections alive and reports
+//!   `X-MBX-USED-WEIGHT-1M`.
 //! - Fault injection: see [`SimFaults`].
 
 mod exchange;

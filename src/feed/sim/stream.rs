@@ -30,6 +30,8 @@ use crate::feed::binance::{
 const MAX_STREAMS: usize = 1024;
 /// A client that has not answered a ping for this long is disconnected, as on Binance.
 const PONG_TIMEOUT: Duration = Duration::from_secs(60);
+/// A client that does not take a push's frames within this long is disconnected (slow consumer).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Is this request for a websocket endpoint?
 pub fn is_websocket_path(target: &str) -> bool {
@@ -250,6 +252,8 @@ async fn serve(
     let mut awaiting_pong_since: Option<Instant> = None;
     let stop = shutdown_signal(context.shutdown.clone());
     tokio::pin!(stop);
+    let age_limit = tokio::time::sleep_until(deadline);
+    tokio::pin!(age_limit);
     loop {
         tokio::select! {
             _ = &mut stop => {
@@ -257,7 +261,7 @@ async fn serve(
                 let _ = ws.close(Some(frame)).await;
                 return;
             }
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = &mut age_limit => {
                 let frame = CloseFrame { code: CloseCode::Normal, reason: "connection age limit".into() };
                 let _ = ws.close(Some(frame)).await;
                 return;
@@ -279,12 +283,13 @@ async fn serve(
             _ = push.tick() => {
                 let frames = collect(&context.exchange, &mut subs, combined);
                 if !context.faults.is_paused() && !frames.is_empty() {
-                    for frame in frames {
-                        if ws.feed(Message::text(frame)).await.is_err() {
-                            return;
+                    let send_all = async {
+                        for frame in frames {
+                            ws.feed(Message::text(frame)).await?;
                         }
-                    }
-                    if ws.flush().await.is_err() {
+                        ws.flush().await
+                    };
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, send_all).await, Ok(Ok(()))) {
                         return;
                     }
                 }
@@ -329,10 +334,12 @@ async fn frozen(
 ) {
     let socket = ws.get_ref();
     let mut sink = [0u8; 4096];
+    let age_limit = tokio::time::sleep_until(deadline);
+    tokio::pin!(age_limit);
     loop {
         tokio::select! {
             _ = &mut stop => return,
-            _ = tokio::time::sleep_until(deadline) => return,
+            _ = &mut age_limit => return,
             fault = faults.recv() => match fault {
                 Ok(ConnectionFault::Drop) | Err(broadcast::error::RecvError::Closed) => return,
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
