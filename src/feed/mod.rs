@@ -3,6 +3,7 @@
 pub mod binance;
 pub mod client;
 pub mod rest;
+pub mod sim;
 
 use serde::{Deserialize, Serialize};
 

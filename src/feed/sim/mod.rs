@@ -1,0 +1,277 @@
+//! The built-in simulated exchange: a deterministic market model (or a recorded file) served over
+//! the Binance spot market-data protocol (REST + websocket) on one loopback TCP port.
+//!
+//! What it does where Binance leaves a choice, or where it differs:
+//! - The `1s` interval is not served: REST answers 400 `{"code":-1120,"msg":"Invalid interval."}`
+//!   and a websocket request naming a `1s` stream is refused with HTTP 400 before the upgrade, as
+//!   is any unknown stream or symbol. Subscribing by `SUBSCRIBE` message is not supported.
+//! - Sim time is `start_ms + real elapsed * speed`. The model's series begins `history_minutes`
+//!   before `start_ms`, so REST has history at once; the same seed, symbols, start and history give
+//!   the same candles and trades. Every model minute has at least one trade, so the 1m series has
+//!   no holes; a minute's candle appears (REST's last row, `x:false` updates) from its first trade.
+//! - Closed klines on a stream equal the REST candle of the same open time exactly; each
+//!   connection sends every candle that closed since its last push, in order, never skipping one.
+//! - Replay: the sim clock starts at the file's first candle + `history_minutes` (or `start_ms`
+//!   when given); what lies before is history, the rest is revealed as the clock passes it, and
+//!   the stream falls silent (pings only) after the last record. The symbol comes from the file
+//!   name (`XRPETH-trades.csv` → `XRPETH`) unless `symbols` holds exactly one symbol. Candle files
+//!   serve their own interval and coarser multiples of it; a candle of such a file shows up only
+//!   once closed (there are no trades to show it growing).
+//! - Connections: pings every `ping_interval`; a client silent to pings for 60 s, or not taking a
+//!   push's frames within 10 s, is dropped; every connection is closed (close frame) after
+//!   `max_connection_age`. REST keeps HTTP/1.1 connections alive and reports
+//!   `X-MBX-USED-WEIGHT-1M`.
+//! - Fault injection: see [`SimFaults`].
+
+mod exchange;
+mod faults;
+mod market;
+mod replay;
+mod rest;
+mod rng;
+mod server;
+mod stream;
+mod tape;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use faults::SimFaults;
+pub use market::{SymbolParams, intraday_activity};
+
+use crate::domain::{Candle, Interval, Symbol};
+use exchange::Exchange;
+
+/// How the simulated exchange runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    pub seed: u64,
+    /// Simulated milliseconds per real millisecond (60: one simulated minute per real second).
+    pub speed: f64,
+    pub symbols: Vec<Symbol>,
+    /// One-minute candles that exist before the start.
+    pub history_minutes: u32,
+    /// Sim time at start; `None`: the wall clock floored to the minute (model) or the first
+    /// record + history (replay).
+    pub start_ms: Option<i64>,
+    /// Serve this recorded file instead of the model.
+    pub replay: Option<PathBuf>,
+    /// How often (real time) each websocket connection is sent what happened since the last push.
+    pub push_interval: Duration,
+    /// How often (real time) a ping frame is sent.
+    pub ping_interval: Duration,
+    /// A websocket connection is closed after this long (real time), like Binance's 24 h.
+    pub max_connection_age: Duration,
+}
+
+impl SimOptions {
+    /// Defaults: speed 60, 1500 minutes of history, start at the wall clock, pushes every 250 ms,
+    /// pings every 20 s, connections closed after 24 h.
+    pub fn new(seed: u64, symbols: Vec<Symbol>) -> Self {
+        Self {
+            seed,
+            speed: 60.0,
+            symbols,
+            history_minutes: 1500,
+            start_ms: None,
+            replay: None,
+            push_interval: Duration::from_millis(250),
+            ping_interval: Duration::from_secs(20),
+            max_connection_age: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    fn check(&self) -> Result<(), SimError> {
+        let invalid = |option, reason: &str| {
+            Err(SimError::InvalidOption {
+                option,
+                reason: reason.to_string(),
+            })
+        };
+        if !(self.speed.is_finite() && self.speed > 0.0) {
+            return invalid("speed", "must be a finite number above 0");
+        }
+        if self.replay.is_none() && self.symbols.is_empty() {
+            return invalid("symbols", "the market model needs at least one symbol");
+        }
+        if self.push_interval.is_zero() {
+            return invalid("push_interval", "must be above 0");
+        }
+        if self.ping_interval.is_zero() {
+            return invalid("ping_interval", "must be above 0");
+        }
+        if self.max_connection_age.is_zero() {
+            return invalid("max_connection_age", "must be above 0");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("simulated exchange: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("simulated exchange: option {option}: {reason}")]
+    InvalidOption {
+        option: &'static str,
+        reason: String,
+    },
+    #[error("replay file {}: cannot read it: {source}", file.display())]
+    ReplayRead {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("replay file {}, line {line}: {reason}", file.display())]
+    Replay {
+        file: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error(
+        "replay file {}: cannot tell the symbol from the file name; name it SYMBOL-anything.csv or give one symbol",
+        file.display()
+    )]
+    ReplaySymbol { file: PathBuf },
+    #[error("simulated exchange: {0}")]
+    Runtime(String),
+}
+
+/// A running simulated exchange. Cheap to clone; the exchange runs until [`SimHandle::shutdown`]
+/// or until the last handle is dropped.
+#[derive(Clone, Debug)]
+pub struct SimHandle {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    addr: SocketAddr,
+    exchange: Arc<Exchange>,
+    faults: SimFaults,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Starts the exchange on `addr` (port 0: the OS picks one) and returns once it accepts
+/// connections. History is generated (or the replay file loaded) before that.
+pub async fn start(options: SimOptions, addr: SocketAddr) -> Result<SimHandle, SimError> {
+    options.check()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let build_options = options.clone();
+    let wall_now_ms = wall_clock_ms();
+    let exchange =
+        tokio::task::spawn_blocking(move || Exchange::build(&build_options, wall_now_ms))
+            .await
+            .map_err(|e| SimError::Runtime(format!("building the market failed: {e}")))??;
+    let exchange = Arc::new(exchange);
+    let faults = SimFaults::new();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let context = Arc::new(server::Context {
+        exchange: Arc::clone(&exchange),
+        faults: faults.clone(),
+        push_interval: options.push_interval,
+        ping_interval: options.ping_interval,
+        max_connection_age: options.max_connection_age,
+        shutdown: shutdown_rx,
+        weight: std::sync::Mutex::new((0, 0)),
+    });
+    tokio::spawn(server::accept_loop(listener, context));
+    Ok(SimHandle {
+        shared: Arc::new(Shared {
+            addr: bound,
+            exchange,
+            faults,
+            shutdown,
+        }),
+    })
+}
+
+/// Runs the exchange for `trademon serve-sim` until ctrl-c.
+pub async fn serve_forever(options: SimOptions, addr: SocketAddr) -> Result<(), SimError> {
+    let handle = start(options, addr).await?;
+    eprintln!(
+        "simulated exchange on {}, REST {} ({} symbols: {}); ctrl-c stops it",
+        handle.ws_url(),
+        handle.rest_url(),
+        handle.symbols().len(),
+        handle
+            .symbols()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let waited = tokio::signal::ctrl_c().await;
+    handle.shutdown();
+    waited.map_err(|e| SimError::Runtime(format!("waiting for ctrl-c: {e}")))
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `ws://IP:PORT`; streams are at `/ws/<stream>` and `/stream?streams=a/b`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.shared.addr)
+    }
+
+    /// `http://IP:PORT`; REST lives under `/api/v3/`.
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    /// The sim clock.
+    pub fn now_ms(&self) -> i64 {
+        self.shared.exchange.now_ms()
+    }
+
+    pub fn symbols(&self) -> Vec<Symbol> {
+        self.shared.exchange.symbols()
+    }
+
+    /// Every closed candle the exchange has for the series up to sim now (oldest first),
+    /// history included: what a correct client must end up with. Empty for an unknown symbol or
+    /// an interval the exchange does not serve.
+    pub fn closed_candles(&self, symbol: Symbol, interval: Interval) -> Vec<Candle> {
+        self.shared
+            .exchange
+            .with_tape(symbol, |tape| {
+                if tape.serves(interval) {
+                    tape.closed_candles(interval)
+                } else {
+                    Vec::new()
+                }
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn faults(&self) -> &SimFaults {
+        &self.shared.faults
+    }
+
+    /// Stops accepting connections and closes the open ones (with a close frame).
+    pub fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+    }
+}
+
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
