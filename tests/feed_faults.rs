@@ -142,9 +142,9 @@ async fn closed_candles_arrive_complete_and_exact() {
 async fn dropped_connection_is_repaired() {
     let setup = start(config()).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    setup.sim.drop_connections();
+    setup.sim.faults().drop_connections();
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    setup.sim.drop_connections();
+    setup.sim.faults().drop_connections();
     let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(1500)).await;
     assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
     assert!(summary.reconnects >= 2, "{summary:?}");
@@ -160,7 +160,7 @@ async fn silent_connection_is_detected_and_replaced() {
     let setup = start(config()).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     // The connection stays open but sends nothing, not even pings.
-    setup.sim.freeze_connections();
+    setup.sim.faults().freeze_connections();
     let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(3500)).await;
     assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
     assert!(summary.reconnects >= 1, "{summary:?}");
@@ -185,9 +185,9 @@ async fn garbage_frames_are_counted_never_stored() {
         "[]",
     ];
     for g in garbage {
-        setup.sim.inject_text(g.to_string());
+        setup.sim.faults().inject_text(g.to_string());
     }
-    setup.sim.inject_binary(vec![0, 159, 146, 150, 255]);
+    setup.sim.faults().inject_binary(vec![0, 159, 146, 150, 255]);
     let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(1500)).await;
     assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
     assert_eq!(
@@ -222,22 +222,22 @@ async fn rate_limited_backfill_waits_and_completes() {
     let setup = start(config()).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     // The next two kline requests answer 429 with Retry-After: 1; then a reconnect needs backfill.
-    setup.sim.rate_limit_rest(2, 1);
-    setup.sim.drop_connections();
+    setup.sim.faults().rate_limit_rest(2, 1);
+    setup.sim.faults().drop_connections();
     let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(4000)).await;
     assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
     assert!(summary.rate_limited >= 1, "{summary:?}");
     assert!(summary.gaps_repaired >= 1, "{summary:?}");
-    assert!(sim.rate_limited_count() >= 1);
+    assert!(sim.faults().rate_limited_sent() >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_gap_is_found_and_repaired_over_rest() {
     let setup = start(config()).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    setup.sim.pause_streaming(true);
+    setup.sim.faults().pause_streaming(true);
     tokio::time::sleep(Duration::from_millis(600)).await;
-    setup.sim.pause_streaming(false);
+    setup.sim.faults().pause_streaming(false);
     let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(1500)).await;
     assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
     assert!(summary.gaps_found >= 1, "{summary:?}");

@@ -5,10 +5,10 @@ mod clock;
 mod health;
 mod live;
 mod publish;
-// mod runtime;
+mod runtime;
 
 pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
 pub use health::HealthCounters;
 pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};
 pub use publish::Publisher;
-// pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source};
+pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source};

@@ -83,7 +83,13 @@ impl Runtime {
                     Source::Replay(p) => Some(p.clone()),
                     _ => None,
                 };
-                let mut sim_options = SimOptions::new(feed_config.sim.seed, symbols.clone());
+                // A replay serves the symbol its file is named after (XRPETH-trades.csv: XRPETH).
+                let sim_symbols = if replay.is_some() {
+                    Vec::new()
+                } else {
+                    symbols.clone()
+                };
+                let mut sim_options = SimOptions::new(feed_config.sim.seed, sim_symbols);
                 sim_options.speed = feed_config.sim.speed;
                 sim_options.history_minutes = feed_config.sim.history_minutes;
                 sim_options.replay = replay.clone();
