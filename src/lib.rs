@@ -13,3 +13,4 @@ pub mod feed;
 pub mod monitor;
 pub mod protocol;
 pub mod store;
+pub mod tui;
