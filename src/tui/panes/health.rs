@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use crate::feed::{FeedEvent, FeedEventKind};
-use crate::protocol::{HealthReport, LinkState, Snapshot, StreamHealth, StreamState};
+use crate::protocol::{HealthReport, LinkState, Snapshot, SourceInfo, StreamHealth, StreamState};
 use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
 use crate::tui::{format, theme};
@@ -18,9 +18,27 @@ use super::{EventState, status};
 /// Rows the stream table moves per scroll action.
 const SCROLL_STEP: usize = 5;
 /// Width of the totals block (borders included).
-const TOTALS_WIDTH: u16 = 36;
+const TOTALS_WIDTH: u16 = 32;
 /// Totals lines plus borders: the least height of the top section.
 const TOTALS_HEIGHT: u16 = 12;
+/// From this width on, the event log goes beside the tables instead of under them.
+const WIDE: u16 = 120;
+/// Columns of the stream table after the name: state, msg/s, age, total and the gaps.
+const STREAM_NUMBERS_WIDTH: usize = 1 + 5 + 1 + 6 + 1 + 6 + 1 + 8;
+
+fn stream_name_width(streams: &[StreamHealth]) -> usize {
+    streams
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6)
+}
+
+/// Width the stream table needs to show every name whole.
+fn stream_table_width(streams: &[StreamHealth]) -> u16 {
+    (stream_name_width(streams) + STREAM_NUMBERS_WIDTH).min(usize::from(u16::MAX / 2)) as u16
+}
 
 /// Scrolling moves the stream table; everything else goes on to the global handler.
 pub fn handle(view: &mut ViewState, action: Action, snapshot: Option<&Snapshot>) -> EventState {
@@ -45,11 +63,30 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
     let health = &snapshot.health;
     draw_link_line(buf, Rect::new(area.x, area.y, area.width, 1), snapshot);
     let rest = area.height - 1;
+    let top_y = area.y + 1;
+    if area.width >= WIDE {
+        // Wide: totals above the stream table on the left, the event log the full height beside.
+        let left_width = (stream_table_width(&health.streams) + 2)
+            .max(TOTALS_WIDTH)
+            .min(area.width / 2);
+        let totals_height = TOTALS_HEIGHT.min(rest);
+        let totals_area = Rect::new(area.x, top_y, left_width, totals_height);
+        let streams_area = Rect::new(
+            area.x,
+            top_y + totals_height,
+            left_width,
+            rest - totals_height,
+        );
+        let events_area = Rect::new(area.x + left_width, top_y, area.width - left_width, rest);
+        draw_totals(buf, totals_area, health);
+        draw_streams(buf, streams_area, &health.streams, view.stream_scroll);
+        draw_events(buf, events_area, snapshot);
+        return;
+    }
     let wanted = (health.streams.len() as u16)
         .saturating_add(3)
         .max(TOTALS_HEIGHT);
     let top_height = wanted.min(rest.saturating_sub(5)).max(rest.min(4));
-    let top_y = area.y + 1;
     let totals_width = TOTALS_WIDTH.min(area.width / 2);
     let streams_area = Rect::new(area.x, top_y, area.width - totals_width, top_height);
     let totals_area = Rect::new(streams_area.right(), top_y, totals_width, top_height);
@@ -72,12 +109,17 @@ fn draw_link_line(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
         link.push_str(&format!(" (since {} UTC)", format::utc_hms(since_ms)));
     }
     let (badge, badge_style) = status::source_badge(&snapshot.source);
+    let detail = match &snapshot.source {
+        SourceInfo::Simulated { seed, speed } => format!("seed {seed}, {speed}x speed"),
+        SourceInfo::Replay { path } => path.clone(),
+        SourceInfo::Binance { ws_url } => ws_url.clone(),
+    };
     let line = Line::from(vec![
         Span::styled(" link ", theme::muted()),
         Span::styled(link, style),
         Span::styled("   source ", theme::muted()),
         Span::styled(badge, badge_style),
-        Span::raw(format!(" {}", snapshot.source.label())),
+        Span::raw(format!(" {detail}")),
     ]);
     buf.set_line(area.x, area.y, &line, area.width);
 }
@@ -106,11 +148,16 @@ fn draw_streams(buf: &mut Buffer, area: Rect, streams: &[StreamHealth], scroll: 
         return;
     }
     let width = usize::from(inner.width);
-    // state, msg/s, age, total: right-aligned columns after the name.
-    let numbers = 1 + 5 + 1 + 7 + 1 + 7 + 1 + 9;
-    let name_w = width.saturating_sub(numbers).max(4);
+    // state, msg/s, age, total: columns after the name, which gets what is left.
+    let numbers = 1 + 5 + 1 + 6 + 1 + 6 + 1 + 8;
+    let longest = streams
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let name_w = longest.max(6).min(width.saturating_sub(numbers)).max(4);
     let header = format!(
-        "{:<name_w$} {:<5} {:>7} {:>7} {:>9}",
+        "{:<name_w$} {:<5} {:>6} {:>6} {:>8}",
         "stream", "state", "msg/s", "age", "total"
     );
     buf.set_stringn(inner.x, inner.y, header, width, theme::muted());
@@ -141,7 +188,7 @@ fn draw_streams(buf: &mut Buffer, area: Rect, streams: &[StreamHealth], scroll: 
             Span::raw(format!("{:<name_w$} ", format::fit(&stream.name, name_w))),
             Span::styled(format!("{state:<5}"), style),
             Span::raw(format!(
-                " {:>7.1} {:>7} {:>9}",
+                " {:>6.1} {:>6} {:>8}",
                 stream.messages_per_sec,
                 age(stream.last_message_age_ms),
                 stream.messages
@@ -168,16 +215,16 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
         ("messages/s", format!("{:.1}", health.messages_per_sec)),
         ("reconnects", health.reconnects.to_string()),
         (
-            "gaps found / repaired",
+            "gaps found/repaired",
             format!("{} / {}", health.gaps_found, health.gaps_repaired),
         ),
         ("candles backfilled", health.candles_backfilled.to_string()),
         ("parse errors", health.parse_errors.to_string()),
         ("rate limited", health.rate_limited.to_string()),
         (
-            "DB write p50 / p99",
+            "DB write p50/p99",
             format!(
-                "{} / {} ms",
+                "{}/{} ms",
                 ms_value(health.db_write_p50_ms),
                 ms_value(health.db_write_p99_ms)
             ),

@@ -34,7 +34,6 @@ pub fn handle(view: &mut ViewState, action: Action, keymap: &Keymap) -> EventSta
 pub enum HelpLine {
     Group(&'static str),
     Keys { keys: String, desc: String },
-    Blank,
 }
 
 /// The help text: groups in a fixed order, each action's keys on one line (keys of one action with
@@ -65,9 +64,6 @@ pub fn lines(keymap: &Keymap) -> Vec<HelpLine> {
         }
         if entries.is_empty() {
             continue;
-        }
-        if !out.is_empty() {
-            out.push(HelpLine::Blank);
         }
         out.push(HelpLine::Group(group));
         out.extend(
@@ -142,7 +138,6 @@ pub fn draw(buf: &mut Buffer, area: Rect, keymap: &Keymap, scroll: usize) {
                 Span::styled(format!("   {keys:<keys_w$}"), theme::tab_inactive()),
                 Span::raw(format!("  {desc}")),
             ]),
-            HelpLine::Blank => Line::default(),
         };
         buf.set_line(inner.x, y, &line, inner.width);
     }

@@ -246,54 +246,82 @@ fn draw_chart(
 }
 
 /// `1m 06:13  O 64123.45  H 64200.00  L 64000.12  C 64150.20  V 12.3K  +0.04%` of the latest
-/// candle; the least important parts are left out when the line is too narrow.
+/// candle; on narrow charts written tighter (`O64123.45 H64200.00 ...`, as TradingView does) and
+/// with the least important parts left out.
 fn draw_header(buf: &mut Buffer, area: Rect, visible: &Visible<'_>, interval: Interval) {
     let Some(candle) = visible.last() else {
         return;
     };
-    let value = |label: &'static str, text: String| {
-        vec![Span::styled(label, theme::muted()), Span::raw(text)]
-    };
-    let interval_part = vec![Span::styled(format!("{interval} "), theme::heading())];
-    let time_part = vec![Span::styled(
-        format!("{} ", format::utc_hm(candle.open_time_ms)),
-        theme::muted(),
-    )];
-    let ohlc: Vec<Span> = [
-        ("O ", candle.open),
-        ("  H ", candle.high),
-        ("  L ", candle.low),
-        ("  C ", candle.close),
-    ]
-    .into_iter()
-    .flat_map(|(label, price)| value(label, format::price(Some(price))))
-    .collect();
-    let volume_part = value("  V ", format::compact(candle.volume));
     let change = candle.change();
-    let change_part = vec![Span::styled(
-        format!("  {}", format::change_pct(Some(change))),
-        theme::change(change),
-    )];
-    let width = |parts: &[&Vec<Span>]| -> usize {
-        parts.iter().flat_map(|p| p.iter()).map(Span::width).sum()
+    let header = |tight: bool, parts: &[Part]| -> Vec<Span<'static>> {
+        let (gap, label_gap) = if tight { (" ", "") } else { ("  ", " ") };
+        let mut spans = Vec::new();
+        for part in parts {
+            if !spans.is_empty() {
+                spans.push(Span::raw(gap));
+            }
+            let (label, value) = match part {
+                Part::Interval => {
+                    spans.push(Span::styled(interval.to_string(), theme::heading()));
+                    continue;
+                }
+                Part::Time => {
+                    spans.push(Span::styled(
+                        format::utc_hm(candle.open_time_ms),
+                        theme::muted(),
+                    ));
+                    continue;
+                }
+                Part::Change => {
+                    spans.push(Span::styled(
+                        format::change_pct(Some(change)),
+                        theme::change(change),
+                    ));
+                    continue;
+                }
+                Part::Open => ("O", format::price(Some(candle.open))),
+                Part::High => ("H", format::price(Some(candle.high))),
+                Part::Low => ("L", format::price(Some(candle.low))),
+                Part::Close => ("C", format::price(Some(candle.close))),
+                Part::Volume => ("V", format::compact(candle.volume)),
+            };
+            spans.push(Span::styled(format!("{label}{label_gap}"), theme::muted()));
+            spans.push(Span::raw(value));
+        }
+        spans
     };
-    let candidates: [Vec<&Vec<Span>>; 5] = [
-        vec![
-            &interval_part,
-            &time_part,
-            &ohlc,
-            &volume_part,
-            &change_part,
-        ],
-        vec![&interval_part, &time_part, &ohlc, &volume_part],
-        vec![&interval_part, &ohlc, &volume_part],
-        vec![&ohlc, &volume_part],
-        vec![&ohlc],
+    use Part::{Change, Close, High, Interval as Iv, Low, Open, Time, Volume};
+    let full: &[Part] = &[Iv, Time, Open, High, Low, Close, Volume, Change];
+    let no_change: &[Part] = &[Iv, Time, Open, High, Low, Close, Volume];
+    let ohlc: &[Part] = &[Open, High, Low, Close];
+    // Most information first, roomy spacing before tight.
+    let candidates: [(bool, &[Part]); 7] = [
+        (false, full),
+        (false, no_change),
+        (true, full),
+        (true, no_change),
+        (true, &[Iv, Open, High, Low, Close, Volume]),
+        (true, &[Open, High, Low, Close, Volume]),
+        (true, ohlc),
     ];
-    let chosen = candidates
+    let width = usize::from(area.width);
+    let spans = candidates
         .iter()
-        .find(|parts| width(parts) <= usize::from(area.width))
-        .unwrap_or(&candidates[4]);
-    let spans: Vec<Span> = chosen.iter().flat_map(|p| p.iter().cloned()).collect();
+        .map(|(tight, parts)| header(*tight, parts))
+        .find(|spans| spans.iter().map(Span::width).sum::<usize>() <= width)
+        .unwrap_or_else(|| header(true, ohlc));
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The pieces of the chart header.
+#[derive(Clone, Copy)]
+enum Part {
+    Interval,
+    Time,
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+    Change,
 }

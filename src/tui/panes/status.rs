@@ -20,7 +20,7 @@ pub fn source_badge(source: &SourceInfo) -> (&'static str, Style) {
     }
 }
 
-/// The link state in words with its colour, e.g. `● down: reset by peer · retry in 3s`.
+/// The link state in words with its colour, e.g. `● down, retry in 3s: reset by peer`.
 pub fn link_text(link: Option<&LinkState>, now_ms: i64) -> (String, Style) {
     match link {
         None => ("● link state unknown".to_string(), theme::muted()),
@@ -38,8 +38,9 @@ pub fn link_text(link: Option<&LinkState>, now_ms: i64) -> (String, Style) {
             } else {
                 "retrying…".to_string()
             };
+            // The countdown comes before the reason so a narrow bar cuts the reason, not it.
             (
-                format!("● down: {reason} · {retry}"),
+                format!("● down, {retry}: {reason}"),
                 Style::new().fg(theme::DOWN),
             )
         }
