@@ -19,7 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::protocol::{Command, Snapshot, Update};
 
 use super::keymap::Keymap;
-use super::term::TerminalGuard;
+use super::term::{self, TerminalGuard};
 use super::view::{Outcome, ViewState};
 use super::{TuiError, TuiOptions, draw};
 
@@ -92,6 +92,11 @@ pub async fn run(
     let mut dirty = true;
     let mut next_frame_at = Instant::now();
     loop {
+        if !term::is_active() {
+            // A panic elsewhere restored the terminal and printed its message on the normal
+            // screen; drawing on would overwrite it.
+            return Err(TuiError::PanicElsewhere);
+        }
         if dirty && Instant::now() >= next_frame_at {
             draw_frame(&mut terminal, &console, &keymap).map_err(terminal_error("draw a frame"))?;
             dirty = false;

@@ -47,6 +47,8 @@ pub enum TuiError {
     },
     #[error("reading keys from the terminal: {0}")]
     Input(#[source] std::io::Error),
+    #[error("the console stopped because a panic elsewhere restored the terminal (message above)")]
+    PanicElsewhere,
 }
 
 /// Draws one frame of the whole console (pure: same inputs, same cells). Used by `run`, the

@@ -53,6 +53,12 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Whether the terminal is still in the console's mode: false once the panic hook restored it
+/// because some thread panicked.
+pub fn is_active() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
+}
+
 /// Leaves the alternate screen, disables raw mode and shows the cursor, once.
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
