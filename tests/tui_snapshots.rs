@@ -231,3 +231,56 @@ fn stream_table_shows_how_many_more() {
     let more = format!("+{} more", total - shown);
     assert!(screen.contains(&more), "{more}\n{screen}");
 }
+
+/// What the text snapshots cannot show: colours and the dimmer open candle.
+#[test]
+fn candles_are_coloured_and_the_open_one_is_dim() {
+    use ratatui::style::{Color, Modifier};
+    let snapshot = fixture::snapshot();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let keymap = Keymap::default_bindings();
+    terminal
+        .draw(|frame| draw(frame, Some(&snapshot), &ViewState::default(), &keymap))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let glyphs = ["│", "┃", "╵", "╷", "╹", "╻", "╽", "╿"];
+    let candle_cells = |x: u16| -> Vec<ratatui::style::Style> {
+        (3..18)
+            .map(|y| &buffer[(x, y)])
+            .filter(|c| glyphs.contains(&c.symbol()))
+            .map(|c| c.style())
+            .collect()
+    };
+    // The newest (open) candle sits just left of the price scale, where the price tag is.
+    let axis_x = (3..18)
+        .flat_map(|y| (27..80).map(move |x| (x, y)))
+        .find(|&(x, y)| buffer[(x, y)].symbol() == "◀")
+        .map(|(x, _)| x)
+        .unwrap();
+    let open = candle_cells(axis_x - 1);
+    assert!(!open.is_empty());
+    let series = &snapshot.markets[0].series[0];
+    let open_candle = series.open.unwrap();
+    let expected = if open_candle.close >= open_candle.open {
+        Color::Green
+    } else {
+        Color::Red
+    };
+    for style in &open {
+        assert_eq!(style.fg, Some(expected));
+        assert!(style.add_modifier.contains(Modifier::DIM));
+    }
+    let last_closed = series.closed.back().unwrap();
+    let expected = if last_closed.close >= last_closed.open {
+        Color::Green
+    } else {
+        Color::Red
+    };
+    for style in candle_cells(axis_x - 2) {
+        assert_eq!(style.fg, Some(expected));
+        assert!(!style.add_modifier.contains(Modifier::DIM));
+    }
+    // The SIMULATED badge in the status bar is black on yellow.
+    let badge = &buffer[(2, 23)];
+    assert_eq!((badge.fg, badge.bg), (Color::Black, Color::Yellow));
+}

@@ -313,6 +313,47 @@ mod tests {
     }
 
     #[test]
+    fn time_labels_follow_the_interval() {
+        let t = 1_718_000_000_000; // 2024-06-10 06:13:20 UTC
+        let midnight = 1_717_977_600_000;
+        assert_eq!(time_label(Interval::S1, t), "06:13:20");
+        assert_eq!(time_label(Interval::M1, t), "06:13");
+        assert_eq!(time_label(Interval::M1, midnight), "06-10");
+        assert_eq!(time_label(Interval::D1, midnight), "06-10");
+    }
+
+    #[test]
+    fn daily_axis_labels_are_dates_on_round_steps() {
+        let candles: Vec<Candle> = (0..30)
+            .map(|d| Candle {
+                open_time_ms: 1_717_977_600_000 + d * 86_400_000,
+                open: 1.0,
+                high: 2.0,
+                low: 0.5,
+                close: 1.5,
+                volume: 1.0,
+                quote_volume: 1.0,
+                trades: 1,
+            })
+            .collect();
+        let series = crate::protocol::Series {
+            closed: candles.into(),
+            open: None,
+        };
+        let visible = Visible::thin(&series, 30);
+        let area = Rect::new(0, 0, 30, 1);
+        let mut buf = Buffer::empty(area);
+        render_time_axis(&mut buf, area, &visible, Interval::D1);
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        let labels: Vec<&str> = text.split_whitespace().collect();
+        assert!(labels.len() >= 2, "{text:?}");
+        for label in labels {
+            assert_eq!(label.len(), 5, "{text:?}");
+            assert_eq!(&label[2..3], "-", "{text:?}");
+        }
+    }
+
+    #[test]
     fn glyphs_combine_wick_and_body() {
         assert_eq!(glyph(Part::Wick, Part::Body), Some("╽"));
         assert_eq!(glyph(Part::Body, Part::Wick), Some("╿"));
