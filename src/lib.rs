@@ -6,7 +6,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-// pub mod commands;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -14,3 +14,4 @@ pub mod feed;
 pub mod monitor;
 pub mod protocol;
 pub mod store;
+pub mod tui;

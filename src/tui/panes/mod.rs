@@ -1,0 +1,124 @@
+//! The console's screen: title/tab line, the active pane, the status bar and the help overlay,
+//! each a pure function of the snapshot replica and the view state.
+
+pub mod health;
+pub mod help;
+pub mod market;
+pub mod status;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::protocol::Snapshot;
+
+use super::keymap::{Action, Keymap};
+use super::theme;
+use super::view::{Pane, ViewState};
+
+/// Smaller than this, only "terminal too small" is shown.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+
+/// Whether the part of the screen that got an action used it (gitui's `EventState`). What is
+/// not consumed goes on to the global handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventState {
+    Consumed,
+    NotConsumed,
+}
+
+/// Offers an action to the focused part: the help overlay when it is open, else the active pane.
+pub fn handle_focused(
+    view: &mut ViewState,
+    action: Action,
+    snapshot: Option<&Snapshot>,
+    keymap: &Keymap,
+) -> EventState {
+    if view.help_open {
+        return help::handle(view, action, keymap);
+    }
+    match view.pane {
+        Pane::Market => market::handle(view, action),
+        Pane::Health => health::handle(view, action, snapshot),
+    }
+}
+
+/// Draws one whole frame.
+pub fn draw(frame: &mut Frame, snapshot: Option<&Snapshot>, view: &ViewState, keymap: &Keymap) {
+    let area = frame.area();
+    let buf = frame.buffer_mut();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(buf, area);
+        return;
+    }
+    let title = Rect::new(area.x, area.y, area.width, 1);
+    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
+    let status = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+    draw_title(buf, title, view.pane);
+    match snapshot {
+        None => waiting(buf, body, view.engine_stopped),
+        Some(snapshot) => match view.pane {
+            Pane::Market => market::draw(buf, body, snapshot, view),
+            Pane::Health => health::draw(buf, body, snapshot, view),
+        },
+    }
+    status::draw(buf, status, snapshot, view, keymap);
+    if view.help_open {
+        help::draw(buf, body, keymap, view.help_scroll);
+    }
+}
+
+fn draw_title(buf: &mut Buffer, area: Rect, active: Pane) {
+    let mut spans = vec![Span::styled(" trademon ", theme::heading()), Span::raw(" ")];
+    for (i, pane) in Pane::ALL.iter().enumerate() {
+        let style = if *pane == active {
+            theme::tab_active()
+        } else {
+            theme::tab_inactive()
+        };
+        spans.push(Span::styled(format!(" {} {} ", i + 1, pane.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// Writes `text` centred in `area` (on its middle row), cut to the width.
+pub fn centered(buf: &mut Buffer, area: Rect, text: &str, style: ratatui::style::Style) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let width = text.chars().count().min(usize::from(area.width)) as u16;
+    let x = area.x + (area.width - width) / 2;
+    let y = area.y + area.height / 2;
+    buf.set_stringn(x, y, text, usize::from(width), style);
+}
+
+fn waiting(buf: &mut Buffer, area: Rect, engine_stopped: bool) {
+    let text = if engine_stopped {
+        "engine stopped before it sent any data"
+    } else {
+        "waiting for the engine…"
+    };
+    centered(buf, area, text, theme::muted());
+}
+
+fn too_small(buf: &mut Buffer, area: Rect) {
+    let text = if area.width >= 18 {
+        "terminal too small"
+    } else {
+        "too small"
+    };
+    centered(buf, area, text, theme::text());
+    let below = area.y + area.height / 2 + 1;
+    if below < area.bottom() {
+        let need = format!("need {MIN_WIDTH}×{MIN_HEIGHT}");
+        centered(
+            buf,
+            Rect::new(area.x, below, area.width, 1),
+            &need,
+            theme::muted(),
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! What the user is looking at: selected symbol, interval and pane, scroll positions, the help
+//! overlay. Changed only by actions; the frame is drawn from it and the snapshot replica.
+
+use crate::protocol::{Command, Snapshot};
+
+use super::keymap::{Action, Keymap};
+use super::panes::{self, EventState};
+
+/// The panes of the console, in tab order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pane {
+    #[default]
+    Market,
+    Health,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 2] = [Pane::Market, Pane::Health];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Market => "Market",
+            Pane::Health => "Health",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    fn step(self, forward: bool) -> Pane {
+        let n = Self::ALL.len();
+        let i = if forward {
+            (self.index() + 1) % n
+        } else {
+            (self.index() + n - 1) % n
+        };
+        Self::ALL[i]
+    }
+}
+
+/// The view state. Indexes are into `Snapshot::markets` / `Snapshot::intervals` and are clamped
+/// when drawn, so a snapshot with fewer symbols never makes them invalid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewState {
+    pub pane: Pane,
+    pub symbol_index: usize,
+    pub interval_index: usize,
+    pub help_open: bool,
+    /// First line of the help overlay shown.
+    pub help_scroll: usize,
+    /// First row of the Health pane's stream table shown.
+    pub stream_scroll: usize,
+    /// The engine's update channel closed: the last state stays on screen.
+    pub engine_stopped: bool,
+}
+
+/// What the loop should do after an action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Continue,
+    Quit,
+    Send(Command),
+}
+
+impl ViewState {
+    /// The selected market's index, clamped to `count` markets (0 when there are none).
+    pub fn symbol(&self, count: usize) -> usize {
+        self.symbol_index.min(count.saturating_sub(1))
+    }
+
+    /// The selected interval's index, clamped to `count` intervals.
+    pub fn interval(&self, count: usize) -> usize {
+        self.interval_index.min(count.saturating_sub(1))
+    }
+
+    pub fn next_symbol(&mut self, count: usize) {
+        self.symbol_index = cycle(self.symbol(count), count, true);
+    }
+
+    pub fn prev_symbol(&mut self, count: usize) {
+        self.symbol_index = cycle(self.symbol(count), count, false);
+    }
+
+    pub fn next_interval(&mut self, count: usize) {
+        self.interval_index = cycle(self.interval(count), count, true);
+    }
+
+    pub fn prev_interval(&mut self, count: usize) {
+        self.interval_index = cycle(self.interval(count), count, false);
+    }
+
+    pub fn next_pane(&mut self) {
+        self.pane = self.pane.step(true);
+    }
+
+    pub fn prev_pane(&mut self) {
+        self.pane = self.pane.step(false);
+    }
+
+    /// Routes an action: the focused part (the help overlay when open, else the active pane) gets
+    /// it first and says whether it used it; what it leaves goes to the global handler.
+    pub fn handle(
+        &mut self,
+        action: Action,
+        snapshot: Option<&Snapshot>,
+        keymap: &Keymap,
+    ) -> Outcome {
+        if panes::handle_focused(self, action, snapshot, keymap) == EventState::Consumed {
+            return Outcome::Continue;
+        }
+        let symbols = snapshot.map_or(0, |s| s.markets.len());
+        let intervals = snapshot.map_or(0, |s| s.intervals.len());
+        match action {
+            Action::Quit => return Outcome::Quit,
+            Action::ToggleHelp => {
+                self.help_open = true;
+                self.help_scroll = 0;
+            }
+            Action::CloseHelp | Action::ScrollDown | Action::ScrollUp => {}
+            Action::NextSymbol => self.next_symbol(symbols),
+            Action::PrevSymbol => self.prev_symbol(symbols),
+            Action::NextInterval => self.next_interval(intervals),
+            Action::PrevInterval => self.prev_interval(intervals),
+            Action::NextPane => self.next_pane(),
+            Action::PrevPane => self.prev_pane(),
+            Action::ShowMarket => self.pane = Pane::Market,
+            Action::ShowHealth => self.pane = Pane::Health,
+            Action::Reconnect => return Outcome::Send(Command::Reconnect),
+        }
+        Outcome::Continue
+    }
+}
+
+/// Next or previous of `count` positions, wrapping around.
+fn cycle(current: usize, count: usize, forward: bool) -> usize {
+    match count {
+        0 => 0,
+        n if forward => (current + 1) % n,
+        n => (current + n - 1) % n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycling_wraps_both_ways() {
+        assert_eq!(cycle(2, 3, true), 0);
+        assert_eq!(cycle(0, 3, false), 2);
+        assert_eq!(cycle(0, 0, true), 0);
+        assert_eq!(cycle(0, 1, false), 0);
+    }
+
+    #[test]
+    fn indexes_are_clamped_to_what_exists() {
+        let view = ViewState {
+            symbol_index: 7,
+            interval_index: 3,
+            ..ViewState::default()
+        };
+        assert_eq!(view.symbol(3), 2);
+        assert_eq!(view.interval(0), 0);
+    }
+}

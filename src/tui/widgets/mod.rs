@@ -1,0 +1,93 @@
+//! Chart widgets drawn straight into the frame buffer: candlesticks with their price and time
+//! axes, and volume bars.
+
+pub mod candles;
+pub mod volume;
+
+use crate::domain::Candle;
+use crate::protocol::Series;
+
+/// The newest candles of a series that fit in a number of columns, oldest first; the last one may
+/// be the open (unfinished) candle. Thinning happens here, before anything is drawn.
+#[derive(Clone, Debug, Default)]
+pub struct Visible<'a> {
+    candles: Vec<&'a Candle>,
+    last_is_open: bool,
+}
+
+impl<'a> Visible<'a> {
+    pub fn thin(series: &'a Series, columns: usize) -> Self {
+        let open = series.open.as_ref().filter(|_| columns > 0);
+        let closed_take = columns
+            .saturating_sub(usize::from(open.is_some()))
+            .min(series.closed.len());
+        let mut candles = Vec::with_capacity(closed_take + 1);
+        candles.extend(series.closed.range(series.closed.len() - closed_take..));
+        candles.extend(open);
+        Self {
+            candles,
+            last_is_open: open.is_some(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.candles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.candles.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a Candle> + '_ {
+        self.candles.iter().copied()
+    }
+
+    /// Is the candle at `index` the open one?
+    pub fn is_open(&self, index: usize) -> bool {
+        self.last_is_open && index + 1 == self.candles.len()
+    }
+
+    pub fn last(&self) -> Option<&'a Candle> {
+        self.candles.last().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candle(t: i64) -> Candle {
+        Candle {
+            open_time_ms: t,
+            open: 1.0,
+            high: 2.0,
+            low: 0.5,
+            close: 1.5,
+            volume: 1.0,
+            quote_volume: 1.0,
+            trades: 1,
+        }
+    }
+
+    #[test]
+    fn thinning_keeps_the_newest_and_the_open_candle() {
+        let series = Series {
+            closed: (0..10).map(candle).collect(),
+            open: Some(candle(10)),
+        };
+        let visible = Visible::thin(&series, 4);
+        let times: Vec<i64> = visible.iter().map(|c| c.open_time_ms).collect();
+        assert_eq!(times, vec![7, 8, 9, 10]);
+        assert!(visible.is_open(3));
+        assert!(!visible.is_open(2));
+        assert!(Visible::thin(&series, 0).is_empty());
+        assert_eq!(Visible::thin(&series, 100).len(), 11);
+        let closed_only = Series {
+            closed: (0..3).map(candle).collect(),
+            open: None,
+        };
+        let visible = Visible::thin(&closed_only, 2);
+        assert_eq!(visible.len(), 2);
+        assert!(!visible.is_open(1));
+    }
+}
