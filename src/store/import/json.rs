@@ -105,12 +105,12 @@ impl<'de> Visitor<'de> for CellVisitor {
     }
 }
 
-/// Reads and checks every row.
+/// Reads and checks every row; also names the columns the rows lack (stored as 0).
 pub(super) fn read(
     name: &str,
     text: &str,
     interval: Interval,
-) -> Result<(Vec<Candle>, TimeUnit), ImportError> {
+) -> Result<(Vec<Candle>, TimeUnit, Vec<&'static str>), ImportError> {
     let rows: Vec<Vec<Cell>> = serde_json::from_str(text).map_err(|e| {
         let offset = offset_of(text, e.line(), e.column());
         let starts = row_starts(text);
@@ -139,7 +139,12 @@ pub(super) fn read(
         })?;
         candles.push(candle);
     }
-    Ok((candles, check.unit()))
+    let zero_filled = if width == 6 {
+        vec!["quote_volume", "trades"]
+    } else {
+        Vec::new()
+    };
+    Ok((candles, check.unit(), zero_filled))
 }
 
 fn read_row(row: &[Cell], width: usize, check: &mut SeriesCheck) -> Result<Candle, RowProblem> {

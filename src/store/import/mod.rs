@@ -7,8 +7,9 @@
 //!   (never estimated) and [`ParsedFile::zero_filled`] names them.
 //! - [`ImportFormat::BinanceDump`]: Binance's public kline dump, 12 columns and no header, times in
 //!   milliseconds or (newer dumps) microseconds, converted exactly to milliseconds.
-//! - [`ImportFormat::JsonArray`]: `[[time, o, h, l, c, v], ...]` or the 12-element REST shape,
-//!   numbers as JSON numbers or strings, times in milliseconds.
+//! - [`ImportFormat::JsonArray`]: `[[time, o, h, l, c, v], ...]` (quote volume and trades stored
+//!   as 0) or the 12-element REST shape, numbers as JSON numbers or strings, times in
+//!   milliseconds. JSON numbers are parsed exactly (serde_json's `float_roundtrip`).
 
 mod check;
 mod csv;
@@ -147,8 +148,8 @@ pub fn read_candles_from_bytes(
 ) -> Result<ParsedFile, ImportError> {
     let text = as_text(name, bytes)?;
     let (format, time_unit, candles, zero_filled) = if text.trim_start().starts_with('[') {
-        let (candles, unit) = json::read(name, text, interval)?;
-        (ImportFormat::JsonArray, unit, candles, Vec::new())
+        let (candles, unit, zero_filled) = json::read(name, text, interval)?;
+        (ImportFormat::JsonArray, unit, candles, zero_filled)
     } else {
         let layout = csv::detect(name, text)?;
         let (candles, unit) = csv::read(name, text, &layout, interval)?;

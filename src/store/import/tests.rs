@@ -133,3 +133,53 @@ fn row_starts_follow_strings_and_nesting() {
         .collect();
     assert_eq!(firsts, ['[', '[', '"']);
 }
+
+/// Cells the fast reader (polars) and the line reader that locates errors might judge
+/// differently. Every one must end either accepted or refused at its row, never with the
+/// unlocated "CSV reader refused the file".
+#[test]
+fn odd_cells_are_accepted_or_located() {
+    let odd = [
+        "+5",
+        "05",
+        " 5",
+        "\t5",
+        "5 ",
+        ".5",
+        "5.",
+        "+.5e1",
+        "1_0",
+        "0x1",
+        "infinity",
+        "-0",
+        "1E5",
+        "nan",
+        "+inf",
+        "-inf",
+        "\"5\"",
+        "5e",
+        "e5",
+        "--5",
+        "9223372036854775808",
+        "1e400",
+        "٣",
+    ];
+    let base = ["60000", "2", "3", "1", "2", "10", "20", "4"];
+    for column in 0..base.len() {
+        for cell in odd {
+            let mut cells = base;
+            cells[column] = cell;
+            let text = format!(
+                "open_time_ms,open,high,low,close,volume,quote_volume,trades\n{}\n",
+                cells.join(",")
+            );
+            match read(&text) {
+                Ok(_)
+                | Err(ImportError::Row {
+                    row: 1, line: 2, ..
+                }) => {}
+                Err(other) => panic!("column {column}, cell {cell:?}: {other}"),
+            }
+        }
+    }
+}
