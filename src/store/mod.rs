@@ -1,5 +1,6 @@
 //! The one SQLite file: schema and migrations, queries, and the batching writer task.
 
+pub mod import;
 mod schema;
 pub mod writer;
 

@@ -1,0 +1,225 @@
+//! Bulk candle import (`trademon import`): reads a candle file of any supported format, checks
+//! every row, then writes the whole series in one transaction or nothing at all.
+//!
+//! Formats, detected from the content:
+//! - [`ImportFormat::Csv`]: a header line `open_time_ms,open,high,low,close,volume`, optionally
+//!   followed by `,quote_volume,trades`. When those two columns are absent they are stored as 0
+//!   (never estimated) and [`ParsedFile::zero_filled`] names them.
+//! - [`ImportFormat::BinanceDump`]: Binance's public kline dump, 12 columns and no header, times in
+//!   milliseconds or (newer dumps) microseconds, converted exactly to milliseconds.
+//! - [`ImportFormat::JsonArray`]: `[[time, o, h, l, c, v], ...]` (quote volume and trades stored
+//!   as 0) or the 12-element REST shape, numbers as JSON numbers or strings, times in
+//!   milliseconds. JSON numbers are parsed exactly (serde_json's `float_roundtrip`).
+
+mod check;
+mod csv;
+mod json;
+
+use std::fmt;
+use std::path::Path;
+
+use crate::domain::{Candle, Interval, Symbol};
+use crate::store::{Store, StoreError, gaps_in};
+
+pub use check::{RowProblem, TimeUnit};
+
+/// The layout a file was read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    Csv,
+    BinanceDump,
+    JsonArray,
+}
+
+impl fmt::Display for ImportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImportFormat::Csv => "candle CSV with header",
+            ImportFormat::BinanceDump => "Binance kline dump (12-column CSV)",
+            ImportFormat::JsonArray => "JSON array of klines",
+        })
+    }
+}
+
+/// A candle file read and checked, ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedFile {
+    pub format: ImportFormat,
+    /// Unit of the times in the file (stored candles are always in milliseconds).
+    pub time_unit: TimeUnit,
+    /// Candles in increasing open-time order, every one valid and on the interval grid.
+    pub candles: Vec<Candle>,
+    /// `(first missing open_time_ms, candles missing)` for each hole in the series.
+    pub gaps: Vec<(i64, i64)>,
+    /// Columns the file does not have, stored as 0.
+    pub zero_filled: Vec<&'static str>,
+}
+
+/// Why a file was refused. Every variant names the file; row problems give the 1-based data row
+/// and the 1-based line of the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{file}: line {line}: not a text file (byte 0x{byte:02x} at offset {offset}); \
+         expected candles as CSV or JSON"
+    )]
+    NotText {
+        file: String,
+        line: u64,
+        offset: u64,
+        byte: u8,
+    },
+    #[error("{file}: line {line}: unknown layout: {reason}")]
+    UnknownFormat {
+        file: String,
+        line: u64,
+        reason: String,
+    },
+    #[error("{file}: no candles (the file has no data rows{})",
+        format.map(|f| format!("; read as {f}")).unwrap_or_default())]
+    NoCandles {
+        file: String,
+        format: Option<ImportFormat>,
+    },
+    #[error("{file}: row {row} (line {line}): {problem}")]
+    Row {
+        file: String,
+        row: u64,
+        line: u64,
+        problem: RowProblem,
+    },
+    #[error("{file}: line {line}, column {column}{}: not a JSON array of klines: {message}",
+        row.map(|r| format!(" (row {r})")).unwrap_or_default())]
+    Json {
+        file: String,
+        line: u64,
+        column: u64,
+        row: Option<u64>,
+        message: String,
+    },
+    #[error("{file}: the CSV reader refused the file: {message}")]
+    Csv { file: String, message: String },
+    #[error("{file}: {source}")]
+    Store {
+        file: String,
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// What `trademon import` did, for people and (`--json`) for scripts.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub format: ImportFormat,
+    pub time_unit: TimeUnit,
+    pub rows_read: u64,
+    pub added: u64,
+    pub already_present: u64,
+    pub gaps: Vec<(i64, i64)>,
+    pub first_open_time_ms: Option<i64>,
+    pub last_open_time_ms: Option<i64>,
+    /// Columns the file does not have, stored as 0 (`quote_volume`, `trades`).
+    pub zero_filled: Vec<&'static str>,
+}
+
+/// Reads and checks a candle file; nothing is written.
+pub fn read_candles(path: &Path, interval: Interval) -> Result<ParsedFile, ImportError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        file: name.clone(),
+        source,
+    })?;
+    read_candles_from_bytes(&name, &bytes, interval)
+}
+
+/// Reads and checks candles from memory; `name` stands for the file in errors.
+pub fn read_candles_from_bytes(
+    name: &str,
+    bytes: &[u8],
+    interval: Interval,
+) -> Result<ParsedFile, ImportError> {
+    let text = as_text(name, bytes)?;
+    let (format, time_unit, candles, zero_filled) = if text.trim_start().starts_with('[') {
+        let (candles, unit, zero_filled) = json::read(name, text, interval)?;
+        (ImportFormat::JsonArray, unit, candles, zero_filled)
+    } else {
+        let layout = csv::detect(name, text)?;
+        let (candles, unit) = csv::read(name, text, &layout, interval)?;
+        (layout.format(), unit, candles, layout.zero_filled())
+    };
+    if candles.is_empty() {
+        return Err(ImportError::NoCandles {
+            file: name.to_string(),
+            format: Some(format),
+        });
+    }
+    let times: Vec<i64> = candles.iter().map(|c| c.open_time_ms).collect();
+    Ok(ParsedFile {
+        format,
+        time_unit,
+        gaps: gaps_in(&times, interval.ms()),
+        candles,
+        zero_filled,
+    })
+}
+
+/// Reads and checks the whole file, then stores its candles in one transaction. Candles already
+/// stored are kept as they are, so importing the same file twice adds nothing the second time.
+pub fn import_file(
+    store: &mut Store,
+    path: &Path,
+    symbol: Symbol,
+    interval: Interval,
+) -> Result<ImportReport, ImportError> {
+    let parsed = read_candles(path, interval)?;
+    let file = path.display().to_string();
+    let outcome = store
+        .import_candles(symbol, interval, &parsed.candles)
+        .map_err(|source| ImportError::Store {
+            file: file.clone(),
+            source,
+        })?;
+    Ok(ImportReport {
+        file,
+        format: parsed.format,
+        time_unit: parsed.time_unit,
+        rows_read: parsed.candles.len() as u64,
+        added: outcome.added,
+        already_present: outcome.already_present,
+        first_open_time_ms: parsed.candles.first().map(|c| c.open_time_ms),
+        last_open_time_ms: parsed.candles.last().map(|c| c.open_time_ms),
+        gaps: parsed.gaps,
+        zero_filled: parsed.zero_filled,
+    })
+}
+
+/// The file as UTF-8 text without a byte-order mark; binary content is refused with where it
+/// starts.
+fn as_text<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bad_at = match std::str::from_utf8(bytes) {
+        Ok(text) => match text.bytes().position(|b| b == 0) {
+            None => return Ok(text),
+            Some(nul) => nul,
+        },
+        Err(e) => e.valid_up_to(),
+    };
+    let line = bytes[..bad_at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    Err(ImportError::NotText {
+        file: name.to_string(),
+        line,
+        offset: bad_at as u64,
+        byte: bytes[bad_at],
+    })
+}
+
+#[cfg(test)]
+mod tests;
