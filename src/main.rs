@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Simulated milliseconds per real millisecond.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         sim_speed: Option<f64>,
     },
     /// Print the commented default configuration.
@@ -83,7 +83,7 @@ struct RunFlags {
     #[arg(long)]
     rest_url: Option<String>,
     /// Simulated milliseconds per real millisecond (1 = real time) [default: feed.sim.speed].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     sim_speed: Option<f64>,
     /// Seed of the simulated market [default: feed.sim.seed].
     #[arg(long)]
@@ -120,7 +120,16 @@ fn real_main() -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (mut config, _) = Config::load(cli.config.as_deref())?;
-    let db = commands::db_path(cli.db.as_deref(), &config)?;
+    // Simulated and replayed prices go to their own database unless --db says otherwise.
+    let simulated = match &command {
+        Command::Run(flags) => {
+            let source = commands::run::resolve_source(flags.source.as_deref(), &config)
+                .map_err(|e| eyre!(e))?;
+            !matches!(source, trademon::engine::Source::Binance { .. })
+        }
+        _ => false,
+    };
+    let db = commands::db_path(cli.db.as_deref(), &config, simulated)?;
     let _log = init_logging(&db);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

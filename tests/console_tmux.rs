@@ -54,8 +54,9 @@ fn wait_for(session: &str, needles: &[&str], timeout: Duration) -> String {
 fn start(dir: &Path, name: &str, width: u16, height: u16) -> Session {
     let bin = env!("CARGO_BIN_EXE_trademon");
     let db = dir.join("console.db");
+    // The exit status is written to a file: tmux does not always record a dead pane's status.
     let command = format!(
-        "XDG_CONFIG_HOME={d}/cfg XDG_DATA_HOME={d}/data {bin} --db {db} run --symbols BTCUSDT,ETHUSDT,SOLUSDT",
+        "sh -c 'XDG_CONFIG_HOME={d}/cfg XDG_DATA_HOME={d}/data {bin} --db {db} run --symbols BTCUSDT,ETHUSDT,SOLUSDT 2>{d}/stderr; echo $? > {d}/exit-status'",
         d = dir.display(),
         db = db.display()
     );
@@ -103,28 +104,23 @@ fn console_runs_switches_and_quits_cleanly() {
     );
     // Help overlay, generated from the keymap.
     tmux(&["send-keys", "-t", s, "?"]);
-    wait_for(s, &["Quit"], Duration::from_secs(5));
+    wait_for(s, &["quit trademon", "next symbol"], Duration::from_secs(5));
     tmux(&["send-keys", "-t", s, "Escape"]);
     // Quit: the process exits with status 0 and the terminal is restored (alternate screen left).
     tmux(&["send-keys", "-t", s, "q"]);
+    let status_file = dir.path().join("exit-status");
     let started = Instant::now();
-    loop {
-        let dead = tmux(&[
-            "display-message",
-            "-p",
-            "-t",
-            s,
-            "#{pane_dead} #{pane_dead_status}",
-        ]);
-        if dead.trim() == "1 0" {
-            break;
-        }
+    while !status_file.exists() {
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "did not exit cleanly: {dead}"
+            "trademon did not exit after q"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    std::thread::sleep(Duration::from_millis(100));
+    let status = std::fs::read_to_string(&status_file).unwrap();
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+    assert_eq!(status.trim(), "0", "exit status; stderr:\n{stderr}");
     let after = capture(s);
     assert!(
         !after.contains("SIMULATED"),

@@ -187,7 +187,10 @@ async fn garbage_frames_are_counted_never_stored() {
     for g in garbage {
         setup.sim.faults().inject_text(g.to_string());
     }
-    setup.sim.faults().inject_binary(vec![0, 159, 146, 150, 255]);
+    setup
+        .sim
+        .faults()
+        .inject_binary(vec![0, 159, 146, 150, 255]);
     let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(1500)).await;
     assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
     assert_eq!(

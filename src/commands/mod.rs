@@ -34,7 +34,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => value * 60.0,
         "h" => value * 3600.0,
         "d" => value * 86_400.0,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use ms, s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?}; use ms, s, m, h or d"
+            ));
+        }
     };
     if !seconds.is_finite() || seconds <= 0.0 || seconds > 365.0 * 86_400.0 {
         return Err(format!("{text:?} must be above zero and at most a year"));
@@ -42,17 +46,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// The database path: `--db`, else `store.path` from the config, else the data directory.
-pub fn db_path(explicit: Option<&Path>, config: &Config) -> Result<PathBuf, CliError> {
+/// The database path: `--db`, else `store.path` from the config, else the data directory:
+/// `trademon.db` for real market data, `simulated.db` when the source is the built-in exchange
+/// (simulated or replayed), so simulated prices never mix with real ones.
+pub fn db_path(
+    explicit: Option<&Path>,
+    config: &Config,
+    simulated: bool,
+) -> Result<PathBuf, CliError> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
     if !config.store.path.is_empty() {
         return Ok(PathBuf::from(&config.store.path));
     }
-    Dirs::discover()
-        .map(|d| d.default_db())
-        .ok_or(CliError::NoDataDir)
+    let dirs = Dirs::discover().ok_or(CliError::NoDataDir)?;
+    Ok(if simulated {
+        dirs.data_dir.join("simulated.db")
+    } else {
+        dirs.default_db()
+    })
 }
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.

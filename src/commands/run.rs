@@ -189,10 +189,7 @@ pub async fn console(args: RunArgs, keymap: crate::tui::Keymap) -> Result<(), Co
         with_view: true,
     })
     .await?;
-    let updates = runtime
-        .updates
-        .take()
-        .ok_or(ConsoleError::NoUpdates)?;
+    let updates = runtime.updates.take().ok_or(ConsoleError::NoUpdates)?;
     let tui_result = crate::tui::run(
         updates,
         runtime.commands.clone(),

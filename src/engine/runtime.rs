@@ -74,6 +74,17 @@ impl Runtime {
         let config = &options.config;
         let feed_config = &config.feed;
         let store = Store::open(&options.db_path)?;
+        // The built-in exchange runs ahead of the wall clock (60x by default), so an earlier run may
+        // have stored candles "in the future". Start after the newest stored candle, so a stored
+        // candle is never replaced by a different simulated one.
+        let mut newest_close_ms = None;
+        for &s in &feed_config.symbols {
+            for &i in &feed_config.intervals {
+                if let Some(t) = store.last_open_time(s, i)? {
+                    newest_close_ms = newest_close_ms.max(Some(t + i.ms()));
+                }
+            }
+        }
 
         let mut symbols = feed_config.symbols.clone();
         let intervals = feed_config.intervals.clone();
@@ -93,6 +104,12 @@ impl Runtime {
                 sim_options.speed = feed_config.sim.speed;
                 sim_options.history_minutes = feed_config.sim.history_minutes;
                 sim_options.replay = replay.clone();
+                if sim_options.replay.is_none() {
+                    let now = Interval::M1.floor(wall_clock_ms());
+                    sim_options.start_ms = Some(
+                        newest_close_ms.map_or(now, |t| now.max(Interval::M1.floor(t) + 60_000)),
+                    );
+                }
                 let addr = std::net::SocketAddr::from(([127, 0, 0, 1], feed_config.sim.port));
                 let handle = sim::start(sim_options, addr).await?;
                 symbols = handle.symbols();
