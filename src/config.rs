@@ -159,12 +159,14 @@ impl Config {
             }
             None => DEFAULTS_NAME,
         };
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
                 let key = e.path().to_string();
                 ConfigError::new(file, key, e.into_inner().message().trim().to_string())
             })?;
-        config.check().map_err(|(key, reason)| ConfigError::new(file, key, reason))?;
+        config
+            .check()
+            .map_err(|(key, reason)| ConfigError::new(file, key, reason))?;
         Ok(config)
     }
 
@@ -187,7 +189,8 @@ impl Config {
         if feed.source == SourceKind::Sim && feed.intervals.contains(&Interval::S1) {
             return err(
                 "feed.intervals",
-                "the simulated exchange's finest candle is 1m; 1s needs source = \"binance\"".into(),
+                "the simulated exchange's finest candle is 1m; 1s needs source = \"binance\""
+                    .into(),
             );
         }
         if feed.reconnect_min_ms == 0 || feed.reconnect_min_ms > feed.reconnect_max_ms {
@@ -209,16 +212,30 @@ impl Config {
             return err("feed.initial_backfill", "at most 100000 candles".into());
         }
         for (key, url, schemes) in [
-            ("feed.binance.ws_url", &feed.binance.ws_url, ["ws://", "wss://"]),
-            ("feed.binance.rest_url", &feed.binance.rest_url, ["http://", "https://"]),
+            (
+                "feed.binance.ws_url",
+                &feed.binance.ws_url,
+                ["ws://", "wss://"],
+            ),
+            (
+                "feed.binance.rest_url",
+                &feed.binance.rest_url,
+                ["http://", "https://"],
+            ),
         ] {
             if !schemes.iter().any(|s| url.starts_with(s)) || url.len() <= 8 {
-                return err(key, format!("{url:?} must start with {}", schemes.join(" or ")));
+                return err(
+                    key,
+                    format!("{url:?} must start with {}", schemes.join(" or ")),
+                );
             }
         }
         let sim = &feed.sim;
         if !(sim.speed.is_finite() && sim.speed > 0.0 && sim.speed <= 100_000.0) {
-            return err("feed.sim.speed", format!("{} must be above 0 and at most 100000", sim.speed));
+            return err(
+                "feed.sim.speed",
+                format!("{} must be above 0 and at most 100000", sim.speed),
+            );
         }
         if sim.history_minutes > 1_000_000 {
             return err("feed.sim.history_minutes", "at most 1000000".into());
@@ -230,7 +247,10 @@ impl Config {
             );
         }
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
-            return err("store.batch_max_rows", "batch limits must be above 0".into());
+            return err(
+                "store.batch_max_rows",
+                "batch limits must be above 0".into(),
+            );
         }
         if self.ui.keep_candles < 10 || self.ui.keep_candles > 100_000 {
             return err("ui.keep_candles", "must be between 10 and 100000".into());

@@ -209,7 +209,9 @@ mod tests {
         assert_eq!(agg.push(&t(60_000, 10.0, 1.0)), None);
         assert_eq!(agg.push(&t(61_000, 12.0, 2.0)), None);
         assert_eq!(agg.push(&t(62_000, 9.0, 1.0)), None);
-        let closed = agg.push(&t(125_000, 11.0, 1.0)).expect("closes the first minute");
+        let closed = agg
+            .push(&t(125_000, 11.0, 1.0))
+            .expect("closes the first minute");
         assert_eq!(closed.open_time_ms, 60_000);
         assert_eq!(
             (closed.open, closed.high, closed.low, closed.close),

@@ -186,9 +186,8 @@ struct Session<'a> {
     events: &'a mpsc::Sender<MarketEvent>,
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Session<'_> {
     /// Reads one connection until it ends. Returns why, and whether it was healthy (it delivered
@@ -310,8 +309,10 @@ impl Session<'_> {
                 if !self.options.intervals.contains(&interval)
                     || !self.options.symbols.contains(&symbol)
                 {
-                    self.on_garbage(format!("kline for {symbol} {interval}, which we did not ask for"))
-                        .await;
+                    self.on_garbage(format!(
+                        "kline for {symbol} {interval}, which we did not ask for"
+                    ))
+                    .await;
                     return;
                 }
                 if closed {
@@ -534,7 +535,10 @@ mod tests {
             let cap = (100u64 << attempt.min(20)).min(5000);
             for r in [0, 1, 77, 12_345, u64::MAX] {
                 let d = backoff(attempt, min, max, r);
-                assert!(d >= min && d.as_millis() as u64 <= cap.max(100), "{attempt} {d:?}");
+                assert!(
+                    d >= min && d.as_millis() as u64 <= cap.max(100),
+                    "{attempt} {d:?}"
+                );
             }
         }
         // Jitter spreads the waits.
@@ -550,7 +554,10 @@ mod tests {
         let options = FeedOptions {
             ws_url: "ws://127.0.0.1:9/".into(),
             rest_url: "http://127.0.0.1:9".into(),
-            symbols: vec![Symbol::new("BTCUSDT").unwrap(), Symbol::new("ETHUSDT").unwrap()],
+            symbols: vec![
+                Symbol::new("BTCUSDT").unwrap(),
+                Symbol::new("ETHUSDT").unwrap(),
+            ],
             intervals: vec![Interval::M1, Interval::H1],
             trades: true,
             initial_backfill: 10,

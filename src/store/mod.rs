@@ -70,7 +70,10 @@ impl Store {
                 source,
             })?;
         }
-        let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        let existed = path.exists()
+            && std::fs::metadata(path)
+                .map(|m| m.len() > 0)
+                .unwrap_or(false);
         let sql = |source| StoreError::Sqlite {
             path: name.clone(),
             source,
@@ -82,7 +85,8 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
         if existed {
             check_integrity(&conn, &name)?;
         }
@@ -96,8 +100,10 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
@@ -149,7 +155,10 @@ impl Store {
 
     /// Inserts or replaces closed candles in one transaction (live path: the newest final version
     /// of a candle wins).
-    pub fn upsert_candles(&mut self, rows: &[(Symbol, Interval, Candle)]) -> Result<(), StoreError> {
+    pub fn upsert_candles(
+        &mut self,
+        rows: &[(Symbol, Interval, Candle)],
+    ) -> Result<(), StoreError> {
         self.in_tx(|tx| write_candles(tx, rows.iter().copied(), Conflict::Replace))
             .map(|_| ())
     }
@@ -392,7 +401,13 @@ fn write_events(conn: &Connection, events: &[FeedEvent]) -> rusqlite::Result<()>
         "INSERT INTO feed_events (time_ms, kind, stream, detail, count) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for e in events {
-        stmt.execute(params![e.time_ms, e.kind.as_str(), e.stream, e.detail, e.count])?;
+        stmt.execute(params![
+            e.time_ms,
+            e.kind.as_str(),
+            e.stream,
+            e.detail,
+            e.count
+        ])?;
     }
     Ok(())
 }

@@ -68,7 +68,10 @@ fn refuses_garbage_and_corrupt_files_without_overwriting() {
     std::fs::write(&garbage, &bytes).unwrap();
     let err = Store::open(&garbage).unwrap_err();
     assert!(
-        matches!(err, StoreError::NotADatabase { .. } | StoreError::Corrupt { .. }),
+        matches!(
+            err,
+            StoreError::NotADatabase { .. } | StoreError::Corrupt { .. }
+        ),
         "{err}"
     );
     assert_eq!(std::fs::read(&garbage).unwrap(), bytes);
@@ -134,7 +137,10 @@ fn finds_gaps() {
         store.gaps(btc(), Interval::M1).unwrap(),
         vec![(120_000, 2), (360_000, 3)]
     );
-    assert_eq!(store.last_open_time(btc(), Interval::M1).unwrap(), Some(540_000));
+    assert_eq!(
+        store.last_open_time(btc(), Interval::M1).unwrap(),
+        Some(540_000)
+    );
     assert_eq!(store.last_open_time(btc(), Interval::H1).unwrap(), None);
 }
 

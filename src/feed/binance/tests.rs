@@ -6,7 +6,10 @@ const TRADE: &str = r#"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p"
 #[test]
 fn parses_the_documented_kline() {
     // The documented example has low 0.0015 above open 0.0010: not a valid candle. We refuse it.
-    assert!(matches!(parse_ws_message(KLINE), Err(ParseError::Candle(_))));
+    assert!(matches!(
+        parse_ws_message(KLINE),
+        Err(ParseError::Candle(_))
+    ));
     let fixed = KLINE.replace(r#""l":"0.0015""#, r#""l":"0.0005""#);
     let WsEvent::Kline {
         symbol,
@@ -111,14 +114,25 @@ fn garbage_is_an_error_never_an_event() {
 #[test]
 fn rest_garbage_is_refused_with_the_row() {
     let good = r#"[1499040000000,"0.01634790","0.80000000","0.01575800","0.01577100","148976.11427815",1499644799999,"2434.19055334",308,"1756.87402397","28.46694368","0"]"#;
-    let two = format!("[{good},{}]", good.replace("1499040000000", "1499040060000"));
+    let two = format!(
+        "[{good},{}]",
+        good.replace("1499040000000", "1499040060000")
+    );
     assert_eq!(parse_rest_klines(&two, Interval::M1).unwrap().len(), 2);
     let bad_price = format!("[{good},{}]", good.replace("\"0.01577100\"", "\"x\""));
-    let err = parse_rest_klines(&bad_price, Interval::M1).unwrap_err().to_string();
+    let err = parse_rest_klines(&bad_price, Interval::M1)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("row 1"), "{err}");
     let not_increasing = format!("[{good},{good}]");
     assert!(parse_rest_klines(&not_increasing, Interval::M1).is_err());
-    for body in ["", "{}", "[[1,2,3]]", "[null]", r#"{"code":-1121,"msg":"Invalid symbol."}"#] {
+    for body in [
+        "",
+        "{}",
+        "[[1,2,3]]",
+        "[null]",
+        r#"{"code":-1121,"msg":"Invalid symbol."}"#,
+    ] {
         assert!(parse_rest_klines(body, Interval::M1).is_err(), "{body}");
     }
     assert!(parse_rest_klines("[]", Interval::M1).unwrap().is_empty());
@@ -131,7 +145,10 @@ fn stream_names_round_trip() {
         parse_stream_name(&kline_stream(s, Interval::M15)),
         Some(StreamKind::Kline(s, Interval::M15))
     );
-    assert_eq!(parse_stream_name(&trade_stream(s)), Some(StreamKind::Trade(s)));
+    assert_eq!(
+        parse_stream_name(&trade_stream(s)),
+        Some(StreamKind::Trade(s))
+    );
     assert_eq!(parse_stream_name("btcusdt@depth"), None);
     assert_eq!(parse_stream_name("nonsense"), None);
 }
