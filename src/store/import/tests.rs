@@ -183,3 +183,62 @@ fn odd_cells_are_accepted_or_located() {
         }
     }
 }
+
+fn series(n: usize) -> Vec<Candle> {
+    (0..n as i64)
+        .map(|i| Candle {
+            open_time_ms: 60_000 * (i + 1),
+            open: 1.0 + i as f64,
+            high: 2.0 + i as f64,
+            low: 0.5,
+            close: 1.5 + i as f64,
+            volume: i as f64 * 0.25,
+            quote_volume: i as f64 * 0.5,
+            trades: i as u64,
+        })
+        .collect()
+}
+
+/// The multi-row writer stores exactly what `Store::import_candles` stores, at and around its
+/// statement size, and counts rows already present the same way.
+#[test]
+fn bulk_insert_matches_store_import_candles() {
+    let symbol = Symbol::new("ETHBTC").unwrap();
+    // Seeds: none (the first-import path), candles inside the range, and candles outside it.
+    for (n, seeded) in [1, 63, 64, 65, 130, 200]
+        .into_iter()
+        .flat_map(|n| [(n, 0), (n, 1), (n, 2)])
+    {
+        let all = series(n);
+        let dir = tempfile::tempdir().unwrap();
+        let mut bulk = Store::open(&dir.path().join("bulk.db")).unwrap();
+        let mut plain = Store::open(&dir.path().join("plain.db")).unwrap();
+        let outside = [Candle {
+            open_time_ms: 60_000 * (n as i64 + 5),
+            ..all[0]
+        }];
+        let seed = match seeded {
+            0 => &[][..],
+            1 => &all[n / 3..n / 2 + 1],
+            _ => &outside[..],
+        };
+        bulk.import_candles(symbol, Interval::M1, seed).unwrap();
+        plain.import_candles(symbol, Interval::M1, seed).unwrap();
+        let ours = insert::insert_new_candles(&mut bulk, symbol, Interval::M1, &all).unwrap();
+        assert_eq!(
+            insert::insert_new_candles(&mut bulk, symbol, Interval::M1, &[]).unwrap(),
+            plain.import_candles(symbol, Interval::M1, &[]).unwrap()
+        );
+        let theirs = plain.import_candles(symbol, Interval::M1, &all).unwrap();
+        assert_eq!(ours, theirs, "{n} rows");
+        assert_eq!(ours.added + ours.already_present, n as u64);
+        let stored = |s: &Store| {
+            s.candles_between(symbol, Interval::M1, 0, i64::MAX)
+                .unwrap()
+        };
+        assert_eq!(stored(&bulk), stored(&plain), "{n} rows");
+        let mut expected = all.clone();
+        expected.extend(outside.iter().filter(|_| seeded == 2));
+        assert_eq!(stored(&bulk), expected, "{n} rows");
+    }
+}

@@ -1,0 +1,97 @@
+//! The write half of an import: every candle of a checked series in one transaction, keeping
+//! rows already stored. Same result as [`Store::import_candles`], written faster: one multi-row
+//! `INSERT` per 64 rows instead of one statement per row, and, when no stored candle of the series
+//! falls inside the file's time range (a first import), without the per-row conflict check. See
+//! benches/import.rs for the figures.
+
+use rusqlite::{Statement, params};
+
+use crate::domain::{Candle, Interval, Symbol};
+use crate::store::{ImportOutcome, Store, StoreError};
+
+/// Rows per statement: 2 + 64 × 8 = 514 bound values, far below SQLite's limit of 32,766.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Parameters per row after the shared `?1` (symbol) and `?2` (interval).
+const PER_ROW: usize = 8;
+
+fn insert_sql(rows: usize, keep_stored: bool) -> String {
+    let row = "(?1, ?2, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let conflict = if keep_stored {
+        " ON CONFLICT (symbol, interval, open_time_ms) DO NOTHING"
+    } else {
+        ""
+    };
+    format!(
+        "INSERT INTO candles VALUES {}{conflict}",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// Binds `rows` after the shared key and runs the statement; returns the rows inserted.
+fn insert_rows(statement: &mut Statement<'_>, rows: &[Candle]) -> rusqlite::Result<u64> {
+    for (i, c) in rows.iter().enumerate() {
+        let first = 3 + i * PER_ROW;
+        statement.raw_bind_parameter(first, c.open_time_ms)?;
+        let values = [c.open, c.high, c.low, c.close, c.volume, c.quote_volume];
+        for (k, value) in values.into_iter().enumerate() {
+            statement.raw_bind_parameter(first + 1 + k, value)?;
+        }
+        // Trades come from an i64 column of the file, so they always fit.
+        statement.raw_bind_parameter(first + 7, c.trades as i64)?;
+    }
+    Ok(statement.raw_execute()? as u64)
+}
+
+/// Stores a series in one transaction; rows already stored are kept unchanged. `candles` are in
+/// strictly increasing open-time order, as [`super::read_candles`] returns them.
+pub(super) fn insert_new_candles(
+    store: &mut Store,
+    symbol: Symbol,
+    interval: Interval,
+    candles: &[Candle],
+) -> Result<ImportOutcome, StoreError> {
+    let (Some(first), Some(last)) = (candles.first(), candles.last()) else {
+        return Ok(ImportOutcome {
+            added: 0,
+            already_present: 0,
+        });
+    };
+    let added = store.in_tx(|tx| {
+        // Asked inside the transaction, so the answer holds until it commits.
+        let stored_in_range: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM candles WHERE symbol = ?1 AND interval = ?2
+             AND open_time_ms BETWEEN ?3 AND ?4",
+            params![
+                symbol.as_str(),
+                interval.as_str(),
+                first.open_time_ms,
+                last.open_time_ms
+            ],
+            |r| r.get(0),
+        )?;
+        let keep_stored = stored_in_range > 0;
+        let mut added = 0;
+        let mut chunks = candles.chunks_exact(ROWS_PER_STATEMENT);
+        if candles.len() >= ROWS_PER_STATEMENT {
+            let mut statement = tx.prepare(&insert_sql(ROWS_PER_STATEMENT, keep_stored))?;
+            statement.raw_bind_parameter(1, symbol.as_str())?;
+            statement.raw_bind_parameter(2, interval.as_str())?;
+            for chunk in &mut chunks {
+                added += insert_rows(&mut statement, chunk)?;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut statement = tx.prepare(&insert_sql(rest.len(), keep_stored))?;
+            statement.raw_bind_parameter(1, symbol.as_str())?;
+            statement.raw_bind_parameter(2, interval.as_str())?;
+            added += insert_rows(&mut statement, rest)?;
+        }
+        Ok(added)
+    })?;
+    Ok(ImportOutcome {
+        added,
+        already_present: candles.len() as u64 - added,
+    })
+}
