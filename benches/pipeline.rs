@@ -89,8 +89,11 @@ fn live_commit(c: &mut Criterion) {
         .map(|i| (symbol, Interval::M1, candle(i * 60_000)))
         .collect();
     store.upsert_candles(&history).expect("history");
+    // As the live writer does: no checkpoint inside a commit; a passive one between batches.
+    store.manual_checkpoints().expect("pragma");
     let mut next = 525_600i64;
     let mut samples = Vec::new();
+    let mut checkpoints = Vec::new();
     let mut group = c.benchmark_group("store");
     // A live batch: 10 symbols' closed 1m candles arriving in the same 100 ms window.
     group.bench_function("live_commit_10_candles", |b| {
@@ -113,19 +116,31 @@ fn live_commit(c: &mut Criterion) {
                 let d = started.elapsed();
                 samples.push(d);
                 total += d;
+                // The writer checkpoints at most once a second; live batches come every 100 ms
+                // at most, so one checkpoint per 10 commits is more often than live.
+                if next % 10 == 0 {
+                    let started = Instant::now();
+                    store.checkpoint_passive().expect("checkpoint");
+                    checkpoints.push(started.elapsed());
+                }
             }
             total
         })
     });
     group.finish();
-    samples.sort();
-    let at =
-        |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
+    let at = |v: &mut Vec<Duration>, q: f64| {
+        v.sort();
+        v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1]
+    };
     eprintln!(
-        "store/live_commit_10_candles: p50 {:?}, p99 {:?} over {} commits",
-        at(0.5),
-        at(0.99),
-        samples.len()
+        "store/live_commit_10_candles: commit p50 {:?}, p99 {:?} over {} commits; \
+         checkpoints between batches p50 {:?}, p99 {:?} over {}",
+        at(&mut samples, 0.5),
+        at(&mut samples, 0.99),
+        samples.len(),
+        at(&mut checkpoints, 0.5),
+        at(&mut checkpoints, 0.99),
+        checkpoints.len()
     );
 }
 

@@ -4,6 +4,8 @@
 //! simulated exchange), is stored in one SQLite file, and is shown in a terminal console. See
 //! ARCHITECTURE in the README for how the modules fit together.
 
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod commands;

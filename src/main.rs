@@ -1,6 +1,9 @@
 //! The `trademon` command line: parses arguments, installs error reporting and logging, and calls
 //! the library. Nothing else lives here.
 
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -247,3 +247,22 @@ async fn live_gap_is_found_and_repaired_over_rest() {
     assert!(summary.gaps_repaired >= 1, "{summary:?}");
     assert_eq!(summary.reconnects, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_is_rotated_before_the_limit_without_losing_candles() {
+    let mut c = config();
+    // Rotate every second instead of every 23 h.
+    c.feed.rotate_after_secs = 1;
+    let setup = start(c).await;
+    let (summary, sim, db, _dir) = run_for(setup, Duration::from_millis(3500)).await;
+    assert_store_matches(&db, &sim, &[Interval::M1, Interval::M5]);
+    assert!(summary.reconnects >= 2, "{summary:?}");
+    let store = Store::open(&db).unwrap();
+    let events = store.recent_events(50).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.contains("rotating the connection")),
+        "{events:?}"
+    );
+}

@@ -335,7 +335,23 @@ impl Store {
         check_integrity(&self.conn, &self.path.display().to_string())
     }
 
-    /// Writes the WAL back into the main file.
+    /// Stops SQLite from checkpointing inside commits on this connection: the owner checkpoints
+    /// between batches with [`Store::checkpoint_passive`], so a commit never pays for an fsync'd
+    /// checkpoint of the whole WAL.
+    pub fn manual_checkpoints(&self) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Copies committed WAL frames into the database without blocking readers or writers.
+    pub fn checkpoint_passive(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Writes the WAL back into the main file and truncates it.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))

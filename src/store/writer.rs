@@ -12,6 +12,9 @@ use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::FeedEvent;
 use crate::monitor::LatencyWindow;
 
+/// How often the writer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// What the writer is asked to store.
 #[derive(Debug)]
 pub enum WriteOp {
@@ -28,6 +31,8 @@ pub struct WriterStats {
     pub batches: AtomicU64,
     pub errors: AtomicU64,
     pub commit_latency: Mutex<LatencyWindow>,
+    /// Time spent in WAL checkpoints, which run between batches.
+    pub checkpoint_latency: Mutex<LatencyWindow>,
     pub last_error: Mutex<Option<String>>,
 }
 
@@ -38,6 +43,7 @@ impl WriterStats {
             batches: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             commit_latency: Mutex::new(LatencyWindow::new(1024)),
+            checkpoint_latency: Mutex::new(LatencyWindow::new(256)),
             last_error: Mutex::new(None),
         }
     }
@@ -114,6 +120,10 @@ fn run(
     let mut events: Vec<FeedEvent> = Vec::new();
     let mut waiting: Vec<Sender<()>> = Vec::new();
     let max_wait = Duration::from_millis(options.batch_max_ms);
+    if let Err(e) = store.manual_checkpoints() {
+        tracing::warn!(error = %e, "cannot turn off automatic checkpoints; commits may stall on them");
+    }
+    let mut last_checkpoint = Instant::now();
     loop {
         // Block for the first op of a batch, then gather until the deadline or the row limit.
         let first = match rx.recv() {
@@ -155,6 +165,19 @@ fn run(
         }
         if closed {
             break;
+        }
+        // Checkpoint between batches, never inside a commit, at most once a second.
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            let started = Instant::now();
+            match store.checkpoint_passive() {
+                Ok(()) => {
+                    if let Ok(mut w) = stats.checkpoint_latency.lock() {
+                        w.record_micros(started.elapsed().as_micros() as u64);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+            }
+            last_checkpoint = Instant::now();
         }
     }
     commit(store, &mut candles, &mut events, stats);
