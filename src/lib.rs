@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod feed;
+pub mod indicators;
 pub mod monitor;
 pub mod protocol;
 pub mod store;
