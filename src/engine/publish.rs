@@ -62,3 +62,71 @@ impl Publisher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{HealthReport, SourceInfo};
+
+    fn state() -> Snapshot {
+        Snapshot {
+            source: SourceInfo::Simulated {
+                seed: 1,
+                speed: 1.0,
+            },
+            intervals: vec![],
+            markets: vec![],
+            health: HealthReport::default(),
+            recent_events: Default::default(),
+            keep_candles: 10,
+            started_at_ms: 0,
+        }
+    }
+
+    fn health(now_ms: i64) -> Update {
+        Update::Health(HealthReport {
+            now_ms,
+            ..HealthReport::default()
+        })
+    }
+
+    #[test]
+    fn a_view_that_falls_behind_gets_a_snapshot_not_a_backlog() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let mut publisher = Publisher::new(tx);
+        let mut s = state();
+        for t in 0..5 {
+            let u = health(t);
+            s.apply(&u);
+            publisher.send(u, &s);
+        }
+        // Two fit; the rest were dropped and the publisher knows it is behind.
+        assert_eq!(publisher.dropped, 3);
+        assert!(matches!(rx.try_recv(), Ok(Update::Health(h)) if h.now_ms == 0));
+        assert!(matches!(rx.try_recv(), Ok(Update::Health(h)) if h.now_ms == 1));
+        // Room again: the next update is replaced by the whole current state.
+        let u = health(5);
+        s.apply(&u);
+        publisher.send(u, &s);
+        match rx.try_recv() {
+            Ok(Update::Snapshot(snapshot)) => assert_eq!(snapshot.health.now_ms, 5),
+            other => panic!("expected a snapshot, got {other:?}"),
+        }
+        // Then deltas flow again.
+        let u = health(6);
+        s.apply(&u);
+        publisher.send(u, &s);
+        assert!(matches!(rx.try_recv(), Ok(Update::Health(h)) if h.now_ms == 6));
+    }
+
+    #[test]
+    fn a_closed_view_is_forgotten() {
+        let (tx, rx) = mpsc::channel(2);
+        drop(rx);
+        let mut publisher = Publisher::new(tx);
+        let s = state();
+        publisher.send(health(1), &s);
+        publisher.resync(&s);
+        assert!(publisher.tx.is_none());
+    }
+}
