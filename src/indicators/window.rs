@@ -39,7 +39,11 @@ impl Ring {
     pub fn push(&mut self, value: f64) -> Option<f64> {
         let out = self.is_full().then(|| self.values[self.next]);
         self.values[self.next] = value;
-        self.next = (self.next + 1) % self.values.len();
+        // A compare instead of `%`: a hardware divide per push costs more than the rest of it.
+        self.next += 1;
+        if self.next == self.values.len() {
+            self.next = 0;
+        }
         if self.len < self.values.len() {
             self.len += 1;
         }
@@ -112,21 +116,24 @@ impl MonotonicWindow {
     pub fn push(&mut self, value: f64) -> (f64, usize) {
         let index = self.count;
         self.count += 1;
+        let period = self.period;
+        // Indices wrap with a compare, not `%`: this runs for every bar of STOCH, WILLR, AROON.
+        let wrap = |i: usize| if i >= period { i - period } else { i };
         // Drop from the back what the new value dominates.
         while self.len > 0 {
-            let back = (self.head + self.len - 1) % self.period;
+            let back = wrap(self.head + self.len - 1);
             if self.dominated(self.slots[back].1, value) {
                 self.len -= 1;
             } else {
                 break;
             }
         }
-        // Drop from the front what left the window.
-        while self.len > 0 && self.slots[self.head].0 + self.period as u64 <= index {
-            self.head = (self.head + 1) % self.period;
+        // Drop from the front what left the window (at most one value per push).
+        if self.len > 0 && self.slots[self.head].0 + period as u64 <= index {
+            self.head = wrap(self.head + 1);
             self.len -= 1;
         }
-        let tail = (self.head + self.len) % self.period;
+        let tail = wrap(self.head + self.len);
         self.slots[tail] = (index, value);
         self.len += 1;
         let (at, extreme) = self.slots[self.head];
