@@ -2,7 +2,6 @@
 //! allocate; the batch form is the same code folded over a series ([`batch`]), so live and batch
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
-pub mod window;
 pub mod bbands;
 pub mod ema;
 pub mod macd;
@@ -11,6 +10,7 @@ pub mod roc;
 pub mod rsi;
 pub mod sma;
 pub mod stochrsi;
+pub mod window;
 pub mod wma;
 
 pub use bbands::Bbands;
