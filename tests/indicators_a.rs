@@ -150,6 +150,16 @@ fn first_mismatch(ours: &[Option<f64>], talib: &[Option<f64>]) -> Option<String>
         })
 }
 
+/// The largest relative difference where both have a value (for the log: how close we are).
+fn largest_difference(ours: &[Option<f64>], talib: &[Option<f64>]) -> f64 {
+    ours.iter()
+        .zip(talib)
+        .filter_map(|(a, b)| {
+            Some((a.as_ref()? - b.as_ref()?).abs() / b.as_ref()?.abs().max(1e-300))
+        })
+        .fold(0.0, f64::max)
+}
+
 fn shared_file(relative: &str) -> Option<PathBuf> {
     let path = PathBuf::from(SHARED).join(relative);
     if path.is_file() {
@@ -186,6 +196,10 @@ fn part_a_columns_match_talib() {
                 continue;
             };
             checked += theirs.len();
+            eprintln!(
+                "{market} {name}: largest relative difference {:.1e}",
+                largest_difference(&ours, theirs)
+            );
             if let Some(what) = first_mismatch(&ours, theirs) {
                 failures.push(format!("{}: {name} {what}", reference.display()));
             }
