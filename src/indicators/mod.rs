@@ -2,7 +2,26 @@
 //! allocate; the batch form is the same code folded over a series ([`batch`]), so live and batch
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
+pub mod bbands;
+pub mod ema;
+pub mod macd;
+pub mod obv;
+pub mod roc;
+pub mod rsi;
+pub mod sma;
+pub mod stochrsi;
 pub mod window;
+pub mod wma;
+
+pub use bbands::Bbands;
+pub use ema::Ema;
+pub use macd::Macd;
+pub use obv::Obv;
+pub use roc::Roc;
+pub use rsi::Rsi;
+pub use sma::Sma;
+pub use stochrsi::StochRsi;
+pub use wma::Wma;
 
 use crate::domain::Candle;
 
