@@ -2,7 +2,24 @@
 //! allocate; the batch form is the same code folded over a series ([`batch`]), so live and batch
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
+pub mod adx;
+pub mod aroon;
+pub mod atr;
+pub mod cci;
+pub mod mfi;
+pub mod sar;
+pub mod stoch;
+pub mod willr;
 pub mod window;
+
+pub use adx::Adx;
+pub use aroon::Aroon;
+pub use atr::Atr;
+pub use cci::Cci;
+pub use mfi::Mfi;
+pub use sar::Sar;
+pub use stoch::Stoch;
+pub use willr::WillR;
 
 use crate::domain::Candle;
 
