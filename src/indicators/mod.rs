@@ -2,14 +2,22 @@
 //! allocate; the batch form is the same code folded over a series ([`batch`]), so live and batch
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
+pub mod adx;
+pub mod aroon;
+pub mod atr;
 pub mod bbands;
+pub mod cci;
 pub mod ema;
 pub mod macd;
+pub mod mfi;
 pub mod obv;
 pub mod roc;
 pub mod rsi;
+pub mod sar;
 pub mod sma;
+pub mod stoch;
 pub mod stochrsi;
+pub mod willr;
 pub mod window;
 pub mod wma;
 
@@ -22,6 +30,15 @@ pub use rsi::Rsi;
 pub use sma::Sma;
 pub use stochrsi::StochRsi;
 pub use wma::Wma;
+
+pub use adx::Adx;
+pub use aroon::Aroon;
+pub use atr::Atr;
+pub use cci::Cci;
+pub use mfi::Mfi;
+pub use sar::Sar;
+pub use stoch::Stoch;
+pub use willr::WillR;
 
 use crate::domain::Candle;
 
