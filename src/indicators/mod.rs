@@ -2,7 +2,9 @@
 //! allocate; the batch form is the same code folded over a series ([`batch`]), so live and batch
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
+pub mod raw;
 pub mod window;
+pub use raw::{RawIndicators, RawRow, raw_batch};
 
 use crate::domain::Candle;
 
