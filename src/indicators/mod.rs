@@ -4,6 +4,25 @@
 
 pub mod raw;
 pub mod window;
+pub mod bbands;
+pub mod ema;
+pub mod macd;
+pub mod obv;
+pub mod roc;
+pub mod rsi;
+pub mod sma;
+pub mod stochrsi;
+pub mod wma;
+
+pub use bbands::Bbands;
+pub use ema::Ema;
+pub use macd::Macd;
+pub use obv::Obv;
+pub use roc::Roc;
+pub use rsi::Rsi;
+pub use sma::Sma;
+pub use stochrsi::StochRsi;
+pub use wma::Wma;
 pub use raw::{RawIndicators, RawRow, raw_batch};
 
 use crate::domain::Candle;

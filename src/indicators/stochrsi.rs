@@ -1,0 +1,142 @@
+//! STOCHRSI: the fast stochastic of the RSI, as TA-Lib computes it: RSI over `period` closes, %K =
+//! where the RSI sits between its low and high of the last `fastk` values (in percent, 0 when they
+//! are equal), %D = SMA of %K over `fastd`. Both outputs start together, once %D is warm.
+
+use super::rsi::Rsi;
+use super::sma::Sma;
+use super::window::{Extreme, MonotonicWindow};
+use super::{Indicator, StochValue};
+use crate::domain::Candle;
+
+/// Stochastic RSI (TA-Lib STOCHRSI with an SMA %D; default 14/5/3).
+#[derive(Clone, Debug)]
+pub struct StochRsi {
+    rsi: Rsi,
+    fastk: usize,
+    highest: MonotonicWindow,
+    lowest: MonotonicWindow,
+    fastd: Sma,
+}
+
+impl StochRsi {
+    /// Periods below 1 are raised to 1.
+    pub fn new(period: usize, fastk: usize, fastd: usize) -> Self {
+        let fastk = fastk.max(1);
+        Self {
+            rsi: Rsi::new(period),
+            fastk,
+            highest: MonotonicWindow::new(fastk, Extreme::Max),
+            lowest: MonotonicWindow::new(fastk, Extreme::Min),
+            fastd: Sma::new(fastd),
+        }
+    }
+}
+
+impl Default for StochRsi {
+    fn default() -> Self {
+        Self::new(14, 5, 3)
+    }
+}
+
+impl Indicator for StochRsi {
+    type Output = StochValue;
+
+    #[inline]
+    fn update(&mut self, candle: &Candle) -> Option<StochValue> {
+        let rsi = self.rsi.update_value(candle.close)?;
+        let (highest, _) = self.highest.push(rsi);
+        let (lowest, _) = self.lowest.push(rsi);
+        if self.highest.count() < self.fastk as u64 {
+            return None;
+        }
+        // TA-Lib's STOCHF divides by the range in hundredths rather than multiplying by 100.
+        let range = (highest - lowest) / 100.0;
+        let k = if range != 0.0 {
+            (rsi - lowest) / range
+        } else {
+            0.0
+        };
+        let d = self.fastd.update_value(k)?;
+        Some(StochValue { k, d })
+    }
+
+    fn reset(&mut self) {
+        self.rsi.reset();
+        self.highest.clear();
+        self.lowest.clear();
+        self.fastd.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicators::batch;
+    use crate::indicators::sma::tests::closes;
+
+    fn series(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| 100.0 + (i as f64 * 0.37).sin() * 3.0 + (i as f64 * 0.11).cos())
+            .collect()
+    }
+
+    #[test]
+    fn warms_up_after_rsi_then_k_then_d() {
+        let out = batch(&mut StochRsi::default(), &closes(&series(60)));
+        // RSI from 14, %K from 14 + 4, %D (and the output) from 18 + 2.
+        assert_eq!(out.iter().position(Option::is_some), Some(20));
+        assert!(out[20..].iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn equals_a_scan_over_the_rsi() {
+        let candles = closes(&series(120));
+        let rsi: Vec<f64> = batch(&mut Rsi::new(6), &candles)
+            .into_iter()
+            .flatten()
+            .collect();
+        let k: Vec<f64> = (3..rsi.len())
+            .map(|i| {
+                let window = &rsi[i - 3..=i];
+                let hi = window.iter().copied().fold(f64::MIN, f64::max);
+                let lo = window.iter().copied().fold(f64::MAX, f64::min);
+                if hi > lo {
+                    (rsi[i] - lo) / ((hi - lo) / 100.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let got: Vec<StochValue> = batch(&mut StochRsi::new(6, 4, 2), &candles)
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(got.len(), k.len() - 1);
+        for (i, v) in got.iter().enumerate() {
+            assert_eq!(v.k, k[i + 1], "row {i}");
+            assert!((v.d - (k[i] + k[i + 1]) / 2.0).abs() < 1e-12, "row {i}");
+            // Dividing by the range in hundredths can land an ulp above 100.
+            assert!((0.0..=100.0 + 1e-9).contains(&v.k), "row {i}: {}", v.k);
+        }
+    }
+
+    #[test]
+    fn flat_rsi_gives_zero_k() {
+        let rising: Vec<f64> = (1..40).map(f64::from).collect();
+        let out = batch(&mut StochRsi::new(3, 2, 2), &closes(&rising));
+        assert!(
+            out.iter()
+                .flatten()
+                .all(|v| v.k == 0.0 && v.d == 0.0)
+        );
+    }
+
+    #[test]
+    fn reset_forgets_everything() {
+        let candles = closes(&series(50));
+        let mut stoch = StochRsi::new(5, 3, 3);
+        let first = batch(&mut stoch, &candles);
+        stoch.reset();
+        assert_eq!(batch(&mut stoch, &candles), first);
+    }
+}
