@@ -3,6 +3,14 @@
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
 pub mod raw;
+pub mod adx;
+pub mod aroon;
+pub mod atr;
+pub mod cci;
+pub mod mfi;
+pub mod sar;
+pub mod stoch;
+pub mod willr;
 pub mod window;
 pub mod bbands;
 pub mod ema;
@@ -24,6 +32,15 @@ pub use sma::Sma;
 pub use stochrsi::StochRsi;
 pub use wma::Wma;
 pub use raw::{RawIndicators, RawRow, raw_batch};
+
+pub use adx::Adx;
+pub use aroon::Aroon;
+pub use atr::Atr;
+pub use cci::Cci;
+pub use mfi::Mfi;
+pub use sar::Sar;
+pub use stoch::Stoch;
+pub use willr::WillR;
 
 use crate::domain::Candle;
 

@@ -1,0 +1,176 @@
+//! STOCH, the slow stochastic oscillator: fast %K over the high/low window, slow %K and %D as
+//! simple moving averages, exactly as TA-Lib computes them (SMA smoothing, `matype` 0).
+
+use super::window::{Extreme, MonotonicWindow, Ring};
+use super::{Indicator, StochValue};
+use crate::domain::Candle;
+
+/// TA-Lib's simple moving average over a stream: a running total that drops the oldest value
+/// before adding the newest, so the rounding is the same as TA-Lib's `INT_SMA`.
+#[derive(Clone, Debug)]
+struct RunningMean {
+    window: Ring,
+    total: f64,
+    period: f64,
+}
+
+impl RunningMean {
+    fn new(period: usize) -> Self {
+        Self {
+            window: Ring::new(period),
+            total: 0.0,
+            period: period as f64,
+        }
+    }
+
+    /// Adds a value; returns the mean once `period` values were seen.
+    #[inline]
+    fn push(&mut self, value: f64) -> Option<f64> {
+        if let Some(oldest) = self.window.push(value) {
+            self.total -= oldest;
+        }
+        self.total += value;
+        // A division, not a reciprocal: one ulp here feeds %D's running total, and over
+        // thousands of bars that drift shows near zero (where the tolerance is absolute).
+        self.window.is_full().then_some(self.total / self.period)
+    }
+
+    fn clear(&mut self) {
+        self.window.clear();
+        self.total = 0.0;
+    }
+}
+
+/// Slow stochastic: fast %K = 100 · (close − lowest low) / (highest high − lowest low) over
+/// `fastk` bars (0 when the range is empty), slow %K = SMA `slowk` of fast %K, %D = SMA `slowd`
+/// of slow %K. First value at bar `fastk + slowk + slowd − 3` (17 for 14/3/3).
+#[derive(Clone, Debug)]
+pub struct Stoch {
+    fastk_period: usize,
+    highest: MonotonicWindow,
+    lowest: MonotonicWindow,
+    slow_k: RunningMean,
+    slow_d: RunningMean,
+}
+
+impl Stoch {
+    /// # Panics
+    /// When a period is 0 (TA-Lib accepts 1 and more for each).
+    pub fn new(fastk: usize, slowk: usize, slowd: usize) -> Self {
+        assert!(
+            fastk >= 1 && slowk >= 1 && slowd >= 1,
+            "STOCH periods must be at least 1, got fastk {fastk}, slowk {slowk}, slowd {slowd}"
+        );
+        Self {
+            fastk_period: fastk,
+            highest: MonotonicWindow::new(fastk, Extreme::Max),
+            lowest: MonotonicWindow::new(fastk, Extreme::Min),
+            slow_k: RunningMean::new(slowk),
+            slow_d: RunningMean::new(slowd),
+        }
+    }
+}
+
+impl Default for Stoch {
+    /// gen_talib.py's STOCH 14/3/3.
+    fn default() -> Self {
+        Self::new(14, 3, 3)
+    }
+}
+
+impl Indicator for Stoch {
+    type Output = StochValue;
+
+    #[inline]
+    fn update(&mut self, candle: &Candle) -> Option<StochValue> {
+        let (highest, _) = self.highest.push(candle.high);
+        let (lowest, _) = self.lowest.push(candle.low);
+        if self.highest.count() < self.fastk_period as u64 {
+            return None;
+        }
+        // TA-Lib's operation order: (close − lowest) / ((highest − lowest) / 100).
+        let range = (highest - lowest) / 100.0;
+        let fast_k = if range != 0.0 {
+            (candle.close - lowest) / range
+        } else {
+            0.0
+        };
+        let k = self.slow_k.push(fast_k)?;
+        let d = self.slow_d.push(k)?;
+        Some(StochValue { k, d })
+    }
+
+    fn reset(&mut self) {
+        self.highest.clear();
+        self.lowest.clear();
+        self.slow_k.clear();
+        self.slow_d.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicators::batch;
+
+    fn bar(high: f64, low: f64, close: f64) -> Candle {
+        Candle {
+            open_time_ms: 0,
+            open: close,
+            high,
+            low,
+            close,
+            volume: 1.0,
+            quote_volume: 0.0,
+            trades: 0,
+        }
+    }
+
+    #[test]
+    fn hand_checked_small_periods() {
+        // fastk 2, slowk 2, slowd 1.
+        let bars = [
+            bar(10.0, 8.0, 9.0),
+            bar(12.0, 9.0, 11.0),  // window 8..12: fast %K 75
+            bar(11.0, 10.0, 10.0), // window 9..12: 33.33
+            bar(13.0, 10.0, 13.0), // window 10..13: 100
+        ];
+        let out = batch(&mut Stoch::new(2, 2, 1), &bars);
+        assert_eq!(out[0], None);
+        assert_eq!(out[1], None);
+        let k2 = (75.0 + 100.0 / 3.0) / 2.0;
+        let v2 = out[2].unwrap();
+        assert!((v2.k - k2).abs() < 1e-12 && (v2.d - k2).abs() < 1e-12);
+        let v3 = out[3].unwrap();
+        assert!((v3.k - (100.0 / 3.0 + 100.0) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn flat_range_gives_zero_not_nan() {
+        let bars = vec![bar(5.0, 5.0, 5.0); 30];
+        let out = batch(&mut Stoch::default(), &bars);
+        assert_eq!(out[29], Some(StochValue { k: 0.0, d: 0.0 }));
+    }
+
+    #[test]
+    fn warm_up_and_reset() {
+        let bars: Vec<Candle> = (0..40)
+            .map(|i| {
+                let c = 100.0 + (i as f64 * 0.7).sin() * 5.0;
+                bar(c + 1.0, c - 1.0, c)
+            })
+            .collect();
+        let mut stoch = Stoch::default();
+        let first = batch(&mut stoch, &bars);
+        assert_eq!(first.iter().position(Option::is_some), Some(17));
+        assert!(first[17..].iter().all(Option::is_some));
+        stoch.reset();
+        assert_eq!(batch(&mut stoch, &bars), first);
+    }
+
+    #[test]
+    #[should_panic(expected = "STOCH periods must be at least 1")]
+    fn zero_period_is_refused() {
+        let _ = Stoch::new(14, 0, 3);
+    }
+}

@@ -1,0 +1,120 @@
+//! WILLR, Williams' %R: where the close sits in the high/low range of the last `period` bars,
+//! from 0 (at the highest high) to −100 (at the lowest low), as TA-Lib computes it.
+
+use super::Indicator;
+use super::window::{Extreme, MonotonicWindow};
+use crate::domain::Candle;
+
+/// Williams' %R = (highest − close) / ((highest − lowest) / −100); 0 when the range is empty.
+/// First value at bar `period − 1`.
+#[derive(Clone, Debug)]
+pub struct WillR {
+    period: u64,
+    highest: MonotonicWindow,
+    lowest: MonotonicWindow,
+}
+
+impl WillR {
+    /// # Panics
+    /// When `period` < 2 (TA-Lib's minimum).
+    pub fn new(period: usize) -> Self {
+        assert!(period >= 2, "WILLR period must be at least 2, got {period}");
+        Self {
+            period: period as u64,
+            highest: MonotonicWindow::new(period, Extreme::Max),
+            lowest: MonotonicWindow::new(period, Extreme::Min),
+        }
+    }
+}
+
+impl Default for WillR {
+    /// gen_talib.py's WILLR 14.
+    fn default() -> Self {
+        Self::new(14)
+    }
+}
+
+impl Indicator for WillR {
+    type Output = f64;
+
+    #[inline]
+    fn update(&mut self, candle: &Candle) -> Option<f64> {
+        let (highest, _) = self.highest.push(candle.high);
+        let (lowest, _) = self.lowest.push(candle.low);
+        if self.highest.count() < self.period {
+            return None;
+        }
+        let range = (highest - lowest) / -100.0;
+        Some(if range != 0.0 {
+            (highest - candle.close) / range
+        } else {
+            0.0
+        })
+    }
+
+    fn reset(&mut self) {
+        self.highest.clear();
+        self.lowest.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicators::batch;
+
+    fn bar(high: f64, low: f64, close: f64) -> Candle {
+        Candle {
+            open_time_ms: 0,
+            open: close,
+            high,
+            low,
+            close,
+            volume: 1.0,
+            quote_volume: 0.0,
+            trades: 0,
+        }
+    }
+
+    #[test]
+    fn hand_checked_period_two() {
+        let bars = [
+            bar(10.0, 8.0, 9.0),
+            bar(12.0, 9.0, 11.0),  // range 8..12, close 11: −25
+            bar(11.0, 10.0, 9.0),  // range 9..12, close 9: −100
+            bar(11.0, 11.0, 11.0), // range 10..11, close 11: 0
+        ];
+        let out = batch(&mut WillR::new(2), &bars);
+        assert_eq!(out[0], None);
+        assert!((out[1].unwrap() + 25.0).abs() < 1e-12);
+        assert!((out[2].unwrap() + 100.0).abs() < 1e-12);
+        assert_eq!(out[3].unwrap(), 0.0);
+    }
+
+    #[test]
+    fn flat_range_gives_zero() {
+        let out = batch(&mut WillR::new(3), &[bar(2.0, 2.0, 2.0); 5]);
+        assert_eq!(out[4], Some(0.0));
+    }
+
+    #[test]
+    fn warm_up_and_reset() {
+        let bars: Vec<Candle> = (0..30)
+            .map(|i| {
+                let c = 50.0 + (i as f64).cos() * 3.0;
+                bar(c + 0.5, c - 0.5, c)
+            })
+            .collect();
+        let mut willr = WillR::default();
+        let first = batch(&mut willr, &bars);
+        assert_eq!(first.iter().position(Option::is_some), Some(13));
+        willr.reset();
+        assert_eq!(batch(&mut willr, &bars), first);
+    }
+
+    #[test]
+    #[should_panic(expected = "WILLR period must be at least 2, got 1")]
+    fn period_one_is_refused() {
+        let _ = WillR::new(1);
+    }
+}
