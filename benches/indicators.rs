@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use trademon::domain::Candle;
+use trademon::indicators::window::{Extreme, MonotonicWindow, Ring};
 use trademon::indicators::{
-    Adx, Aroon, Atr, Bbands, Cci, Ema, Indicator, Macd, Mfi, Obv, RawIndicators, Roc, Rsi, Sar,
-    Sma, Stoch, StochRsi, WillR, Wma, batch, raw_batch,
+    Adx, Aroon, Atr, Bbands, Cci, Ema, Indicator, Macd, Mfi, Obv, RawIndicators, RawRow, Roc, Rsi,
+    Sar, Sma, Stoch, StochRsi, WillR, Wma, batch, raw_batch,
 };
 
 const BARS: usize = 1_000_000;
@@ -205,9 +206,34 @@ fn print_table(bars: &[Candle]) {
         black_box(raw_batch(black_box(bars)));
     });
     let live = best_ns_per_bar(n, || incremental(bars));
+    // Diagnostics: the same fold into a reused (already faulted-in) buffer shows how much of
+    // `raw_batch` is the 416 bytes/bar of fresh output memory; the window primitives' cost per push
+    // shows what the window-based families (STOCH, STOCHRSI, WILLR, AROON, CCI) pay per bar.
+    let mut reused: Vec<RawRow> = Vec::with_capacity(n);
+    let into_reused = best_ns_per_bar(n, || {
+        reused.clear();
+        let mut all = RawIndicators::new();
+        reused.extend(bars.iter().map(|c| all.update(c)));
+        black_box(&reused);
+    });
+    let mut ring = Ring::new(14);
+    let ring_push = best_ns_per_bar(n, || {
+        for c in bars {
+            black_box(ring.push(black_box(c.close)));
+        }
+    });
+    let mut highest = MonotonicWindow::new(14, Extreme::Max);
+    let window_push = best_ns_per_bar(n, || {
+        for c in bars {
+            black_box(highest.push(black_box(c.high)));
+        }
+    });
     eprintln!("{:<22} {sum_ns:>10.2}", "sum of the 17 folds");
     eprintln!("{:<22} {all:>10.2}   (target ≤ 90)", "batch all 17");
     eprintln!("{:<22} {live:>10.2}   (target ≤ 300)", "incremental all 17");
+    eprintln!("{:<22} {into_reused:>10.2}", "batch, reused buffer");
+    eprintln!("{:<22} {ring_push:>10.2}", "Ring::push (14)");
+    eprintln!("{:<22} {window_push:>10.2}", "MonotonicWindow::push");
     match run_talib(n) {
         Ok(talib) => {
             let ours = checksum(bars);

@@ -2,36 +2,36 @@
 //! allocate; the batch form is the same code folded over a series ([`batch`]), so live and batch
 //! outputs cannot drift apart. Defaults and warm-ups follow TA-Lib (see ../shared/reference/talib).
 
-pub mod raw;
 pub mod adx;
 pub mod aroon;
 pub mod atr;
-pub mod cci;
-pub mod mfi;
-pub mod sar;
-pub mod stoch;
-pub mod willr;
-pub mod window;
 pub mod bbands;
+pub mod cci;
 pub mod ema;
 pub mod macd;
+pub mod mfi;
 pub mod obv;
+pub mod raw;
 pub mod roc;
 pub mod rsi;
+pub mod sar;
 pub mod sma;
+pub mod stoch;
 pub mod stochrsi;
+pub mod willr;
+pub mod window;
 pub mod wma;
 
 pub use bbands::Bbands;
 pub use ema::Ema;
 pub use macd::Macd;
 pub use obv::Obv;
+pub use raw::{RawIndicators, RawRow, raw_batch};
 pub use roc::Roc;
 pub use rsi::Rsi;
 pub use sma::Sma;
 pub use stochrsi::StochRsi;
 pub use wma::Wma;
-pub use raw::{RawIndicators, RawRow, raw_batch};
 
 pub use adx::Adx;
 pub use aroon::Aroon;

@@ -135,7 +135,12 @@ mod tests {
         let series: Vec<f64> = (0..40).map(|i| 20.0 + (i as f64 * 0.9).sin()).collect();
         let out = batch(&mut Rsi::default(), &closes(&series));
         assert_eq!(out.iter().position(Option::is_some), Some(14));
-        assert!(out[14..].iter().flatten().all(|v| (0.0..=100.0).contains(v)));
+        assert!(
+            out[14..]
+                .iter()
+                .flatten()
+                .all(|v| (0.0..=100.0).contains(v))
+        );
     }
 
     #[test]

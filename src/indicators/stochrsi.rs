@@ -124,11 +124,7 @@ mod tests {
     fn flat_rsi_gives_zero_k() {
         let rising: Vec<f64> = (1..40).map(f64::from).collect();
         let out = batch(&mut StochRsi::new(3, 2, 2), &closes(&rising));
-        assert!(
-            out.iter()
-                .flatten()
-                .all(|v| v.k == 0.0 && v.d == 0.0)
-        );
+        assert!(out.iter().flatten().all(|v| v.k == 0.0 && v.d == 0.0));
     }
 
     #[test]
