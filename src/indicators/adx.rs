@@ -5,12 +5,6 @@ use super::atr::true_range;
 use super::{AdxValue, Indicator};
 use crate::domain::Candle;
 
-/// TA-Lib's `TA_IS_ZERO`: anything within 1e-8 of zero counts as zero.
-#[inline]
-fn is_zero(value: f64) -> bool {
-    -0.000_000_01 < value && value < 0.000_000_01
-}
-
 /// ADX, +DI, −DI over `period` bars. The directional movements and true range are Wilder sums
 /// (seeded by the plain sum of bars 1..period−1); the DIs are valid from bar `period`, ADX (the
 /// mean of the first `period` DX values, then Wilder-smoothed) from bar `2 · period − 1`.
@@ -87,13 +81,15 @@ impl Indicator for Adx {
         self.minus_dm = self.minus_dm - self.minus_dm * self.inverse_period + minus;
         self.true_range = self.true_range - self.true_range * self.inverse_period + range;
 
-        let (plus_di, minus_di, dx) = if is_zero(self.true_range) {
+        // TA-Lib 0.8 divides whenever the smoothed range is not exactly 0 (older versions
+        // zeroed anything below 1e-8, which blanked instruments quoted in satoshis).
+        let (plus_di, minus_di, dx) = if self.true_range == 0.0 {
             (0.0, 0.0, None)
         } else {
             let plus_di = 100.0 * (self.plus_dm / self.true_range);
             let minus_di = 100.0 * (self.minus_dm / self.true_range);
             let sum = minus_di + plus_di;
-            let dx = (!is_zero(sum)).then(|| 100.0 * ((minus_di - plus_di).abs() / sum));
+            let dx = (sum != 0.0).then(|| 100.0 * ((minus_di - plus_di).abs() / sum));
             (plus_di, minus_di, dx)
         };
 
@@ -175,6 +171,23 @@ mod tests {
             (last.adx, last.plus_di, last.minus_di),
             (Some(0.0), 0.0, 0.0)
         );
+    }
+
+    #[test]
+    fn scale_free_down_to_tiny_quotes() {
+        let make = |scale: f64| -> Vec<Candle> {
+            (0..40)
+                .map(|i| {
+                    let c = (30.0 + (i as f64 * 0.4).sin() * 2.0) * scale;
+                    bar(c + 0.3 * scale, c - 0.2 * scale, c)
+                })
+                .collect()
+        };
+        let big = batch(&mut Adx::default(), &make(1.0));
+        let tiny = batch(&mut Adx::default(), &make(1e-9));
+        let (b, t) = (big[39].unwrap(), tiny[39].unwrap());
+        assert!((b.adx.unwrap() - t.adx.unwrap()).abs() < 1e-6);
+        assert!((b.plus_di - t.plus_di).abs() < 1e-6 && b.plus_di > 0.0);
     }
 
     #[test]

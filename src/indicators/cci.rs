@@ -11,7 +11,9 @@ use super::Indicator;
 use crate::domain::Candle;
 
 /// CCI = (tp − mean(tp)) / (0.015 · mean|tp − mean(tp)|) over `period` typical prices
-/// tp = (high + low + close) / 3; 0 when either part is 0. First value at bar `period − 1`.
+/// tp = (high + low + close) / 3. Like TA-Lib 0.8 it gives 0 when the distance or the mean
+/// deviation is within 1e-14 of the average price (a flat window, up to rounding).
+/// First value at bar `period − 1`.
 #[derive(Clone, Debug)]
 pub struct Cci {
     /// Typical prices; bar `n` lives in slot `n % period`, as in TA-Lib's circular buffer.
@@ -61,12 +63,14 @@ impl Indicator for Cci {
         }
         // Same operations and order as TA-Lib: divisions kept, slots summed from slot 0.
         let average = self.slots.iter().sum::<f64>() / self.period;
-        let deviation: f64 = self.slots.iter().map(|x| (x - average).abs()).sum();
+        let deviation = self.slots.iter().map(|x| (x - average).abs()).sum::<f64>() / self.period;
         let distance = typical - average;
-        Some(if distance != 0.0 && deviation != 0.0 {
-            distance / (0.015 * (deviation / self.period))
-        } else {
+        // TA-Lib 0.8's flatness test, relative to the window's price level.
+        let scale = 1e-14 * average.abs();
+        Some(if distance.abs() <= scale || deviation <= scale {
             0.0
+        } else {
+            distance / (0.015 * deviation)
         })
     }
 
@@ -112,6 +116,27 @@ mod tests {
     fn flat_prices_give_zero() {
         let out = batch(&mut Cci::new(4), &[bar(3.0, 3.0, 3.0); 6]);
         assert_eq!(out[5], Some(0.0));
+    }
+
+    #[test]
+    fn scale_free_down_to_satoshi_quotes() {
+        // The hand-checked window scaled by 1e-9 gives the same CCI (TA-Lib < 0.8 gave 0).
+        let bars = [
+            bar(1e-9, 1e-9, 1e-9),
+            bar(2e-9, 2e-9, 2e-9),
+            bar(7e-9, 5e-9, 6e-9),
+        ];
+        assert!((batch(&mut Cci::new(3), &bars)[2].unwrap() - 100.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rounding_residue_is_flat() {
+        // (0.3 + 0.1 + 0.2) / 3 and (0.3 + 0.2 + 0.1) / 3 differ by an ulp: the window is flat
+        // up to rounding, which TA-Lib 0.8 reports as 0 rather than dividing the residue.
+        let (a, b) = (bar(0.3, 0.1, 0.2), bar(0.3, 0.2, 0.1));
+        let typical = |c: &Candle| (c.high + c.low + c.close) / 3.0;
+        assert_ne!(typical(&a), typical(&b));
+        assert_eq!(batch(&mut Cci::new(3), &[a, a, b])[2], Some(0.0));
     }
 
     #[test]

@@ -5,6 +5,13 @@ use super::window::{Extreme, MonotonicWindow, Ring};
 use super::{Indicator, StochValue};
 use crate::domain::Candle;
 
+/// TA-Lib 0.8's test for an empty high/low range (`TA_IS_ZERO_SCALED`): the range is within
+/// 1e-14 of the prices' magnitude, so a range that is only rounding residue counts as flat.
+#[inline]
+pub(crate) fn flat(highest: f64, lowest: f64) -> bool {
+    (highest - lowest).abs() <= 1e-14 * (highest.abs() + lowest.abs())
+}
+
 /// TA-Lib's simple moving average over a stream: a running total that drops the oldest value
 /// before adding the newest, so the rounding is the same as TA-Lib's `INT_SMA`.
 #[derive(Clone, Debug)]
@@ -89,11 +96,10 @@ impl Indicator for Stoch {
             return None;
         }
         // TA-Lib's operation order: (close − lowest) / ((highest − lowest) / 100).
-        let range = (highest - lowest) / 100.0;
-        let fast_k = if range != 0.0 {
-            (candle.close - lowest) / range
-        } else {
+        let fast_k = if flat(highest, lowest) {
             0.0
+        } else {
+            (candle.close - lowest) / ((highest - lowest) / 100.0)
         };
         let k = self.slow_k.push(fast_k)?;
         let d = self.slow_d.push(k)?;
@@ -150,6 +156,13 @@ mod tests {
         let bars = vec![bar(5.0, 5.0, 5.0); 30];
         let out = batch(&mut Stoch::default(), &bars);
         assert_eq!(out[29], Some(StochValue { k: 0.0, d: 0.0 }));
+    }
+
+    #[test]
+    fn rounding_sized_range_counts_as_flat_but_satoshi_ticks_do_not() {
+        assert!(flat(1.0 + 1e-15, 1.0));
+        assert!(!flat(1.0 + 1e-13, 1.0));
+        assert!(!flat(2.1e-7, 2.0e-7));
     }
 
     #[test]

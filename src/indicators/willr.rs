@@ -2,10 +2,12 @@
 //! from 0 (at the highest high) to −100 (at the lowest low), as TA-Lib computes it.
 
 use super::Indicator;
+use super::stoch::flat;
 use super::window::{Extreme, MonotonicWindow};
 use crate::domain::Candle;
 
-/// Williams' %R = (highest − close) / ((highest − lowest) / −100); 0 when the range is empty.
+/// Williams' %R = (highest − close) / ((highest − lowest) / −100); 0 when the range is empty
+/// (within TA-Lib 0.8's scaled dead-zone).
 /// First value at bar `period − 1`.
 #[derive(Clone, Debug)]
 pub struct WillR {
@@ -44,11 +46,10 @@ impl Indicator for WillR {
         if self.highest.count() < self.period {
             return None;
         }
-        let range = (highest - lowest) / -100.0;
-        Some(if range != 0.0 {
-            (highest - candle.close) / range
-        } else {
+        Some(if flat(highest, lowest) {
             0.0
+        } else {
+            (highest - candle.close) / ((highest - lowest) / -100.0)
         })
     }
 
@@ -95,6 +96,12 @@ mod tests {
     fn flat_range_gives_zero() {
         let out = batch(&mut WillR::new(3), &[bar(2.0, 2.0, 2.0); 5]);
         assert_eq!(out[4], Some(0.0));
+    }
+
+    #[test]
+    fn satoshi_quotes_are_not_flat() {
+        let bars = [bar(3e-8, 1e-8, 2e-8), bar(3e-8, 2e-8, 2e-8)];
+        assert!((batch(&mut WillR::new(2), &bars)[1].unwrap() + 50.0).abs() < 1e-9);
     }
 
     #[test]
