@@ -1,26 +1,28 @@
-//! BBANDS: Bollinger bands around the SMA of the closes. As TA-Lib does for an SMA middle band, the
-//! standard deviation is the population one, `sqrt(mean(x²) - mean(x)²)` from a running sum of
-//! squares, taken as 0 when that variance is below TA-Lib's epsilon.
+//! BBANDS: Bollinger bands around the SMA of the closes, `dev_up` / `dev_down` population standard
+//! deviations wide. The middle band is TA-Lib's SMA, bit for bit. The deviation is kept with a
+//! sliding Welford update (mean and sum of squared deviations) rather than `mean(x²) - mean(x)²`:
+//! TA-Lib 0.8 computes it without that cancellation, and for coins quoted around 1e-3 BTC with a
+//! quiet window the sum-of-squares form loses most of its digits.
 
 use super::window::Ring;
 use super::{BandsValue, Indicator};
 use crate::domain::Candle;
 
-/// TA-Lib's `TA_IS_ZERO_OR_NEG` bound.
-const NEAR_ZERO: f64 = 1e-14;
-
-/// Bollinger bands over `period` closes, `dev_up` / `dev_down` deviations wide (TA-Lib BBANDS with
-/// an SMA middle; default 20/2/2).
+/// Bollinger bands over `period` closes (TA-Lib BBANDS with an SMA middle; default 20/2/2).
 #[derive(Clone, Debug)]
 pub struct Bbands {
     period: usize,
     period_f: f64,
+    reciprocal: f64,
     dev_up: f64,
     dev_down: f64,
-    /// The last `period - 1` closes.
-    kept: Ring,
+    /// The last `period` closes.
+    closes: Ring,
+    /// Sum of the last `period - 1` closes (TA-Lib's SMA order: add, divide, drop the oldest).
     sum: f64,
-    sum_of_squares: f64,
+    /// Welford's running mean and sum of squared deviations of the closes in `closes`.
+    mean: f64,
+    squared_deviations: f64,
 }
 
 impl Bbands {
@@ -30,30 +32,18 @@ impl Bbands {
         Self {
             period,
             period_f: period as f64,
+            reciprocal: 1.0 / period as f64,
             dev_up,
             dev_down,
-            kept: Ring::new(period.saturating_sub(1)),
+            closes: Ring::new(period),
             sum: 0.0,
-            sum_of_squares: 0.0,
+            mean: 0.0,
+            squared_deviations: 0.0,
         }
     }
 
     pub fn period(&self) -> usize {
         self.period
-    }
-
-    fn bands(&self, middle: f64, mean_of_squares: f64) -> BandsValue {
-        let variance = mean_of_squares - middle * middle;
-        let deviation = if variance < NEAR_ZERO {
-            0.0
-        } else {
-            variance.sqrt()
-        };
-        BandsValue {
-            upper: middle + deviation * self.dev_up,
-            middle,
-            lower: middle - deviation * self.dev_down,
-        }
     }
 }
 
@@ -69,26 +59,43 @@ impl Indicator for Bbands {
     #[inline]
     fn update(&mut self, candle: &Candle) -> Option<BandsValue> {
         let close = candle.close;
-        self.sum += close;
-        self.sum_of_squares += close * close;
-        if self.period == 1 {
-            let (middle, squares) = (self.sum, self.sum_of_squares);
-            self.sum = 0.0;
-            self.sum_of_squares = 0.0;
-            return Some(self.bands(middle, squares));
+        let leaving = self.closes.push(close);
+        let previous_mean = self.mean;
+        match leaving {
+            Some(old) => {
+                // Replace `old` by `close` in a full window.
+                let change = close - old;
+                self.mean += change * self.reciprocal;
+                self.squared_deviations += change * ((close - self.mean) + (old - previous_mean));
+            }
+            None => {
+                let count = self.closes.len() as f64;
+                let deviation = close - previous_mean;
+                self.mean += deviation / count;
+                self.squared_deviations += deviation * (close - self.mean);
+            }
         }
-        let oldest = self.kept.push(close)?;
+        self.sum += close;
+        if !self.closes.is_full() {
+            return None;
+        }
         let middle = self.sum / self.period_f;
-        let mean_of_squares = self.sum_of_squares / self.period_f;
-        self.sum -= oldest;
-        self.sum_of_squares -= oldest * oldest;
-        Some(self.bands(middle, mean_of_squares))
+        // The close that leaves the window on the next update.
+        self.sum -= self.closes.get(self.period - 1).unwrap_or(0.0);
+        let variance = self.squared_deviations * self.reciprocal;
+        let deviation = if variance > 0.0 { variance.sqrt() } else { 0.0 };
+        Some(BandsValue {
+            upper: middle + deviation * self.dev_up,
+            middle,
+            lower: middle - deviation * self.dev_down,
+        })
     }
 
     fn reset(&mut self) {
-        self.kept.clear();
+        self.closes.clear();
         self.sum = 0.0;
-        self.sum_of_squares = 0.0;
+        self.mean = 0.0;
+        self.squared_deviations = 0.0;
     }
 }
 
@@ -100,14 +107,38 @@ mod tests {
 
     #[test]
     fn population_deviation_by_hand() {
-        // Window 1, 2, 3: mean 2, variance 14/3 - 4 = 2/3.
-        let out = batch(&mut Bbands::new(3, 2.0, 1.0), &closes(&[1.0, 2.0, 3.0]));
+        // Window 1, 2, 3: mean 2, variance 2/3; then 2, 3, 7: mean 4, variance 14/3.
+        let out = batch(
+            &mut Bbands::new(3, 2.0, 1.0),
+            &closes(&[1.0, 2.0, 3.0, 7.0]),
+        );
         assert_eq!(out[..2], [None, None]);
         let b = out[2].unwrap();
         let sd = (2.0f64 / 3.0).sqrt();
         assert_eq!(b.middle, 2.0);
         assert!((b.upper - (2.0 + 2.0 * sd)).abs() < 1e-12, "{b:?}");
         assert!((b.lower - (2.0 - sd)).abs() < 1e-12, "{b:?}");
+        let b = out[3].unwrap();
+        let sd = (14.0f64 / 3.0).sqrt();
+        assert_eq!(b.middle, 4.0);
+        assert!((b.upper - (4.0 + 2.0 * sd)).abs() < 1e-12, "{b:?}");
+    }
+
+    #[test]
+    fn deviation_keeps_its_digits_at_small_prices() {
+        // Quiet closes near 1.58e-3 (as ALTBTC-1m): the deviation is ~1e-8, six orders below the
+        // price; a sum-of-squares variance would keep only a few of its digits.
+        let series: Vec<f64> = (0..5000)
+            .map(|i| 1.58e-3 + 1e-8 * ((i as f64 * 0.61).sin() + (i as f64 * 0.05).cos()))
+            .collect();
+        let out = batch(&mut Bbands::new(20, 1.0, 1.0), &closes(&series));
+        for (i, b) in out.iter().enumerate().skip(19) {
+            let window = &series[i - 19..=i];
+            let mean = window.iter().sum::<f64>() / 20.0;
+            let sd = (window.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 20.0).sqrt();
+            let got = b.unwrap().upper - b.unwrap().middle;
+            assert!((got - sd).abs() <= 1e-6 * sd, "row {i}: {got} vs {sd}");
+        }
     }
 
     #[test]

@@ -11,7 +11,6 @@ pub mod mfi;
 pub mod sar;
 pub mod stoch;
 pub mod willr;
-pub mod window;
 pub mod bbands;
 pub mod ema;
 pub mod macd;
@@ -20,6 +19,7 @@ pub mod roc;
 pub mod rsi;
 pub mod sma;
 pub mod stochrsi;
+pub mod window;
 pub mod wma;
 
 pub use bbands::Bbands;

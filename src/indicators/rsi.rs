@@ -1,18 +1,18 @@
 //! RSI: Wilder's relative strength index of the closes. As in TA-Lib, the average gain and loss
 //! start as plain means of the first `period` changes, then follow Wilder's smoothing
-//! `avg = (avg * (period - 1) + change) / period`; RSI is 0 when both averages are (near) zero.
+//! `avg = (avg * (period - 1) + change) * (1 / period)`; RSI is 0 when both averages are zero.
+//! TA-Lib 0.8 multiplies by the reciprocal of the period; doing the same keeps the RSI bit-identical
+//! to it, which STOCHRSI needs (its %K compares RSI values that differ in the last bits).
 
 use super::Indicator;
 use crate::domain::Candle;
-
-/// TA-Lib's `TA_IS_ZERO` band.
-const NEAR_ZERO: f64 = 1e-14;
 
 /// Relative strength index over `period` closes (TA-Lib RSI; default 14).
 #[derive(Clone, Debug)]
 pub struct Rsi {
     period: usize,
-    period_f: f64,
+    /// `1 / period`.
+    reciprocal: f64,
     period_less_one: f64,
     /// Closes seen, up to `period + 1` (after that the seed is done).
     seen: usize,
@@ -27,7 +27,7 @@ impl Rsi {
         let period = period.max(1);
         Self {
             period,
-            period_f: period as f64,
+            reciprocal: 1.0 / period as f64,
             period_less_one: (period - 1) as f64,
             seen: 0,
             previous_close: 0.0,
@@ -58,8 +58,8 @@ impl Rsi {
             if self.seen <= self.period {
                 return None;
             }
-            self.average_loss /= self.period_f;
-            self.average_gain /= self.period_f;
+            self.average_loss *= self.reciprocal;
+            self.average_gain *= self.reciprocal;
         } else {
             self.average_loss *= self.period_less_one;
             self.average_gain *= self.period_less_one;
@@ -68,14 +68,14 @@ impl Rsi {
             } else {
                 self.average_gain += change;
             }
-            self.average_loss /= self.period_f;
-            self.average_gain /= self.period_f;
+            self.average_loss *= self.reciprocal;
+            self.average_gain *= self.reciprocal;
         }
         let total = self.average_gain + self.average_loss;
-        Some(if -NEAR_ZERO < total && total < NEAR_ZERO {
-            0.0
-        } else {
+        Some(if total != 0.0 {
             100.0 * (self.average_gain / total)
+        } else {
+            0.0
         })
     }
 }
@@ -135,7 +135,12 @@ mod tests {
         let series: Vec<f64> = (0..40).map(|i| 20.0 + (i as f64 * 0.9).sin()).collect();
         let out = batch(&mut Rsi::default(), &closes(&series));
         assert_eq!(out.iter().position(Option::is_some), Some(14));
-        assert!(out[14..].iter().flatten().all(|v| (0.0..=100.0).contains(v)));
+        assert!(
+            out[14..]
+                .iter()
+                .flatten()
+                .all(|v| (0.0..=100.0).contains(v))
+        );
     }
 
     #[test]

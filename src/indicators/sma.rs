@@ -92,7 +92,10 @@ pub(crate) mod tests {
     #[test]
     fn averages_the_last_period_closes() {
         let out = batch(&mut Sma::new(3), &closes(&[1.0, 2.0, 3.0, 4.0, 9.0]));
-        assert_eq!(out, vec![None, None, Some(2.0), Some(3.0), Some(16.0 / 3.0)]);
+        assert_eq!(
+            out,
+            vec![None, None, Some(2.0), Some(3.0), Some(16.0 / 3.0)]
+        );
     }
 
     #[test]

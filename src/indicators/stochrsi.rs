@@ -1,12 +1,17 @@
 //! STOCHRSI: the fast stochastic of the RSI, as TA-Lib computes it: RSI over `period` closes, %K =
-//! where the RSI sits between its low and high of the last `fastk` values (in percent, 0 when they
-//! are equal), %D = SMA of %K over `fastd`. Both outputs start together, once %D is warm.
+//! where the RSI sits between its low and high of the last `fastk` values (in percent), %D = SMA of
+//! %K over `fastd`. Both outputs start together, once %D is warm. A range within TA-Lib's scaled
+//! epsilon of zero (`|high - low| <= 1e-14 * (|high| + |low|)`, a few ulps of rounding in the RSI)
+//! counts as flat and gives %K = 0, as TA-Lib 0.8's STOCHF does.
 
 use super::rsi::Rsi;
 use super::sma::Sma;
 use super::window::{Extreme, MonotonicWindow};
 use super::{Indicator, StochValue};
 use crate::domain::Candle;
+
+/// TA-Lib's `TA_EPSILON`, scaled by the window's extremes (`TA_IS_ZERO_SCALED`).
+const FLAT: f64 = 1e-14;
 
 /// Stochastic RSI (TA-Lib STOCHRSI with an SMA %D; default 14/5/3).
 #[derive(Clone, Debug)]
@@ -32,6 +37,17 @@ impl StochRsi {
     }
 }
 
+/// Where `value` sits between `lowest` and `highest`, in percent (TA-Lib STOCHF's fast %K).
+#[inline]
+fn fast_k(value: f64, lowest: f64, highest: f64) -> f64 {
+    let range = highest - lowest;
+    if range.abs() > FLAT * (highest.abs() + lowest.abs()) {
+        ((value - lowest) / range) * 100.0
+    } else {
+        0.0
+    }
+}
+
 impl Default for StochRsi {
     fn default() -> Self {
         Self::new(14, 5, 3)
@@ -49,13 +65,7 @@ impl Indicator for StochRsi {
         if self.highest.count() < self.fastk as u64 {
             return None;
         }
-        // TA-Lib's STOCHF divides by the range in hundredths rather than multiplying by 100.
-        let range = (highest - lowest) / 100.0;
-        let k = if range != 0.0 {
-            (rsi - lowest) / range
-        } else {
-            0.0
-        };
+        let k = fast_k(rsi, lowest, highest);
         let d = self.fastd.update_value(k)?;
         Some(StochValue { k, d })
     }
@@ -100,8 +110,8 @@ mod tests {
                 let window = &rsi[i - 3..=i];
                 let hi = window.iter().copied().fold(f64::MIN, f64::max);
                 let lo = window.iter().copied().fold(f64::MAX, f64::min);
-                if hi > lo {
-                    (rsi[i] - lo) / ((hi - lo) / 100.0)
+                if hi - lo > 1e-14 * (hi + lo) {
+                    (rsi[i] - lo) / (hi - lo) * 100.0
                 } else {
                     0.0
                 }
@@ -115,20 +125,30 @@ mod tests {
         for (i, v) in got.iter().enumerate() {
             assert_eq!(v.k, k[i + 1], "row {i}");
             assert!((v.d - (k[i] + k[i + 1]) / 2.0).abs() < 1e-12, "row {i}");
-            // Dividing by the range in hundredths can land an ulp above 100.
-            assert!((0.0..=100.0 + 1e-9).contains(&v.k), "row {i}: {}", v.k);
+            assert!((0.0..=100.0).contains(&v.k), "row {i}: {}", v.k);
         }
+    }
+
+    #[test]
+    fn a_range_of_a_few_ulps_is_flat() {
+        // ALTBTC-1m row 197: five RSI values one ulp apart, which TA-Lib reads as a flat window.
+        assert_eq!(
+            fast_k(45.77821643480206, 45.778216434802054, 45.77821643480206),
+            0.0
+        );
+        assert_eq!(fast_k(1e-6, 1e-6, 1e-6 * (1.0 + 1e-14)), 0.0);
+        assert_eq!(
+            fast_k(1e-6 * (1.0 + 3e-14), 1e-6, 1e-6 * (1.0 + 3e-14)),
+            100.0
+        );
+        assert_eq!(fast_k(60.0, 40.0, 80.0), 50.0);
     }
 
     #[test]
     fn flat_rsi_gives_zero_k() {
         let rising: Vec<f64> = (1..40).map(f64::from).collect();
         let out = batch(&mut StochRsi::new(3, 2, 2), &closes(&rising));
-        assert!(
-            out.iter()
-                .flatten()
-                .all(|v| v.k == 0.0 && v.d == 0.0)
-        );
+        assert!(out.iter().flatten().all(|v| v.k == 0.0 && v.d == 0.0));
     }
 
     #[test]

@@ -101,7 +101,13 @@ mod tests {
         let out = batch(&mut Wma::new(3), &closes(&[1.0, 2.0, 3.0, 4.0, 10.0]));
         assert_eq!(
             out,
-            vec![None, None, Some(14.0 / 6.0), Some(20.0 / 6.0), Some(41.0 / 6.0)]
+            vec![
+                None,
+                None,
+                Some(14.0 / 6.0),
+                Some(20.0 / 6.0),
+                Some(41.0 / 6.0)
+            ]
         );
     }
 
@@ -114,7 +120,10 @@ mod tests {
                 assert_eq!(*got, None);
                 continue;
             }
-            let direct: f64 = (0..7).map(|w| series[i - 6 + w] * (w + 1) as f64).sum::<f64>() / 28.0;
+            let direct: f64 = (0..7)
+                .map(|w| series[i - 6 + w] * (w + 1) as f64)
+                .sum::<f64>()
+                / 28.0;
             let got = got.unwrap();
             assert!((got - direct).abs() < 1e-12, "row {i}: {got} vs {direct}");
         }
