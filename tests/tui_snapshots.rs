@@ -196,6 +196,7 @@ fn updates_change_the_frame() {
         interval: Interval::M1,
         candle: moved,
         closed: false,
+        indicators: Default::default(),
     });
     console.apply(&Update::LastPrice {
         symbol: market.symbol,

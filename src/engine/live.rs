@@ -9,9 +9,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::health::HealthCounters;
+use super::indicators::SeriesIndicators;
 use super::publish::Publisher;
 use super::wall_clock_ms;
-use crate::domain::{Interval, Symbol};
+use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::client::FeedControl;
 use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
@@ -66,9 +67,16 @@ pub fn initial_snapshot(
             series: options
                 .intervals
                 .iter()
-                .map(|&interval| Series {
-                    closed: load(symbol, interval).into(),
-                    open: None,
+                .map(|&interval| {
+                    let closed: VecDeque<Candle> = load(symbol, interval).into();
+                    let indicators = SeriesIndicators::new(interval)
+                        .rebuild(closed.iter())
+                        .into();
+                    Series {
+                        closed,
+                        open: None,
+                        indicators,
+                    }
                 })
                 .collect(),
         })
@@ -88,6 +96,16 @@ pub fn initial_snapshot(
     }
 }
 
+fn series_mut(state: &mut Snapshot, symbol: Symbol, interval: Interval) -> Option<&mut Series> {
+    let index = state.intervals.iter().position(|i| *i == interval)?;
+    state
+        .markets
+        .iter_mut()
+        .find(|m| m.symbol == symbol)?
+        .series
+        .get_mut(index)
+}
+
 pub struct Engine {
     options: EngineOptions,
     state: Snapshot,
@@ -101,6 +119,8 @@ pub struct Engine {
     pending_prices: Vec<Option<(f64, i64)>>,
     stored: Vec<Vec<u64>>,
     parse_errors_this_second: (i64, u32),
+    /// Per symbol, per interval (the order of the options).
+    indicators: Vec<Vec<SeriesIndicators>>,
 }
 
 impl Engine {
@@ -122,6 +142,26 @@ impl Engine {
         );
         let n = options.symbols.len();
         let stored = vec![vec![0; options.intervals.len()]; n];
+        // Warm the indicators up on the candles the state starts with, and make the state's
+        // values the ones those indicators give.
+        let mut state = state;
+        let indicators = options
+            .symbols
+            .iter()
+            .map(|symbol| {
+                options
+                    .intervals
+                    .iter()
+                    .map(|&interval| {
+                        let mut live = SeriesIndicators::new(interval);
+                        if let Some(series) = series_mut(&mut state, *symbol, interval) {
+                            series.indicators = live.rebuild(series.closed.iter()).into();
+                        }
+                        live
+                    })
+                    .collect()
+            })
+            .collect();
         Self {
             options,
             state,
@@ -134,6 +174,7 @@ impl Engine {
             pending_prices: vec![None; n],
             stored,
             parse_errors_this_second: (0, 0),
+            indicators,
         }
     }
 
@@ -161,6 +202,55 @@ impl Engine {
         }
     }
 
+    fn series_indicators(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+    ) -> Option<&mut SeriesIndicators> {
+        let s = self.symbol_index(symbol)?;
+        let i = self.options.intervals.iter().position(|x| *x == interval)?;
+        self.indicators.get_mut(s)?.get_mut(i)
+    }
+
+    /// Refuses a candle that would put garbage into the indicators (NaN, a zero or negative
+    /// price, high below low): it is counted and recorded as a parse error, never stored or
+    /// shown.
+    fn accept(&mut self, symbol: Symbol, interval: Interval, candle: &Candle, now: i64) -> bool {
+        let Err(error) = candle.validate() else {
+            return true;
+        };
+        self.on_feed_event(FeedEvent {
+            time_ms: now,
+            kind: FeedEventKind::ParseError,
+            stream: crate::feed::binance::kline_stream(symbol, interval),
+            detail: format!(
+                "refused {symbol} {interval} candle at open_time_ms {}: {error}",
+                candle.open_time_ms
+            ),
+            count: 1,
+        });
+        false
+    }
+
+    /// Candles that land inside the series (older than its newest): the series' indicators are
+    /// recomputed with them in place and all its values published.
+    fn publish_rebuilt(&mut self, symbol: Symbol, interval: Interval, candles: Vec<Candle>) {
+        let keep = self.state.keep_candles;
+        let Some(series) = series_mut(&mut self.state, symbol, interval).map(|s| s.clone()) else {
+            return;
+        };
+        let Some(live) = self.series_indicators(symbol, interval) else {
+            return;
+        };
+        let indicators = live.rebuild_with(&series, &candles, keep);
+        self.publish(Update::Backfill {
+            symbol,
+            interval,
+            candles,
+            indicators,
+        });
+    }
+
     /// Handles one market event.
     pub fn on_market(&mut self, event: MarketEvent) {
         let now = wall_clock_ms();
@@ -172,15 +262,35 @@ impl Engine {
                 closed,
             } => {
                 self.health.kline(symbol, interval, now);
-                if closed {
-                    self.store_candle(symbol, interval, candle);
+                if !self.accept(symbol, interval, &candle, now) {
+                    return;
                 }
-                self.publish(Update::Candle {
-                    symbol,
-                    interval,
-                    candle,
-                    closed,
-                });
+                if !closed {
+                    self.publish(Update::Candle {
+                        symbol,
+                        interval,
+                        candle,
+                        closed,
+                        indicators: Default::default(),
+                    });
+                    return;
+                }
+                self.store_candle(symbol, interval, candle);
+                let Some(live) = self.series_indicators(symbol, interval) else {
+                    return;
+                };
+                if live.is_next(candle.open_time_ms) {
+                    let indicators = live.push(&candle);
+                    self.publish(Update::Candle {
+                        symbol,
+                        interval,
+                        candle,
+                        closed,
+                        indicators,
+                    });
+                } else {
+                    self.publish_rebuilt(symbol, interval, vec![candle]);
+                }
             }
             MarketEvent::Backfill {
                 symbol,
@@ -188,14 +298,29 @@ impl Engine {
                 candles,
             } => {
                 self.health.candles_backfilled += candles.len() as u64;
+                let mut candles = candles;
+                candles.retain(|c| self.accept(symbol, interval, c, now));
                 for c in &candles {
                     self.store_candle(symbol, interval, *c);
                 }
-                self.publish(Update::Backfill {
-                    symbol,
-                    interval,
-                    candles,
-                });
+                let Some(live) = self.series_indicators(symbol, interval) else {
+                    return;
+                };
+                let in_order = candles
+                    .windows(2)
+                    .all(|w| w[0].open_time_ms < w[1].open_time_ms)
+                    && candles.first().is_none_or(|c| live.is_next(c.open_time_ms));
+                if in_order {
+                    let indicators = candles.iter().map(|c| live.push(c)).collect();
+                    self.publish(Update::Backfill {
+                        symbol,
+                        interval,
+                        candles,
+                        indicators,
+                    });
+                } else {
+                    self.publish_rebuilt(symbol, interval, candles);
+                }
             }
             MarketEvent::Trade { symbol, trade } => {
                 self.health.trade(symbol, now);

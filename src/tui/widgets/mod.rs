@@ -74,6 +74,7 @@ mod tests {
         let series = Series {
             closed: (0..10).map(candle).collect(),
             open: Some(candle(10)),
+            indicators: Default::default(),
         };
         let visible = Visible::thin(&series, 4);
         let times: Vec<i64> = visible.iter().map(|c| c.open_time_ms).collect();
@@ -85,6 +86,7 @@ mod tests {
         let closed_only = Series {
             closed: (0..3).map(candle).collect(),
             open: None,
+            indicators: Default::default(),
         };
         let visible = Visible::thin(&closed_only, 2);
         assert_eq!(visible.len(), 2);
