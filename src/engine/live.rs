@@ -10,6 +10,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::health::HealthCounters;
 use super::indicators::SeriesIndicators;
+
+#[path = "live_indicators.rs"]
+mod live_indicators;
 use super::publish::Publisher;
 use super::wall_clock_ms;
 use crate::domain::{Candle, Interval, Symbol};
@@ -17,6 +20,7 @@ use crate::feed::client::FeedControl;
 use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
 use crate::store::writer::{WriteOp, WriterStats};
+use live_indicators::warm_up;
 
 /// Parse-error events stored per second at most; all of them are counted.
 const PARSE_ERRORS_STORED_PER_SEC: u32 = 10;
@@ -96,16 +100,6 @@ pub fn initial_snapshot(
     }
 }
 
-fn series_mut(state: &mut Snapshot, symbol: Symbol, interval: Interval) -> Option<&mut Series> {
-    let index = state.intervals.iter().position(|i| *i == interval)?;
-    state
-        .markets
-        .iter_mut()
-        .find(|m| m.symbol == symbol)?
-        .series
-        .get_mut(index)
-}
-
 pub struct Engine {
     options: EngineOptions,
     state: Snapshot,
@@ -142,26 +136,8 @@ impl Engine {
         );
         let n = options.symbols.len();
         let stored = vec![vec![0; options.intervals.len()]; n];
-        // Warm the indicators up on the candles the state starts with, and make the state's
-        // values the ones those indicators give.
         let mut state = state;
-        let indicators = options
-            .symbols
-            .iter()
-            .map(|symbol| {
-                options
-                    .intervals
-                    .iter()
-                    .map(|&interval| {
-                        let mut live = SeriesIndicators::new(interval);
-                        if let Some(series) = series_mut(&mut state, *symbol, interval) {
-                            series.indicators = live.rebuild(series.closed.iter()).into();
-                        }
-                        live
-                    })
-                    .collect()
-            })
-            .collect();
+        let indicators = warm_up(&options, &mut state);
         Self {
             options,
             state,
@@ -200,55 +176,6 @@ impl Engine {
             self.stored[s][i] += 1;
             let _ = self.writer.send(WriteOp::Candle(symbol, interval, candle));
         }
-    }
-
-    fn series_indicators(
-        &mut self,
-        symbol: Symbol,
-        interval: Interval,
-    ) -> Option<&mut SeriesIndicators> {
-        let s = self.symbol_index(symbol)?;
-        let i = self.options.intervals.iter().position(|x| *x == interval)?;
-        self.indicators.get_mut(s)?.get_mut(i)
-    }
-
-    /// Refuses a candle that would put garbage into the indicators (NaN, a zero or negative
-    /// price, high below low): it is counted and recorded as a parse error, never stored or
-    /// shown.
-    fn accept(&mut self, symbol: Symbol, interval: Interval, candle: &Candle, now: i64) -> bool {
-        let Err(error) = candle.validate() else {
-            return true;
-        };
-        self.on_feed_event(FeedEvent {
-            time_ms: now,
-            kind: FeedEventKind::ParseError,
-            stream: crate::feed::binance::kline_stream(symbol, interval),
-            detail: format!(
-                "refused {symbol} {interval} candle at open_time_ms {}: {error}",
-                candle.open_time_ms
-            ),
-            count: 1,
-        });
-        false
-    }
-
-    /// Candles that land inside the series (older than its newest): the series' indicators are
-    /// recomputed with them in place and all its values published.
-    fn publish_rebuilt(&mut self, symbol: Symbol, interval: Interval, candles: Vec<Candle>) {
-        let keep = self.state.keep_candles;
-        let Some(series) = series_mut(&mut self.state, symbol, interval).map(|s| s.clone()) else {
-            return;
-        };
-        let Some(live) = self.series_indicators(symbol, interval) else {
-            return;
-        };
-        let indicators = live.rebuild_with(&series, &candles, keep);
-        self.publish(Update::Backfill {
-            symbol,
-            interval,
-            candles,
-            indicators,
-        });
     }
 
     /// Handles one market event.
