@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod features;
 pub mod feed;
 pub mod indicators;
 pub mod monitor;

@@ -44,6 +44,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export indicator outputs or feature vectors computed from stored candles (CSV or JSON).
+    Features {
+        #[arg(long)]
+        symbol: Symbol,
+        #[arg(long)]
+        interval: Interval,
+        /// The 26 raw indicator outputs (TA-Lib reference column names) instead of features.
+        #[arg(long)]
+        raw: bool,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// A JSON array of objects instead of CSV.
+        #[arg(long)]
+        json: bool,
+        /// First candle written: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        from: Option<i64>,
+        /// End of the candles written (exclusive), same forms as --from.
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+    },
     /// Run the built-in simulated exchange on its own.
     ServeSim {
         /// Port on 127.0.0.1 (0: any free port).
@@ -151,6 +173,40 @@ fn real_main() -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", commands::import::to_text(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Features {
+            symbol,
+            interval,
+            raw,
+            out,
+            json,
+            from,
+            to,
+        } => {
+            let to_file = out.clone();
+            let report = commands::features::run(
+                &db,
+                &commands::features::FeaturesArgs {
+                    symbol,
+                    interval,
+                    raw,
+                    json,
+                    from_ms: from,
+                    to_ms: to,
+                    out,
+                },
+            )?;
+            if let Some(path) = to_file {
+                eprintln!(
+                    "{}: {} rows x {} columns from {} candles ({} rows flagged by a gap)",
+                    path.display(),
+                    report.rows_written,
+                    report.columns,
+                    report.candles_read,
+                    report.gap_rows
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

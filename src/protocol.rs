@@ -12,7 +12,7 @@ use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::FeedEvent;
 
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
@@ -91,11 +91,37 @@ pub struct HealthReport {
     pub db_bytes: Option<u64>,
 }
 
+/// The indicator values the console draws for one closed candle (`None` while warming up).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChartIndicators {
+    pub sma_20: Option<f64>,
+    pub ema_20: Option<f64>,
+    pub bb_upper: Option<f64>,
+    pub bb_middle: Option<f64>,
+    pub bb_lower: Option<f64>,
+    pub rsi_14: Option<f64>,
+    pub macd: Option<f64>,
+    pub macd_signal: Option<f64>,
+    pub macd_hist: Option<f64>,
+    /// Candles are missing right before this one.
+    pub gap: bool,
+}
+
 /// Candles of one (symbol, interval): closed ones oldest first, and the one still open.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub closed: VecDeque<Candle>,
     pub open: Option<Candle>,
+    /// Indicator values of the closed candles, same length and order as `closed`.
+    #[serde(default)]
+    pub indicators: VecDeque<ChartIndicators>,
+}
+
+impl Series {
+    /// Closed candles with their indicator values, oldest first.
+    pub fn closed_with_indicators(&self) -> impl Iterator<Item = (&Candle, &ChartIndicators)> {
+        self.closed.iter().zip(self.indicators.iter())
+    }
 }
 
 /// Everything known about one symbol.
@@ -147,18 +173,23 @@ pub struct Snapshot {
 pub enum Update {
     /// Replace everything (on connect, or after a view fell behind).
     Snapshot(Box<Snapshot>),
-    /// A candle changed; `closed` means it is final.
+    /// A candle changed; `closed` means it is final, and then `indicators` holds its values.
     Candle {
         symbol: Symbol,
         interval: Interval,
         candle: Candle,
         closed: bool,
+        indicators: ChartIndicators,
     },
-    /// Closed candles filled in after a gap or at start, oldest first.
+    /// Closed candles filled in after a gap or at start, oldest first. `indicators` are the values
+    /// of the newest closed candles of the series once these are in (the last
+    /// `indicators.len()` of them; a backfill that lands inside the series recomputes and sends
+    /// them all).
     Backfill {
         symbol: Symbol,
         interval: Interval,
         candles: Vec<Candle>,
+        indicators: Vec<ChartIndicators>,
     },
     LastPrice {
         symbol: Symbol,
@@ -202,10 +233,13 @@ impl Snapshot {
                 interval,
                 candle,
                 closed,
+                indicators,
             } => {
                 if let Some(series) = self.series_mut(*symbol, *interval) {
                     if *closed {
-                        insert_closed(series, *candle, keep);
+                        if let Some(i) = insert_closed(series, *candle, keep) {
+                            series.indicators[i] = *indicators;
+                        }
                         if series
                             .open
                             .is_some_and(|o| o.open_time_ms <= candle.open_time_ms)
@@ -225,10 +259,20 @@ impl Snapshot {
                 symbol,
                 interval,
                 candles,
+                indicators,
             } => {
                 if let Some(series) = self.series_mut(*symbol, *interval) {
                     for candle in candles {
                         insert_closed(series, *candle, keep);
+                    }
+                    let n = indicators.len().min(series.indicators.len());
+                    let start = series.indicators.len() - n;
+                    for (slot, value) in series
+                        .indicators
+                        .range_mut(start..)
+                        .zip(&indicators[indicators.len() - n..])
+                    {
+                        *slot = *value;
                     }
                 }
             }
@@ -253,118 +297,47 @@ impl Snapshot {
     }
 }
 
-/// Keeps closed candles sorted by open time, unique, and at most `keep` long.
-fn insert_closed(series: &mut Series, candle: Candle, keep: usize) {
-    match series.closed.back() {
-        None => series.closed.push_back(candle),
-        Some(last) if last.open_time_ms < candle.open_time_ms => series.closed.push_back(candle),
-        Some(_) => {
+/// Keeps closed candles sorted by open time, unique, and at most `keep` long, with the
+/// indicator values alongside (a new candle gets empty values until they are set). Returns where
+/// the candle landed, or `None` when it was older than everything kept.
+pub fn insert_closed(series: &mut Series, candle: Candle, keep: usize) -> Option<usize> {
+    // A replica made by an older engine (or by hand) may lack indicator values: pad in front.
+    while series.indicators.len() < series.closed.len() {
+        series.indicators.push_front(ChartIndicators::default());
+    }
+    series.indicators.truncate(series.closed.len());
+    let mut index = match series.closed.back() {
+        Some(last) if last.open_time_ms >= candle.open_time_ms => {
             match series
                 .closed
                 .binary_search_by_key(&candle.open_time_ms, |c| c.open_time_ms)
             {
-                Ok(i) => series.closed[i] = candle,
-                Err(0) if series.closed.len() >= keep => return,
-                Err(i) => series.closed.insert(i, candle),
+                Ok(i) => {
+                    series.closed[i] = candle;
+                    return Some(i);
+                }
+                Err(0) if series.closed.len() >= keep => return None,
+                Err(i) => {
+                    series.closed.insert(i, candle);
+                    series.indicators.insert(i, ChartIndicators::default());
+                    i
+                }
             }
         }
-    }
+        _ => {
+            series.closed.push_back(candle);
+            series.indicators.push_back(ChartIndicators::default());
+            series.closed.len() - 1
+        }
+    };
     while series.closed.len() > keep {
         series.closed.pop_front();
+        series.indicators.pop_front();
+        index = index.saturating_sub(1);
     }
+    Some(index)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candle(t: i64) -> Candle {
-        Candle {
-            open_time_ms: t,
-            open: 1.0,
-            high: 2.0,
-            low: 0.5,
-            close: 1.5,
-            volume: 1.0,
-            quote_volume: 1.0,
-            trades: 1,
-        }
-    }
-
-    fn snapshot() -> Snapshot {
-        let symbol = Symbol::new("BTCUSDT").expect("valid");
-        Snapshot {
-            source: SourceInfo::Simulated {
-                seed: 1,
-                speed: 60.0,
-            },
-            intervals: vec![Interval::M1],
-            markets: vec![Market {
-                symbol,
-                last_price: None,
-                last_trade_ms: None,
-                series: vec![Series::default()],
-            }],
-            health: HealthReport::default(),
-            recent_events: VecDeque::new(),
-            keep_candles: 3,
-            started_at_ms: 0,
-        }
-    }
-
-    #[test]
-    fn closed_candles_stay_sorted_unique_and_bounded() {
-        let mut s = snapshot();
-        let symbol = s.markets[0].symbol;
-        for t in [5, 1, 3, 3, 4, 2, 6] {
-            s.apply(&Update::Candle {
-                symbol,
-                interval: Interval::M1,
-                candle: candle(t * 60_000),
-                closed: true,
-            });
-        }
-        let times: Vec<i64> = s.markets[0].series[0]
-            .closed
-            .iter()
-            .map(|c| c.open_time_ms / 60_000)
-            .collect();
-        assert_eq!(times, vec![4, 5, 6]);
-    }
-
-    #[test]
-    fn open_candle_is_replaced_by_its_close() {
-        let mut s = snapshot();
-        let symbol = s.markets[0].symbol;
-        let open = Update::Candle {
-            symbol,
-            interval: Interval::M1,
-            candle: candle(60_000),
-            closed: false,
-        };
-        s.apply(&open);
-        assert!(s.markets[0].series[0].open.is_some());
-        s.apply(&Update::Candle {
-            symbol,
-            interval: Interval::M1,
-            candle: candle(60_000),
-            closed: true,
-        });
-        assert!(s.markets[0].series[0].open.is_none());
-        // A stale open update for a candle already closed is ignored.
-        s.apply(&open);
-        assert!(s.markets[0].series[0].open.is_none());
-    }
-
-    #[test]
-    fn unknown_symbol_is_ignored() {
-        let mut s = snapshot();
-        let before = s.clone();
-        s.apply(&Update::LastPrice {
-            symbol: Symbol::new("ETHUSDT").expect("valid"),
-            price: 1.0,
-            time_ms: 1,
-        });
-        assert_eq!(s, before);
-    }
-}
+#[path = "protocol_tests.rs"]
+mod tests;

@@ -12,6 +12,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use trademon::domain::{Candle, Interval};
 use trademon::protocol::{LinkState, Snapshot, SourceInfo, Update};
+use trademon::tui::widgets::oscillator::SubChart;
+use trademon::tui::widgets::overlay::Overlay;
 use trademon::tui::{Console, Keymap, Pane, ViewState, draw};
 
 fn render(width: u16, height: u16, snapshot: Option<&Snapshot>, view: &ViewState) -> String {
@@ -48,6 +50,32 @@ fn market_5m_second_symbol_80x24() {
     let view = ViewState {
         symbol_index: 1,
         interval_index: 1,
+        ..ViewState::default()
+    };
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view));
+}
+
+/// Bollinger bands with SMA and EMA over the candles and MACD under them, on the symbol whose 5m
+/// series has a gap.
+#[test]
+fn market_all_overlays_macd_gap_160x48() {
+    let snapshot = fixture::snapshot();
+    let view = ViewState {
+        symbol_index: 1,
+        interval_index: 1,
+        overlay: Overlay::All,
+        sub_chart: SubChart::Macd,
+        ..ViewState::default()
+    };
+    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view));
+}
+
+#[test]
+fn market_bare_chart_80x24() {
+    let snapshot = fixture::snapshot();
+    let view = ViewState {
+        overlay: Overlay::None,
+        sub_chart: SubChart::None,
         ..ViewState::default()
     };
     insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view));
@@ -167,6 +195,7 @@ fn long_series_are_thinned_to_the_width() {
             high: first.high * 3.0,
             ..first
         });
+        series.indicators.push_front(Default::default());
     }
     for (width, height) in [(80, 24), (160, 48)] {
         let a = render(width, height, Some(&short), &view(Pane::Market));
@@ -196,6 +225,7 @@ fn updates_change_the_frame() {
         interval: Interval::M1,
         candle: moved,
         closed: false,
+        indicators: Default::default(),
     });
     console.apply(&Update::LastPrice {
         symbol: market.symbol,

@@ -9,13 +9,18 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::health::HealthCounters;
+use super::indicators::SeriesIndicators;
+
+#[path = "live_indicators.rs"]
+mod live_indicators;
 use super::publish::Publisher;
 use super::wall_clock_ms;
-use crate::domain::{Interval, Symbol};
+use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::client::FeedControl;
 use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
 use crate::store::writer::{WriteOp, WriterStats};
+use live_indicators::warm_up;
 
 /// Parse-error events stored per second at most; all of them are counted.
 const PARSE_ERRORS_STORED_PER_SEC: u32 = 10;
@@ -66,9 +71,16 @@ pub fn initial_snapshot(
             series: options
                 .intervals
                 .iter()
-                .map(|&interval| Series {
-                    closed: load(symbol, interval).into(),
-                    open: None,
+                .map(|&interval| {
+                    let closed: VecDeque<Candle> = load(symbol, interval).into();
+                    let indicators = SeriesIndicators::new(interval)
+                        .rebuild(closed.iter())
+                        .into();
+                    Series {
+                        closed,
+                        open: None,
+                        indicators,
+                    }
                 })
                 .collect(),
         })
@@ -101,6 +113,8 @@ pub struct Engine {
     pending_prices: Vec<Option<(f64, i64)>>,
     stored: Vec<Vec<u64>>,
     parse_errors_this_second: (i64, u32),
+    /// Per symbol, per interval (the order of the options).
+    indicators: Vec<Vec<SeriesIndicators>>,
 }
 
 impl Engine {
@@ -122,6 +136,8 @@ impl Engine {
         );
         let n = options.symbols.len();
         let stored = vec![vec![0; options.intervals.len()]; n];
+        let mut state = state;
+        let indicators = warm_up(&options, &mut state);
         Self {
             options,
             state,
@@ -134,6 +150,7 @@ impl Engine {
             pending_prices: vec![None; n],
             stored,
             parse_errors_this_second: (0, 0),
+            indicators,
         }
     }
 
@@ -172,15 +189,35 @@ impl Engine {
                 closed,
             } => {
                 self.health.kline(symbol, interval, now);
-                if closed {
-                    self.store_candle(symbol, interval, candle);
+                if !self.accept(symbol, interval, &candle, now) {
+                    return;
                 }
-                self.publish(Update::Candle {
-                    symbol,
-                    interval,
-                    candle,
-                    closed,
-                });
+                if !closed {
+                    self.publish(Update::Candle {
+                        symbol,
+                        interval,
+                        candle,
+                        closed,
+                        indicators: Default::default(),
+                    });
+                    return;
+                }
+                self.store_candle(symbol, interval, candle);
+                let Some(live) = self.series_indicators(symbol, interval) else {
+                    return;
+                };
+                if live.is_next(candle.open_time_ms) {
+                    let indicators = live.push(&candle);
+                    self.publish(Update::Candle {
+                        symbol,
+                        interval,
+                        candle,
+                        closed,
+                        indicators,
+                    });
+                } else {
+                    self.publish_rebuilt(symbol, interval, vec![candle]);
+                }
             }
             MarketEvent::Backfill {
                 symbol,
@@ -188,14 +225,29 @@ impl Engine {
                 candles,
             } => {
                 self.health.candles_backfilled += candles.len() as u64;
+                let mut candles = candles;
+                candles.retain(|c| self.accept(symbol, interval, c, now));
                 for c in &candles {
                     self.store_candle(symbol, interval, *c);
                 }
-                self.publish(Update::Backfill {
-                    symbol,
-                    interval,
-                    candles,
-                });
+                let Some(live) = self.series_indicators(symbol, interval) else {
+                    return;
+                };
+                let in_order = candles
+                    .windows(2)
+                    .all(|w| w[0].open_time_ms < w[1].open_time_ms)
+                    && candles.first().is_none_or(|c| live.is_next(c.open_time_ms));
+                if in_order {
+                    let indicators = candles.iter().map(|c| live.push(c)).collect();
+                    self.publish(Update::Backfill {
+                        symbol,
+                        interval,
+                        candles,
+                        indicators,
+                    });
+                } else {
+                    self.publish_rebuilt(symbol, interval, candles);
+                }
             }
             MarketEvent::Trade { symbol, trade } => {
                 self.health.trade(symbol, now);

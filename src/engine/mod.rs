@@ -3,12 +3,14 @@
 
 mod clock;
 mod health;
+mod indicators;
 mod live;
 mod publish;
 mod runtime;
 
 pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
 pub use health::HealthCounters;
+pub use indicators::{SeriesIndicators, chart_values};
 pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};
 pub use publish::Publisher;
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source};

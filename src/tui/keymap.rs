@@ -32,11 +32,15 @@ pub enum Action {
     ScrollUp,
     /// Drop the exchange connection and connect again (sends `Command::Reconnect`).
     Reconnect,
+    /// Market chart: none → SMA+EMA → Bollinger → all → none.
+    CycleOverlay,
+    /// Market sub-chart: RSI → MACD → none → RSI.
+    CycleSubChart,
 }
 
 impl Action {
     /// Every action with its keymap name, in help-overlay order.
-    pub const ALL: [(Action, &'static str); 14] = [
+    pub const ALL: [(Action, &'static str); 16] = [
         (Action::Quit, "quit"),
         (Action::ToggleHelp, "toggle_help"),
         (Action::CloseHelp, "close_help"),
@@ -51,6 +55,8 @@ impl Action {
         (Action::ScrollDown, "scroll_down"),
         (Action::ScrollUp, "scroll_up"),
         (Action::Reconnect, "reconnect"),
+        (Action::CycleOverlay, "cycle_overlay"),
+        (Action::CycleSubChart, "cycle_sub_chart"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +85,7 @@ impl Action {
             | Action::ScrollDown
             | Action::ScrollUp => "Panes",
             Action::Reconnect => "Feed",
+            Action::CycleOverlay | Action::CycleSubChart => "Chart",
         }
     }
 }

@@ -100,3 +100,16 @@ pub fn price_tag(bullish: bool) -> Style {
         .bg(if bullish { UP } else { DOWN })
         .add_modifier(Modifier::BOLD)
 }
+
+/// The mark on the time axis under a candle that follows missing candles.
+pub fn gap_marker() -> Style {
+    Style::new().fg(WARN).add_modifier(Modifier::BOLD)
+}
+
+/// The `GAP` badge in a chart's title: candles are missing in what it shows.
+pub fn gap_badge() -> Style {
+    Style::new()
+        .fg(Color::Black)
+        .bg(WARN)
+        .add_modifier(Modifier::BOLD)
+}

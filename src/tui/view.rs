@@ -5,6 +5,8 @@ use crate::protocol::{Command, Snapshot};
 
 use super::keymap::{Action, Keymap};
 use super::panes::{self, EventState};
+use super::widgets::oscillator::SubChart;
+use super::widgets::overlay::Overlay;
 
 /// The panes of the console, in tab order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,6 +55,10 @@ pub struct ViewState {
     pub stream_scroll: usize,
     /// The engine's update channel closed: the last state stays on screen.
     pub engine_stopped: bool,
+    /// Lines over the Market pane's candles.
+    pub overlay: Overlay,
+    /// The Market pane's indicator sub-chart.
+    pub sub_chart: SubChart,
 }
 
 /// What the loop should do after an action.
@@ -127,6 +133,8 @@ impl ViewState {
             Action::ShowMarket => self.pane = Pane::Market,
             Action::ShowHealth => self.pane = Pane::Health,
             Action::Reconnect => return Outcome::Send(Command::Reconnect),
+            // Chart actions belong to the Market pane; elsewhere they do nothing.
+            Action::CycleOverlay | Action::CycleSubChart => {}
         }
         Outcome::Continue
     }

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use trademon::domain::{Candle, Interval, Symbol};
+use trademon::engine::SeriesIndicators;
 use trademon::feed::{FeedEvent, FeedEventKind};
 use trademon::protocol::{
     HealthReport, LinkState, Market, Series, Snapshot, SourceInfo, StreamHealth, StreamState,
@@ -13,6 +14,8 @@ use trademon::protocol::{
 /// 2024-06-10 06:13:20 UTC.
 pub const NOW_MS: i64 = 1_718_000_000_000;
 pub const CLOSED_CANDLES: usize = 300;
+/// ETHUSDT's 5m candle opening 2024-06-10 06:00 UTC is missing.
+pub const GAP_5M_MS: i64 = 1_717_999_200_000;
 
 /// A small linear congruential generator: the same numbers on every machine.
 struct Lcg(u64);
@@ -82,13 +85,16 @@ fn aggregate(minutes: &[Candle], interval: Interval) -> Vec<Candle> {
     out
 }
 
-/// The newest `CLOSED_CANDLES` closed candles and the open one (the last of `candles`).
-fn series(mut candles: Vec<Candle>) -> Series {
+/// The newest `CLOSED_CANDLES` closed candles and the open one (the last of `candles`), with the
+/// indicator values the engine would publish (warmed up on all the closed candles).
+fn series(mut candles: Vec<Candle>, interval: Interval) -> Series {
     let open = candles.pop();
     let skip = candles.len().saturating_sub(CLOSED_CANDLES);
+    let indicators = SeriesIndicators::new(interval).rebuild(candles.iter());
     Series {
         closed: candles.into_iter().skip(skip).collect(),
         open,
+        indicators: indicators.into_iter().skip(skip).collect(),
     }
 }
 
@@ -96,12 +102,22 @@ fn symbol(name: &str) -> Symbol {
     Symbol::new(name).expect("fixture symbols are valid")
 }
 
-fn market(name: &str, seed: u64, price: f64, volume: f64, with_last_trade: bool) -> Market {
+/// `missing_5m`: open times of 5m candles the exchange never sent (a gap the chart shows).
+fn market(
+    name: &str,
+    seed: u64,
+    price: f64,
+    volume: f64,
+    with_last_trade: bool,
+    missing_5m: &[i64],
+) -> Market {
     let first_ms = Interval::M5.floor(NOW_MS) - CLOSED_CANDLES as i64 * Interval::M5.ms();
     let minutes = minute_candles(seed, price, volume, first_ms);
+    let mut five = aggregate(&minutes, Interval::M5);
+    five.retain(|c| !missing_5m.contains(&c.open_time_ms));
     let series = vec![
-        series(minutes.clone()),
-        series(aggregate(&minutes, Interval::M5)),
+        series(minutes.clone(), Interval::M1),
+        series(five, Interval::M5),
     ];
     let last_price = series[0].open.map(|c| c.close).filter(|_| with_last_trade);
     Market {
@@ -224,9 +240,10 @@ pub fn snapshot() -> Snapshot {
         },
         intervals: vec![Interval::M1, Interval::M5],
         markets: vec![
-            market("BTCUSDT", 7, 64_000.0, 12.0, true),
-            market("ETHUSDT", 11, 3_400.0, 160.0, true),
-            market("SOLUSDT", 19, 145.0, 2_400.0, false),
+            market("BTCUSDT", 7, 64_000.0, 12.0, true, &[]),
+            // The 06:00 5m candle never came (see the gap_found event).
+            market("ETHUSDT", 11, 3_400.0, 160.0, true, &[GAP_5M_MS]),
+            market("SOLUSDT", 19, 145.0, 2_400.0, false, &[]),
         ],
         health: health(),
         recent_events: events(),

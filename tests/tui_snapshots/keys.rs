@@ -45,6 +45,8 @@ fn default_keymap_binds_the_documented_keys() {
         (char_key('1'), Action::ShowMarket),
         (char_key('2'), Action::ShowHealth),
         (char_key('r'), Action::Reconnect),
+        (char_key('o'), Action::CycleOverlay),
+        (char_key('i'), Action::CycleSubChart),
         (
             press(KeyCode::Char('?'), KeyModifiers::SHIFT),
             Action::ToggleHelp,
@@ -251,4 +253,47 @@ fn focused_part_gets_actions_first() {
     assert_eq!(view.stream_scroll, 8);
     act(&mut view, &snapshot, Action::ScrollUp);
     assert_eq!(view.stream_scroll, 3);
+}
+
+#[test]
+fn chart_keys_cycle_overlays_and_the_sub_chart_on_the_market_pane() {
+    use trademon::tui::widgets::oscillator::SubChart;
+    use trademon::tui::widgets::overlay::Overlay;
+    let snapshot = fixture::snapshot();
+    let mut view = ViewState::default();
+    let mut overlays = vec![view.overlay];
+    for _ in 0..4 {
+        act(&mut view, &snapshot, Action::CycleOverlay);
+        overlays.push(view.overlay);
+    }
+    assert_eq!(
+        overlays,
+        [
+            Overlay::MovingAverages,
+            Overlay::Bollinger,
+            Overlay::All,
+            Overlay::None,
+            Overlay::MovingAverages
+        ]
+    );
+    let mut charts = vec![view.sub_chart];
+    for _ in 0..3 {
+        act(&mut view, &snapshot, Action::CycleSubChart);
+        charts.push(view.sub_chart);
+    }
+    assert_eq!(
+        charts,
+        [SubChart::Rsi, SubChart::Macd, SubChart::None, SubChart::Rsi]
+    );
+    // Each setting changes the frame.
+    let before = render(120, 40, Some(&snapshot), &view);
+    act(&mut view, &snapshot, Action::CycleSubChart);
+    assert_ne!(before, render(120, 40, Some(&snapshot), &view));
+    // On the Health pane the chart keys do nothing.
+    let mut health = ViewState {
+        pane: Pane::Health,
+        ..ViewState::default()
+    };
+    act(&mut health, &snapshot, Action::CycleOverlay);
+    assert_eq!(health.overlay, Overlay::default());
 }

@@ -10,15 +10,22 @@ use crate::domain::Interval;
 use crate::protocol::{Market, Snapshot};
 use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
-use crate::tui::widgets::{Visible, candles, volume};
+use crate::tui::widgets::oscillator::{self, SubChart};
+use crate::tui::widgets::{Visible, candles, overlay, volume};
 use crate::tui::{format, theme};
 
 use super::{EventState, centered, status};
 
-/// The Market pane has no actions of its own: symbol and interval belong to the whole view (the
-/// status bar shows them on every pane), so everything goes on to the global handler.
-pub fn handle(_view: &mut ViewState, _action: Action) -> EventState {
-    EventState::NotConsumed
+/// The Market pane's own actions are the chart's overlays and sub-chart; symbol and interval
+/// belong to the whole view (the status bar shows them on every pane), so they go on to the
+/// global handler.
+pub fn handle(view: &mut ViewState, action: Action) -> EventState {
+    match action {
+        Action::CycleOverlay => view.overlay = view.overlay.next(),
+        Action::CycleSubChart => view.sub_chart = view.sub_chart.next(),
+        _ => return EventState::NotConsumed,
+    }
+    EventState::Consumed
 }
 
 pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState) {
@@ -48,6 +55,11 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
     let market = &snapshot.markets[selected];
     let interval = snapshot.intervals[interval_index];
     let (badge, badge_style) = status::source_badge(&snapshot.source);
+    let shown = usize::from(chart_area.width);
+    let gap_shown = market
+        .series
+        .get(interval_index)
+        .is_some_and(|s| s.indicators.iter().rev().take(shown).any(|i| i.gap));
     let mut title = vec![Span::styled(
         format!(" {} {} ", market.symbol, interval),
         theme::heading(),
@@ -56,12 +68,17 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
         title.push(Span::styled(badge, badge_style));
         title.push(Span::raw(" "));
     }
+    if gap_shown {
+        // Candles are missing in what the chart shows: the time axis marks where.
+        title.push(Span::styled(" GAP ", theme::gap_badge()));
+        title.push(Span::raw(" "));
+    }
     let block = Block::bordered()
         .border_style(theme::border())
         .title(Line::from(title));
     let inner = block.inner(chart_area);
     block.render(chart_area, buf);
-    draw_chart(buf, inner, market, interval_index, interval);
+    draw_chart(buf, inner, market, interval_index, interval, view);
 }
 
 /// One line of the symbol list.
@@ -156,6 +173,7 @@ fn draw_chart(
     market: &Market,
     interval_index: usize,
     interval: Interval,
+    view: &ViewState,
 ) {
     let Some(series) = market.series.get(interval_index) else {
         return;
@@ -175,7 +193,14 @@ fn draw_chart(
     } else {
         0
     };
-    let candle_rows = plot_rows - volume_rows;
+    // The sub-chart takes about a quarter of the rows when there are enough to read it.
+    let sub_rows = if view.sub_chart != SubChart::None && plot_rows >= 14 {
+        (plot_rows / 4).max(4)
+    } else {
+        0
+    };
+    let candle_rows = plot_rows - volume_rows - sub_rows;
+    let lines = view.overlay.lines();
 
     // The price scale's width depends on the labels, which depend on the candles that fit beside
     // it: estimate from the latest close, and measure again if the labels came out wider.
@@ -187,10 +212,15 @@ fn draw_chart(
     let (visible, scale, labels) = loop {
         let plot_width = area.width.saturating_sub(axis_width);
         let visible = Visible::thin(series, usize::from(plot_width));
-        let Some(scale) = candles::PriceScale::fit(&visible, candle_rows) else {
+        let Some(mut scale) = candles::PriceScale::fit(&visible, candle_rows) else {
             centered(buf, area, "no valid prices to chart", theme::muted());
             return;
         };
+        // Lines that leave the candles' range widen the scale rather than run off the chart.
+        if let Some((low, high)) = overlay::range(&visible, &lines) {
+            scale.low = scale.low.min(low);
+            scale.high = scale.high.max(high);
+        }
         let labels = candles::price_labels(&scale);
         let needed = candles::price_axis_width(&labels, visible.last());
         if needed <= axis_width || needed >= area.width / 2 {
@@ -203,6 +233,7 @@ fn draw_chart(
     let axis_x = area.x + plot_width;
     let candle_area = Rect::new(area.x, area.y + 1, plot_width, candle_rows);
     let volume_area = Rect::new(area.x, candle_area.bottom(), plot_width, volume_rows);
+    let sub_area = Rect::new(area.x, volume_area.bottom(), plot_width, sub_rows);
     let time_area = Rect::new(area.x, area.bottom() - 1, plot_width, 1);
 
     draw_header(
@@ -211,7 +242,13 @@ fn draw_chart(
         &visible,
         interval,
     );
+    overlay::render_overlays(buf, candle_area, &visible, &scale, &lines);
     candles::render_candles(buf, candle_area, &visible, &scale);
+    draw_legend(buf, Rect::new(area.x, area.y, plot_width, 1), &lines);
+    if sub_rows > 0 {
+        let axis = Rect::new(axis_x, sub_area.y, axis_width, sub_rows);
+        oscillator::render(buf, sub_area, axis, &visible, view.sub_chart);
+    }
     candles::render_price_axis(
         buf,
         Rect::new(axis_x, candle_area.y, axis_width, candle_rows),
@@ -236,6 +273,7 @@ fn draw_chart(
         );
     }
     candles::render_time_axis(buf, time_area, &visible, interval);
+    draw_gaps(buf, time_area, &visible);
     buf.set_stringn(
         axis_x + 1,
         time_area.y,
@@ -243,6 +281,43 @@ fn draw_chart(
         usize::from(axis_width - 1),
         theme::muted(),
     );
+}
+
+/// The overlay legend at the right end of the header line (each line's label in its colour),
+/// when it fits beside the header's text.
+fn draw_legend(buf: &mut Buffer, area: Rect, lines: &[overlay::Line]) {
+    let spans: Vec<Span> = lines
+        .iter()
+        .filter(|l| !l.label.is_empty())
+        .map(|l| {
+            Span::styled(
+                format!(" {}", l.label),
+                ratatui::style::Style::new().fg(l.color),
+            )
+        })
+        .collect();
+    let width: u16 = spans.iter().map(|s| s.width() as u16).sum();
+    let used = (area.left()..area.right())
+        .rev()
+        .find(|x| buf[(*x, area.y)].symbol() != " ")
+        .map_or(area.x, |x| x + 1);
+    if !spans.is_empty() && used + 2 + width <= area.right() {
+        buf.set_line(area.right() - width, area.y, &Line::from(spans), width);
+    }
+}
+
+/// A gap is not hidden: a `⁞` on the time axis under each candle that follows missing ones
+/// (the title carries a `GAP` badge).
+fn draw_gaps(buf: &mut Buffer, time_area: Rect, visible: &Visible<'_>) {
+    let n = visible.len().min(usize::from(time_area.width));
+    let first_x = time_area.right() - n as u16;
+    for (i, indicators) in visible.indicator_iter().skip(visible.len() - n).enumerate() {
+        if indicators.is_some_and(|v| v.gap) {
+            buf[(first_x + i as u16, time_area.y)]
+                .set_symbol("⁞")
+                .set_style(theme::gap_marker());
+        }
+    }
 }
 
 /// `1m 06:13  O 64123.45  H 64200.00  L 64000.12  C 64150.20  V 12.3K  +0.04%` of the latest

@@ -339,6 +339,7 @@ mod tests {
         let series = crate::protocol::Series {
             closed: candles.into(),
             open: None,
+            indicators: Default::default(),
         };
         let visible = Visible::thin(&series, 30);
         let area = Rect::new(0, 0, 30, 1);

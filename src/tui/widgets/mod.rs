@@ -2,16 +2,20 @@
 //! axes, and volume bars.
 
 pub mod candles;
+pub mod oscillator;
+pub mod overlay;
 pub mod volume;
 
 use crate::domain::Candle;
-use crate::protocol::Series;
+use crate::protocol::{ChartIndicators, Series};
 
 /// The newest candles of a series that fit in a number of columns, oldest first; the last one may
 /// be the open (unfinished) candle. Thinning happens here, before anything is drawn.
 #[derive(Clone, Debug, Default)]
 pub struct Visible<'a> {
     candles: Vec<&'a Candle>,
+    /// Indicator values beside each candle (`None` for the open candle).
+    indicators: Vec<Option<&'a ChartIndicators>>,
     last_is_open: bool,
 }
 
@@ -21,13 +25,42 @@ impl<'a> Visible<'a> {
         let closed_take = columns
             .saturating_sub(usize::from(open.is_some()))
             .min(series.closed.len());
+        let first = series.closed.len() - closed_take;
         let mut candles = Vec::with_capacity(closed_take + 1);
-        candles.extend(series.closed.range(series.closed.len() - closed_take..));
+        candles.extend(series.closed.range(first..));
         candles.extend(open);
+        // The values sit beside the closed candles; a replica without them draws no overlays.
+        let mut indicators = Vec::with_capacity(candles.len());
+        if series.indicators.len() == series.closed.len() {
+            indicators.extend(series.indicators.range(first..).map(Some));
+        } else {
+            indicators.resize(closed_take, None);
+        }
+        if open.is_some() {
+            indicators.push(None);
+        }
         Self {
             candles,
+            indicators,
             last_is_open: open.is_some(),
         }
+    }
+
+    /// Indicator values of the candle at `index`.
+    pub fn indicators(&self, index: usize) -> Option<&'a ChartIndicators> {
+        self.indicators.get(index).copied().flatten()
+    }
+
+    /// Each candle's indicator values, oldest first, one per candle.
+    pub fn indicator_iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = Option<&'a ChartIndicators>> + '_ {
+        self.indicators.iter().copied()
+    }
+
+    /// Does any candle shown follow a gap?
+    pub fn has_gap(&self) -> bool {
+        self.indicators.iter().flatten().any(|i| i.gap)
     }
 
     pub fn len(&self) -> usize {
@@ -74,6 +107,7 @@ mod tests {
         let series = Series {
             closed: (0..10).map(candle).collect(),
             open: Some(candle(10)),
+            indicators: Default::default(),
         };
         let visible = Visible::thin(&series, 4);
         let times: Vec<i64> = visible.iter().map(|c| c.open_time_ms).collect();
@@ -85,6 +119,7 @@ mod tests {
         let closed_only = Series {
             closed: (0..3).map(candle).collect(),
             open: None,
+            indicators: Default::default(),
         };
         let visible = Visible::thin(&closed_only, 2);
         assert_eq!(visible.len(), 2);

@@ -81,6 +81,7 @@ mod tests {
                 .map(|(i, v)| candle(i as i64, *v))
                 .collect(),
             open: None,
+            indicators: Default::default(),
         };
         let visible = Visible::thin(&series, 4);
         let area = Rect::new(0, 0, 4, 2);

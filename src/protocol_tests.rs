@@ -1,0 +1,161 @@
+//! Unit tests of `Snapshot::apply`: ordering, bounds, indicator alignment.
+
+use super::*;
+
+fn candle(t: i64) -> Candle {
+    Candle {
+        open_time_ms: t,
+        open: 1.0,
+        high: 2.0,
+        low: 0.5,
+        close: 1.5,
+        volume: 1.0,
+        quote_volume: 1.0,
+        trades: 1,
+    }
+}
+
+fn snapshot() -> Snapshot {
+    let symbol = Symbol::new("BTCUSDT").expect("valid");
+    Snapshot {
+        source: SourceInfo::Simulated {
+            seed: 1,
+            speed: 60.0,
+        },
+        intervals: vec![Interval::M1],
+        markets: vec![Market {
+            symbol,
+            last_price: None,
+            last_trade_ms: None,
+            series: vec![Series::default()],
+        }],
+        health: HealthReport::default(),
+        recent_events: VecDeque::new(),
+        keep_candles: 3,
+        started_at_ms: 0,
+    }
+}
+
+#[test]
+fn closed_candles_stay_sorted_unique_and_bounded() {
+    let mut s = snapshot();
+    let symbol = s.markets[0].symbol;
+    for t in [5, 1, 3, 3, 4, 2, 6] {
+        s.apply(&Update::Candle {
+            symbol,
+            interval: Interval::M1,
+            candle: candle(t * 60_000),
+            closed: true,
+            indicators: marked(t),
+        });
+    }
+    let times: Vec<i64> = s.markets[0].series[0]
+        .closed
+        .iter()
+        .map(|c| c.open_time_ms / 60_000)
+        .collect();
+    assert_eq!(times, vec![4, 5, 6]);
+}
+
+/// Indicator values that say which candle they belong to.
+fn marked(t: i64) -> ChartIndicators {
+    ChartIndicators {
+        sma_20: Some(t as f64),
+        ..ChartIndicators::default()
+    }
+}
+
+fn marks(s: &Snapshot) -> Vec<Option<f64>> {
+    s.markets[0].series[0]
+        .indicators
+        .iter()
+        .map(|i| i.sma_20)
+        .collect()
+}
+
+#[test]
+fn indicators_stay_beside_their_candles() {
+    let mut s = snapshot();
+    let symbol = s.markets[0].symbol;
+    for t in [5, 1, 3, 3, 4, 2, 6] {
+        s.apply(&Update::Candle {
+            symbol,
+            interval: Interval::M1,
+            candle: candle(t * 60_000),
+            closed: true,
+            indicators: marked(t),
+        });
+    }
+    assert_eq!(marks(&s), vec![Some(4.0), Some(5.0), Some(6.0)]);
+    // A backfill inside the series replaces the values of the newest candles it sends.
+    s.apply(&Update::Backfill {
+        symbol,
+        interval: Interval::M1,
+        candles: vec![candle(5 * 60_000), candle(7 * 60_000)],
+        indicators: vec![marked(50), marked(60), marked(70)],
+    });
+    assert_eq!(marks(&s), vec![Some(50.0), Some(60.0), Some(70.0)]);
+    // More values than candles: the newest ones are used.
+    s.apply(&Update::Backfill {
+        symbol,
+        interval: Interval::M1,
+        candles: vec![candle(8 * 60_000)],
+        indicators: vec![marked(0), marked(1), marked(2), marked(3), marked(80)],
+    });
+    assert_eq!(marks(&s), vec![Some(2.0), Some(3.0), Some(80.0)]);
+    let series = &s.markets[0].series[0];
+    assert_eq!(series.closed.len(), series.indicators.len());
+}
+
+#[test]
+fn a_replica_without_indicators_is_padded() {
+    let mut s = snapshot();
+    let symbol = s.markets[0].symbol;
+    s.markets[0].series[0].closed = (1..=2).map(|t| candle(t * 60_000)).collect();
+    s.apply(&Update::Candle {
+        symbol,
+        interval: Interval::M1,
+        candle: candle(3 * 60_000),
+        closed: true,
+        indicators: marked(3),
+    });
+    assert_eq!(marks(&s), vec![None, None, Some(3.0)]);
+}
+
+#[test]
+fn open_candle_is_replaced_by_its_close() {
+    let mut s = snapshot();
+    let symbol = s.markets[0].symbol;
+    let open = Update::Candle {
+        symbol,
+        interval: Interval::M1,
+        candle: candle(60_000),
+        closed: false,
+        indicators: ChartIndicators::default(),
+    };
+    s.apply(&open);
+    assert!(s.markets[0].series[0].open.is_some());
+    s.apply(&Update::Candle {
+        symbol,
+        interval: Interval::M1,
+        candle: candle(60_000),
+        closed: true,
+        indicators: ChartIndicators::default(),
+    });
+    assert!(s.markets[0].series[0].open.is_none());
+    // A stale open update for a candle already closed is ignored.
+    s.apply(&open);
+    assert!(s.markets[0].series[0].open.is_none());
+}
+
+#[test]
+fn unknown_symbol_is_ignored() {
+    let mut s = snapshot();
+    let before = s.clone();
+    s.apply(&Update::LastPrice {
+        symbol: Symbol::new("ETHUSDT").expect("valid"),
+        price: 1.0,
+        time_ms: 1,
+    });
+    assert_eq!(s, before);
+}
