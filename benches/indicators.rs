@@ -12,7 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use trademon::domain::Candle;
+use trademon::domain::{Candle, Interval};
+use trademon::features::FeatureSet;
 use trademon::indicators::window::{Extreme, MonotonicWindow, Ring};
 use trademon::indicators::{
     Adx, Aroon, Atr, Bbands, Cci, Ema, Indicator, Macd, Mfi, Obv, RawIndicators, RawRow, Roc, Rsi,
@@ -117,6 +118,15 @@ const FAMILIES: [Family; 17] = [
     ("aroon", fold::<Aroon>),
 ];
 
+/// The full feature vector (base interval and the 5x higher timeframe) per closed candle.
+fn features(bars: &[Candle]) {
+    let mut set = FeatureSet::new(Interval::M1);
+    for candle in bars {
+        // The bars are valid and on the 1m grid; an error here would make the figure meaningless.
+        black_box(set.update(black_box(candle)).expect("valid bar"));
+    }
+}
+
 /// TA-Lib's figures from benches/talib_reference.py: the checksum of its bars, per call, total.
 struct Talib {
     checksum: u64,
@@ -206,6 +216,7 @@ fn print_table(bars: &[Candle]) {
         black_box(raw_batch(black_box(bars)));
     });
     let live = best_ns_per_bar(n, || incremental(bars));
+    let feature_vector = best_ns_per_bar(n, || features(bars));
     // Diagnostics: the same fold into a reused (already faulted-in) buffer shows how much of
     // `raw_batch` is the 416 bytes/bar of fresh output memory; the window primitives' cost per push
     // shows what the window-based families (STOCH, STOCHRSI, WILLR, AROON, CCI) pay per bar.
@@ -231,6 +242,10 @@ fn print_table(bars: &[Candle]) {
     eprintln!("{:<22} {sum_ns:>10.2}", "sum of the 17 folds");
     eprintln!("{:<22} {all:>10.2}   (target ≤ 90)", "batch all 17");
     eprintln!("{:<22} {live:>10.2}   (target ≤ 300)", "incremental all 17");
+    eprintln!(
+        "{:<22} {feature_vector:>10.2}   (target ≤ 500)",
+        "feature vector (both timeframes)"
+    );
     eprintln!("{:<22} {into_reused:>10.2}", "batch, reused buffer");
     eprintln!("{:<22} {ring_push:>10.2}", "Ring::push (14)");
     eprintln!("{:<22} {window_push:>10.2}", "MonotonicWindow::push");
@@ -273,6 +288,7 @@ fn criterion_groups(c: &mut Criterion, bars: &[Candle]) {
     }
     group.bench_function("batch/all_17", |b| b.iter(|| raw_batch(black_box(bars))));
     group.bench_function("incremental/all_17", |b| b.iter(|| incremental(bars)));
+    group.bench_function("features/both_timeframes", |b| b.iter(|| features(bars)));
     group.finish();
 }
 
