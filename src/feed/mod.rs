@@ -1,5 +1,6 @@
 //! Market data in: the Binance-protocol websocket client, REST backfill, and the simulated exchange.
 
+mod backfill;
 pub mod binance;
 pub mod client;
 pub mod rest;

@@ -1,6 +1,7 @@
 //! The one SQLite file: schema and migrations, queries, and the batching writer task.
 
 pub mod import;
+mod rows;
 mod schema;
 pub mod writer;
 
@@ -11,6 +12,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::{FeedEvent, FeedEventKind};
 
+pub use rows::gaps_in;
+use rows::{Conflict, check_integrity, classify, write_candles, write_events};
 pub use schema::SCHEMA_VERSION;
 
 #[derive(Debug, thiserror::Error)]
@@ -366,107 +369,6 @@ impl Store {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Conflict {
-    Replace,
-    Keep,
-}
-
-/// Writes candles with one prepared statement; returns how many rows changed.
-fn write_candles(
-    conn: &Connection,
-    rows: impl Iterator<Item = (Symbol, Interval, Candle)>,
-    conflict: Conflict,
-) -> rusqlite::Result<u64> {
-    let sql = match conflict {
-        Conflict::Replace => {
-            "INSERT INTO candles VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (symbol, interval, open_time_ms) DO UPDATE SET
-             open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
-             volume = excluded.volume, quote_volume = excluded.quote_volume, trades = excluded.trades"
-        }
-        Conflict::Keep => {
-            "INSERT INTO candles VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (symbol, interval, open_time_ms) DO NOTHING"
-        }
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut changed = 0;
-    for (symbol, interval, c) in rows {
-        changed += stmt.execute(params![
-            symbol.as_str(),
-            interval.as_str(),
-            c.open_time_ms,
-            c.open,
-            c.high,
-            c.low,
-            c.close,
-            c.volume,
-            c.quote_volume,
-            c.trades as i64
-        ])? as u64;
-    }
-    Ok(changed)
-}
-
-fn write_events(conn: &Connection, events: &[FeedEvent]) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO feed_events (time_ms, kind, stream, detail, count) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for e in events {
-        stmt.execute(params![
-            e.time_ms,
-            e.kind.as_str(),
-            e.stream,
-            e.detail,
-            e.count
-        ])?;
-    }
-    Ok(())
-}
-
-/// Gaps in sorted open times: `(first missing open time, candles missing)`.
-pub fn gaps_in(open_times: &[i64], interval_ms: i64) -> Vec<(i64, i64)> {
-    open_times
-        .windows(2)
-        .filter(|w| w[1] - w[0] > interval_ms)
-        .map(|w| (w[0] + interval_ms, (w[1] - w[0]) / interval_ms - 1))
-        .collect()
-}
-
-fn classify(path: &str, e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e
-        && f.code == rusqlite::ErrorCode::NotADatabase
-    {
-        return StoreError::NotADatabase {
-            path: path.to_string(),
-        };
-    }
-    StoreError::Sqlite {
-        path: path.to_string(),
-        source: e,
-    }
-}
-
-fn check_integrity(conn: &Connection, path: &str) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare("PRAGMA quick_check")
-        .map_err(|e| classify(path, e))?;
-    let lines = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(|e| classify(path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| classify(path, e))?;
-    if lines.len() == 1 && lines[0] == "ok" {
-        Ok(())
-    } else {
-        Err(StoreError::Corrupt {
-            path: path.to_string(),
-            report: lines.into_iter().take(3).collect::<Vec<_>>().join("; "),
-        })
     }
 }
 
