@@ -101,19 +101,7 @@ impl Indicator for Cci {
 mod tests {
     use super::*;
     use crate::indicators::batch;
-
-    fn bar(high: f64, low: f64, close: f64) -> Candle {
-        Candle {
-            open_time_ms: 0,
-            open: close,
-            high,
-            low,
-            close,
-            volume: 1.0,
-            quote_volume: 0.0,
-            trades: 0,
-        }
-    }
+    use crate::indicators::hlc_bar as bar;
 
     #[test]
     fn hand_checked_period_three() {
