@@ -22,7 +22,8 @@ struct Cli {
     /// [default: config.toml in the config directory, if present].
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// SQLite database [default: trademon.db in the data directory].
+    /// SQLite database [default: in the data directory, trademon.db for real market data and
+    /// simulated.db for the built-in exchange's simulated or replayed data].
     #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
     #[command(subcommand)]
