@@ -4,6 +4,7 @@
 //! or leaves a cell empty, the rows are read again line by line to say which row and line is at
 //! fault; every row error names the first bad row in file order.
 
+use super::KLINE_COLUMNS;
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -24,21 +25,6 @@ const CANDLE_COLUMNS: [&str; 8] = [
     "volume",
     "quote_volume",
     "trades",
-];
-
-const DUMP_COLUMNS: [&str; 12] = [
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "trades",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-    "ignore",
 ];
 
 /// Which CSV layout a file has and where its data rows start.
@@ -68,7 +54,7 @@ impl Layout {
     fn names(&self) -> &'static [&'static str] {
         match self {
             Layout::Candles { columns, .. } => &CANDLE_COLUMNS[..*columns],
-            Layout::Dump => &DUMP_COLUMNS,
+            Layout::Dump => &KLINE_COLUMNS,
         }
     }
 
@@ -107,7 +93,7 @@ pub(super) fn detect(name: &str, text: &str) -> Result<Layout, ImportError> {
         reason,
     };
     if cells[0].parse::<f64>().is_ok() {
-        return if cells.len() == DUMP_COLUMNS.len() {
+        return if cells.len() == KLINE_COLUMNS.len() {
             Ok(Layout::Dump)
         } else {
             Err(unknown(format!(

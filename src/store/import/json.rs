@@ -1,6 +1,7 @@
 //! JSON klines: `[[time, open, high, low, close, volume], ...]` or Binance's 12-element REST rows,
 //! with numbers as JSON numbers or numeric strings and times in milliseconds.
 
+use super::KLINE_COLUMNS;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -8,21 +9,6 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 use super::ImportError;
 use super::check::{self, RowProblem, SeriesCheck, TimeRule, TimeUnit};
 use crate::domain::{Candle, Interval};
-
-const COLUMNS: [&str; 12] = [
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "trades",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-    "ignore",
-];
 
 /// One value of a kline row, kept as written so a wrong one can be reported with its row.
 #[derive(Debug)]
@@ -157,8 +143,8 @@ fn read_row(row: &[Cell], width: usize, check: &mut SeriesCheck) -> Result<Candl
             found: row.len(),
         });
     }
-    let num = |i: usize| row[i].number(COLUMNS[i]);
-    let int = |i: usize| row[i].integer(COLUMNS[i]);
+    let num = |i: usize| row[i].number(KLINE_COLUMNS[i]);
+    let int = |i: usize| row[i].integer(KLINE_COLUMNS[i]);
     let (open_time, open, high, low, close, volume) =
         (int(0)?, num(1)?, num(2)?, num(3)?, num(4)?, num(5)?);
     let (close_time, quote_volume, trades) = if width == 12 {

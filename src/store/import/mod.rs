@@ -24,6 +24,22 @@ use crate::store::{Store, StoreError, gaps_in};
 
 pub use check::{RowProblem, TimeUnit};
 
+/// The 12 columns of a Binance kline row (REST answer and kline dump CSV), in order.
+const KLINE_COLUMNS: [&str; 12] = [
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+];
+
 /// The layout a file was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
