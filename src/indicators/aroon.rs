@@ -1,7 +1,7 @@
 //! AROON: how many bars ago the window of `period + 1` bars made its highest high (up) and its
 //! lowest low (down), scaled to 0..100, as TA-Lib computes it (ties go to the newest bar).
 
-use super::window::{Extreme, MonotonicWindow};
+use super::window::{Extreme, ExtremeWindow};
 use super::{AroonValue, Indicator};
 use crate::domain::Candle;
 
@@ -10,8 +10,8 @@ use crate::domain::Candle;
 #[derive(Clone, Debug)]
 pub struct Aroon {
     period: usize,
-    highest: MonotonicWindow,
-    lowest: MonotonicWindow,
+    highest: ExtremeWindow,
+    lowest: ExtremeWindow,
     factor: f64,
 }
 
@@ -22,8 +22,8 @@ impl Aroon {
         assert!(period >= 2, "AROON period must be at least 2, got {period}");
         Self {
             period,
-            highest: MonotonicWindow::new(period + 1, Extreme::Max),
-            lowest: MonotonicWindow::new(period + 1, Extreme::Min),
+            highest: ExtremeWindow::new(period + 1, Extreme::Max),
+            lowest: ExtremeWindow::new(period + 1, Extreme::Min),
             factor: 100.0 / period as f64,
         }
     }

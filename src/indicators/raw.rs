@@ -4,6 +4,8 @@
 
 #[cfg(doc)]
 use super::RAW_COLUMNS;
+use super::willr::williams_r;
+use super::window::HighLowWindow;
 use super::{
     Adx, Aroon, Atr, Bbands, Cci, Ema, Indicator, Macd, Mfi, Obv, Roc, Rsi, Sar, Sma, Stoch,
     StochRsi, WillR, Wma,
@@ -13,17 +15,23 @@ use crate::domain::Candle;
 /// The 26 raw outputs of one candle, ordered as [`RAW_COLUMNS`]; `None` while warming up.
 pub type RawRow = [Option<f64>; 26];
 
-/// One instance of each family with the default (gen_talib.py) parameters.
-#[derive(Clone, Debug, Default)]
+/// The same 26 outputs with NaN while warming up: the compact form [`RawTable`] stores. No
+/// indicator ever outputs NaN itself (the property tests check it), so nothing is lost.
+pub type RawValues = [f64; 26];
+
+/// One instance of each family with the default (gen_talib.py) parameters. STOCH and WILLR share
+/// one 14-candle high/low window, and STOCHRSI runs on the RSI 14 column instead of its own RSI:
+/// the same numbers (the families' own `update` does exactly these steps), half the work.
+#[derive(Clone, Debug)]
 pub struct RawIndicators {
     sma: Sma,
     ema: Ema,
     wma: Wma,
     macd: Macd,
     rsi: Rsi,
+    range: HighLowWindow,
     stoch: Stoch,
     stoch_rsi: StochRsi,
-    willr: WillR,
     cci: Cci,
     atr: Atr,
     bbands: Bbands,
@@ -35,6 +43,39 @@ pub struct RawIndicators {
     aroon: Aroon,
 }
 
+impl Default for RawIndicators {
+    fn default() -> Self {
+        let (stoch, willr, rsi, stoch_rsi) = (
+            Stoch::default(),
+            WillR::default(),
+            Rsi::default(),
+            StochRsi::default(),
+        );
+        // The sharing above is only exact because the defaults agree.
+        debug_assert_eq!(stoch.fastk_period(), willr.period());
+        debug_assert_eq!(stoch_rsi.rsi_period(), rsi.period());
+        Self {
+            sma: Sma::default(),
+            ema: Ema::default(),
+            wma: Wma::default(),
+            macd: Macd::default(),
+            rsi,
+            range: HighLowWindow::new(willr.period()),
+            stoch,
+            stoch_rsi,
+            cci: Cci::default(),
+            atr: Atr::default(),
+            bbands: Bbands::default(),
+            adx: Adx::default(),
+            obv: Obv::default(),
+            mfi: Mfi::default(),
+            roc: Roc::default(),
+            sar: Sar::default(),
+            aroon: Aroon::default(),
+        }
+    }
+}
+
 impl RawIndicators {
     pub fn new() -> Self {
         Self::default()
@@ -43,40 +84,52 @@ impl RawIndicators {
     /// Feeds the next closed candle to every family; O(1), no allocation.
     #[inline]
     pub fn update(&mut self, candle: &Candle) -> RawRow {
+        let mut values = [f64::NAN; 26];
+        self.update_values(candle, &mut values);
+        values.map(|v| (!v.is_nan()).then_some(v))
+    }
+
+    /// [`update`](Self::update) writing NaN-for-none into `out`, for the batch form.
+    #[inline]
+    pub fn update_values(&mut self, candle: &Candle, out: &mut RawValues) {
+        const NONE: f64 = f64::NAN;
+        let or_none = |v: Option<f64>| v.unwrap_or(NONE);
+        let range = self.range.push(candle.high, candle.low);
+        let rsi = self.rsi.update(candle);
         let macd = self.macd.update(candle);
-        let stoch = self.stoch.update(candle);
-        let stoch_rsi = self.stoch_rsi.update(candle);
+        let stoch = self.stoch.update_with_range(range, candle.close);
+        let stoch_rsi = self.stoch_rsi.update_with_rsi(rsi);
         let bands = self.bbands.update(candle);
         let adx = self.adx.update(candle);
         let aroon = self.aroon.update(candle);
-        [
-            self.sma.update(candle),
-            self.ema.update(candle),
-            self.wma.update(candle),
-            macd.map(|m| m.macd),
-            macd.map(|m| m.signal),
-            macd.map(|m| m.hist),
-            self.rsi.update(candle),
-            stoch.map(|s| s.k),
-            stoch.map(|s| s.d),
-            stoch_rsi.map(|s| s.k),
-            stoch_rsi.map(|s| s.d),
-            self.willr.update(candle),
-            self.cci.update(candle),
-            self.atr.update(candle),
-            bands.map(|b| b.upper),
-            bands.map(|b| b.middle),
-            bands.map(|b| b.lower),
-            adx.and_then(|a| a.adx),
-            adx.map(|a| a.plus_di),
-            adx.map(|a| a.minus_di),
-            self.obv.update(candle),
-            self.mfi.update(candle),
-            self.roc.update(candle),
-            self.sar.update(candle),
-            aroon.map(|a| a.down),
-            aroon.map(|a| a.up),
-        ]
+        *out = [
+            or_none(self.sma.update(candle)),
+            or_none(self.ema.update(candle)),
+            or_none(self.wma.update(candle)),
+            macd.map_or(NONE, |m| m.macd),
+            macd.map_or(NONE, |m| m.signal),
+            macd.map_or(NONE, |m| m.hist),
+            or_none(rsi),
+            stoch.map_or(NONE, |s| s.k),
+            stoch.map_or(NONE, |s| s.d),
+            stoch_rsi.map_or(NONE, |s| s.k),
+            stoch_rsi.map_or(NONE, |s| s.d),
+            or_none(williams_r(range, candle.close)),
+            or_none(self.cci.update(candle)),
+            or_none(self.atr.update(candle)),
+            bands.map_or(NONE, |b| b.upper),
+            bands.map_or(NONE, |b| b.middle),
+            bands.map_or(NONE, |b| b.lower),
+            adx.and_then(|a| a.adx).unwrap_or(NONE),
+            adx.map_or(NONE, |a| a.plus_di),
+            adx.map_or(NONE, |a| a.minus_di),
+            or_none(self.obv.update(candle)),
+            or_none(self.mfi.update(candle)),
+            or_none(self.roc.update(candle)),
+            or_none(self.sar.update(candle)),
+            aroon.map_or(NONE, |a| a.down),
+            aroon.map_or(NONE, |a| a.up),
+        ];
     }
 
     /// Forgets everything, as if newly made.
@@ -86,9 +139,9 @@ impl RawIndicators {
         self.wma.reset();
         self.macd.reset();
         self.rsi.reset();
+        self.range.clear();
         self.stoch.reset();
         self.stoch_rsi.reset();
-        self.willr.reset();
         self.cci.reset();
         self.atr.reset();
         self.bbands.reset();
@@ -105,6 +158,55 @@ impl RawIndicators {
 pub fn raw_batch(candles: &[Candle]) -> Vec<RawRow> {
     let mut indicators = RawIndicators::new();
     candles.iter().map(|c| indicators.update(c)).collect()
+}
+
+/// The raw outputs of a series, one [`RawValues`] row per candle (NaN while warming up). Its
+/// memory is kept between [`raw_batch_into`] calls, so repeated batches (walk-forward folds,
+/// re-exports) do not pay for fresh pages each time.
+#[derive(Clone, Debug, Default)]
+pub struct RawTable {
+    rows: Vec<RawValues>,
+}
+
+impl RawTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `index` with NaN while warming up.
+    pub fn values(&self, index: usize) -> Option<&RawValues> {
+        self.rows.get(index)
+    }
+
+    /// Row `index` as a [`RawRow`].
+    pub fn row(&self, index: usize) -> Option<RawRow> {
+        self.rows
+            .get(index)
+            .map(|r| r.map(|v| (!v.is_nan()).then_some(v)))
+    }
+
+    pub fn rows(&self) -> &[RawValues] {
+        &self.rows
+    }
+}
+
+/// The batch form into a reusable table: [`RawIndicators::update_values`] folded over a series.
+/// `table` is overwritten with one row per candle.
+pub fn raw_batch_into(candles: &[Candle], table: &mut RawTable) {
+    let mut indicators = RawIndicators::new();
+    table.rows.clear();
+    table.rows.resize(candles.len(), [f64::NAN; 26]);
+    for (row, candle) in table.rows.iter_mut().zip(candles) {
+        indicators.update_values(candle, row);
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +311,50 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(bits(&replay), bits(&batch));
+    }
+
+    #[test]
+    fn the_table_holds_the_same_values_and_is_reused() {
+        let candles = series(90);
+        let rows = raw_batch(&candles);
+        let mut table = RawTable::new();
+        raw_batch_into(&candles[..30], &mut table);
+        assert_eq!(table.len(), 30);
+        raw_batch_into(&candles, &mut table);
+        assert_eq!(table.len(), 90);
+        for (i, row) in rows.iter().enumerate() {
+            let from_table = table.row(i).unwrap();
+            let bits = |r: &RawRow| r.map(|v| v.map(f64::to_bits));
+            assert_eq!(bits(&from_table), bits(row), "row {i}");
+        }
+        assert_eq!(table.row(90), None);
+    }
+
+    #[test]
+    fn shared_windows_give_each_familys_own_numbers() {
+        // STOCH and WILLR share a window and STOCHRSI uses the RSI column here; each family alone
+        // must give exactly the same values.
+        use crate::indicators::batch;
+        let candles = series(120);
+        let rows = raw_batch(&candles);
+        let stoch = batch(&mut Stoch::default(), &candles);
+        let willr = batch(&mut WillR::default(), &candles);
+        let stoch_rsi = batch(&mut StochRsi::default(), &candles);
+        for i in 0..candles.len() {
+            assert_eq!(rows[i][column("stoch_k")], stoch[i].map(|s| s.k), "row {i}");
+            assert_eq!(rows[i][column("stoch_d")], stoch[i].map(|s| s.d), "row {i}");
+            assert_eq!(rows[i][column("willr_14")], willr[i], "row {i}");
+            assert_eq!(
+                rows[i][column("stochrsi_k")],
+                stoch_rsi[i].map(|s| s.k),
+                "row {i}"
+            );
+            assert_eq!(
+                rows[i][column("stochrsi_d")],
+                stoch_rsi[i].map(|s| s.d),
+                "row {i}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! STOCH, the slow stochastic oscillator: fast %K over the high/low window, slow %K and %D as
 //! simple moving averages, exactly as TA-Lib computes them (SMA smoothing, `matype` 0).
 
-use super::window::{Extreme, MonotonicWindow, Ring};
+use super::window::{HighLowWindow, Ring};
 use super::{Indicator, StochValue};
 use crate::domain::Candle;
 
@@ -53,9 +53,7 @@ impl RunningMean {
 /// of slow %K. First value at bar `fastk + slowk + slowd − 3` (17 for 14/3/3).
 #[derive(Clone, Debug)]
 pub struct Stoch {
-    fastk_period: usize,
-    highest: MonotonicWindow,
-    lowest: MonotonicWindow,
+    range: HighLowWindow,
     slow_k: RunningMean,
     slow_d: RunningMean,
 }
@@ -69,12 +67,35 @@ impl Stoch {
             "STOCH periods must be at least 1, got fastk {fastk}, slowk {slowk}, slowd {slowd}"
         );
         Self {
-            fastk_period: fastk,
-            highest: MonotonicWindow::new(fastk, Extreme::Max),
-            lowest: MonotonicWindow::new(fastk, Extreme::Min),
+            range: HighLowWindow::new(fastk),
             slow_k: RunningMean::new(slowk),
             slow_d: RunningMean::new(slowd),
         }
+    }
+
+    pub fn fastk_period(&self) -> usize {
+        self.range.period()
+    }
+
+    /// The step after the high/low window: `range` is the (highest high, lowest low) of the last
+    /// `fastk` candles once there are that many. [`RawIndicators`](super::RawIndicators) shares
+    /// one window between STOCH and WILLR through this; `update` feeds its own.
+    #[inline]
+    pub fn update_with_range(
+        &mut self,
+        range: Option<(f64, f64)>,
+        close: f64,
+    ) -> Option<StochValue> {
+        let (highest, lowest) = range?;
+        // TA-Lib's operation order: (close − lowest) / ((highest − lowest) / 100).
+        let fast_k = if flat(highest, lowest) {
+            0.0
+        } else {
+            (close - lowest) / ((highest - lowest) / 100.0)
+        };
+        let k = self.slow_k.push(fast_k)?;
+        let d = self.slow_d.push(k)?;
+        Some(StochValue { k, d })
     }
 }
 
@@ -90,25 +111,12 @@ impl Indicator for Stoch {
 
     #[inline]
     fn update(&mut self, candle: &Candle) -> Option<StochValue> {
-        let (highest, _) = self.highest.push(candle.high);
-        let (lowest, _) = self.lowest.push(candle.low);
-        if self.highest.count() < self.fastk_period as u64 {
-            return None;
-        }
-        // TA-Lib's operation order: (close − lowest) / ((highest − lowest) / 100).
-        let fast_k = if flat(highest, lowest) {
-            0.0
-        } else {
-            (candle.close - lowest) / ((highest - lowest) / 100.0)
-        };
-        let k = self.slow_k.push(fast_k)?;
-        let d = self.slow_d.push(k)?;
-        Some(StochValue { k, d })
+        let range = self.range.push(candle.high, candle.low);
+        self.update_with_range(range, candle.close)
     }
 
     fn reset(&mut self) {
-        self.highest.clear();
-        self.lowest.clear();
+        self.range.clear();
         self.slow_k.clear();
         self.slow_d.clear();
     }

@@ -6,7 +6,7 @@
 
 use super::rsi::Rsi;
 use super::sma::Sma;
-use super::window::{Extreme, MonotonicWindow};
+use super::window::{Extreme, ExtremeWindow};
 use super::{Indicator, StochValue};
 use crate::domain::Candle;
 
@@ -18,8 +18,8 @@ const FLAT: f64 = 1e-14;
 pub struct StochRsi {
     rsi: Rsi,
     fastk: usize,
-    highest: MonotonicWindow,
-    lowest: MonotonicWindow,
+    highest: ExtremeWindow,
+    lowest: ExtremeWindow,
     fastd: Sma,
 }
 
@@ -30,10 +30,30 @@ impl StochRsi {
         Self {
             rsi: Rsi::new(period),
             fastk,
-            highest: MonotonicWindow::new(fastk, Extreme::Max),
-            lowest: MonotonicWindow::new(fastk, Extreme::Min),
+            highest: ExtremeWindow::new(fastk, Extreme::Max),
+            lowest: ExtremeWindow::new(fastk, Extreme::Min),
             fastd: Sma::new(fastd),
         }
+    }
+
+    /// The RSI period this STOCHRSI runs on.
+    pub fn rsi_period(&self) -> usize {
+        self.rsi.period()
+    }
+
+    /// The step after the RSI: [`RawIndicators`](super::RawIndicators) feeds the RSI it already
+    /// computes (same period) through this instead of running a second one; `update` feeds its own.
+    #[inline]
+    pub fn update_with_rsi(&mut self, rsi: Option<f64>) -> Option<StochValue> {
+        let rsi = rsi?;
+        let (highest, _) = self.highest.push(rsi);
+        let (lowest, _) = self.lowest.push(rsi);
+        if self.highest.count() < self.fastk as u64 {
+            return None;
+        }
+        let k = fast_k(rsi, lowest, highest);
+        let d = self.fastd.update_value(k)?;
+        Some(StochValue { k, d })
     }
 }
 
@@ -59,15 +79,8 @@ impl Indicator for StochRsi {
 
     #[inline]
     fn update(&mut self, candle: &Candle) -> Option<StochValue> {
-        let rsi = self.rsi.update_value(candle.close)?;
-        let (highest, _) = self.highest.push(rsi);
-        let (lowest, _) = self.lowest.push(rsi);
-        if self.highest.count() < self.fastk as u64 {
-            return None;
-        }
-        let k = fast_k(rsi, lowest, highest);
-        let d = self.fastd.update_value(k)?;
-        Some(StochValue { k, d })
+        let rsi = self.rsi.update_value(candle.close);
+        self.update_with_rsi(rsi)
     }
 
     fn reset(&mut self) {

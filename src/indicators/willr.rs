@@ -3,7 +3,7 @@
 
 use super::Indicator;
 use super::stoch::flat;
-use super::window::{Extreme, MonotonicWindow};
+use super::window::HighLowWindow;
 use crate::domain::Candle;
 
 /// Williams' %R = (highest − close) / ((highest − lowest) / −100); 0 when the range is empty
@@ -11,9 +11,7 @@ use crate::domain::Candle;
 /// First value at bar `period − 1`.
 #[derive(Clone, Debug)]
 pub struct WillR {
-    period: u64,
-    highest: MonotonicWindow,
-    lowest: MonotonicWindow,
+    range: HighLowWindow,
 }
 
 impl WillR {
@@ -22,11 +20,26 @@ impl WillR {
     pub fn new(period: usize) -> Self {
         assert!(period >= 2, "WILLR period must be at least 2, got {period}");
         Self {
-            period: period as u64,
-            highest: MonotonicWindow::new(period, Extreme::Max),
-            lowest: MonotonicWindow::new(period, Extreme::Min),
+            range: HighLowWindow::new(period),
         }
     }
+
+    pub fn period(&self) -> usize {
+        self.range.period()
+    }
+}
+
+/// %R from the window's (highest high, lowest low) and the close; what [`WillR::update`] computes
+/// after its window, and what [`RawIndicators`](super::RawIndicators) calls with the window it
+/// shares with STOCH.
+#[inline]
+pub fn williams_r(range: Option<(f64, f64)>, close: f64) -> Option<f64> {
+    let (highest, lowest) = range?;
+    Some(if flat(highest, lowest) {
+        0.0
+    } else {
+        (highest - close) / ((highest - lowest) / -100.0)
+    })
 }
 
 impl Default for WillR {
@@ -41,21 +54,11 @@ impl Indicator for WillR {
 
     #[inline]
     fn update(&mut self, candle: &Candle) -> Option<f64> {
-        let (highest, _) = self.highest.push(candle.high);
-        let (lowest, _) = self.lowest.push(candle.low);
-        if self.highest.count() < self.period {
-            return None;
-        }
-        Some(if flat(highest, lowest) {
-            0.0
-        } else {
-            (highest - candle.close) / ((highest - lowest) / -100.0)
-        })
+        williams_r(self.range.push(candle.high, candle.low), candle.close)
     }
 
     fn reset(&mut self) {
-        self.highest.clear();
-        self.lowest.clear();
+        self.range.clear();
     }
 }
 
