@@ -11,8 +11,15 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::FeedEvent;
 
+#[path = "protocol_models.rs"]
+mod models;
+pub use models::{
+    FeatureWeight, ModelSummary, ModelsView, Scores, SignalInfo, TestScores, TrainingProgress,
+    put_signal,
+};
+
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
@@ -166,6 +173,11 @@ pub struct Snapshot {
     /// Closed candles kept per series.
     pub keep_candles: usize,
     pub started_at_ms: i64,
+    /// The latest signal per (symbol, interval).
+    #[serde(default)]
+    pub signals: Vec<SignalInfo>,
+    #[serde(default)]
+    pub models: ModelsView,
 }
 
 /// A change to the state.
@@ -198,6 +210,12 @@ pub enum Update {
     },
     Health(HealthReport),
     Event(FeedEvent),
+    /// A new signal for a series (replaces that series' previous one).
+    Signal(Box<SignalInfo>),
+    /// The models, the active one and its weights changed (sent whole: it is small).
+    Models(Box<ModelsView>),
+    /// A background training run moved on (`None`: it ended; see `ModelsView::last_training`).
+    Training(Option<Box<TrainingProgress>>),
 }
 
 /// What a view asks of the engine.
@@ -207,6 +225,15 @@ pub enum Command {
     RequestSnapshot,
     /// Drop the exchange connection and connect again now (then backfill).
     Reconnect,
+    /// Run this registered model from the next candle on (an audited switch).
+    SwitchModel { id: i64 },
+    /// Make this model the champion (the one a restart runs).
+    PromoteModel { id: i64 },
+    /// Give the champion role back to the previous champion and run it.
+    RollbackModel,
+    /// Train a new ensemble on the stored candles of this series, in the background; it
+    /// arrives as a challenger.
+    Retrain { symbol: Symbol, interval: Interval },
 }
 
 impl Snapshot {
@@ -293,6 +320,14 @@ impl Snapshot {
                 }
                 self.recent_events.push_back(event.clone());
             }
+            Update::Signal(signal) => put_signal(&mut self.signals, signal),
+            Update::Models(models) => {
+                // Training progress has its own update; this one leaves it as it is.
+                let training = self.models.training.take();
+                self.models = (**models).clone();
+                self.models.training = training;
+            }
+            Update::Training(progress) => self.models.training = progress.as_deref().cloned(),
         }
     }
 }

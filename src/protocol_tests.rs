@@ -33,6 +33,8 @@ fn snapshot() -> Snapshot {
         recent_events: VecDeque::new(),
         keep_candles: 3,
         started_at_ms: 0,
+        signals: Vec::new(),
+        models: Default::default(),
     }
 }
 
@@ -158,4 +160,122 @@ fn unknown_symbol_is_ignored() {
         time_ms: 1,
     });
     assert_eq!(s, before);
+}
+
+fn signal(
+    open_time_ms: i64,
+    interval: Interval,
+    signal: crate::model::signal::Signal,
+) -> SignalInfo {
+    SignalInfo {
+        symbol: Symbol::new("BTCUSDT").expect("valid"),
+        interval,
+        open_time_ms,
+        made_ms: open_time_ms + 60_000,
+        model_version: "1.0.0".into(),
+        probabilities: [0.2, 0.3, 0.5],
+        confidence: 0.2,
+        votes: [0, 1, 4],
+        signal,
+        drivers: vec![("rsi_14".into(), 0.3)],
+        fallback: false,
+    }
+}
+
+#[test]
+fn signals_keep_the_newest_per_series() {
+    use crate::model::signal::Signal;
+    let mut state = snapshot();
+    state.apply(&Update::Signal(Box::new(signal(
+        120_000,
+        Interval::M1,
+        Signal::Buy,
+    ))));
+    state.apply(&Update::Signal(Box::new(signal(
+        60_000,
+        Interval::M1,
+        Signal::Sell,
+    ))));
+    assert_eq!(state.signals.len(), 1);
+    assert_eq!(
+        state.signals[0].signal,
+        Signal::Buy,
+        "an older signal never replaces a newer one"
+    );
+    state.apply(&Update::Signal(Box::new(signal(
+        180_000,
+        Interval::M1,
+        Signal::Hold,
+    ))));
+    state.apply(&Update::Signal(Box::new(signal(
+        60_000,
+        Interval::M5,
+        Signal::Sell,
+    ))));
+    assert_eq!(state.signals.len(), 2);
+    assert_eq!(state.signals[0].signal, Signal::Hold);
+}
+
+#[test]
+fn models_updates_leave_training_progress_to_its_own_update() {
+    let mut state = snapshot();
+    let progress = TrainingProgress {
+        symbol: Symbol::new("BTCUSDT").expect("valid"),
+        interval: Interval::M1,
+        started_ms: 0,
+        member: 1,
+        members: 5,
+        epoch: 3,
+        epochs: 30,
+        train_loss: 1.09,
+        validation_loss: 1.1,
+        validation_accuracy: 0.35,
+        eta_secs: None,
+    };
+    state.apply(&Update::Training(Some(Box::new(progress.clone()))));
+    let models = ModelsView {
+        active: Some(7),
+        fallback: Some("blob checksum mismatch".into()),
+        ..ModelsView::default()
+    };
+    state.apply(&Update::Models(Box::new(models)));
+    assert_eq!(state.models.active, Some(7));
+    assert_eq!(state.models.training, Some(progress));
+    state.apply(&Update::Training(None));
+    assert_eq!(state.models.training, None);
+    assert_eq!(
+        state.models.fallback.as_deref(),
+        Some("blob checksum mismatch")
+    );
+}
+
+#[test]
+fn model_updates_and_commands_survive_json() {
+    use crate::model::signal::Signal;
+    let updates = [
+        Update::Signal(Box::new(signal(60_000, Interval::M1, Signal::Sell))),
+        Update::Models(Box::default()),
+        Update::Training(None),
+    ];
+    for update in updates {
+        let text = serde_json::to_string(&update).expect("serialises");
+        let back: Update = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, update);
+    }
+    let commands = [
+        Command::SwitchModel { id: 3 },
+        Command::PromoteModel { id: 3 },
+        Command::RollbackModel,
+        Command::Retrain {
+            symbol: Symbol::new("ETHUSDT").expect("valid"),
+            interval: Interval::M5,
+        },
+    ];
+    for command in commands {
+        let text = serde_json::to_string(&command).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<Command>(&text).expect("parses"),
+            command
+        );
+    }
 }

@@ -314,3 +314,46 @@ fn candles_are_coloured_and_the_open_one_is_dim() {
     let badge = &buffer[(2, 23)];
     assert_eq!((badge.fg, badge.bg), (Color::Black, Color::Yellow));
 }
+
+#[test]
+fn signals_80x24() {
+    let snapshot = fixture::snapshot_with_models();
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Signals)));
+}
+
+#[test]
+fn signals_160x48_second_symbol_selected() {
+    let snapshot = fixture::snapshot_with_models();
+    let view = ViewState {
+        pane: Pane::Signals,
+        symbol_index: 1,
+        ..ViewState::default()
+    };
+    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view));
+}
+
+#[test]
+fn signals_without_a_model() {
+    let snapshot = fixture::snapshot();
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Signals)));
+}
+
+#[test]
+fn models_160x48() {
+    let snapshot = fixture::snapshot_with_models();
+    let view = ViewState {
+        pane: Pane::Models,
+        model_selected: 2,
+        ..ViewState::default()
+    };
+    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view));
+}
+
+#[test]
+fn models_80x24_with_the_fallback_running() {
+    let mut snapshot = fixture::snapshot_with_models();
+    snapshot.models.fallback = Some("weights blob sha256 mismatch".to_string());
+    snapshot.models.training = None;
+    snapshot.models.last_training = Some("1.2.0 registered as a challenger".to_string());
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Models)));
+}

@@ -97,6 +97,8 @@ pub fn initial_snapshot(
         recent_events: recent,
         keep_candles: options.keep_candles,
         started_at_ms: now_ms,
+        signals: Vec::new(),
+        models: Default::default(),
     }
 }
 
@@ -329,6 +331,12 @@ impl Engine {
             Command::RequestSnapshot => self.publisher.resync(&self.state),
             Command::Reconnect => {
                 let _ = self.feed_control.try_send(FeedControl::Reconnect);
+            }
+            Command::SwitchModel { .. }
+            | Command::PromoteModel { .. }
+            | Command::RollbackModel
+            | Command::Retrain { .. } => {
+                tracing::warn!("{command:?}: this engine runs no models yet");
             }
         }
     }

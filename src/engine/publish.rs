@@ -80,6 +80,8 @@ mod tests {
             recent_events: Default::default(),
             keep_candles: 10,
             started_at_ms: 0,
+            signals: Vec::new(),
+            models: Default::default(),
         }
     }
 

@@ -36,11 +36,21 @@ pub enum Action {
     CycleOverlay,
     /// Market sub-chart: RSI → MACD → none → RSI.
     CycleSubChart,
+    ShowSignals,
+    ShowModels,
+    /// Models pane: run the selected model from the next candle on.
+    ActivateModel,
+    /// Models pane: make the selected model the champion.
+    PromoteModel,
+    /// Give the champion role back to the previous champion.
+    RollbackModel,
+    /// Train a new ensemble for the current symbol and interval in the background.
+    Retrain,
 }
 
 impl Action {
     /// Every action with its keymap name, in help-overlay order.
-    pub const ALL: [(Action, &'static str); 16] = [
+    pub const ALL: [(Action, &'static str); 22] = [
         (Action::Quit, "quit"),
         (Action::ToggleHelp, "toggle_help"),
         (Action::CloseHelp, "close_help"),
@@ -57,6 +67,12 @@ impl Action {
         (Action::Reconnect, "reconnect"),
         (Action::CycleOverlay, "cycle_overlay"),
         (Action::CycleSubChart, "cycle_sub_chart"),
+        (Action::ShowSignals, "show_signals"),
+        (Action::ShowModels, "show_models"),
+        (Action::ActivateModel, "activate_model"),
+        (Action::PromoteModel, "promote_model"),
+        (Action::RollbackModel, "rollback_model"),
+        (Action::Retrain, "retrain"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,10 +98,16 @@ impl Action {
             | Action::PrevPane
             | Action::ShowMarket
             | Action::ShowHealth
+            | Action::ShowSignals
+            | Action::ShowModels
             | Action::ScrollDown
             | Action::ScrollUp => "Panes",
             Action::Reconnect => "Feed",
             Action::CycleOverlay | Action::CycleSubChart => "Chart",
+            Action::ActivateModel
+            | Action::PromoteModel
+            | Action::RollbackModel
+            | Action::Retrain => "Models",
         }
     }
 }

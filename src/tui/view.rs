@@ -14,15 +14,20 @@ pub enum Pane {
     #[default]
     Market,
     Health,
+    Signals,
+    Models,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 2] = [Pane::Market, Pane::Health];
+    /// In the order of their number keys.
+    pub const ALL: [Pane; 4] = [Pane::Market, Pane::Health, Pane::Signals, Pane::Models];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Market => "Market",
             Pane::Health => "Health",
+            Pane::Signals => "Signals",
+            Pane::Models => "Models",
         }
     }
 
@@ -59,6 +64,8 @@ pub struct ViewState {
     pub overlay: Overlay,
     /// The Market pane's indicator sub-chart.
     pub sub_chart: SubChart,
+    /// The Models pane's selected row (into `ModelsView::models`, clamped when drawn).
+    pub model_selected: usize,
 }
 
 /// What the loop should do after an action.
@@ -94,6 +101,13 @@ impl ViewState {
 
     pub fn prev_interval(&mut self, count: usize) {
         self.interval_index = cycle(self.interval(count), count, false);
+    }
+
+    /// The id of the model selected in the Models pane.
+    pub fn selected_model(&self, snapshot: Option<&Snapshot>) -> Option<i64> {
+        let models = &snapshot?.models.models;
+        let index = self.model_selected.min(models.len().checked_sub(1)?);
+        Some(models[index].id)
     }
 
     pub fn next_pane(&mut self) {
@@ -132,9 +146,37 @@ impl ViewState {
             Action::PrevPane => self.prev_pane(),
             Action::ShowMarket => self.pane = Pane::Market,
             Action::ShowHealth => self.pane = Pane::Health,
+            Action::ShowSignals => self.pane = Pane::Signals,
+            Action::ShowModels => self.pane = Pane::Models,
             Action::Reconnect => return Outcome::Send(Command::Reconnect),
             // Chart actions belong to the Market pane; elsewhere they do nothing.
             Action::CycleOverlay | Action::CycleSubChart => {}
+            // Acting on the selected model needs the Models pane, where the selection is seen.
+            Action::ActivateModel | Action::PromoteModel if self.pane != Pane::Models => {}
+            Action::ActivateModel => {
+                if let Some(id) = self.selected_model(snapshot) {
+                    return Outcome::Send(Command::SwitchModel { id });
+                }
+            }
+            Action::PromoteModel => {
+                if let Some(id) = self.selected_model(snapshot) {
+                    return Outcome::Send(Command::PromoteModel { id });
+                }
+            }
+            Action::RollbackModel => return Outcome::Send(Command::RollbackModel),
+            Action::Retrain => {
+                if let Some(snapshot) = snapshot
+                    && let (Some(market), Some(interval)) = (
+                        snapshot.markets.get(self.symbol(symbols)),
+                        snapshot.intervals.get(self.interval(intervals)),
+                    )
+                {
+                    return Outcome::Send(Command::Retrain {
+                        symbol: market.symbol,
+                        interval: *interval,
+                    });
+                }
+            }
         }
         Outcome::Continue
     }

@@ -7,8 +7,10 @@ use std::collections::VecDeque;
 use trademon::domain::{Candle, Interval, Symbol};
 use trademon::engine::SeriesIndicators;
 use trademon::feed::{FeedEvent, FeedEventKind};
+use trademon::model::signal::Signal;
 use trademon::protocol::{
-    HealthReport, LinkState, Market, Series, Snapshot, SourceInfo, StreamHealth, StreamState,
+    FeatureWeight, HealthReport, LinkState, Market, ModelSummary, ModelsView, Scores, Series,
+    SignalInfo, Snapshot, SourceInfo, StreamHealth, StreamState, TestScores, TrainingProgress,
 };
 
 /// 2024-06-10 06:13:20 UTC.
@@ -249,5 +251,113 @@ pub fn snapshot() -> Snapshot {
         recent_events: events(),
         keep_candles: 600,
         started_at_ms: NOW_MS - 7_395_000,
+        signals: Vec::new(),
+        models: Default::default(),
     }
+}
+
+fn scores(accuracy: f64, macro_f1: f64, log_loss: f64, brier: f64) -> Scores {
+    Scores {
+        accuracy,
+        macro_f1,
+        log_loss,
+        brier,
+    }
+}
+
+fn model(
+    id: i64,
+    version: &str,
+    role: &str,
+    origin: &str,
+    trained_on: &str,
+    loss: f64,
+) -> ModelSummary {
+    ModelSummary {
+        id,
+        version: version.to_string(),
+        created_ms: NOW_MS - id * 86_400_000,
+        origin: origin.to_string(),
+        trained_on: trained_on.to_string(),
+        role: role.to_string(),
+        members: 5,
+        data: "BTCUSDT 1m".to_string(),
+        test: Some(TestScores {
+            samples: 2_041,
+            model: scores(0.371, 0.362, loss, 0.661),
+            logistic: scores(0.364, 0.351, 1.0931, 0.663),
+            majority: scores(0.339, 0.169, 1.0986, 0.667),
+        }),
+    }
+}
+
+/// The fixture with three registered models (the demo one running), indicator weights, two
+/// signals and a training run in progress.
+pub fn snapshot_with_models() -> Snapshot {
+    let mut snapshot = snapshot();
+    let names = [
+        "rsi_14",
+        "macd_hist",
+        "bb_pctb",
+        "log_return",
+        "volume_z",
+        "htf5_rsi_14",
+    ];
+    snapshot.models = ModelsView {
+        models: vec![
+            model(3, "1.2.0", "challenger", "trained", "simulated", 1.0952),
+            model(2, "1.1.0", "champion", "demo", "simulated", 1.0897),
+            model(1, "1.0.0", "retired", "torch-import", "unknown", 1.1020),
+        ],
+        active: Some(2),
+        fallback: None,
+        weights: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| FeatureWeight {
+                name: name.to_string(),
+                weight: 1.6 - 0.22 * i as f64,
+                importance: 0.004 - 0.0005 * i as f64,
+                penalty: if i == 2 { 0.4 } else { 0.0 },
+                rank_ic: 0.03 - 0.011 * i as f64,
+            })
+            .collect(),
+        training: Some(TrainingProgress {
+            symbol: Symbol::new("ETHUSDT").expect("valid symbol"),
+            interval: Interval::M1,
+            started_ms: NOW_MS - 40_000,
+            member: 2,
+            members: 5,
+            epoch: 7,
+            epochs: 30,
+            train_loss: 1.0871,
+            validation_loss: 1.0934,
+            validation_accuracy: 0.368,
+            eta_secs: Some(95.0),
+        }),
+        last_training: None,
+    };
+    let signal =
+        |symbol: &str, signal: Signal, p: [f64; 3], votes: [u32; 3], confidence: f64| SignalInfo {
+            symbol: Symbol::new(symbol).expect("valid symbol"),
+            interval: Interval::M1,
+            open_time_ms: NOW_MS - 120_000,
+            made_ms: NOW_MS - 59_000,
+            model_version: "1.1.0".to_string(),
+            probabilities: p,
+            confidence,
+            votes,
+            signal,
+            drivers: vec![
+                ("rsi_14".to_string(), 0.412),
+                ("macd_hist".to_string(), -0.233),
+                ("volume_z".to_string(), 0.101),
+            ],
+            fallback: false,
+        };
+    snapshot.signals = vec![
+        signal("ETHUSDT", Signal::Sell, [0.52, 0.27, 0.21], [4, 1, 0], 0.2),
+        signal("BTCUSDT", Signal::Buy, [0.2, 0.3, 0.5], [0, 1, 4], 0.16),
+    ];
+    snapshot
 }

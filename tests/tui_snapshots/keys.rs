@@ -44,6 +44,15 @@ fn default_keymap_binds_the_documented_keys() {
         ),
         (char_key('1'), Action::ShowMarket),
         (char_key('2'), Action::ShowHealth),
+        (char_key('3'), Action::ShowSignals),
+        (char_key('4'), Action::ShowModels),
+        (
+            press(KeyCode::Enter, KeyModifiers::NONE),
+            Action::ActivateModel,
+        ),
+        (char_key('p'), Action::PromoteModel),
+        (char_key('b'), Action::RollbackModel),
+        (char_key('t'), Action::Retrain),
         (char_key('r'), Action::Reconnect),
         (char_key('o'), Action::CycleOverlay),
         (char_key('i'), Action::CycleSubChart),
@@ -211,16 +220,73 @@ fn intervals_cycle() {
 fn panes_switch_by_tab_and_number() {
     let snapshot = fixture::snapshot();
     let mut view = ViewState::default();
-    act(&mut view, &snapshot, Action::NextPane);
-    assert_eq!(view.pane, Pane::Health);
-    act(&mut view, &snapshot, Action::NextPane);
-    assert_eq!(view.pane, Pane::Market);
+    for expected in [Pane::Health, Pane::Signals, Pane::Models, Pane::Market] {
+        act(&mut view, &snapshot, Action::NextPane);
+        assert_eq!(view.pane, expected);
+    }
     act(&mut view, &snapshot, Action::PrevPane);
-    assert_eq!(view.pane, Pane::Health);
+    assert_eq!(view.pane, Pane::Models);
+    for (action, pane) in [
+        (Action::ShowMarket, Pane::Market),
+        (Action::ShowHealth, Pane::Health),
+        (Action::ShowSignals, Pane::Signals),
+        (Action::ShowModels, Pane::Models),
+    ] {
+        act(&mut view, &snapshot, action);
+        assert_eq!(view.pane, pane);
+    }
+}
+
+#[test]
+fn model_keys_send_commands_for_the_selection() {
+    let snapshot = fixture::snapshot_with_models();
+    let mut view = ViewState::default();
+    // Outside the Models pane nothing is selected to act on.
+    assert_eq!(
+        act(&mut view, &snapshot, Action::ActivateModel),
+        Outcome::Continue
+    );
+    act(&mut view, &snapshot, Action::ShowModels);
+    // Up and down move the selection here, clamped to the list (3 models, newest first).
+    for _ in 0..5 {
+        act(&mut view, &snapshot, Action::NextSymbol);
+    }
+    assert_eq!(view.model_selected, 2);
+    assert_eq!(view.symbol_index, 0, "the symbol did not change");
+    act(&mut view, &snapshot, Action::PrevSymbol);
+    assert_eq!(
+        act(&mut view, &snapshot, Action::ActivateModel),
+        Outcome::Send(Command::SwitchModel { id: 2 })
+    );
+    assert_eq!(
+        act(&mut view, &snapshot, Action::PromoteModel),
+        Outcome::Send(Command::PromoteModel { id: 2 })
+    );
+    assert_eq!(
+        act(&mut view, &snapshot, Action::RollbackModel),
+        Outcome::Send(Command::RollbackModel)
+    );
+    // Retrain is for the selected symbol and interval, from any pane.
     act(&mut view, &snapshot, Action::ShowMarket);
-    assert_eq!(view.pane, Pane::Market);
-    act(&mut view, &snapshot, Action::ShowHealth);
-    assert_eq!(view.pane, Pane::Health);
+    act(&mut view, &snapshot, Action::NextSymbol);
+    act(&mut view, &snapshot, Action::NextInterval);
+    assert_eq!(
+        act(&mut view, &snapshot, Action::Retrain),
+        Outcome::Send(Command::Retrain {
+            symbol: trademon::domain::Symbol::new("ETHUSDT").unwrap(),
+            interval: trademon::domain::Interval::M5,
+        })
+    );
+    // With no models, the model keys do nothing.
+    let bare = fixture::snapshot();
+    let mut view = ViewState {
+        pane: Pane::Models,
+        ..ViewState::default()
+    };
+    assert_eq!(
+        act(&mut view, &bare, Action::ActivateModel),
+        Outcome::Continue
+    );
 }
 
 #[test]

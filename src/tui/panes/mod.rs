@@ -4,6 +4,8 @@
 pub mod health;
 pub mod help;
 pub mod market;
+pub mod models;
+pub mod signals;
 pub mod status;
 
 use ratatui::Frame;
@@ -42,6 +44,8 @@ pub fn handle_focused(
     match view.pane {
         Pane::Market => market::handle(view, action),
         Pane::Health => health::handle(view, action, snapshot),
+        Pane::Signals => EventState::NotConsumed,
+        Pane::Models => models::handle(view, action, snapshot),
     }
 }
 
@@ -62,6 +66,8 @@ pub fn draw(frame: &mut Frame, snapshot: Option<&Snapshot>, view: &ViewState, ke
         Some(snapshot) => match view.pane {
             Pane::Market => market::draw(buf, body, snapshot, view),
             Pane::Health => health::draw(buf, body, snapshot, view),
+            Pane::Signals => signals::draw(buf, body, snapshot, view),
+            Pane::Models => models::draw(buf, body, snapshot, view),
         },
     }
     status::draw(buf, status, snapshot, view, keymap);

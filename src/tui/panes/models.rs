@@ -1,0 +1,325 @@
+//! The Models pane: every registered version with its held-out test scores beside the two
+//! baselines, which one runs and which is champion, where it came from (simulated data is said
+//! plainly), a background training run's progress, and the keys that act on the selection.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Widget};
+
+use crate::protocol::{ModelSummary, ModelsView, Snapshot, TrainingProgress};
+use crate::tui::keymap::Action;
+use crate::tui::view::ViewState;
+use crate::tui::{format, theme};
+
+use super::EventState;
+
+/// From this inner width on the table shows every score; below it, a compact form.
+const WIDE: u16 = 120;
+
+/// Up and down (the symbol keys elsewhere) move the selection here.
+pub fn handle(view: &mut ViewState, action: Action, snapshot: Option<&Snapshot>) -> EventState {
+    let count = snapshot.map_or(0, |s| s.models.models.len());
+    let current = view.model_selected.min(count.saturating_sub(1));
+    match action {
+        Action::NextSymbol => {
+            view.model_selected = (current + 1).min(count.saturating_sub(1));
+            EventState::Consumed
+        }
+        Action::PrevSymbol => {
+            view.model_selected = current.saturating_sub(1);
+            EventState::Consumed
+        }
+        _ => EventState::NotConsumed,
+    }
+}
+
+/// Whether the model beats both baselines on log-loss, in words.
+pub fn verdict(model: &ModelSummary) -> (&'static str, Style) {
+    match model.test {
+        None => ("no test scores", theme::muted()),
+        Some(t)
+            if t.model.log_loss < t.logistic.log_loss && t.model.log_loss < t.majority.log_loss =>
+        {
+            ("beats both baselines", Style::new().fg(theme::UP))
+        }
+        Some(t) if t.model.log_loss < t.majority.log_loss => (
+            "does not beat the logistic baseline",
+            Style::new().fg(theme::WARN),
+        ),
+        Some(_) => ("does not beat the baselines", Style::new().fg(theme::DOWN)),
+    }
+}
+
+fn origin(model: &ModelSummary) -> String {
+    let data = match model.trained_on.as_str() {
+        "simulated" => "simulated data",
+        "real" => "real data",
+        _ => "unknown data",
+    };
+    format!("{} · {data}", model.origin)
+}
+
+pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState) {
+    if area.height < 4 {
+        return;
+    }
+    let models = &snapshot.models;
+    let mut y = area.y;
+    y += draw_active(buf, Rect::new(area.x, y, area.width, 2), models);
+    if let Some(progress) = &models.training {
+        draw_progress(buf, Rect::new(area.x, y, area.width, 1), progress);
+        y += 1;
+    } else if let Some(last) = &models.last_training {
+        buf.set_stringn(
+            area.x + 1,
+            y,
+            format!("last training: {last}"),
+            usize::from(area.width.saturating_sub(1)),
+            theme::muted(),
+        );
+        y += 1;
+    }
+    let table = Rect::new(area.x, y, area.width, area.bottom().saturating_sub(y));
+    draw_table(buf, table, models, view);
+}
+
+/// The model in use (or the fallback) on one or two lines; returns the lines used.
+fn draw_active(buf: &mut Buffer, area: Rect, models: &ModelsView) -> u16 {
+    let mut spans = vec![Span::styled(" running ", theme::muted())];
+    match (models.active_model(), &models.fallback) {
+        (_, Some(reason)) => {
+            spans.push(Span::styled(" LOGISTIC FALLBACK ", theme::alarm_badge()));
+            spans.push(Span::raw(format!(" the model failed: {reason}")));
+        }
+        (Some(model), None) => {
+            spans.push(Span::styled(model.version.clone(), theme::heading()));
+            spans.push(Span::raw(format!(
+                " ({}, {} members, {})",
+                model.role,
+                model.members,
+                origin(model)
+            )));
+            if model.trained_on == "simulated" {
+                spans.push(Span::styled(
+                    " trained on SIMULATED data ",
+                    theme::not_real_badge(),
+                ));
+            }
+        }
+        (None, None) => spans.push(Span::styled(
+            "no model: press t to train one for this symbol and interval",
+            theme::muted(),
+        )),
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    1
+}
+
+fn draw_progress(buf: &mut Buffer, area: Rect, p: &TrainingProgress) {
+    let eta = p.eta_secs.map_or(String::new(), |s| {
+        format!(", about {} left", format::duration((s * 1000.0) as i64))
+    });
+    let text = format!(
+        " training {} {}: member {}/{} epoch {}/{}  loss {:.4}  validation {:.4} ({:.1}% right){eta}",
+        p.symbol.as_str(),
+        p.interval.as_str(),
+        p.member,
+        p.members,
+        p.epoch,
+        p.epochs,
+        p.train_loss,
+        p.validation_loss,
+        p.validation_accuracy * 100.0
+    );
+    buf.set_stringn(
+        area.x,
+        area.y,
+        text,
+        usize::from(area.width),
+        Style::new().fg(theme::WARN),
+    );
+}
+
+fn draw_table(buf: &mut Buffer, area: Rect, models: &ModelsView, view: &ViewState) {
+    let block = Block::bordered()
+        .border_style(theme::border())
+        .title(Span::styled(
+            " Models (test split, out of sample) ",
+            theme::heading(),
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    if models.models.is_empty() {
+        buf.set_stringn(
+            inner.x + 1,
+            inner.y,
+            "no models registered: t trains one; `trademon train` or `trademon models import-torch` too",
+            usize::from(inner.width),
+            theme::muted(),
+        );
+        return;
+    }
+    if inner.width < WIDE {
+        draw_compact_rows(buf, inner, models, view);
+        return;
+    }
+    let header = format!(
+        "  {:<10} {:<10} {:<26} {:<13} {:>6} {:>5} {:>5} {:>6} {:>6}  {:>9} {:>9}  {}",
+        "version",
+        "role",
+        "origin",
+        "data",
+        "tests",
+        "acc",
+        "F1",
+        "logloss",
+        "brier",
+        "logit acc",
+        "major acc",
+        "verdict"
+    );
+    buf.set_stringn(
+        inner.x,
+        inner.y,
+        header,
+        usize::from(inner.width),
+        theme::muted(),
+    );
+    let rows = usize::from(inner.height - 1);
+    let (first, selected) = visible(models, view, rows);
+    for (row, (index, model)) in models
+        .models
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .enumerate()
+    {
+        let y = inner.y + 1 + row as u16;
+        let marker = if models.active == Some(model.id) {
+            "▶ "
+        } else {
+            "  "
+        };
+        let role_style = match model.role.as_str() {
+            "champion" => Style::new().add_modifier(Modifier::BOLD),
+            "retired" => theme::muted(),
+            _ => theme::text(),
+        };
+        let scores = match model.test {
+            Some(t) => format!(
+                "{:>6} {:>5.3} {:>5.3} {:>6.4} {:>6.4}  {:>9.3} {:>9.3}",
+                t.samples,
+                t.model.accuracy,
+                t.model.macro_f1,
+                t.model.log_loss,
+                t.model.brier,
+                t.logistic.accuracy,
+                t.majority.accuracy
+            ),
+            None => format!(
+                "{:>6} {:>5} {:>5} {:>6} {:>6}  {:>9} {:>9}",
+                "-", "-", "-", "-", "-", "-", "-"
+            ),
+        };
+        let (verdict, verdict_style) = verdict(model);
+        let line = Line::from(vec![
+            Span::raw(marker),
+            Span::raw(format!("{:<10} ", format::fit(&model.version, 10))),
+            Span::styled(format!("{:<10} ", model.role), role_style),
+            Span::raw(format!(
+                "{:<26} {:<13} ",
+                format::fit(&origin(model), 26),
+                format::fit(&model.data, 13)
+            )),
+            Span::raw(scores),
+            Span::raw("  "),
+            Span::styled(verdict, verdict_style),
+        ]);
+        buf.set_line(inner.x, y, &line, inner.width);
+        if index == selected {
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme::selected());
+        }
+    }
+}
+
+/// The first row shown so that the selection is on screen, and the selection clamped.
+fn visible(models: &ModelsView, view: &ViewState, rows: usize) -> (usize, usize) {
+    let selected = view
+        .model_selected
+        .min(models.models.len().saturating_sub(1));
+    (selected.saturating_sub(rows.saturating_sub(1)), selected)
+}
+
+/// Narrow terminals: version, role, where from, accuracy and log-loss beside the baselines'.
+fn draw_compact_rows(buf: &mut Buffer, inner: Rect, models: &ModelsView, view: &ViewState) {
+    let header = format!(
+        "  {:<8} {:<10} {:<11} {:>5} {:>7} {:>7} {:>7} {}",
+        "version", "role", "from", "acc", "logloss", "logit", "major", "verdict"
+    );
+    buf.set_stringn(
+        inner.x,
+        inner.y,
+        header,
+        usize::from(inner.width),
+        theme::muted(),
+    );
+    let rows = usize::from(inner.height - 1);
+    let (first, selected) = visible(models, view, rows);
+    for (row, (index, model)) in models
+        .models
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .enumerate()
+    {
+        let y = inner.y + 1 + row as u16;
+        let marker = if models.active == Some(model.id) {
+            "▶ "
+        } else {
+            "  "
+        };
+        let from = format!(
+            "{}/{}",
+            model.origin.split('-').next().unwrap_or(""),
+            match model.trained_on.as_str() {
+                "simulated" => "sim",
+                "real" => "real",
+                _ => "?",
+            }
+        );
+        let scores = match model.test {
+            Some(t) => format!(
+                "{:>5.3} {:>7.4} {:>7.4} {:>7.4}",
+                t.model.accuracy, t.model.log_loss, t.logistic.log_loss, t.majority.log_loss
+            ),
+            None => format!("{:>5} {:>7} {:>7} {:>7}", "-", "-", "-", "-"),
+        };
+        let (verdict, style) = verdict(model);
+        let short = match verdict {
+            "beats both baselines" => "beats both",
+            "does not beat the logistic baseline" => "≤ logistic",
+            "does not beat the baselines" => "≤ baselines",
+            other => other,
+        };
+        let line = Line::from(vec![
+            Span::raw(format!(
+                "{marker}{:<8} {:<10} {:<11} {scores} ",
+                format::fit(&model.version, 8),
+                model.role,
+                format::fit(&from, 11)
+            )),
+            Span::styled(short, style),
+        ]);
+        buf.set_line(inner.x, y, &line, inner.width);
+        if index == selected {
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme::selected());
+        }
+    }
+}
