@@ -17,7 +17,7 @@ use trademon::features::FeatureSet;
 use trademon::indicators::window::{Extreme, ExtremeWindow, Ring};
 use trademon::indicators::{
     Adx, Aroon, Atr, Bbands, Cci, Ema, Indicator, Macd, Mfi, Obv, RawIndicators, RawTable, Roc,
-    Rsi, Sar, Sma, Stoch, StochRsi, WillR, Wma, batch, raw_batch, raw_batch_into,
+    Rsi, Sar, Sma, Stoch, StochRsi, Threads, WillR, Wma, batch, raw_batch, raw_batch_into,
 };
 
 const BARS: usize = 1_000_000;
@@ -217,7 +217,11 @@ fn print_table(bars: &[Candle]) {
     });
     let mut table = RawTable::new();
     let all = best_ns_per_bar(n, || {
-        raw_batch_into(black_box(bars), &mut table);
+        raw_batch_into(black_box(bars), &mut table, Threads::One);
+        black_box(&table);
+    });
+    let all_two = best_ns_per_bar(n, || {
+        raw_batch_into(black_box(bars), &mut table, Threads::Auto);
         black_box(&table);
     });
     let live = best_ns_per_bar(n, || incremental(bars));
@@ -236,8 +240,12 @@ fn print_table(bars: &[Candle]) {
     });
     eprintln!("{:<22} {sum_ns:>10.2}", "sum of the 17 folds");
     eprintln!(
-        "{:<22} {all:>10.2}   (target ≤ 90; raw_batch_into, reused table)",
+        "{:<22} {all:>10.2}   (target ≤ 90; raw_batch_into, reused table, 1 thread)",
         "batch all 17"
+    );
+    eprintln!(
+        "{:<22} {all_two:>10.2}   (the same, the two halves on 2 threads)",
+        "batch all 17, 2 threads"
     );
     eprintln!(
         "{:<22} {fresh:>10.2}   (raw_batch: fresh Vec<RawRow>, 416 B/bar of new pages)",
@@ -267,8 +275,9 @@ fn print_table(bars: &[Candle]) {
             }
             eprintln!("{:<22} {:>10.2}", "TA-Lib all 19 calls", talib.total);
             eprintln!(
-                "ratio ours/TA-Lib: batch {:.2}, incremental {:.2}",
+                "ratio ours/TA-Lib: batch {:.2} (2 threads {:.2}), incremental {:.2}",
                 all / talib.total,
+                all_two / talib.total,
                 live / talib.total
             );
         }
@@ -290,7 +299,13 @@ fn criterion_groups(c: &mut Criterion, bars: &[Candle]) {
     let mut table = RawTable::new();
     group.bench_function("batch/all_17", |b| {
         b.iter(|| {
-            raw_batch_into(black_box(bars), &mut table);
+            raw_batch_into(black_box(bars), &mut table, Threads::One);
+            table.len()
+        })
+    });
+    group.bench_function("batch/all_17_two_threads", |b| {
+        b.iter(|| {
+            raw_batch_into(black_box(bars), &mut table, Threads::Auto);
             table.len()
         })
     });

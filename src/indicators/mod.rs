@@ -26,7 +26,7 @@ pub use bbands::Bbands;
 pub use ema::Ema;
 pub use macd::Macd;
 pub use obv::Obv;
-pub use raw::{RawIndicators, RawRow, RawTable, RawValues, raw_batch, raw_batch_into};
+pub use raw::{RawIndicators, RawRow, RawTable, RawValues, Threads, raw_batch, raw_batch_into};
 pub use roc::Roc;
 pub use rsi::Rsi;
 pub use sma::Sma;

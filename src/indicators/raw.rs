@@ -19,40 +19,50 @@ pub type RawRow = [Option<f64>; 26];
 /// indicator ever outputs NaN itself (the property tests check it), so nothing is lost.
 pub type RawValues = [f64; 26];
 
-/// One instance of each family with the default (gen_talib.py) parameters. STOCH and WILLR share
-/// one 14-candle high/low window, and STOCHRSI runs on the RSI 14 column instead of its own RSI:
-/// the same numbers (the families' own `update` does exactly these steps), half the work.
+/// Columns of the close-driven half ([`CloseFamilies`]), in its output order.
+const CLOSE_COLUMNS: [usize; 14] = [0, 1, 2, 3, 4, 5, 6, 9, 10, 12, 14, 15, 16, 22];
+/// Columns of the high/low-driven half ([`RangeFamilies`]), in its output order.
+const RANGE_COLUMNS: [usize; 12] = [7, 8, 11, 13, 17, 18, 19, 20, 21, 23, 24, 25];
+
+/// The families driven by the close alone (SMA, EMA, WMA, MACD, RSI, STOCHRSI, BBANDS, ROC) and
+/// CCI: one half of [`RawIndicators`]. STOCHRSI runs on the RSI 14 column instead of its own RSI.
 #[derive(Clone, Debug)]
-pub struct RawIndicators {
+struct CloseFamilies {
     sma: Sma,
     ema: Ema,
     wma: Wma,
     macd: Macd,
     rsi: Rsi,
-    range: HighLowWindow,
-    stoch: Stoch,
     stoch_rsi: StochRsi,
     cci: Cci,
-    atr: Atr,
     bbands: Bbands,
+    roc: Roc,
+}
+
+/// The families that need the high/low range (STOCH, WILLR, ATR, ADX, MFI, SAR, AROON) and
+/// OBV: the other half. STOCH and WILLR share one 14-candle high/low window.
+#[derive(Clone, Debug)]
+struct RangeFamilies {
+    range: HighLowWindow,
+    stoch: Stoch,
+    atr: Atr,
     adx: Adx,
     obv: Obv,
     mfi: Mfi,
-    roc: Roc,
     sar: Sar,
     aroon: Aroon,
 }
 
-impl Default for RawIndicators {
-    fn default() -> Self {
-        let (stoch, willr, rsi, stoch_rsi) = (
-            Stoch::default(),
-            WillR::default(),
-            Rsi::default(),
-            StochRsi::default(),
-        );
-        // The sharing above is only exact because the defaults agree.
-        debug_assert_eq!(stoch.fastk_period(), willr.period());
+const NONE: f64 = f64::NAN;
+
+fn or_none(value: Option<f64>) -> f64 {
+    value.unwrap_or(NONE)
+}
+
+impl CloseFamilies {
+    fn new() -> Self {
+        let (rsi, stoch_rsi) = (Rsi::default(), StochRsi::default());
+        // Sharing the RSI is only exact because the periods agree.
         debug_assert_eq!(stoch_rsi.rsi_period(), rsi.period());
         Self {
             sma: Sma::default(),
@@ -60,18 +70,111 @@ impl Default for RawIndicators {
             wma: Wma::default(),
             macd: Macd::default(),
             rsi,
-            range: HighLowWindow::new(willr.period()),
-            stoch,
             stoch_rsi,
             cci: Cci::default(),
-            atr: Atr::default(),
             bbands: Bbands::default(),
+            roc: Roc::default(),
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, candle: &Candle, out: &mut [f64; 14]) {
+        let rsi = self.rsi.update(candle);
+        let macd = self.macd.update(candle);
+        let stoch_rsi = self.stoch_rsi.update_with_rsi(rsi);
+        let bands = self.bbands.update(candle);
+        *out = [
+            or_none(self.sma.update(candle)),
+            or_none(self.ema.update(candle)),
+            or_none(self.wma.update(candle)),
+            macd.map_or(NONE, |m| m.macd),
+            macd.map_or(NONE, |m| m.signal),
+            macd.map_or(NONE, |m| m.hist),
+            or_none(rsi),
+            stoch_rsi.map_or(NONE, |s| s.k),
+            stoch_rsi.map_or(NONE, |s| s.d),
+            or_none(self.cci.update(candle)),
+            bands.map_or(NONE, |b| b.upper),
+            bands.map_or(NONE, |b| b.middle),
+            bands.map_or(NONE, |b| b.lower),
+            or_none(self.roc.update(candle)),
+        ];
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new();
+    }
+}
+
+impl RangeFamilies {
+    fn new() -> Self {
+        let (stoch, willr) = (Stoch::default(), WillR::default());
+        // Sharing the window is only exact because the periods agree.
+        debug_assert_eq!(stoch.fastk_period(), willr.period());
+        Self {
+            range: HighLowWindow::new(willr.period()),
+            stoch,
+            atr: Atr::default(),
             adx: Adx::default(),
             obv: Obv::default(),
             mfi: Mfi::default(),
-            roc: Roc::default(),
             sar: Sar::default(),
             aroon: Aroon::default(),
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, candle: &Candle, out: &mut [f64; 12]) {
+        let range = self.range.push(candle.high, candle.low);
+        let stoch = self.stoch.update_with_range(range, candle.close);
+        let adx = self.adx.update(candle);
+        let aroon = self.aroon.update(candle);
+        *out = [
+            stoch.map_or(NONE, |s| s.k),
+            stoch.map_or(NONE, |s| s.d),
+            or_none(williams_r(range, candle.close)),
+            or_none(self.atr.update(candle)),
+            adx.and_then(|a| a.adx).unwrap_or(NONE),
+            adx.map_or(NONE, |a| a.plus_di),
+            adx.map_or(NONE, |a| a.minus_di),
+            or_none(self.obv.update(candle)),
+            or_none(self.mfi.update(candle)),
+            or_none(self.sar.update(candle)),
+            aroon.map_or(NONE, |a| a.down),
+            aroon.map_or(NONE, |a| a.up),
+        ];
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new();
+    }
+}
+
+/// Puts the two halves' outputs in [`RAW_COLUMNS`] order.
+fn merge(close: &[f64; 14], range: &[f64; 12]) -> RawValues {
+    let mut out = [NONE; 26];
+    for (&column, &value) in CLOSE_COLUMNS.iter().zip(close) {
+        out[column] = value;
+    }
+    for (&column, &value) in RANGE_COLUMNS.iter().zip(range) {
+        out[column] = value;
+    }
+    out
+}
+
+/// One instance of each family with the default (gen_talib.py) parameters, in two halves that
+/// share nothing, so a long batch can run them on two threads ([`raw_batch_into`]).
+#[derive(Clone, Debug)]
+pub struct RawIndicators {
+    close: CloseFamilies,
+    range: RangeFamilies,
+}
+
+impl Default for RawIndicators {
+    fn default() -> Self {
+        Self {
+            close: CloseFamilies::new(),
+            range: RangeFamilies::new(),
         }
     }
 }
@@ -89,68 +192,19 @@ impl RawIndicators {
         values.map(|v| (!v.is_nan()).then_some(v))
     }
 
-    /// [`update`](Self::update) writing NaN-for-none into `out`, for the batch form.
+    /// [`update`](Self::update) writing NaN-for-none into `out`.
     #[inline]
     pub fn update_values(&mut self, candle: &Candle, out: &mut RawValues) {
-        const NONE: f64 = f64::NAN;
-        let or_none = |v: Option<f64>| v.unwrap_or(NONE);
-        let range = self.range.push(candle.high, candle.low);
-        let rsi = self.rsi.update(candle);
-        let macd = self.macd.update(candle);
-        let stoch = self.stoch.update_with_range(range, candle.close);
-        let stoch_rsi = self.stoch_rsi.update_with_rsi(rsi);
-        let bands = self.bbands.update(candle);
-        let adx = self.adx.update(candle);
-        let aroon = self.aroon.update(candle);
-        *out = [
-            or_none(self.sma.update(candle)),
-            or_none(self.ema.update(candle)),
-            or_none(self.wma.update(candle)),
-            macd.map_or(NONE, |m| m.macd),
-            macd.map_or(NONE, |m| m.signal),
-            macd.map_or(NONE, |m| m.hist),
-            or_none(rsi),
-            stoch.map_or(NONE, |s| s.k),
-            stoch.map_or(NONE, |s| s.d),
-            stoch_rsi.map_or(NONE, |s| s.k),
-            stoch_rsi.map_or(NONE, |s| s.d),
-            or_none(williams_r(range, candle.close)),
-            or_none(self.cci.update(candle)),
-            or_none(self.atr.update(candle)),
-            bands.map_or(NONE, |b| b.upper),
-            bands.map_or(NONE, |b| b.middle),
-            bands.map_or(NONE, |b| b.lower),
-            adx.and_then(|a| a.adx).unwrap_or(NONE),
-            adx.map_or(NONE, |a| a.plus_di),
-            adx.map_or(NONE, |a| a.minus_di),
-            or_none(self.obv.update(candle)),
-            or_none(self.mfi.update(candle)),
-            or_none(self.roc.update(candle)),
-            or_none(self.sar.update(candle)),
-            aroon.map_or(NONE, |a| a.down),
-            aroon.map_or(NONE, |a| a.up),
-        ];
+        let (mut close, mut range) = ([NONE; 14], [NONE; 12]);
+        self.close.update(candle, &mut close);
+        self.range.update(candle, &mut range);
+        *out = merge(&close, &range);
     }
 
     /// Forgets everything, as if newly made.
     pub fn reset(&mut self) {
-        self.sma.reset();
-        self.ema.reset();
-        self.wma.reset();
-        self.macd.reset();
-        self.rsi.reset();
-        self.range.clear();
-        self.stoch.reset();
-        self.stoch_rsi.reset();
-        self.cci.reset();
-        self.atr.reset();
-        self.bbands.reset();
-        self.adx.reset();
-        self.obv.reset();
-        self.mfi.reset();
-        self.roc.reset();
-        self.sar.reset();
-        self.aroon.reset();
+        self.close.reset();
+        self.range.reset();
     }
 }
 
@@ -160,12 +214,13 @@ pub fn raw_batch(candles: &[Candle]) -> Vec<RawRow> {
     candles.iter().map(|c| indicators.update(c)).collect()
 }
 
-/// The raw outputs of a series, one [`RawValues`] row per candle (NaN while warming up). Its
-/// memory is kept between [`raw_batch_into`] calls, so repeated batches (walk-forward folds,
-/// re-exports) do not pay for fresh pages each time.
+/// The raw outputs of a series, NaN while warming up, stored as the two halves of
+/// [`RawIndicators`] write them. Its memory is kept between [`raw_batch_into`] calls, so repeated
+/// batches (walk-forward folds, re-exports) do not pay for fresh pages each time.
 #[derive(Clone, Debug, Default)]
 pub struct RawTable {
-    rows: Vec<RawValues>,
+    close: Vec<[f64; 14]>,
+    range: Vec<[f64; 12]>,
 }
 
 impl RawTable {
@@ -174,38 +229,67 @@ impl RawTable {
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.close.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.close.is_empty()
     }
 
-    /// Row `index` with NaN while warming up.
-    pub fn values(&self, index: usize) -> Option<&RawValues> {
-        self.rows.get(index)
+    /// Row `index` in [`RAW_COLUMNS`] order, NaN while warming up.
+    pub fn values(&self, index: usize) -> Option<RawValues> {
+        Some(merge(self.close.get(index)?, self.range.get(index)?))
     }
 
     /// Row `index` as a [`RawRow`].
     pub fn row(&self, index: usize) -> Option<RawRow> {
-        self.rows
-            .get(index)
+        self.values(index)
             .map(|r| r.map(|v| (!v.is_nan()).then_some(v)))
-    }
-
-    pub fn rows(&self) -> &[RawValues] {
-        &self.rows
     }
 }
 
-/// The batch form into a reusable table: [`RawIndicators::update_values`] folded over a series.
-/// `table` is overwritten with one row per candle.
-pub fn raw_batch_into(candles: &[Candle], table: &mut RawTable) {
-    let mut indicators = RawIndicators::new();
-    table.rows.clear();
-    table.rows.resize(candles.len(), [f64::NAN; 26]);
-    for (row, candle) in table.rows.iter_mut().zip(candles) {
-        indicators.update_values(candle, row);
+/// Below this many candles a batch runs on the calling thread alone: starting a thread costs
+/// more than it saves.
+pub const PARALLEL_FROM: usize = 20_000;
+
+/// How many threads a batch may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    One,
+    /// Two when the series is long enough and the machine has two cores or more.
+    Auto,
+}
+
+/// The batch form into a reusable table: the two halves of [`RawIndicators`] folded over the
+/// series, each the same code as the live update. With [`Threads::Auto`] and a long series the
+/// halves run on two threads (their state is disjoint, so the numbers are identical).
+pub fn raw_batch_into(candles: &[Candle], table: &mut RawTable, threads: Threads) {
+    let RawTable { close, range } = table;
+    close.clear();
+    close.resize(candles.len(), [NONE; 14]);
+    range.clear();
+    range.resize(candles.len(), [NONE; 12]);
+    let fold_close = |rows: &mut Vec<[f64; 14]>| {
+        let mut families = CloseFamilies::new();
+        for (row, candle) in rows.iter_mut().zip(candles) {
+            families.update(candle, row);
+        }
+    };
+    let fold_range = |rows: &mut Vec<[f64; 12]>| {
+        let mut families = RangeFamilies::new();
+        for (row, candle) in rows.iter_mut().zip(candles) {
+            families.update(candle, row);
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == Threads::Auto && cores >= 2 && candles.len() >= PARALLEL_FROM {
+        std::thread::scope(|scope| {
+            scope.spawn(|| fold_close(close));
+            fold_range(range);
+        });
+    } else {
+        fold_close(close);
+        fold_range(range);
     }
 }
 
@@ -318,9 +402,9 @@ mod tests {
         let candles = series(90);
         let rows = raw_batch(&candles);
         let mut table = RawTable::new();
-        raw_batch_into(&candles[..30], &mut table);
+        raw_batch_into(&candles[..30], &mut table, Threads::One);
         assert_eq!(table.len(), 30);
-        raw_batch_into(&candles, &mut table);
+        raw_batch_into(&candles, &mut table, Threads::One);
         assert_eq!(table.len(), 90);
         for (i, row) in rows.iter().enumerate() {
             let from_table = table.row(i).unwrap();
@@ -328,6 +412,28 @@ mod tests {
             assert_eq!(bits(&from_table), bits(row), "row {i}");
         }
         assert_eq!(table.row(90), None);
+    }
+
+    #[test]
+    fn two_threads_give_the_same_bits_as_one() {
+        let candles = series(PARALLEL_FROM + 500);
+        let (mut one, mut two) = (RawTable::new(), RawTable::new());
+        raw_batch_into(&candles, &mut one, Threads::One);
+        raw_batch_into(&candles, &mut two, Threads::Auto);
+        assert_eq!(one.len(), two.len());
+        for i in 0..one.len() {
+            let bits = |t: &RawTable| t.values(i).unwrap().map(f64::to_bits);
+            assert_eq!(bits(&one), bits(&two), "row {i}");
+        }
+    }
+
+    #[test]
+    fn the_halves_cover_every_column_once() {
+        let mut seen = [0; 26];
+        for c in CLOSE_COLUMNS.iter().chain(&RANGE_COLUMNS) {
+            seen[*c] += 1;
+        }
+        assert_eq!(seen, [1; 26]);
     }
 
     #[test]
