@@ -388,4 +388,6 @@ impl Registry {
 }
 
 #[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
 mod tests;
