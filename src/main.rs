@@ -67,6 +67,14 @@ enum Command {
         #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
         to: Option<i64>,
     },
+    /// The model registry: list, show, promote, roll back and export model versions.
+    Models {
+        #[command(subcommand)]
+        action: commands::models::ModelsAction,
+        /// Print the result as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Run the built-in simulated exchange on its own.
     ServeSim {
         /// Port on 127.0.0.1 (0: any free port).
@@ -208,6 +216,15 @@ fn real_main() -> Result<ExitCode> {
                     report.candles_read,
                     report.gap_rows
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models { action, json } => {
+            let output = commands::models::run(&db, &action)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&output)?);
+            } else {
+                print!("{}", commands::models::to_text(&output, &db));
             }
             Ok(ExitCode::SUCCESS)
         }

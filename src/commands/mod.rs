@@ -2,6 +2,7 @@
 
 pub mod features;
 pub mod import;
+pub mod models;
 pub mod run;
 pub mod serve_sim;
 

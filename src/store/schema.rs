@@ -26,6 +26,66 @@ pub const MIGRATIONS: &[&str] = &[
         count    INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX feed_events_time ON feed_events (time_ms);",
+    // 2: the model registry, its audit log, and live predictions.
+    // `version` is the model's tag, `<kind>[-<SYMBOL>][-<interval>]@<major>.<minor>.<patch>`: the
+    // semantic version counts within a (symbol, interval, kind) line, the tag is unique overall.
+    // `kind` and `origin` are open sets (lower-case words joined by '-') so a new kind needs no
+    // table rebuild; the closed sets are checked here.
+    "CREATE TABLE models (
+        id               INTEGER PRIMARY KEY,
+        version          TEXT    NOT NULL UNIQUE,
+        major            INTEGER NOT NULL CHECK (major >= 0),
+        minor            INTEGER NOT NULL CHECK (minor >= 0),
+        patch            INTEGER NOT NULL CHECK (patch >= 0),
+        created_ms       INTEGER NOT NULL,
+        kind             TEXT    NOT NULL CHECK (kind GLOB '[a-z]*' AND kind NOT GLOB '*[^a-z0-9-]*'),
+        origin           TEXT    NOT NULL CHECK (origin GLOB '[a-z]*' AND origin NOT GLOB '*[^a-z0-9-]*'),
+        trained_on       TEXT    NOT NULL CHECK (trained_on IN ('simulated', 'real', 'unknown')),
+        symbol           TEXT,
+        interval         TEXT,
+        data_from_ms     INTEGER,
+        data_to_ms       INTEGER,
+        rows_train       INTEGER NOT NULL CHECK (rows_train >= 0),
+        rows_validation  INTEGER NOT NULL CHECK (rows_validation >= 0),
+        rows_test        INTEGER NOT NULL CHECK (rows_test >= 0),
+        features_json    TEXT    NOT NULL CHECK (json_valid(features_json) AND json_type(features_json) = 'array'),
+        params_json      TEXT    NOT NULL CHECK (json_valid(params_json)),
+        metrics_json     TEXT    NOT NULL CHECK (json_valid(metrics_json)),
+        weighting_json   TEXT    NOT NULL CHECK (json_valid(weighting_json)),
+        blob             BLOB    NOT NULL CHECK (length(blob) > 0),
+        sha256           TEXT    NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+        role             TEXT    NOT NULL CHECK (role IN ('challenger', 'champion', 'retired')),
+        CHECK (data_from_ms IS NULL OR data_to_ms IS NULL OR data_from_ms <= data_to_ms)
+    );
+    CREATE UNIQUE INDEX models_one_champion ON models (role) WHERE role = 'champion';
+    CREATE INDEX models_line ON models (kind, symbol, interval);
+    CREATE TABLE model_events (
+        id                 INTEGER PRIMARY KEY,
+        time_ms            INTEGER NOT NULL,
+        kind               TEXT    NOT NULL
+                           CHECK (kind IN ('register', 'promote', 'rollback', 'switch', 'fallback')),
+        model_id           INTEGER REFERENCES models (id),
+        previous_model_id  INTEGER REFERENCES models (id),
+        detail             TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX model_events_model ON model_events (model_id);
+    CREATE TABLE predictions (
+        model_version    TEXT    NOT NULL,
+        symbol           TEXT    NOT NULL,
+        interval         TEXT    NOT NULL,
+        open_time_ms     INTEGER NOT NULL,
+        made_ms          INTEGER NOT NULL,
+        p_down           REAL    NOT NULL CHECK (p_down BETWEEN 0 AND 1),
+        p_flat           REAL    NOT NULL CHECK (p_flat BETWEEN 0 AND 1),
+        p_up             REAL    NOT NULL CHECK (p_up BETWEEN 0 AND 1),
+        signal           TEXT    NOT NULL CHECK (signal IN ('buy', 'sell', 'hold')),
+        confidence       REAL    NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+        realised_return  REAL,
+        -- The realised class, in the order of the probabilities: 0 down, 1 flat, 2 up.
+        outcome          INTEGER CHECK (outcome IS NULL OR outcome IN (0, 1, 2)),
+        PRIMARY KEY (model_version, symbol, interval, open_time_ms)
+    ) WITHOUT ROWID;
+    CREATE INDEX predictions_series ON predictions (symbol, interval, open_time_ms);",
 ];
 
 /// The schema version this build writes.
