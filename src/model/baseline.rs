@@ -16,7 +16,8 @@ use super::metrics::{Metrics, evaluate};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogisticParams {
-    /// L2 strengths tried; the one with the lowest validation log-loss is kept.
+    /// L2 strengths tried in this order (see [`fit_logistic`]); the one with the lowest
+    /// validation log-loss is kept.
     pub l2_grid: Vec<f64>,
     pub max_iterations: usize,
     /// Stop when every gradient component is under this.
@@ -26,7 +27,7 @@ pub struct LogisticParams {
 impl Default for LogisticParams {
     fn default() -> Self {
         Self {
-            l2_grid: vec![1e-1, 1e-2, 1e-3, 1e-4],
+            l2_grid: vec![3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001],
             max_iterations: 300,
             tolerance: 1e-6,
         }
@@ -71,9 +72,20 @@ impl MajorityClass {
     }
 }
 
-/// A logistic fit per L2 strength of the grid (strongest first, each warm-started from the one
-/// before), keeping the lowest validation log-loss. Returns the model and `(l2, validation
-/// log-loss)` for every strength tried.
+/// One L2 strength tried for the logistic baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct L2Trial {
+    pub l2: f64,
+    pub validation_log_loss: f64,
+    pub iterations: usize,
+    pub converged: bool,
+}
+
+/// Walks the L2 grid in the order given (strongest first by default), each fit warm-started
+/// from the one before, and keeps the lowest validation log-loss. The walk stops at the first
+/// strength whose validation log-loss is worse than the best so far: weaker penalties fit more
+/// slowly and, past the best, only fit the noise more closely. Returns the model and the
+/// strengths tried.
 pub fn fit_logistic(
     x_train: &[f64],
     y_train: &[u8],
@@ -81,7 +93,7 @@ pub fn fit_logistic(
     y_validation: &[u8],
     features: usize,
     params: &LogisticParams,
-) -> Result<(LogisticRegression, Vec<(f64, f64)>), DataError> {
+) -> Result<(LogisticRegression, Vec<L2Trial>), DataError> {
     let mut best: Option<(LogisticRegression, f64)> = None;
     let mut tried = Vec::with_capacity(params.l2_grid.len());
     let mut previous: Option<LogisticRegression> = None;
@@ -96,9 +108,15 @@ pub fn fit_logistic(
             previous.as_ref(),
         )?;
         let loss = evaluate(&model.predict_proba_batch(x_validation)?, y_validation)?.log_loss;
-        tried.push((l2, loss));
-        if best.as_ref().is_none_or(|(_, b)| loss < *b) {
-            best = Some((model.clone(), loss));
+        tried.push(L2Trial {
+            l2,
+            validation_log_loss: loss,
+            iterations: model.iterations,
+            converged: model.converged,
+        });
+        match &best {
+            Some((_, best_loss)) if loss >= *best_loss => break,
+            _ => best = Some((model.clone(), loss)),
         }
         previous = Some(model);
     }
@@ -131,5 +149,50 @@ mod tests {
             MajorityClass::fit(&[0, 7]),
             Err(DataError::BadLabel { index: 1, label: 7 })
         );
+    }
+
+    #[test]
+    fn the_l2_walk_keeps_the_best_and_stops_when_worse() {
+        let mut rng = crate::model::data_rng::DataRng::new(5);
+        let mut make = |n: usize| {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                let row: Vec<f64> = (0..40).map(|_| rng.normal()).collect();
+                let score = row[0] + rng.normal();
+                y.push(if score < -0.4 {
+                    0
+                } else if score < 0.4 {
+                    1
+                } else {
+                    2
+                });
+                x.extend(row);
+            }
+            (x, y)
+        };
+        // 40 features, 39 of them noise, 150 samples: weak penalties overfit.
+        let (xt, yt) = make(150);
+        let (xv, yv) = make(300);
+        let params = LogisticParams {
+            l2_grid: vec![100.0, 10.0, 1.0, 0.1, 0.01, 0.001, 1e-4],
+            ..LogisticParams::default()
+        };
+        let (model, tried) = fit_logistic(&xt, &yt, &xv, &yv, 40, &params).unwrap();
+        let losses: Vec<f64> = tried.iter().map(|t| t.validation_log_loss).collect();
+        let best = losses.iter().copied().fold(f64::INFINITY, f64::min);
+        let kept = tried
+            .iter()
+            .find(|t| t.validation_log_loss == best)
+            .unwrap();
+        assert_eq!(model.l2, kept.l2);
+        assert!(
+            losses.windows(2).rev().skip(1).all(|w| w[1] < w[0]),
+            "{losses:?}"
+        );
+        assert!(
+            tried.len() >= 2 && tried.len() < 7,
+            "100 is too strong, 1e-4 too weak: {losses:?}"
+        );
+        assert!(losses[tried.len() - 1] >= best);
     }
 }

@@ -249,7 +249,8 @@ fn invalid_candles_give_the_feature_error() {
 #[test]
 fn bad_specs_name_the_field() {
     let candles = ar_series(100, 0.0, 9);
-    let cases: [(fn(&mut DataSpec), &str); 6] = [
+    type Change = fn(&mut DataSpec);
+    let cases: [(Change, &str); 6] = [
         (|s| s.window = 0, "window"),
         (|s| s.horizon = 0, "horizon"),
         (|s| s.train_fraction = f64::NAN, "train_fraction"),

@@ -49,13 +49,8 @@ fn loss_and_gradient(
     grad.iter_mut().for_each(|g| *g = 0.0);
     let mut loss = 0.0;
     for (row, &label) in x.chunks_exact(features).zip(y) {
-        let mut p: [f64; CLASSES] = std::array::from_fn(|k| {
-            b[k] + w[k * features..(k + 1) * features]
-                .iter()
-                .zip(row)
-                .map(|(a, v)| a * v)
-                .sum::<f64>()
-        });
+        let mut p: [f64; CLASSES] =
+            std::array::from_fn(|k| b[k] + dot(&w[k * features..(k + 1) * features], row));
         softmax(&mut p);
         let label = usize::from(label);
         loss -= p[label].max(1e-300).ln();
@@ -77,8 +72,25 @@ fn loss_and_gradient(
     loss / n + 0.5 * l2 * w.iter().map(|a| a * a).sum::<f64>()
 }
 
+/// Dot product with four running sums, so the additions need not wait on each other (a fixed
+/// order: results are the same on every run).
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut sums = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for lane in 0..4 {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
 impl LogisticRegression {
@@ -142,7 +154,8 @@ impl LogisticRegression {
                     .for_each(|(di, si)| *di += (alpha - beta) * si);
             }
             let mut slope = dot(&grad, &d);
-            if !(slope < 0.0) {
+            // Not a descent direction (or NaN): fall back to steepest descent.
+            if slope.is_nan() || slope >= 0.0 {
                 history.clear();
                 d = grad.iter().map(|g| -g).collect();
                 slope = dot(&grad, &d);

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{LogisticParams, MajorityClass, fit_logistic};
+use super::baseline::{L2Trial, LogisticParams, MajorityClass, fit_logistic};
 use super::correlation::CorrelationMatrix;
 use super::data_error::DataError;
 use super::dataset::Dataset;
@@ -162,8 +162,8 @@ pub struct Prepared {
     pub majority: MajorityClass,
     /// Fitted on the z-scored, weighted last rows of the training windows.
     pub logistic: LogisticRegression,
-    /// `(l2, validation log-loss)` per strength tried for `logistic`.
-    pub logistic_l2_tried: Vec<(f64, f64)>,
+    /// The L2 strengths tried for `logistic`, in order.
+    pub logistic_l2_tried: Vec<L2Trial>,
     pub validation: BaselineScores,
     pub test: BaselineScores,
 }

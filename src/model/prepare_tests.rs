@@ -77,12 +77,16 @@ fn prepared_parts_agree() {
         (f, f, f)
     );
     assert_eq!(p.logistic.features, f);
-    assert_eq!(p.logistic_l2_tried.len(), spec.logistic.l2_grid.len());
-    let best = p
-        .logistic_l2_tried
+    let tried = &p.logistic_l2_tried;
+    assert!(!tried.is_empty() && tried.len() <= spec.logistic.l2_grid.len());
+    let best = tried
         .iter()
-        .map(|t| t.1)
+        .map(|t| t.validation_log_loss)
         .fold(f64::INFINITY, f64::min);
+    if tried.len() < spec.logistic.l2_grid.len() {
+        let last = tried[tried.len() - 1].validation_log_loss;
+        assert!(last >= best, "the walk stops on a worse fit");
+    }
     assert!((p.validation.logistic.log_loss - best).abs() < 1e-12);
     assert_eq!(p.test.logistic.samples, p.dataset.split().test.len());
     assert_eq!(

@@ -4,8 +4,9 @@
 use crate::domain::Candle;
 use crate::model::data_rng::DataRng;
 
-/// Open time of the first candle: on the 5m grid, so the higher timeframe starts whole.
-pub const START_MS: i64 = 1_700_000_100_000 - 1_700_000_100_000 % 300_000;
+/// Open time of the first candle: on the 5m grid (a multiple of 300,000), so the higher
+/// timeframe starts whole.
+pub const START_MS: i64 = 1_700_000_100_000;
 
 /// `n` valid 1m candles whose log returns follow `r_t = phi · r_{t−1} + 0.002 · ε_t`.
 pub fn ar_series(n: usize, phi: f64, seed: u64) -> Vec<Candle> {
