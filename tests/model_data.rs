@@ -87,9 +87,12 @@ fn altbtc_prepares_with_balanced_classes_and_scored_baselines() {
 
     // About a third per class on the training split (each 25–42 %).
     let classes = d.classes(split.train.clone()).unwrap();
-    for k in 0..CLASSES as u8 {
-        let share = classes.iter().filter(|&&c| c == k).count() as f64 / classes.len() as f64;
-        assert!((0.25..=0.42).contains(&share), "class {k}: {share}");
+    let shares: Vec<f64> = (0..CLASSES as u8)
+        .map(|k| classes.iter().filter(|&&c| c == k).count() as f64 / classes.len() as f64)
+        .collect();
+    println!("training class shares (down, flat, up): {shares:.3?}");
+    for (k, share) in shares.iter().enumerate() {
+        assert!((0.25..=0.42).contains(share), "class {k}: {share}");
     }
     assert!(split.test.len() >= 500, "{}", split.test.len());
     for m in [&p.test.majority, &p.test.logistic] {
@@ -111,7 +114,7 @@ fn altbtc_theta_and_normalizer_ignore_the_test_part() {
     let p = prepare(&candles, Interval::M1, &spec).unwrap();
     let d = &p.dataset;
     let test_first_row = d.sample_end_row(d.split().test.start).unwrap() + 1 - spec.window;
-    let from_ms = d.row_open_time_ms(test_first_row);
+    let from_ms = d.row_open_time_ms(test_first_row).unwrap();
     // Every price of the test part moved: scaled by a factor that drifts from 1.0 to 1.5.
     let changed: Vec<Candle> = candles
         .iter()

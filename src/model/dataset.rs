@@ -186,14 +186,25 @@ impl Dataset {
         self.open_times_ms.len()
     }
 
-    /// The raw feature values of row `row` (panics past [`Dataset::rows`], like a slice).
-    pub fn row(&self, row: usize) -> &[f64] {
+    /// The raw feature values of row `row`; `None` past [`Dataset::rows`].
+    pub fn row(&self, row: usize) -> Option<&[f64]> {
+        (row < self.rows()).then(|| self.row_values(row))
+    }
+
+    /// Row `row`'s values for callers that took `row` from this dataset.
+    pub(crate) fn row_values(&self, row: usize) -> &[f64] {
         let width = self.names.len();
         &self.values[row * width..(row + 1) * width]
     }
 
-    pub fn row_open_time_ms(&self, row: usize) -> i64 {
-        self.open_times_ms[row]
+    /// Open time of row `row`'s candle; `None` past [`Dataset::rows`].
+    pub fn row_open_time_ms(&self, row: usize) -> Option<i64> {
+        self.open_times_ms.get(row).copied()
+    }
+
+    /// The raw feature values of sample `id`'s last row (what the logistic baseline sees).
+    pub fn sample_last_row(&self, id: usize) -> Result<&[f64], DataError> {
+        Ok(self.row_values(self.end_row(id)?))
     }
 
     fn end_row(&self, id: usize) -> Result<usize, DataError> {
@@ -282,7 +293,7 @@ impl Dataset {
         for &id in ids {
             let end = self.end_row(id)?;
             for row in end + 1 - window..=end {
-                let values = self.row(row);
+                let values = self.row_values(row);
                 x.extend((0..width).map(|j| ((values[j] - means[j]) * scales[j]) as f32));
             }
             y.push(self.class(id)?);
@@ -309,7 +320,7 @@ impl Dataset {
         }
         let mut out = Vec::new();
         for id in ids {
-            let values = self.row(self.end_row(id)?);
+            let values = self.row_values(self.end_row(id)?);
             out.extend((0..width).map(|j| (values[j] - means[j]) * scales[j]));
         }
         Ok(out)

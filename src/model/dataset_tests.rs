@@ -23,6 +23,12 @@ fn counts_add_up() {
     assert_eq!(c.samples, c.windows - 1);
     assert_eq!(d.samples(), c.samples);
     assert_eq!(d.names().len(), 54);
+    assert!(d.row(c.rows - 1).is_some() && d.row(c.rows).is_none());
+    assert_eq!(d.row_open_time_ms(c.rows), None);
+    assert!(matches!(
+        d.sample_last_row(c.samples),
+        Err(DataError::UnknownSample { .. })
+    ));
 }
 
 #[test]
@@ -40,8 +46,8 @@ fn windows_skip_holes() {
     );
     for id in 0..d.samples() {
         let end = d.sample_end_row(id).unwrap();
-        let first_ms = d.row_open_time_ms(end + 1 - d.window());
-        let end_ms = d.row_open_time_ms(end);
+        let first_ms = d.row_open_time_ms(end + 1 - d.window()).unwrap();
+        let end_ms = d.row_open_time_ms(end).unwrap();
         assert_eq!(
             end_ms - first_ms,
             19 * 60_000,
@@ -82,7 +88,7 @@ fn batch_is_z_scored_weighted_row_major() {
     assert!(x.iter().all(|v| v.is_finite()));
     // Sample 7, row 4 of its window, feature 3.
     let row = d.sample_end_row(7).unwrap() + 1 - 20 + 4;
-    let expected = (d.row(row)[3] - n.means[3]) / n.stds[3] * 2.5;
+    let expected = (d.row(row).unwrap()[3] - n.means[3]) / n.stds[3] * 2.5;
     let got = x[(20 + 4) * f + 3];
     assert!((f64::from(got) - expected).abs() < 1e-5 * expected.abs().max(1.0));
     // The last row of the window is what the logistic baseline sees.
@@ -165,7 +171,7 @@ fn theta_and_normalizer_come_from_training_data_only() {
     let n = Normalizer::fit(&d).unwrap();
     // Replace every price from the validation split's first window on by another walk.
     let first = d.sample_end_row(d.split().validation.start).unwrap() + 1 - 20;
-    let from_ms = d.row_open_time_ms(first);
+    let from_ms = d.row_open_time_ms(first).unwrap();
     let other = ar_series(4000, 0.5, 99);
     let changed: Vec<Candle> = candles
         .iter()

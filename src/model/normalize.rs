@@ -30,7 +30,7 @@ impl Normalizer {
     pub fn fit(dataset: &Dataset) -> Result<Self, DataError> {
         let rows = dataset.training_rows();
         Self::fit_rows(
-            rows.iter().map(|&r| dataset.row(r)),
+            rows.iter().map(|&r| dataset.row_values(r)),
             dataset.feature_count(),
         )
     }

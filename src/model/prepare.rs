@@ -179,7 +179,7 @@ pub fn prepare(
     let normalizer = Normalizer::fit(&dataset)?;
     let training_rows = dataset.training_rows();
     let correlation = CorrelationMatrix::pearson(
-        training_rows.iter().map(|&r| dataset.row(r)),
+        training_rows.iter().map(|&r| dataset.row_values(r)),
         dataset.names(),
     )?;
     let width = dataset.feature_count();
@@ -208,7 +208,7 @@ pub fn prepare(
     let mut recent_rows = Vec::with_capacity(recent.len() * width);
     let mut recent_returns = Vec::with_capacity(recent.len());
     for id in recent {
-        recent_rows.extend_from_slice(dataset.row(dataset.sample_end_row(id)?));
+        recent_rows.extend_from_slice(dataset.sample_last_row(id)?);
         recent_returns.push(dataset.forward_return(id)?);
     }
     let weights = optimise(

@@ -101,9 +101,12 @@ fn prepared_parts_agree() {
     // The stored baseline predicts the same from a prepared last row.
     let mut row = vec![0.0; f];
     let id = p.dataset.split().test.start;
-    let end = p.dataset.sample_end_row(id).unwrap();
     p.normalizer
-        .apply(p.dataset.row(end), &p.weights.weights, &mut row)
+        .apply(
+            p.dataset.sample_last_row(id).unwrap(),
+            &p.weights.weights,
+            &mut row,
+        )
         .unwrap();
     let json = serde_json::to_string(&p.logistic).unwrap();
     let restored: LogisticRegression = serde_json::from_str(&json).unwrap();

@@ -2,7 +2,8 @@
 //! training window from three components.
 //!
 //! 1. **Importance** `I_j`: permutation importance on the validation split. The logistic
-//!    baseline is fitted on the training split (unit weights, z-scored last rows); `I_j` is the
+//!    baseline is fitted on the training split (unit weights, z-scored last rows, L2 strength
+//!    chosen by [`super::baseline::fit_logistic`]'s walk); `I_j` is the
 //!    mean over `repeats` seeded permutations of column `j` of the validation log-loss increase.
 //!    Repeat `r` uses the same permutation (seed `seed + r`) for every feature, so two identical
 //!    columns get identical importance.
