@@ -15,6 +15,7 @@ pub mod engine;
 pub mod features;
 pub mod feed;
 pub mod indicators;
+pub mod model;
 pub mod monitor;
 pub mod protocol;
 pub mod store;
