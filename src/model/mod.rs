@@ -1,7 +1,23 @@
-//! The signal model and everything around it: the learning data (feature windows with
-//! forward-return classes, the time-ordered split, normalisation), the indicator weighting, the
-//! majority and logistic baselines and the metrics, the ensemble's signal, and the registry that
-//! keeps every trained version in SQLite.
+//! The signal model and everything around it.
+//!
+//! The member: one LSTM, specified exactly as PyTorch's `LSTM(F → H, L layers, batch_first)`
+//! followed by `Linear(H → 3)` on the top layer's last hidden state and a softmax, with PyTorch's
+//! parameter names, gate order (i, f, g, o) and two bias vectors, so weights move both ways and
+//! results can be checked against PyTorch (`tests/lstm_parity.rs`).
+//!
+//! - [`weights`]: [`MemberSpec`], the parameter tensors and PyTorch's initialisation.
+//! - [`weights_file`]: safetensors in and out under PyTorch's names, every shape validated.
+//! - [`member`]: [`Member`], its batched forward pass, loss and gradients.
+//! - [`cell`], [`sequence`]: the fused LSTM cell (forward and backward in one pass each) and the
+//!   layer loops around it; candle's matrix product does the big products.
+//! - [`predict`]: the batch-1 path over packed plain weights, for the live engine.
+//! - [`adamw`]: PyTorch's AdamW.
+//!
+//! Around it: the learning data ([`dataset`], [`labels`], [`split`], [`normalize`],
+//! [`prepare`]), the indicator weighting ([`weighting`], [`correlation`]), the majority and
+//! logistic baselines and the metrics ([`baseline`], [`logistic`], [`metrics`]), the ensemble's
+//! signal ([`signal`]), and the registry that keeps every trained version in SQLite
+//! ([`registry`]).
 
 pub mod baseline;
 pub mod correlation;
@@ -17,3 +33,65 @@ pub mod registry;
 pub mod signal;
 pub mod split;
 pub mod weighting;
+
+pub mod adamw;
+pub mod cell;
+pub mod math;
+pub mod member;
+pub mod predict;
+mod rng;
+pub mod sequence;
+pub mod weights;
+pub mod weights_file;
+
+pub use adamw::AdamW;
+pub use member::{Class, Member};
+pub use predict::Scratch;
+pub use weights::{Gradients, LayerWeights, MemberSpec, Weights};
+
+/// Something wrong with a model's weights, its file or its input; says what and where.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("not a safetensors file: {reason}")]
+    NotSafetensors { reason: String },
+    #[error("tensor {name} is missing from the file")]
+    MissingTensor { name: String },
+    #[error("tensor {name} has shape {found:?}, expected {expected:?} ({why})")]
+    WrongShape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+        why: String,
+    },
+    #[error("tensor {name} has dtype {found}, expected F32")]
+    WrongDtype { name: String, found: String },
+    #[error("tensor {name} is not part of an LSTM member ({why})")]
+    UnexpectedTensor { name: String, why: String },
+    #[error("tensor {name} holds a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        name: String,
+        index: usize,
+        value: f32,
+    },
+    #[error("invalid member spec: {0}")]
+    InvalidSpec(String),
+    #[error("input {name} has shape {found:?}, expected {expected:?} ({why})")]
+    InputShape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+        why: String,
+    },
+    #[error("input {name} holds a non-finite value ({value}) at flat index {index}")]
+    NonFiniteInput {
+        name: String,
+        index: usize,
+        value: f32,
+    },
+    #[error("label {value} at index {index} is not a class (0 down, 1 flat, 2 up)")]
+    BadLabel { index: usize, value: i64 },
+    #[error("{0}")]
+    Internal(&'static str),
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
+}

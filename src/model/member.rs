@@ -1,0 +1,309 @@
+//! One ensemble member: its spec, weights, the packed copy for batch-1 prediction, and the
+//! batched forward pass, loss and gradients. Inputs are windows [B, T, F] row-major as `&[f32]`;
+//! labels are classes 0 down, 1 flat, 2 up.
+
+use std::sync::Mutex;
+
+use super::ModelError;
+use super::adamw::AdamW;
+use super::math::softmax3;
+use super::predict::{Packed, Scratch};
+use super::sequence::{self, LayerTensors, Workspace};
+use super::weights::{CLASSES, Gradients, MemberSpec, Weights};
+use super::weights_file;
+
+/// The three classes of a window, by the sign of the forward return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Class {
+    Down = 0,
+    Flat = 1,
+    Up = 2,
+}
+
+/// An LSTM over T steps of F features, L layers of H units, then Linear(H → 3) and softmax.
+#[derive(Debug)]
+pub struct Member {
+    spec: MemberSpec,
+    weights: Weights,
+    packed: Packed,
+    /// Buffers of the batched passes, reused across calls; a caller that finds them busy (another
+    /// thread) works in fresh ones instead of waiting.
+    workspace: Mutex<Workspace>,
+}
+
+impl Clone for Member {
+    fn clone(&self) -> Self {
+        Self::from_parts(self.spec, self.weights.clone())
+    }
+}
+
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec == other.spec && self.weights == other.weights
+    }
+}
+
+impl Member {
+    fn from_parts(spec: MemberSpec, weights: Weights) -> Self {
+        let packed = Packed::new(&spec, &weights);
+        Self {
+            spec,
+            weights,
+            packed,
+            workspace: Mutex::new(Workspace::default()),
+        }
+    }
+
+    /// A fresh member with PyTorch's initialisation drawn from `seed`.
+    pub fn init(spec: MemberSpec, seed: u64) -> Result<Self, ModelError> {
+        spec.validate()?;
+        Ok(Self::from_parts(spec, Weights::init(&spec, seed)))
+    }
+
+    /// A member with the given weights, checked against `spec` (shapes, finite values).
+    pub fn from_weights(spec: MemberSpec, weights: Weights) -> Result<Self, ModelError> {
+        spec.validate()?;
+        let expected = Weights::zeros(&spec);
+        let shapes = spec.parameter_shapes();
+        if weights.layers.len() != spec.layers {
+            return Err(ModelError::InvalidSpec(format!(
+                "{} layers of weights for a spec of {} layers",
+                weights.layers.len(),
+                spec.layers
+            )));
+        }
+        for (((name, shape), ours), want) in
+            shapes.iter().zip(weights.tensors()).zip(expected.tensors())
+        {
+            if ours.len() != want.len() {
+                return Err(ModelError::WrongShape {
+                    name: name.clone(),
+                    found: vec![ours.len()],
+                    expected: shape.clone(),
+                    why: "weights do not fill the spec's shape".to_string(),
+                });
+            }
+        }
+        if let Some((t, index, value)) = weights.first_non_finite() {
+            return Err(ModelError::NonFinite {
+                name: shapes[t].0.clone(),
+                index,
+                value,
+            });
+        }
+        Ok(Self::from_parts(spec, weights))
+    }
+
+    /// A member from safetensors bytes under PyTorch's names (see [`weights_file`]).
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Self, ModelError> {
+        let (spec, weights) = weights_file::read_member(bytes)?;
+        Ok(Self::from_parts(spec, weights))
+    }
+
+    /// The weights as safetensors bytes under PyTorch's names, the window in the metadata.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, ModelError> {
+        weights_file::write_member(&self.spec, &self.weights)
+    }
+
+    pub fn spec(&self) -> &MemberSpec {
+        &self.spec
+    }
+
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// Changes the weights in place (the optimiser), then refreshes the packed copy.
+    pub(crate) fn update_weights(&mut self, change: impl FnOnce(&mut Weights)) {
+        change(&mut self.weights);
+        self.packed = Packed::new(&self.spec, &self.weights);
+    }
+
+    fn check_input(&self, x: &[f32], batch: usize) -> Result<(), ModelError> {
+        let per = self.spec.window_len();
+        if batch == 0 || x.len() != batch * per {
+            return Err(ModelError::InputShape {
+                name: "x".to_string(),
+                found: vec![x.len()],
+                expected: vec![batch.max(1), self.spec.window, self.spec.features],
+                why: format!(
+                    "{} values per window (T = {} × F = {}) for a batch of {batch}",
+                    per, self.spec.window, self.spec.features
+                ),
+            });
+        }
+        if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::NonFiniteInput {
+                name: "x".to_string(),
+                index,
+                value: x[index],
+            });
+        }
+        Ok(())
+    }
+
+    fn layer_tensors(&self) -> Result<Vec<LayerTensors>, ModelError> {
+        self.weights
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, w)| LayerTensors::new(&self.spec, l, w))
+            .collect()
+    }
+
+    /// Runs `work` with the member's workspace, or a fresh one when another thread holds it.
+    fn with_workspace<R>(&self, work: impl FnOnce(&mut Workspace) -> R) -> R {
+        match self.workspace.try_lock() {
+            Ok(mut ws) => work(&mut ws),
+            Err(_) => work(&mut Workspace::default()),
+        }
+    }
+
+    /// The head's logits for `batch` windows.
+    pub fn logits(&self, x: &[f32], batch: usize) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        self.check_input(x, batch)?;
+        let layers = self.layer_tensors()?;
+        self.with_workspace(|ws| {
+            let h_last = sequence::forward(&self.spec, &layers, x, batch, ws, false)?;
+            Ok(sequence::head(&self.weights, self.spec.hidden, h_last))
+        })
+    }
+
+    /// Probabilities of down, flat, up for `batch` windows.
+    pub fn probabilities(
+        &self,
+        x: &[f32],
+        batch: usize,
+    ) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        Ok(self.logits(x, batch)?.into_iter().map(softmax3).collect())
+    }
+
+    /// Probabilities for one window by the batch-1 path (no allocation, no candle tensors).
+    pub fn predict_one(
+        &self,
+        window: &[f32],
+        scratch: &mut Scratch,
+    ) -> Result<[f32; CLASSES], ModelError> {
+        self.check_input(window, 1)?;
+        Ok(softmax3(self.packed.logits(&self.spec, window, scratch)))
+    }
+
+    /// Mean cross-entropy of `batch = y.len()` windows against labels `y` and its gradient.
+    pub fn loss_and_gradients(&self, x: &[f32], y: &[u8]) -> Result<(f32, Gradients), ModelError> {
+        self.loss_and_gradients_weighted(x, y, [1.0; CLASSES])
+    }
+
+    /// As [`Member::loss_and_gradients`] with PyTorch's class weights: the loss is
+    /// Σ w[y]·(−log p[y]) / Σ w[y].
+    pub fn loss_and_gradients_weighted(
+        &self,
+        x: &[f32],
+        y: &[u8],
+        class_weights: [f32; CLASSES],
+    ) -> Result<(f32, Gradients), ModelError> {
+        let batch = y.len();
+        self.check_input(x, batch)?;
+        if let Some(index) = y.iter().position(|&c| usize::from(c) >= CLASSES) {
+            return Err(ModelError::BadLabel {
+                index,
+                value: i64::from(y[index]),
+            });
+        }
+        if class_weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return Err(ModelError::InvalidSpec(format!(
+                "class weights {class_weights:?} must be finite and not negative"
+            )));
+        }
+        let layers = self.layer_tensors()?;
+        self.with_workspace(|ws| {
+            let h_last = sequence::forward(&self.spec, &layers, x, batch, ws, true)?;
+            let logits = sequence::head(&self.weights, self.spec.hidden, h_last);
+            let (loss, dlogits) = cross_entropy(&logits, y, class_weights)?;
+            let mut grads = Weights::zeros(&self.spec);
+            sequence::backward(
+                &self.spec,
+                &self.weights,
+                &layers,
+                ws,
+                &dlogits,
+                false,
+                &mut grads,
+            )?;
+            Ok((loss, grads))
+        })
+    }
+
+    /// One optimiser step on one batch; returns the batch's loss before the step.
+    pub fn train_step(
+        &mut self,
+        optimizer: &mut AdamW,
+        x: &[f32],
+        y: &[u8],
+    ) -> Result<f32, ModelError> {
+        let (loss, grads) = self.loss_and_gradients(x, y)?;
+        optimizer.step(self, &grads)?;
+        Ok(loss)
+    }
+
+    /// d log p[class] / d x for one window, [T, F]: multiplied by the window it gives the
+    /// gradient × input attribution of each feature at each step.
+    pub fn input_gradient(&self, window: &[f32], class: Class) -> Result<Vec<f32>, ModelError> {
+        self.check_input(window, 1)?;
+        let layers = self.layer_tensors()?;
+        self.with_workspace(|ws| {
+            let h_last = sequence::forward(&self.spec, &layers, window, 1, ws, true)?;
+            let logits = sequence::head(&self.weights, self.spec.hidden, h_last);
+            let p = softmax3(logits[0]);
+            // d log p_c / d z_k = [k == c] − p_k
+            let dlogits = [std::array::from_fn(|k| {
+                f32::from(u8::from(k == class as usize)) - p[k]
+            })];
+            let mut grads = Weights::zeros(&self.spec);
+            sequence::backward(
+                &self.spec,
+                &self.weights,
+                &layers,
+                ws,
+                &dlogits,
+                true,
+                &mut grads,
+            )?
+            .ok_or(ModelError::Internal("input gradient not computed"))
+        })
+    }
+}
+
+/// Weighted mean cross-entropy of `logits` against `y` and its gradient with respect to the logits.
+pub(crate) fn cross_entropy(
+    logits: &[[f32; CLASSES]],
+    y: &[u8],
+    class_weights: [f32; CLASSES],
+) -> Result<(f32, Vec<[f32; CLASSES]>), ModelError> {
+    let total: f64 = y
+        .iter()
+        .map(|&c| f64::from(class_weights[usize::from(c)]))
+        .sum();
+    if total <= 0.0 {
+        return Err(ModelError::InvalidSpec(
+            "class weights give the batch's labels a total weight of zero".to_string(),
+        ));
+    }
+    let mut loss = 0.0_f64;
+    let dlogits = logits
+        .iter()
+        .zip(y)
+        .map(|(z, &c)| {
+            let c = usize::from(c);
+            let top = z[0].max(z[1]).max(z[2]);
+            let e = z.map(|v| f64::from(v - top).exp());
+            let sum: f64 = e.iter().sum();
+            let w = f64::from(class_weights[c]);
+            loss += w * (sum.ln() - f64::from(z[c] - top));
+            std::array::from_fn(|k| {
+                let target = if k == c { 1.0 } else { 0.0 };
+                (w * (e[k] / sum - target) / total) as f32
+            })
+        })
+        .collect();
+    Ok(((loss / total) as f32, dlogits))
+}
