@@ -26,6 +26,10 @@ struct Cli {
     /// simulated.db for the built-in exchange's simulated or replayed data].
     #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
+    /// Use the built-in exchange's database (simulated.db) instead of trademon.db, for commands
+    /// other than run.
+    #[arg(long, global = true)]
+    sim: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -66,6 +70,31 @@ enum Command {
         /// End of the candles written (exclusive), same forms as --from.
         #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
         to: Option<i64>,
+    },
+    /// Train an LSTM ensemble on stored candles and register it as a challenger.
+    Train {
+        #[arg(long)]
+        symbol: Symbol,
+        #[arg(long)]
+        interval: Interval,
+        /// Ensemble members [default: model.members].
+        #[arg(long)]
+        members: Option<usize>,
+        /// Epochs at most per member [default: model.epochs].
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Seed of the initialisation and the minibatch order [default: model.seed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// First candle used: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        from: Option<i64>,
+        /// End of the candles used (exclusive), same forms as --from.
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+        /// Print the result as JSON (no progress bar).
+        #[arg(long)]
+        json: bool,
     },
     /// The model registry: list, show, promote, roll back and export model versions.
     Models {
@@ -161,7 +190,7 @@ fn real_main() -> Result<ExitCode> {
                 .map_err(|e| eyre!(e))?;
             !matches!(source, trademon::engine::Source::Binance { .. })
         }
-        _ => false,
+        _ => cli.sim,
     };
     let db = commands::db_path(cli.db.as_deref(), &config, simulated)?;
     let _log = init_logging(&db);
@@ -216,6 +245,38 @@ fn real_main() -> Result<ExitCode> {
                     report.candles_read,
                     report.gap_rows
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Train {
+            symbol,
+            interval,
+            members,
+            epochs,
+            seed,
+            from,
+            to,
+            json,
+        } => {
+            let mut spec = trademon::model::train::TrainSpec::from_config(&config.model);
+            spec.members = members.unwrap_or(spec.members);
+            spec.epochs = epochs.unwrap_or(spec.epochs);
+            spec.seed = seed.unwrap_or(spec.seed);
+            if spec.members == 0 || spec.epochs == 0 {
+                return Err(eyre!("--members and --epochs must be at least 1"));
+            }
+            let args = commands::train::TrainArgs {
+                symbol,
+                interval,
+                from_ms: from,
+                to_ms: to,
+                progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let output = commands::train::run(&db, &args, &spec)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&output)?);
+            } else {
+                print!("{}", commands::train::to_text(&output));
             }
             Ok(ExitCode::SUCCESS)
         }

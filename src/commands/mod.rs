@@ -5,6 +5,7 @@ pub mod import;
 pub mod models;
 pub mod run;
 pub mod serve_sim;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -24,6 +24,7 @@ pub mod correlation;
 pub mod data_error;
 pub mod data_rng;
 pub mod dataset;
+pub mod ensemble;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;
@@ -32,6 +33,7 @@ pub mod prepare;
 pub mod registry;
 pub mod signal;
 pub mod split;
+pub mod train;
 pub mod weighting;
 
 pub mod adamw;
