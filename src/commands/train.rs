@@ -44,7 +44,7 @@ pub enum TrainCommandError {
         symbol: Symbol,
         interval: Interval,
         #[source]
-        source: TrainError,
+        source: Box<TrainError>,
     },
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -115,7 +115,7 @@ pub fn run(
             TrainCommandError::Train {
                 symbol: args.symbol,
                 interval: args.interval,
-                source,
+                source: Box::new(source),
             }
         })?;
     if let Some(bar) = bar {

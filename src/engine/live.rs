@@ -13,6 +13,7 @@ use super::indicators::SeriesIndicators;
 
 #[path = "live_indicators.rs"]
 mod live_indicators;
+use super::models::{ModelCommand, ModelRunner, Output as ModelOutput};
 use super::publish::Publisher;
 use super::wall_clock_ms;
 use crate::domain::{Candle, Interval, Symbol};
@@ -38,6 +39,8 @@ pub struct EngineOptions {
     pub health_every: Duration,
     /// Coalesced last prices are published this often.
     pub price_every: Duration,
+    /// The model, its training and its signal thresholds.
+    pub model: crate::config::ModelConfig,
 }
 
 /// What the engine did, for `run --headless`.
@@ -117,6 +120,7 @@ pub struct Engine {
     parse_errors_this_second: (i64, u32),
     /// Per symbol, per interval (the order of the options).
     indicators: Vec<Vec<SeriesIndicators>>,
+    models: ModelRunner,
 }
 
 impl Engine {
@@ -140,6 +144,22 @@ impl Engine {
         let stored = vec![vec![0; options.intervals.len()]; n];
         let mut state = state;
         let indicators = warm_up(&options, &mut state);
+        let simulated = !matches!(options.source, SourceInfo::Binance { .. });
+        let mut models = ModelRunner::start(
+            db_path.clone(),
+            options.model.clone(),
+            simulated,
+            &state,
+            wall_clock_ms(),
+        );
+        state.models = models.view.clone();
+        let initial = models.take_initial();
+        for signal in &initial.signals {
+            crate::protocol::put_signal(&mut state.signals, signal);
+        }
+        for op in initial.writes {
+            let _ = writer.send(op);
+        }
         Self {
             options,
             state,
@@ -153,6 +173,23 @@ impl Engine {
             stored,
             parse_errors_this_second: (0, 0),
             indicators,
+            models,
+        }
+    }
+
+    /// Publishes what the model side produced and sends its rows to the store.
+    fn apply_models(&mut self, out: ModelOutput) {
+        for op in out.writes {
+            let _ = self.writer.send(op);
+        }
+        for signal in out.signals {
+            self.publish(Update::Signal(Box::new(signal)));
+        }
+        if out.models_changed {
+            self.publish(Update::Models(Box::new(self.models.view.clone())));
+        }
+        if let Some(training) = out.training {
+            self.publish(Update::Training(training.map(Box::new)));
         }
     }
 
@@ -220,6 +257,8 @@ impl Engine {
                 } else {
                     self.publish_rebuilt(symbol, interval, vec![candle]);
                 }
+                let out = self.models.on_closed(symbol, interval, &candle, now);
+                self.apply_models(out);
             }
             MarketEvent::Backfill {
                 symbol,
@@ -244,12 +283,14 @@ impl Engine {
                     self.publish(Update::Backfill {
                         symbol,
                         interval,
-                        candles,
+                        candles: candles.clone(),
                         indicators,
                     });
                 } else {
-                    self.publish_rebuilt(symbol, interval, candles);
+                    self.publish_rebuilt(symbol, interval, candles.clone());
                 }
+                let out = self.models.on_backfill(symbol, interval, &candles, now);
+                self.apply_models(out);
             }
             MarketEvent::Trade { symbol, trade } => {
                 self.health.trade(symbol, now);
@@ -332,13 +373,20 @@ impl Engine {
             Command::Reconnect => {
                 let _ = self.feed_control.try_send(FeedControl::Reconnect);
             }
-            Command::SwitchModel { .. }
-            | Command::PromoteModel { .. }
-            | Command::RollbackModel
-            | Command::Retrain { .. } => {
-                tracing::warn!("{command:?}: this engine runs no models yet");
+            Command::SwitchModel { id } => self.model_command(ModelCommand::Switch(id)),
+            Command::PromoteModel { id } => self.model_command(ModelCommand::Promote(id)),
+            Command::RollbackModel => self.model_command(ModelCommand::Rollback),
+            Command::Retrain { symbol, interval } => {
+                self.model_command(ModelCommand::Retrain(symbol, interval));
             }
         }
+    }
+
+    fn model_command(&mut self, command: ModelCommand) {
+        let out = self
+            .models
+            .on_command(command, &self.state, wall_clock_ms());
+        self.apply_models(out);
     }
 
     pub fn summary(&self) -> EngineSummary {
@@ -393,7 +441,11 @@ impl Engine {
                     Some(command) => self.on_command(command),
                     None => commands_open = false,
                 },
-                _ = health_tick.tick() => self.report_health(),
+                _ = health_tick.tick() => {
+                    self.report_health();
+                    let out = self.models.poll();
+                    self.apply_models(out);
+                }
                 _ = price_tick.tick() => self.flush_prices(),
                 _ = shutdown.changed() => break,
             }
@@ -402,6 +454,7 @@ impl Engine {
         while let Ok(event) = market.try_recv() {
             self.on_market(event);
         }
+        self.models.stop_training();
         self.flush_prices();
         self.report_health();
         self.summary()

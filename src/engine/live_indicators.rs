@@ -150,6 +150,7 @@ mod tests {
             stale_after: Duration::from_secs(10),
             health_every: Duration::from_secs(1),
             price_every: Duration::from_millis(100),
+            model: crate::config::Config::default().model,
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);
         let writer = Writer::spawn(

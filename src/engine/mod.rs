@@ -5,6 +5,7 @@ mod clock;
 mod health;
 mod indicators;
 mod live;
+pub mod models;
 mod publish;
 mod runtime;
 

@@ -156,6 +156,7 @@ impl Runtime {
             stale_after: Duration::from_secs(10),
             health_every: Duration::from_secs(1),
             price_every: Duration::from_millis(100),
+            model: config.model.clone(),
         };
         let snapshot = initial_snapshot(
             &engine_options,

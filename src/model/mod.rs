@@ -24,6 +24,7 @@ pub mod correlation;
 pub mod data_error;
 pub mod data_rng;
 pub mod dataset;
+pub mod demo;
 pub mod ensemble;
 pub mod labels;
 pub mod logistic;

@@ -39,9 +39,15 @@ pub enum TrainError {
         source: ModelError,
     },
     #[error(transparent)]
-    Ensemble(#[from] EnsembleError),
+    Ensemble(Box<EnsembleError>),
     #[error("training was stopped")]
     Stopped,
+}
+
+impl From<EnsembleError> for TrainError {
+    fn from(error: EnsembleError) -> Self {
+        TrainError::Ensemble(Box::new(error))
+    }
 }
 
 /// How to train (from the `[model]` config section; the CLI overrides some).
@@ -90,7 +96,7 @@ impl TrainSpec {
     /// Member `k`'s shape: members alternate between the configured hidden size and three
     /// quarters of it, so they differ in capacity as well as in seed.
     pub fn member_spec(&self, k: usize, features: usize) -> MemberSpec {
-        let hidden = if k % 2 == 0 {
+        let hidden = if k.is_multiple_of(2) {
             self.hidden
         } else {
             (self.hidden * 3 / 4).max(2)
@@ -341,7 +347,7 @@ impl Context<'_> {
             1e-8,
             spec.weight_decay as f32,
         );
-        let mut rng = DataRng::new(seed ^ 0x5EED_0F_BA7C4);
+        let mut rng = DataRng::new(seed ^ 0x05EE_D0FB_A7C4);
         let mut order = train_ids.to_vec();
         let validation = Batch {
             x: validation.0.clone(),

@@ -12,8 +12,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::{FeedEvent, FeedEventKind};
 
-pub use rows::gaps_in;
 use rows::{Conflict, check_integrity, classify, write_candles, write_events};
+pub use rows::{OutcomeRow, PredictionRow, gaps_in};
 pub use schema::SCHEMA_VERSION;
 
 #[derive(Debug, thiserror::Error)]

@@ -66,6 +66,76 @@ pub(crate) fn write_events(conn: &Connection, events: &[FeedEvent]) -> rusqlite:
     Ok(())
 }
 
+/// One live prediction of a model (the `predictions` table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictionRow {
+    pub model_version: String,
+    pub symbol: Symbol,
+    pub interval: Interval,
+    /// The closed candle it was made at.
+    pub open_time_ms: i64,
+    pub made_ms: i64,
+    /// Down, flat, up.
+    pub probabilities: [f64; 3],
+    /// "buy", "sell" or "hold".
+    pub signal: &'static str,
+    pub confidence: f64,
+}
+
+/// What happened after a prediction: the forward return over the horizon and its class.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutcomeRow {
+    pub model_version: String,
+    pub symbol: Symbol,
+    pub interval: Interval,
+    pub open_time_ms: i64,
+    pub realised_return: f64,
+    /// 0 down, 1 flat, 2 up.
+    pub outcome: u8,
+}
+
+pub(crate) fn write_predictions(conn: &Connection, rows: &[PredictionRow]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR REPLACE INTO predictions (model_version, symbol, interval, open_time_ms, made_ms,
+             p_down, p_flat, p_up, signal, confidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in rows {
+        let [down, flat, up] = r.probabilities.map(|p| p.clamp(0.0, 1.0));
+        stmt.execute(params![
+            r.model_version,
+            r.symbol.as_str(),
+            r.interval.as_str(),
+            r.open_time_ms,
+            r.made_ms,
+            down,
+            flat,
+            up,
+            r.signal,
+            r.confidence.clamp(0.0, 1.0)
+        ])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn write_outcomes(conn: &Connection, rows: &[OutcomeRow]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE predictions SET realised_return = ?1, outcome = ?2
+         WHERE model_version = ?3 AND symbol = ?4 AND interval = ?5 AND open_time_ms = ?6",
+    )?;
+    for r in rows {
+        stmt.execute(params![
+            r.realised_return,
+            r.outcome,
+            r.model_version,
+            r.symbol.as_str(),
+            r.interval.as_str(),
+            r.open_time_ms
+        ])?;
+    }
+    Ok(())
+}
+
 /// Gaps in sorted open times: `(first missing open time, candles missing)`.
 pub fn gaps_in(open_times: &[i64], interval_ms: i64) -> Vec<(i64, i64)> {
     open_times

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::rows::{OutcomeRow, PredictionRow, write_outcomes, write_predictions};
 use super::{Conflict, Store, StoreError, write_candles, write_events};
 use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::FeedEvent;
@@ -20,6 +21,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 pub enum WriteOp {
     Candle(Symbol, Interval, Candle),
     Event(FeedEvent),
+    Prediction(PredictionRow),
+    Outcome(OutcomeRow),
     /// Commit what is pending now and answer.
     Flush(Sender<()>),
 }
@@ -118,6 +121,7 @@ fn run(
 ) -> Result<(), StoreError> {
     let mut candles: Vec<(Symbol, Interval, Candle)> = Vec::with_capacity(options.batch_max_rows);
     let mut events: Vec<FeedEvent> = Vec::new();
+    let mut model_rows = ModelRows::default();
     let mut waiting: Vec<Sender<()>> = Vec::new();
     let max_wait = Duration::from_millis(options.batch_max_ms);
     if let Err(e) = store.manual_checkpoints() {
@@ -137,13 +141,15 @@ fn run(
             match next.take() {
                 Some(WriteOp::Candle(s, i, c)) => candles.push((s, i, c)),
                 Some(WriteOp::Event(e)) => events.push(e),
+                Some(WriteOp::Prediction(p)) => model_rows.predictions.push(p),
+                Some(WriteOp::Outcome(o)) => model_rows.outcomes.push(o),
                 Some(WriteOp::Flush(done)) => {
                     waiting.push(done);
                     break;
                 }
                 None => {}
             }
-            if candles.len() + events.len() >= options.batch_max_rows {
+            if candles.len() + events.len() + model_rows.len() >= options.batch_max_rows {
                 break;
             }
             let now = Instant::now();
@@ -159,7 +165,7 @@ fn run(
                 }
             }
         }
-        commit(store, &mut candles, &mut events, stats);
+        commit(store, &mut candles, &mut events, &mut model_rows, stats);
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
@@ -180,17 +186,31 @@ fn run(
             last_checkpoint = Instant::now();
         }
     }
-    commit(store, &mut candles, &mut events, stats);
+    commit(store, &mut candles, &mut events, &mut model_rows, stats);
     store.checkpoint()
+}
+
+/// Model predictions and outcomes waiting for the next commit.
+#[derive(Default)]
+struct ModelRows {
+    predictions: Vec<PredictionRow>,
+    outcomes: Vec<OutcomeRow>,
+}
+
+impl ModelRows {
+    fn len(&self) -> usize {
+        self.predictions.len() + self.outcomes.len()
+    }
 }
 
 fn commit(
     store: &mut Store,
     candles: &mut Vec<(Symbol, Interval, Candle)>,
     events: &mut Vec<FeedEvent>,
+    model_rows: &mut ModelRows,
     stats: &WriterStats,
 ) {
-    if candles.is_empty() && events.is_empty() {
+    if candles.is_empty() && events.is_empty() && model_rows.len() == 0 {
         return;
     }
     let started = Instant::now();
@@ -198,6 +218,9 @@ fn commit(
         let tx = store.conn.transaction()?;
         write_candles(&tx, candles.iter().copied(), Conflict::Replace)?;
         write_events(&tx, events)?;
+        // Predictions before outcomes: an outcome may be for a prediction in this batch.
+        write_predictions(&tx, &model_rows.predictions)?;
+        write_outcomes(&tx, &model_rows.outcomes)?;
         tx.commit()
     })();
     match result {
@@ -206,12 +229,15 @@ fn commit(
             if let Ok(mut w) = stats.commit_latency.lock() {
                 w.record_micros(elapsed.as_micros() as u64);
             }
-            stats
-                .rows_stored
-                .fetch_add((candles.len() + events.len()) as u64, Ordering::Relaxed);
+            stats.rows_stored.fetch_add(
+                (candles.len() + events.len() + model_rows.len()) as u64,
+                Ordering::Relaxed,
+            );
             stats.batches.fetch_add(1, Ordering::Relaxed);
             candles.clear();
             events.clear();
+            model_rows.predictions.clear();
+            model_rows.outcomes.clear();
         }
         Err(e) => {
             // Keep the rows: the next batch retries them. A write error is loud, never silent.

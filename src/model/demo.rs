@@ -1,0 +1,137 @@
+//! The demo ensemble shipped in `assets/`: trained by this code (`trademon train`) on 30,000
+//! minutes of the built-in exchange's simulated BTCUSDT, exported with `trademon models export`.
+//! On the first run on simulated data, with an empty registry, it is registered (origin "demo",
+//! trained on simulated data) and made champion, so the console shows signals at once.
+
+use std::collections::HashMap;
+
+use safetensors::SafeTensors;
+
+use super::registry::{ModelRecord, NewModel, Origin, Registry, RegistryError, TrainedOn};
+use crate::domain::{Interval, Symbol};
+
+/// The exported demo model: its tensors, with the registry record in the metadata.
+pub const DEMO_MODEL: &[u8] = include_bytes!("../../assets/demo-model.safetensors");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the bundled demo model is damaged: {0}")]
+    Damaged(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// The registry record of an exported model file (`trademon models export`), as a new model of
+/// `origin` with these very bytes as its blob.
+pub fn new_model_from_export(
+    bytes: &[u8],
+    origin: Origin,
+    trained_on: TrainedOn,
+) -> Result<NewModel, DemoError> {
+    let damaged = |why: String| DemoError::Damaged(why);
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| damaged(e.to_string()))?;
+    let meta: HashMap<String, String> = header
+        .metadata()
+        .clone()
+        .ok_or_else(|| damaged("no metadata".into()))?;
+    let text = |key: &str| {
+        meta.get(key)
+            .cloned()
+            .ok_or_else(|| damaged(format!("no {key} in the metadata")))
+    };
+    let json = |key: &str| -> Result<serde_json::Value, DemoError> {
+        serde_json::from_str(&text(key)?).map_err(|e| damaged(format!("{key}: {e}")))
+    };
+    let number = |key: &str| -> Result<i64, DemoError> {
+        text(key)?
+            .parse()
+            .map_err(|e| damaged(format!("{key}: {e}")))
+    };
+    let features: Vec<String> =
+        serde_json::from_value(json("features")?).map_err(|e| damaged(format!("features: {e}")))?;
+    Ok(NewModel {
+        kind: text("kind")?,
+        origin,
+        trained_on,
+        symbol: Some(
+            text("symbol")?
+                .parse::<Symbol>()
+                .map_err(|e| damaged(format!("symbol: {e}")))?,
+        ),
+        interval: Some(
+            text("interval")?
+                .parse::<Interval>()
+                .map_err(|e| damaged(format!("interval: {e}")))?,
+        ),
+        data_from_ms: Some(number("data_from_ms")?),
+        data_to_ms: Some(number("data_to_ms")?),
+        rows_train: number("rows_train")? as u64,
+        rows_validation: number("rows_validation")? as u64,
+        rows_test: number("rows_test")? as u64,
+        features,
+        params: json("params")?,
+        metrics: json("metrics")?,
+        weighting: json("weighting")?,
+        blob: bytes.to_vec(),
+    })
+}
+
+/// Registers the demo model and makes it champion, if the registry holds no model at all.
+/// Returns the record when it did.
+pub fn install_if_empty(registry: &mut Registry) -> Result<Option<ModelRecord>, DemoError> {
+    if !registry.list()?.is_empty() {
+        return Ok(None);
+    }
+    let record = registry.register(new_model_from_export(
+        DEMO_MODEL,
+        Origin::Demo,
+        TrainedOn::Simulated,
+    )?)?;
+    let change = registry.promote(record.id)?;
+    Ok(Some(change.champion))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ensemble::Ensemble;
+
+    #[test]
+    fn the_demo_registers_once_and_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
+        let record = install_if_empty(&mut registry).unwrap().unwrap();
+        assert_eq!(record.origin, Origin::Demo);
+        assert_eq!(record.trained_on, TrainedOn::Simulated);
+        assert_eq!(registry.champion().unwrap().unwrap().id, record.id);
+        // Not twice.
+        assert!(install_if_empty(&mut registry).unwrap().is_none());
+        assert_eq!(registry.list().unwrap().len(), 1);
+        let blob = registry.load_blob(record.id).unwrap();
+        let ensemble = Ensemble::from_record(&record, &blob).unwrap();
+        let window = vec![0.1f32; ensemble.window() * ensemble.names.len()];
+        let mut scratch = ensemble.scratch();
+        let verdict = ensemble.predict_one(&window, &mut scratch).unwrap();
+        assert!((verdict.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-6);
+        // The batch path agrees with the batch-1 path.
+        let batch = ensemble.probabilities(&window, 1).unwrap();
+        for (a, b) in batch[0].iter().zip(verdict.probabilities) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_export_is_refused() {
+        let garbage = new_model_from_export(b"garbage", Origin::Demo, TrainedOn::Simulated);
+        assert!(matches!(garbage, Err(DemoError::Damaged(_))), "{garbage:?}");
+        // Cut in half: the header may still parse, but the registry refuses the blob and
+        // stores nothing.
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
+        let half = &DEMO_MODEL[..DEMO_MODEL.len() / 2];
+        if let Ok(model) = new_model_from_export(half, Origin::Demo, TrainedOn::Simulated) {
+            assert!(registry.register(model).is_err());
+        }
+        assert!(registry.list().unwrap().is_empty());
+    }
+}
