@@ -445,6 +445,9 @@ impl Engine {
                     self.report_health();
                     let out = self.models.poll();
                     self.apply_models(out);
+                    for signal in self.models.attributed() {
+                        self.publish(Update::Signal(Box::new(signal)));
+                    }
                 }
                 _ = price_tick.tick() => self.flush_prices(),
                 _ = shutdown.changed() => break,

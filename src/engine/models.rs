@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use crate::config::ModelConfig;
 use crate::domain::{Candle, Interval, Symbol};
@@ -30,8 +30,11 @@ const DRIVERS: usize = 6;
 /// What runs: the ensemble, or only its logistic fallback when the ensemble cannot.
 enum Runner {
     Ensemble {
-        ensemble: Box<Ensemble>,
+        ensemble: Arc<Ensemble>,
         scratch: Vec<Scratch>,
+        /// To the attribution thread: gradient × input takes milliseconds, so it never runs on
+        /// the engine's loop; the signal goes out at once and its drivers follow.
+        attribution: Sender<AttributionJob>,
     },
     Fallback {
         params: Box<EnsembleParams>,
@@ -48,6 +51,38 @@ struct Active {
     horizon: usize,
     theta: f64,
     runner: Runner,
+}
+
+/// A signal whose drivers are to be computed.
+struct AttributionJob {
+    signal: SignalInfo,
+    input: Vec<f32>,
+    class: usize,
+}
+
+/// Starts the thread that computes signals' drivers for `ensemble`; it ends when the sender is
+/// dropped (another model was activated).
+fn spawn_attribution(ensemble: Arc<Ensemble>, done: Sender<SignalInfo>) -> Sender<AttributionJob> {
+    let (tx, jobs) = channel::<AttributionJob>();
+    let spawned = std::thread::Builder::new()
+        .name("trademon-attribution".into())
+        .spawn(move || {
+            while let Ok(mut job) = jobs.recv() {
+                match ensemble.drivers(&job.input, job.class, DRIVERS) {
+                    Ok(drivers) => {
+                        job.signal.drivers = drivers;
+                        if done.send(job.signal).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => tracing::warn!("no drivers for a signal: {e}"),
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no attribution thread, signals come without drivers: {e}");
+    }
+    tx
 }
 
 /// One series' features and recent closes, for inputs and outcomes.
@@ -80,6 +115,9 @@ pub struct ModelRunner {
     job: Option<Job>,
     /// Made while loading a model; taken by the engine.
     initial: Output,
+    /// Signals with their drivers, back from the attribution thread.
+    attributed: Receiver<SignalInfo>,
+    attributed_tx: Sender<SignalInfo>,
     pub view: ModelsView,
 }
 
@@ -104,6 +142,7 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
     ) -> Self {
+        let (attributed_tx, attributed) = channel();
         let mut runner = Self {
             db,
             config,
@@ -111,6 +150,8 @@ impl ModelRunner {
             tracks: HashMap::new(),
             job: None,
             initial: Output::default(),
+            attributed,
+            attributed_tx,
             view: ModelsView::default(),
         };
         if demo && let Some(mut registry) = runner.registry() {
@@ -166,9 +207,12 @@ impl ModelRunner {
             Ok(ensemble) => {
                 self.view.fallback = None;
                 let scratch = ensemble.scratch();
+                let ensemble = Arc::new(ensemble);
+                let attribution = spawn_attribution(ensemble.clone(), self.attributed_tx.clone());
                 Runner::Ensemble {
-                    ensemble: Box::new(ensemble),
+                    ensemble,
                     scratch,
+                    attribution,
                 }
             }
             Err(reason) => {
@@ -359,16 +403,22 @@ impl ModelRunner {
         };
         let rows: Vec<&[f64]> = track.rows.iter().map(|r| r.as_slice()).collect();
         let last = rows.last().copied().unwrap_or(&[]);
-        let (verdict, drivers, fallback) = match &mut active.runner {
-            Runner::Ensemble { ensemble, scratch } => {
+        let mut attribution = None;
+        let (verdict, fallback) = match &mut active.runner {
+            Runner::Ensemble {
+                ensemble,
+                scratch,
+                attribution: to_thread,
+            } => {
                 let mut input = Vec::new();
-                let run = ensemble.input(&rows, &mut input).and_then(|()| {
-                    let verdict = ensemble.predict_one(&input, scratch)?;
-                    let drivers = ensemble.drivers(&input, verdict.class, DRIVERS)?;
-                    Ok((verdict, drivers))
-                });
+                let run = ensemble
+                    .input(&rows, &mut input)
+                    .and_then(|()| ensemble.predict_one(&input, scratch));
                 match run {
-                    Ok((verdict, drivers)) => (verdict, drivers, false),
+                    Ok(verdict) => {
+                        attribution = Some((to_thread.clone(), input, verdict.class));
+                        (verdict, false)
+                    }
                     Err(e) => {
                         let reason = format!("{}: {e}", active.version);
                         if self.view.fallback.as_deref() != Some(reason.as_str()) {
@@ -380,7 +430,7 @@ impl ModelRunner {
                             .fallback_probabilities(last)
                             .map(|p| fallback_verdict(p, &ensemble.params))
                         {
-                            Ok(v) => (v, Vec::new(), true),
+                            Ok(v) => (v, true),
                             Err(e) => {
                                 tracing::error!("the fallback failed too: {e}");
                                 return;
@@ -400,7 +450,7 @@ impl ModelRunner {
                     .apply(last, &weighting.indicators.weights, &mut normalised)
                     .and_then(|()| weighting.logistic.predict_proba(&normalised));
                 match p {
-                    Ok(p) => (fallback_verdict(p, params), Vec::new(), true),
+                    Ok(p) => (fallback_verdict(p, params), true),
                     Err(e) => {
                         tracing::error!("the fallback failed: {e}");
                         return;
@@ -423,7 +473,7 @@ impl ModelRunner {
             signal: verdict.signal.as_str(),
             confidence: verdict.confidence,
         }));
-        out.signals.push(SignalInfo {
+        let signal = SignalInfo {
             symbol,
             interval: active.interval,
             open_time_ms,
@@ -433,9 +483,23 @@ impl ModelRunner {
             confidence: verdict.confidence,
             votes: verdict.votes,
             signal: verdict.signal,
-            drivers,
+            drivers: Vec::new(),
             fallback,
-        });
+        };
+        if let Some((to_thread, input, class)) = attribution {
+            let _ = to_thread.send(AttributionJob {
+                signal: signal.clone(),
+                input,
+                class,
+            });
+        }
+        out.signals.push(signal);
+    }
+
+    /// Signals whose drivers were computed since the last call (they replace the same signal
+    /// without drivers).
+    pub fn attributed(&mut self) -> Vec<SignalInfo> {
+        self.attributed.try_iter().collect()
     }
 
     /// A model command from a view.

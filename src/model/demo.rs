@@ -135,3 +135,31 @@ mod tests {
         assert!(registry.list().unwrap().is_empty());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::model::ensemble::Ensemble;
+
+    #[test]
+    #[ignore = "prints timings"]
+    fn demo_prediction_cost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
+        let record = install_if_empty(&mut registry).unwrap().unwrap();
+        let blob = registry.load_blob(record.id).unwrap();
+        let ensemble = Ensemble::from_record(&record, &blob).unwrap();
+        let window = vec![0.1f32; ensemble.window() * ensemble.names.len()];
+        let mut scratch = ensemble.scratch();
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            ensemble.predict_one(&window, &mut scratch).unwrap();
+        }
+        eprintln!("predict_one: {:?}", t.elapsed() / 100);
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            ensemble.drivers(&window, 2, 6).unwrap();
+        }
+        eprintln!("drivers: {:?}", t.elapsed() / 20);
+    }
+}
