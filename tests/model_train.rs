@@ -1,0 +1,321 @@
+//! Training and running models as a user does: `trademon train` on real candles (ALTBTC-1m)
+//! registers an ensemble whose test scores sit beside both baselines; the registered model loads
+//! and predicts the same as the trained one; a headless run on the built-in exchange registers the
+//! demo model and stores predictions with their outcomes; a model whose weights were damaged
+//! falls back to its logistic baseline; bad input is refused with clear errors.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use trademon::config::Config;
+use trademon::domain::{Interval, Symbol};
+use trademon::engine::models::ModelRunner;
+use trademon::model::ensemble::Ensemble;
+use trademon::model::registry::Registry;
+use trademon::protocol::{Snapshot, SourceInfo};
+
+fn trademon(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trademon"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", dir.join("cfg"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+fn altbtc() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ALTBTC-1m.csv");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing (CI needs ../shared/data)",
+        p.display()
+    );
+    eprintln!("skipping: {} not found", p.display());
+    None
+}
+
+#[test]
+fn train_registers_an_ensemble_scored_out_of_sample_beside_the_baselines() {
+    let Some(csv) = altbtc() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("real.db");
+    let db_arg = db.to_str().unwrap();
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db_arg,
+            "import",
+            csv.to_str().unwrap(),
+            "--symbol",
+            "ALTBTC",
+            "--interval",
+            "1m",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db_arg,
+            "train",
+            "--symbol",
+            "ALTBTC",
+            "--interval",
+            "1m",
+            "--members",
+            "2",
+            "--epochs",
+            "2",
+            "--seed",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let test = &report["report"]["test"];
+    for who in ["model", "logistic", "majority"] {
+        for metric in ["accuracy", "macro_f1", "log_loss", "brier"] {
+            let v = test[who][metric].as_f64().unwrap();
+            assert!(v.is_finite() && v >= 0.0, "{who} {metric} {v}");
+        }
+        assert_eq!(
+            test[who]["samples"].as_u64(),
+            report["report"]["samples_test"].as_u64()
+        );
+    }
+    let beats = report["beats_baselines"].as_bool().unwrap();
+    let model_loss = test["model"]["log_loss"].as_f64().unwrap();
+    let logistic_loss = test["logistic"]["log_loss"].as_f64().unwrap();
+    let majority_loss = test["majority"]["log_loss"].as_f64().unwrap();
+    assert_eq!(
+        beats,
+        model_loss < logistic_loss && model_loss < majority_loss
+    );
+    // The splits are in time order with room between them.
+    let r = &report["report"];
+    let total = r["samples_train"].as_u64().unwrap()
+        + r["samples_validation"].as_u64().unwrap()
+        + r["samples_test"].as_u64().unwrap();
+    assert!(total > 5_000, "{total}");
+
+    // The registered model is the trained one: it loads (sha256 checked) and predicts.
+    let registry = Registry::open(&db).unwrap();
+    let records = registry.list().unwrap();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.kind, "ensemble");
+    assert_eq!(record.features.len(), 54);
+    let blob = registry.load_blob(record.id).unwrap();
+    let ensemble = Ensemble::from_record(record, &blob).unwrap();
+    assert_eq!(ensemble.members().len(), 2);
+    let window = vec![0.3f32; ensemble.window() * 54];
+    let p = ensemble.probabilities(&window, 1).unwrap()[0];
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-6);
+
+    // The human report says plainly whether the baselines were beaten.
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db_arg,
+            "train",
+            "--symbol",
+            "ALTBTC",
+            "--interval",
+            "1m",
+            "--members",
+            "1",
+            "--epochs",
+            "1",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let human = text(&out.stdout);
+    assert!(human.contains("held-out test split"), "{human}");
+    assert!(
+        human.contains("beats both baselines") || human.contains("does NOT beat"),
+        "{human}"
+    );
+}
+
+#[test]
+fn train_refuses_what_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("empty.db");
+    let db_arg = db.to_str().unwrap();
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db_arg,
+            "train",
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1m",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("no BTCUSDT 1m candles"), "{err}");
+    assert!(err.contains("--sim"), "{err}");
+    for bad in [
+        vec!["train", "--symbol", "btc usdt", "--interval", "1m"],
+        vec!["train", "--symbol", "BTCUSDT", "--interval", "7m"],
+        vec![
+            "train",
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1m",
+            "--members",
+            "0",
+        ],
+        vec![
+            "train",
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1m",
+            "--epochs",
+            "many",
+        ],
+    ] {
+        let mut args = vec!["--db", db_arg];
+        args.extend(bad.iter().copied());
+        let out = trademon(dir.path(), &args);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(!text(&out.stderr).is_empty(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_simulated_run_registers_the_demo_and_stores_predictions_with_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sim.db");
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "run",
+            "--headless",
+            "--for",
+            "6s",
+            "--symbols",
+            "BTCUSDT,ETHUSDT",
+            "--intervals",
+            "1m",
+            "--sim-speed",
+            "600",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (origin, role, trained_on): (String, String, String) = conn
+        .query_row("SELECT origin, role, trained_on FROM models", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((origin.as_str(), role.as_str()), ("demo", "champion"));
+    assert_eq!(trained_on, "simulated");
+    let (predictions, outcomes, symbols): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(outcome), count(DISTINCT symbol) FROM predictions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(predictions >= 4, "{predictions}");
+    assert!(outcomes >= 2, "{outcomes} outcomes of {predictions}");
+    assert_eq!(symbols, 2);
+    // Each outcome is the class of the realised return it stores.
+    let bad: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM predictions WHERE outcome IS NOT NULL AND
+             ((realised_return > 0.01 AND outcome != 2) OR (realised_return < -0.01 AND outcome != 0))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad, 0);
+}
+
+fn empty_snapshot() -> Snapshot {
+    Snapshot {
+        source: SourceInfo::Simulated {
+            seed: 1,
+            speed: 60.0,
+        },
+        intervals: vec![Interval::M1],
+        markets: vec![],
+        health: Default::default(),
+        recent_events: Default::default(),
+        keep_candles: 100,
+        started_at_ms: 0,
+        signals: vec![],
+        models: Default::default(),
+    }
+}
+
+#[test]
+fn damaged_weights_fall_back_to_the_logistic_baseline_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sim.db");
+    let config = Config::default().model;
+    // The first start registers the demo and runs it.
+    let runner = ModelRunner::start(Some(db.clone()), config.clone(), true, &empty_snapshot(), 0);
+    assert!(runner.view.fallback.is_none(), "{:?}", runner.view.fallback);
+    assert_eq!(runner.view.models.len(), 1);
+    let id = runner.view.active.unwrap();
+    drop(runner);
+    // Damage the weights: the checksum no longer matches.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE models SET blob = CAST(zeroblob(64) AS BLOB) WHERE id = ?1",
+        [id],
+    )
+    .unwrap();
+    drop(conn);
+    let mut runner = ModelRunner::start(Some(db.clone()), config, true, &empty_snapshot(), 0);
+    let reason = runner.view.fallback.clone().expect("a fallback");
+    assert!(reason.contains("sha256"), "{reason}");
+    assert_eq!(runner.view.active, Some(id), "the model stays selected");
+    // It still answers, from the logistic baseline, and says which.
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let mut close = 100.0;
+    let mut signals = Vec::new();
+    for i in 0..400i64 {
+        let open = close;
+        close *= 1.0 + 0.001 * ((i * 7919 % 13) as f64 - 6.0) / 6.0;
+        let candle = trademon::domain::Candle {
+            open_time_ms: i * 60_000,
+            open,
+            high: open.max(close) * 1.0005,
+            low: open.min(close) * 0.9995,
+            close,
+            volume: 10.0 + (i % 5) as f64,
+            quote_volume: 0.0,
+            trades: 1,
+        };
+        signals.extend(runner.on_closed(symbol, Interval::M1, &candle, 0).signals);
+    }
+    assert!(!signals.is_empty());
+    assert!(
+        signals
+            .iter()
+            .all(|s| s.fallback && s.model_version.contains("fallback"))
+    );
+}
