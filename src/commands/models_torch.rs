@@ -29,9 +29,15 @@ pub enum ModelsError {
     #[error("cannot read {path}: {error}")]
     Read { path: String, error: std::io::Error },
     #[error("{path} is not a PyTorch LSTM member: {error}")]
-    NotMember { path: String, error: ModelError },
+    NotMember {
+        path: String,
+        error: Box<ModelError>,
+    },
     #[error("input file {path}: {error}")]
-    BadInput { path: String, error: ModelError },
+    BadInput {
+        path: String,
+        error: Box<ModelError>,
+    },
     #[error(
         "input file {path} has no tensor {tensor:?}; it holds {found} (pick one with --tensor NAME)"
     )]
@@ -119,14 +125,14 @@ pub fn import_torch(db: &Path, file: &Path) -> Result<TorchImport, ModelsError> 
     let bytes = read(file)?;
     let member = Member::from_safetensors(&bytes).map_err(|error| ModelsError::NotMember {
         path: path.clone(),
-        error,
+        error: Box::new(error),
     })?;
     let spec = *member.spec();
     let blob = member
         .to_safetensors()
         .map_err(|error| ModelsError::NotMember {
             path: path.clone(),
-            error,
+            error: Box::new(error),
         })?;
     let (features, note) = feature_names(spec.features);
     let weighting = serde_json::json!({
@@ -223,7 +229,7 @@ pub fn eval(
     let path = input.display().to_string();
     let bad_input = |error| ModelsError::BadInput {
         path: path.clone(),
-        error,
+        error: Box::new(error),
     };
     let tensors = load_tensors(&read(input)?).map_err(bad_input)?;
     let Some(x) = tensors.get(tensor) else {
