@@ -1,20 +1,25 @@
-//! `trademon models import-torch` and `trademon models eval` as a user runs them, on a real
-//! SQLite file: both PyTorch reference members (../shared/reference/lstm) imported and run on
-//! their own `check.x` through the command line, the probabilities compared with PyTorch's
-//! `check.probs` to 1e-5; then every kind of bad file, input or id, each refused with a clear
+//! `trademon models import-torch` as a user runs it, on a real SQLite file: both PyTorch
+//! reference members (../shared/reference/lstm) imported and run by `models eval` on their own
+//! `check.x`, the probabilities compared with PyTorch's `check.probs` to 1e-5; a member over the
+//! live feature set; then every kind of file that is not a member, each refused with a clear
 //! error, a non-zero exit and the store left as it was.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod torch_support;
 
-use serde_json::{Value, json};
+use std::path::PathBuf;
+
+use serde_json::json;
 use trademon::domain::Interval;
 use trademon::features::FeatureSet;
-use trademon::model::registry::{NewModel, Origin, Registry, TrainedOn};
-use trademon::model::weights_file::{load_tensors, write_tensors};
+use trademon::model::registry::Registry;
+use trademon::model::weights_file::load_tensors;
 use trademon::model::{Member, MemberSpec};
+
+use torch_support::{
+    SMALL, file_of, member_tensors, models, ok_json, probabilities, refused, stored, text, write,
+    x_file,
+};
 
 const REFERENCES: [&str; 2] = ["member_F17_H32_L1_T20", "member_F26_H64_L2_T20"];
 
@@ -36,106 +41,6 @@ fn reference(name: &str) -> Option<PathBuf> {
     eprintln!("skipping: {} is absent", path.display());
     None
 }
-
-fn models(dir: &Path, args: &[&str]) -> Output {
-    let db = dir.join("registry.db");
-    let mut all = vec!["--db", db.to_str().unwrap(), "models"];
-    all.extend_from_slice(args);
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
-        .args(&all)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Asserts a refusal whose message holds every one of `parts`; returns the message.
-fn refused(out: &Output, parts: &[&str]) -> String {
-    let err = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "accepted; stdout {}",
-        text(&out.stdout)
-    );
-    for part in parts {
-        assert!(err.contains(part), "{part:?} not in: {err}");
-    }
-    err
-}
-
-/// Everything stored: the models and the audit log.
-fn stored(dir: &Path) -> Value {
-    let registry = Registry::open(&dir.join("registry.db")).unwrap();
-    json!({
-        "models": serde_json::to_value(registry.list().unwrap()).unwrap(),
-        "events": serde_json::to_value(registry.events(None).unwrap()).unwrap(),
-    })
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-/// A small member's tensors under PyTorch's names, editable before they are written (window
-/// [`SMALL`]'s).
-fn member_tensors(spec: MemberSpec, seed: u64) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
-    let member = Member::init(spec, seed).unwrap();
-    spec.parameter_shapes()
-        .into_iter()
-        .zip(member.weights().tensors())
-        .map(|((name, shape), values)| (name, (shape, values.to_vec())))
-        .collect()
-}
-
-fn file_of(tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>) -> Vec<u8> {
-    let list: Vec<(String, Vec<usize>, &[f32])> = tensors
-        .iter()
-        .map(|(name, (shape, values))| (name.clone(), shape.clone(), values.as_slice()))
-        .collect();
-    // The window T travels in the metadata, as PyTorch's exporter writes it.
-    let window = BTreeMap::from([("window".to_string(), SMALL.window.to_string())]);
-    write_tensors(&list, &window).unwrap()
-}
-
-fn x_file(shape: &[usize], fill: impl Fn(usize) -> f32) -> Vec<u8> {
-    let values: Vec<f32> = (0..shape.iter().product()).map(fill).collect();
-    let list = [("x".to_string(), shape.to_vec(), values.as_slice())];
-    write_tensors(&list, &BTreeMap::new()).unwrap()
-}
-
-/// The `probabilities` of an eval's JSON, back to the f32 values printed.
-fn probabilities(eval: &Value) -> Vec<[f32; 3]> {
-    eval["probabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            let row = row.as_array().unwrap();
-            assert_eq!(row.len(), 3, "{row:?}");
-            std::array::from_fn(|k| row[k].as_f64().unwrap() as f32)
-        })
-        .collect()
-}
-
-const SMALL: MemberSpec = MemberSpec {
-    features: 3,
-    hidden: 4,
-    layers: 1,
-    window: 5,
-};
 
 #[test]
 fn reference_members_import_and_eval_like_pytorch() {
@@ -340,116 +245,4 @@ fn files_that_are_not_a_member_are_refused_and_nothing_is_stored() {
         &["already registered as torch-member@1.0.0 (id 1)"],
     );
     assert_eq!(stored(d), before, "a refused import changed the store");
-}
-
-#[test]
-fn bad_eval_inputs_and_ids_are_refused_and_nothing_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let member = write(d, "member.safetensors", &file_of(&member_tensors(SMALL, 9)));
-    let x = write(d, "x.safetensors", &x_file(&[2, 5, 3], |i| i as f32 / 30.0));
-    let no_db = refused(
-        &models(d, &["eval", "1", "--input", &x]),
-        &["no database at"],
-    );
-    assert!(!d.join("registry.db").exists(), "{no_db}");
-    ok_json(&models(d, &["import-torch", &member, "--json"]));
-    ok_json(&models(d, &["eval", "1", "--input", &x, "--json"]));
-    let before = stored(d);
-
-    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
-        (
-            "wide",
-            x_file(&[2, 5, 4], |_| 0.5),
-            vec![
-                "input x has shape [2, 5, 4], expected [2, 5, 3]",
-                "F = 3 features",
-            ],
-        ),
-        (
-            "long",
-            x_file(&[1, 6, 3], |_| 0.5),
-            vec!["input x has shape [1, 6, 3], expected [1, 5, 3]"],
-        ),
-        (
-            "flat",
-            x_file(&[5, 3], |_| 0.5),
-            vec!["input x has shape [5, 3], expected [5, 5, 3]"],
-        ),
-        (
-            "nan",
-            x_file(&[2, 5, 3], |i| if i == 17 { f32::NAN } else { 0.5 }),
-            vec!["input x holds a non-finite value (NaN) at flat index 17"],
-        ),
-        (
-            "text",
-            b"not safetensors".to_vec(),
-            vec!["not a safetensors file"],
-        ),
-    ];
-    for (name, bytes, parts) in cases {
-        let path = write(d, &format!("{name}.safetensors"), &bytes);
-        let mut parts = parts;
-        parts.push(&path);
-        refused(&models(d, &["eval", "1", "--input", &path]), &parts);
-    }
-    refused(
-        &models(d, &["eval", "1", "--input", &x, "--tensor", "check.x"]),
-        &["has no tensor \"check.x\"; it holds x", "--tensor NAME"],
-    );
-    refused(
-        &models(d, &["eval", "99", "--input", &x]),
-        &["no model \"99\"", "models list"],
-    );
-    refused(
-        &models(d, &["eval", "best-one", "--input", &x]),
-        &["\"best-one\" is not a model id or version"],
-    );
-    assert_eq!(stored(d), before, "a refused eval changed the store");
-
-    // A kind eval cannot run yet, and weights damaged in the store.
-    let mut registry = Registry::open(&d.join("registry.db")).unwrap();
-    let ensemble = registry
-        .register(NewModel {
-            kind: "ensemble".to_string(),
-            origin: Origin::Trained,
-            trained_on: TrainedOn::Simulated,
-            symbol: None,
-            interval: None,
-            data_from_ms: None,
-            data_to_ms: None,
-            rows_train: 1,
-            rows_validation: 1,
-            rows_test: 1,
-            features: vec!["a".into(), "b".into(), "c".into()],
-            params: json!({}),
-            metrics: json!({}),
-            weighting: json!({}),
-            blob: file_of(&member_tensors(SMALL, 10)),
-        })
-        .unwrap();
-    drop(registry);
-    refused(
-        &models(d, &["eval", &ensemble.id.to_string(), "--input", &x]),
-        &[
-            "eval of kind ensemble is not supported yet",
-            &ensemble.version,
-        ],
-    );
-    let conn = rusqlite::Connection::open(d.join("registry.db")).unwrap();
-    conn.execute(
-        "UPDATE models SET blob = CAST('damaged' AS BLOB) WHERE id = 1",
-        [],
-    )
-    .unwrap();
-    drop(conn);
-    let before = stored(d);
-    refused(
-        &models(d, &["eval", "1", "--input", &x]),
-        &[
-            "torch-member@1.0.0 (id 1) is refused",
-            "do not match their sha256",
-        ],
-    );
-    assert_eq!(stored(d), before, "a refused eval changed the store");
 }

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::models_torch::{self, EvalReport, ModelsError, TorchImport};
+use super::models_eval::{self, EvalReport};
+use super::models_torch::{self, ModelsError, TorchImport};
 use crate::model::registry::{
     ChampionChange, ExportReport, ModelEvent, ModelRecord, Registry, RegistryError, TrainedOn,
 };
@@ -108,7 +109,7 @@ pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, ModelsError
             ModelsOutput::Imported(Box::new(models_torch::import_torch(db, file)?))
         }
         ModelsAction::Eval { id, input, tensor } => {
-            ModelsOutput::Eval(models_torch::eval(&registry, id, input, tensor)?)
+            ModelsOutput::Eval(models_eval::eval(&registry, id, input, tensor)?)
         }
     })
 }
@@ -124,7 +125,7 @@ pub fn to_text(output: &ModelsOutput, db: &Path) -> String {
             r.file, r.version, r.id, r.tensors, r.bytes
         ),
         ModelsOutput::Imported(r) => models_torch::import_text(r),
-        ModelsOutput::Eval(r) => models_torch::eval_text(r),
+        ModelsOutput::Eval(r) => models_eval::eval_text(r),
     }
 }
 

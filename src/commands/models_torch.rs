@@ -1,6 +1,6 @@
-//! `trademon models import-torch FILE` and `trademon models eval ID --input FILE`: a one-member
-//! model trained in PyTorch into the registry, and any registered model run on a tensor of
-//! windows from a safetensors file (so its probabilities can be compared with PyTorch's).
+//! `trademon models import-torch FILE`: a one-member model trained in PyTorch into the registry,
+//! with identity normalisation and unit indicator weights; and the errors of the `models`
+//! commands that read files (this one and `models eval`, in [`super::models_eval`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::domain::Interval;
 use crate::features::FeatureSet;
+use crate::model::ensemble::KIND as ENSEMBLE_KIND;
 use crate::model::normalize::Normalizer;
 use crate::model::registry::{ModelRecord, NewModel, Origin, Registry, RegistryError, TrainedOn};
 use crate::model::weighting::IndicatorWeights;
-use crate::model::weights_file::{input_values, load_tensors};
 use crate::model::{Member, MemberSpec, ModelError};
 
 /// The registry kind of a model that is one PyTorch-trained member.
@@ -53,8 +53,8 @@ pub enum ModelsError {
         reason: String,
     },
     #[error(
-        "eval of kind {kind} is not supported yet (model {version}, id {id}); \
-         `models eval` runs {TORCH_MEMBER_KIND} models"
+        "eval of kind {kind} is not supported (model {version}, id {id}); `models eval` runs \
+         {TORCH_MEMBER_KIND} and {ENSEMBLE_KIND} models"
     )]
     Unsupported {
         kind: String,
@@ -78,22 +78,7 @@ pub struct TorchImport {
     pub note: Option<String>,
 }
 
-/// What `eval` computed: per window, the probabilities of down, flat, up.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct EvalReport {
-    /// The model's version tag.
-    pub model: String,
-    #[serde(skip)]
-    pub id: i64,
-    #[serde(skip)]
-    pub input: String,
-    #[serde(skip)]
-    pub tensor: String,
-    pub rows: usize,
-    pub probabilities: Vec<[f32; 3]>,
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, ModelsError> {
+pub(super) fn read(path: &Path) -> Result<Vec<u8>, ModelsError> {
     std::fs::read(path).map_err(|error| ModelsError::Read {
         path: path.display().to_string(),
         error,
@@ -175,96 +160,6 @@ pub fn import_torch(db: &Path, file: &Path) -> Result<TorchImport, ModelsError> 
     })
 }
 
-/// The stored normalisation and indicator weights as one factor and offset per feature.
-fn input_transform(record: &ModelRecord, width: usize) -> Result<(Vec<f64>, Vec<f64>), String> {
-    let normalizer: Normalizer = serde_json::from_value(record.weighting["normalizer"].clone())
-        .map_err(|e| format!("weighting.normalizer: {e}"))?;
-    let weights: IndicatorWeights = serde_json::from_value(record.weighting["weights"].clone())
-        .map_err(|e| format!("weighting.weights: {e}"))?;
-    if normalizer.width() != width {
-        return Err(format!(
-            "weighting.normalizer covers {} features, the member takes {width}",
-            normalizer.width()
-        ));
-    }
-    let (means, scales) = normalizer
-        .scales(&weights.weights)
-        .map_err(|e| format!("weighting: {e}"))?;
-    Ok((means.to_vec(), scales))
-}
-
-/// Runs model `id` (id, version tag or version) on tensor `tensor` [B, T, F] of the file `input`.
-pub fn eval(
-    registry: &Registry,
-    id: &str,
-    input: &Path,
-    tensor: &str,
-) -> Result<EvalReport, ModelsError> {
-    let record = registry.get(id)?;
-    if record.kind != TORCH_MEMBER_KIND {
-        return Err(ModelsError::Unsupported {
-            kind: record.kind,
-            id: record.id,
-            version: record.version,
-        });
-    }
-    let bad_model = |reason: String| ModelsError::BadModel {
-        id: record.id,
-        version: record.version.clone(),
-        reason,
-    };
-    let blob = registry.load_blob(record.id)?;
-    let member = Member::from_safetensors(&blob)
-        .map_err(|e| bad_model(format!("its stored weights are not a member: {e}")))?;
-    let spec = *member.spec();
-    if record.features.len() != spec.features {
-        return Err(bad_model(format!(
-            "it lists {} features but its member takes {}",
-            record.features.len(),
-            spec.features
-        )));
-    }
-    let (means, scales) = input_transform(&record, spec.features).map_err(bad_model)?;
-
-    let path = input.display().to_string();
-    let bad_input = |error| ModelsError::BadInput {
-        path: path.clone(),
-        error: Box::new(error),
-    };
-    let tensors = load_tensors(&read(input)?).map_err(bad_input)?;
-    let Some(x) = tensors.get(tensor) else {
-        let mut names: Vec<&str> = tensors.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        let found = match names.len() {
-            0 => "no tensors".to_string(),
-            n if n > 8 => format!("{} and {} more", names[..8].join(", "), n - 8),
-            _ => names.join(", "),
-        };
-        return Err(ModelsError::NoInputTensor {
-            path,
-            tensor: tensor.to_string(),
-            found,
-        });
-    };
-    let (mut values, batch) = input_values(tensor, x, &spec).map_err(bad_input)?;
-    for row in values.chunks_exact_mut(spec.features) {
-        for ((v, m), s) in row.iter_mut().zip(&means).zip(&scales) {
-            *v = ((f64::from(*v) - m) * s) as f32;
-        }
-    }
-    let probabilities = member
-        .probabilities(&values, batch)
-        .map_err(|e| bad_model(e.to_string()))?;
-    Ok(EvalReport {
-        model: record.version.clone(),
-        id: record.id,
-        input: path,
-        tensor: tensor.to_string(),
-        rows: batch,
-        probabilities,
-    })
-}
-
 /// The human-readable form of an import.
 pub fn import_text(r: &TorchImport) -> String {
     let s = &r.member;
@@ -299,24 +194,6 @@ pub fn import_text(r: &TorchImport) -> String {
         Some(note) => {
             let _ = writeln!(out, "  features    {note}");
         }
-    }
-    out
-}
-
-/// The human-readable form of an eval: one row per window.
-pub fn eval_text(r: &EvalReport) -> String {
-    let windows = if r.rows == 1 { "window" } else { "windows" };
-    let mut out = format!(
-        "model {} (id {}) on {} {windows} of {} from {}\n",
-        r.model, r.id, r.rows, r.tensor, r.input
-    );
-    let _ = writeln!(
-        out,
-        "{:>5}  {:>8}  {:>8}  {:>8}",
-        "ROW", "DOWN", "FLAT", "UP"
-    );
-    for (i, [down, flat, up]) in r.probabilities.iter().enumerate() {
-        let _ = writeln!(out, "{i:>5}  {down:>8.6}  {flat:>8.6}  {up:>8.6}");
     }
     out
 }
