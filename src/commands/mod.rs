@@ -3,6 +3,8 @@
 pub mod features;
 pub mod import;
 pub mod models;
+pub mod models_eval;
+pub mod models_torch;
 pub mod run;
 pub mod serve_sim;
 pub mod train;

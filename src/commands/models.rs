@@ -1,9 +1,12 @@
-//! `trademon models list | show ID | promote ID | rollback | export ID FILE`: the model registry
-//! from the command line, as an aligned table, readable blocks, or JSON.
+//! `trademon models list | show ID | promote ID | rollback | export ID FILE | import-torch FILE |
+//! eval ID --input FILE`: the model registry from the command line, as an aligned table, readable
+//! blocks, or JSON.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::models_eval::{self, EvalReport};
+use super::models_torch::{self, ModelsError, TorchImport};
 use crate::model::registry::{
     ChampionChange, ExportReport, ModelEvent, ModelRecord, Registry, RegistryError, TrainedOn,
 };
@@ -33,6 +36,23 @@ pub enum ModelsAction {
         /// The file to write (replaced if it exists).
         file: PathBuf,
     },
+    /// Register a one-member model trained in PyTorch: a .safetensors file under PyTorch's names
+    /// (lstm.weight_ih_l0, ..., head.weight, head.bias; check.* tensors are ignored).
+    ImportTorch {
+        /// The member's .safetensors file (the window T from its metadata, else 20).
+        file: PathBuf,
+    },
+    /// Run a model on windows [B, T, F] from a .safetensors file; print P(down, flat, up) per row.
+    Eval {
+        /// The id, version tag or version.
+        id: String,
+        /// The .safetensors file holding the input tensor.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// The name of the input tensor in that file.
+        #[arg(long, value_name = "NAME", default_value = "x")]
+        tensor: String,
+    },
 }
 
 /// The result of a models command.
@@ -46,16 +66,23 @@ pub enum ModelsOutput {
     },
     Change(Box<ChampionChange>),
     Export(ExportReport),
+    Imported(Box<TorchImport>),
+    Eval(EvalReport),
 }
 
-pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, RegistryError> {
+pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, ModelsError> {
     if !db.exists() {
         // Reading an absent registry must not create a database as a side effect.
         return match action {
             ModelsAction::List => Ok(ModelsOutput::List(Vec::new())),
+            // An import creates it, but only once its file has been read as a member.
+            ModelsAction::ImportTorch { file } => Ok(ModelsOutput::Imported(Box::new(
+                models_torch::import_torch(db, file)?,
+            ))),
             _ => Err(RegistryError::NoDatabase {
                 path: db.display().to_string(),
-            }),
+            }
+            .into()),
         };
     }
     let mut registry = Registry::open(db)?;
@@ -78,6 +105,12 @@ pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, RegistryErr
             let id = registry.get(id)?.id;
             ModelsOutput::Export(registry.export(id, file)?)
         }
+        ModelsAction::ImportTorch { file } => {
+            ModelsOutput::Imported(Box::new(models_torch::import_torch(db, file)?))
+        }
+        ModelsAction::Eval { id, input, tensor } => {
+            ModelsOutput::Eval(models_eval::eval(&registry, id, input, tensor)?)
+        }
     })
 }
 
@@ -91,6 +124,8 @@ pub fn to_text(output: &ModelsOutput, db: &Path) -> String {
             "wrote {}: {} (id {}), {} tensors, {} bytes\n",
             r.file, r.version, r.id, r.tensors, r.bytes
         ),
+        ModelsOutput::Imported(r) => models_torch::import_text(r),
+        ModelsOutput::Eval(r) => models_eval::eval_text(r),
     }
 }
 
