@@ -5,7 +5,7 @@
 //! Per row, with z = gx + gr + b (input projection, recurrent projection, both biases):
 //! i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h' = o·tanh(c').
 
-use super::math::{sigmoid, tanh};
+use super::simd::{self, StepRows};
 
 /// Rows below which a block is not worth handing to another thread.
 const MIN_ROWS_PER_THREAD: usize = 16;
@@ -99,63 +99,19 @@ impl RowBlock for ForwardStep<'_> {
     }
 
     fn run(self) {
-        let hidden = self.hidden;
-        let gates = 4 * hidden;
-        let rows = self.rows();
-        let mut c_record = self.c_record;
-        let mut tanh_c = self.tanh_c;
-        for r in 0..rows {
-            let gx = &self.gx[r * gates..][..gates];
-            let gr = &self.gr[r * gates..][..gates];
-            let acts = &mut self.acts[r * gates..][..gates];
-            activate_gates(hidden, gx, gr, self.bias, acts);
-            let (ifg, o) = acts.split_at(3 * hidden);
-            let (i, fg) = ifg.split_at(hidden);
-            let (f, g) = fg.split_at(hidden);
-            let c = &mut self.c[r * hidden..][..hidden];
-            let h = &mut self.h[r * hidden..][..hidden];
-            match tanh_c.as_deref_mut() {
-                Some(tc) => {
-                    let tc = &mut tc[r * hidden..][..hidden];
-                    for j in 0..hidden {
-                        let c_new = f[j] * c[j] + i[j] * g[j];
-                        c[j] = c_new;
-                        tc[j] = tanh(c_new);
-                        h[j] = o[j] * tc[j];
-                    }
-                }
-                None => {
-                    for j in 0..hidden {
-                        let c_new = f[j] * c[j] + i[j] * g[j];
-                        c[j] = c_new;
-                        h[j] = o[j] * tanh(c_new);
-                    }
-                }
-            }
-            if let Some(record) = c_record.as_deref_mut() {
-                record[r * hidden..][..hidden].copy_from_slice(c);
-            }
+        simd::step_rows(StepRows {
+            hidden: self.hidden,
+            gx: self.gx,
+            gr: self.gr,
+            bias: self.bias,
+            acts: self.acts,
+            c: &mut *self.c,
+            h: self.h,
+            tanh_c: self.tanh_c,
+        });
+        if let Some(record) = self.c_record {
+            record.copy_from_slice(self.c);
         }
-    }
-}
-
-/// acts = [σ, σ, tanh, σ](gx + gr + bias), gate by gate so each loop vectorises.
-#[inline]
-pub(crate) fn activate_gates(
-    hidden: usize,
-    gx: &[f32],
-    gr: &[f32],
-    bias: &[f32],
-    acts: &mut [f32],
-) {
-    for (k, a) in acts.iter_mut().enumerate().take(2 * hidden) {
-        *a = sigmoid(gx[k] + gr[k] + bias[k]);
-    }
-    for k in 2 * hidden..3 * hidden {
-        acts[k] = tanh(gx[k] + gr[k] + bias[k]);
-    }
-    for k in 3 * hidden..4 * hidden {
-        acts[k] = sigmoid(gx[k] + gr[k] + bias[k]);
     }
 }
 

@@ -19,6 +19,7 @@ pub mod member;
 pub mod predict;
 mod rng;
 pub mod sequence;
+mod simd;
 pub mod weights;
 pub mod weights_file;
 
