@@ -31,14 +31,19 @@ impl Blocked {
         Self { n, blocks, rest }
     }
 
-    /// gates += W · v: whole blocks by the SIMD kernel, the rest here.
+    /// gates[r] += W · v[r] for every row: whole blocks by the SIMD kernel, the rest here.
     fn accumulate(&self, gates: &mut [f32], v: &[f32]) {
-        let v = &v[..self.n];
-        simd::accumulate(gates, &self.blocks, v);
-        let whole = self.blocks.len() / (BLOCK * self.n).max(1);
-        let tail = &mut gates[whole * BLOCK..];
-        if !tail.is_empty() {
-            for (row, &vk) in self.rest.chunks_exact(tail.len()).zip(v) {
+        let n = self.n;
+        let rows = v.len() / n.max(1);
+        let width = gates.len() / rows.max(1);
+        simd::accumulate(gates, &self.blocks, &v[..rows * n], n);
+        let whole = self.blocks.len() / (BLOCK * n).max(1);
+        for (gates_r, v_r) in gates.chunks_exact_mut(width).zip(v.chunks_exact(n)) {
+            let tail = &mut gates_r[whole * BLOCK..];
+            if tail.is_empty() {
+                break;
+            }
+            for (row, &vk) in self.rest.chunks_exact(tail.len()).zip(v_r) {
                 for (g, w) in tail.iter_mut().zip(row) {
                     *g += vk * w;
                 }
@@ -138,14 +143,12 @@ impl Packed {
             } else {
                 (&scratch.below[..], hidden)
             };
-            for (pre, x_t) in scratch
-                .gates
-                .chunks_exact_mut(n_gates)
-                .zip(input.chunks_exact(width))
-            {
+            for pre in scratch.gates.chunks_exact_mut(n_gates) {
                 pre.copy_from_slice(&layer.bias);
-                layer.weight_ih.accumulate(pre, x_t);
             }
+            layer
+                .weight_ih
+                .accumulate(&mut scratch.gates, &input[..spec.window * width]);
             scratch.cell.fill(0.0);
             for t in 0..spec.window {
                 let (done, now) = scratch.hs.split_at_mut(t * hidden);

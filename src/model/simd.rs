@@ -225,59 +225,78 @@ pub(crate) fn step_one(hidden: usize, gates: &mut [f32], c: &mut [f32], h: &mut 
     });
 }
 
-/// gates += W · v with W packed by blocks of [`BLOCK`] gate rows: `blocks` holds, for each
-/// whole block, n rows of [`BLOCK`] values (row k = what v[k] adds to the block's gates).
-/// Gates past the last whole block are left to the caller.
-pub(crate) fn accumulate(gates: &mut [f32], blocks: &[f32], v: &[f32]) {
+/// gates[r] += W · v[r] for every row r (`gates` [rows, G], `v` [rows, n]), with W packed by
+/// blocks of [`BLOCK`] gate rows: `blocks` holds, for each whole block, n rows of [`BLOCK`]
+/// values (row k = what v[k] adds to the block's gates). Block by block, so a block is read from
+/// memory once for all rows. Gates past the last whole block are left to the caller.
+pub(crate) fn accumulate(gates: &mut [f32], blocks: &[f32], v: &[f32], n: usize) {
     struct Acc<'a> {
         gates: &'a mut [f32],
         blocks: &'a [f32],
         v: &'a [f32],
+        n: usize,
     }
     impl WithSimd for Acc<'_> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: Simd>(self, s: S) {
+            let Acc {
+                gates,
+                blocks,
+                v,
+                n,
+            } = self;
             match S::F32_LANES {
-                16 => accumulate_in::<S, { BLOCK / 16 }>(s, self.gates, self.blocks, self.v),
-                8 => accumulate_in::<S, { BLOCK / 8 }>(s, self.gates, self.blocks, self.v),
-                4 => accumulate_in::<S, { BLOCK / 4 }>(s, self.gates, self.blocks, self.v),
-                _ => accumulate_in::<S, BLOCK>(s, self.gates, self.blocks, self.v),
+                16 => accumulate_in::<S, { BLOCK / 16 }>(s, gates, blocks, v, n),
+                8 => accumulate_in::<S, { BLOCK / 8 }>(s, gates, blocks, v, n),
+                4 => accumulate_in::<S, { BLOCK / 4 }>(s, gates, blocks, v, n),
+                _ => accumulate_in::<S, BLOCK>(s, gates, blocks, v, n),
             }
         }
     }
-    Arch::new().dispatch(Acc { gates, blocks, v });
+    Arch::new().dispatch(Acc {
+        gates,
+        blocks,
+        v,
+        n,
+    });
 }
 
 /// [`accumulate`] with `V` vectors per block (V · lanes = [`BLOCK`]), held in registers.
 #[inline(always)]
-fn accumulate_in<S: Simd, const V: usize>(s: S, gates: &mut [f32], blocks: &[f32], v: &[f32]) {
-    if V * S::F32_LANES != BLOCK || v.is_empty() {
+fn accumulate_in<S: Simd, const V: usize>(
+    s: S,
+    gates: &mut [f32],
+    blocks: &[f32],
+    v: &[f32],
+    n: usize,
+) {
+    if V * S::F32_LANES != BLOCK || n == 0 || v.is_empty() {
         return;
     }
-    for (out, w) in gates
-        .chunks_exact_mut(BLOCK)
-        .zip(blocks.chunks_exact(BLOCK * v.len()))
-    {
-        let (out_v, _) = S::as_mut_simd_f32s(out);
-        let Some(out_v) = out_v.first_chunk_mut::<V>() else {
-            return;
-        };
-        let mut acc = *out_v;
-        for (row, &vk) in w.chunks_exact(BLOCK).zip(v) {
-            let (row_v, _) = S::as_simd_f32s(row);
-            let Some(row_v) = row_v.first_chunk::<V>() else {
+    let rows = v.len() / n;
+    let width = gates.len() / rows.max(1);
+    for (b, w) in blocks.chunks_exact(BLOCK * n).enumerate() {
+        for (gates_r, v_r) in gates.chunks_exact_mut(width).zip(v.chunks_exact(n)) {
+            let (out_v, _) = S::as_mut_simd_f32s(&mut gates_r[b * BLOCK..][..BLOCK]);
+            let Some(out_v) = out_v.first_chunk_mut::<V>() else {
                 return;
             };
-            let x = s.splat_f32s(vk);
-            for j in 0..V {
-                acc[j] = s.mul_add_e_f32s(x, row_v[j], acc[j]);
+            let mut acc = *out_v;
+            for (row, &vk) in w.chunks_exact(BLOCK).zip(v_r) {
+                let (row_v, _) = S::as_simd_f32s(row);
+                let Some(row_v) = row_v.first_chunk::<V>() else {
+                    return;
+                };
+                let x = s.splat_f32s(vk);
+                for j in 0..V {
+                    acc[j] = s.mul_add_e_f32s(x, row_v[j], acc[j]);
+                }
             }
+            *out_v = acc;
         }
-        *out_v = acc;
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,12 +332,14 @@ mod tests {
                 blocks.extend((0..BLOCK).map(|j| w[(b * BLOCK + j) * n + k]));
             }
         }
-        let v = [1.0, -2.0, 0.5, 3.0, 0.25];
-        let mut out = vec![1.0; gates];
-        accumulate(&mut out, &blocks, &v);
-        for g in 0..gates {
-            let want = 1.0 + (0..n).map(|k| w[g * n + k] * v[k]).sum::<f32>();
-            assert_eq!(out[g], want, "gate {g}");
+        let v = [1.0, -2.0, 0.5, 3.0, 0.25, 2.0, 1.0, -1.0, 0.0, 4.0];
+        let mut out = vec![1.0; 2 * gates];
+        accumulate(&mut out, &blocks, &v, n);
+        for r in 0..2 {
+            for g in 0..gates {
+                let want = 1.0 + (0..n).map(|k| w[g * n + k] * v[r * n + k]).sum::<f32>();
+                assert_eq!(out[r * gates + g], want, "row {r} gate {g}");
+            }
         }
     }
 }
