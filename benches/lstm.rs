@@ -8,7 +8,8 @@
 //!
 //! Run: `cargo bench --bench lstm` (the table prints first, on stderr; `-- --list` or a criterion
 //! filter such as `-- ours` narrows the criterion part, `TRADEMON_BENCH_STOCK=0` skips stock candle,
-//! `TRADEMON_BENCH_TABLE=0` the table).
+//! `TRADEMON_BENCH_TABLE=0` the table,
+//! `TRADEMON_BENCH_SIZE=F26` keeps one size in the table).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -286,7 +287,8 @@ fn print_table(with_stock: bool) {
         rayon::current_num_threads()
     );
     let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
-    for size in &SIZES {
+    let only = std::env::var("TRADEMON_BENCH_SIZE").unwrap_or_default();
+    for size in SIZES.iter().filter(|s| s.label.contains(only.as_str())) {
         let o = ours(&size.spec);
         let s = with_stock.then(|| stock(&size.spec));
         let (pt_train, pt_one, pt_batched) = size.pytorch;

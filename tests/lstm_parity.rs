@@ -561,3 +561,25 @@ fn wrong_inputs_are_refused_with_their_shape() {
         .to_string();
     assert!(err.contains("for a batch of 15"), "{err}");
 }
+
+#[test]
+fn a_batch_split_over_threads_gives_the_reference_results() {
+    // 64 windows (PyTorch's 16, four times over) are split into chunks run on separate threads;
+    // the loss is the same mean and every gradient the same as PyTorch's.
+    let Some(r) = Reference::load(FILES[1]) else {
+        return;
+    };
+    let member = Member::from_safetensors(&r.bytes).unwrap();
+    let (x, y) = (r.values("check.x").repeat(4), r.labels().repeat(4));
+    let probs: Vec<f32> = member.probabilities(&x, y.len()).unwrap().concat();
+    assert!(max_abs_error(&probs, &r.values("check.probs").repeat(4)) <= 1e-5);
+    let (loss, grads) = member.loss_and_gradients(&x, &y).unwrap();
+    assert!((loss - r.values("check.loss")[0]).abs() <= 1e-4 * loss);
+    for (param, ours) in parameter_names(&member).iter().zip(grads.tensors()) {
+        let e = max_relative_error(ours, &r.values(&format!("check.grad.{param}")));
+        assert!(
+            e <= 1e-4,
+            "gradient of {param} off by {e:e} (relative) on a split batch"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! order i, f, g, o), the cell update and the hidden state; one pass computes all their
 //! derivatives. Big blocks are split over rayon's threads by batch rows.
 //!
-//! Per row, with z = gx + gr + b (input projection, recurrent projection, both biases):
+//! Per row, with z = x·W_ih^T + h·W_hh^T + b_ih + b_hh:
 //! i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h' = o·tanh(c').
 
 use super::simd::{self, StepRows};
@@ -50,10 +50,8 @@ fn split_opt(s: Option<&mut [f32]>, at: usize) -> (Option<&mut [f32]>, Option<&m
 /// One forward step over a block of rows. Slices are [rows, 4H] or [rows, H] row-major.
 pub(crate) struct ForwardStep<'a> {
     pub hidden: usize,
-    /// Input projection x·W_ih^T (no bias).
-    pub gx: &'a [f32],
-    /// Recurrent projection h·W_hh^T (zeros at the first step).
-    pub gr: &'a [f32],
+    /// Both projections, x·W_ih^T + h·W_hh^T (no bias).
+    pub z: &'a [f32],
     /// b_ih + b_hh, [4H].
     pub bias: &'a [f32],
     /// Out: the activated gates i, f, g, o.
@@ -74,17 +72,15 @@ impl RowBlock for ForwardStep<'_> {
 
     fn split(self, at: usize) -> (Self, Self) {
         let (h4, h1) = (4 * self.hidden * at, self.hidden * at);
-        let (gx_a, gx_b) = self.gx.split_at(h4);
-        let (gr_a, gr_b) = self.gr.split_at(h4);
+        let (z_a, z_b) = self.z.split_at(h4);
         let (acts_a, acts_b) = self.acts.split_at_mut(h4);
         let (c_a, c_b) = self.c.split_at_mut(h1);
         let (cr_a, cr_b) = split_opt(self.c_record, h1);
         let (tc_a, tc_b) = split_opt(self.tanh_c, h1);
         let (h_a, h_b) = self.h.split_at_mut(h1);
-        let make = |gx, gr, acts, c, c_record, tanh_c, h| ForwardStep {
+        let make = |z, acts, c, c_record, tanh_c, h| ForwardStep {
             hidden: self.hidden,
-            gx,
-            gr,
+            z,
             bias: self.bias,
             acts,
             c,
@@ -93,16 +89,15 @@ impl RowBlock for ForwardStep<'_> {
             h,
         };
         (
-            make(gx_a, gr_a, acts_a, c_a, cr_a, tc_a, h_a),
-            make(gx_b, gr_b, acts_b, c_b, cr_b, tc_b, h_b),
+            make(z_a, acts_a, c_a, cr_a, tc_a, h_a),
+            make(z_b, acts_b, c_b, cr_b, tc_b, h_b),
         )
     }
 
     fn run(self) {
         simd::step_rows(StepRows {
             hidden: self.hidden,
-            gx: self.gx,
-            gr: self.gr,
+            z: self.z,
             bias: self.bias,
             acts: self.acts,
             c: &mut *self.c,

@@ -6,7 +6,7 @@
 //! Everything between the products runs over buffers kept in a [`Workspace`], time-major
 //! ([T, B, ·]) so each step's block of rows is contiguous.
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 use super::ModelError;
 use super::cell::{BackwardStep, ForwardStep, run_parallel};
@@ -15,9 +15,8 @@ use super::weights::{CLASSES, LayerWeights, MemberSpec, Weights};
 
 /// One layer's weights as the products want them.
 pub(crate) struct LayerTensors {
-    /// W_ih^T [In, 4H] and W_hh^T [H, 4H] (transposed views) for the forward pass.
-    w_ih_t: Tensor,
-    w_hh_t: Tensor,
+    /// [W_ih, W_hh]^T, [In + H, 4H], for the forward pass.
+    w_t: Tensor,
     /// W_ih [4H, In] and W_hh [4H, H] for the backward pass.
     w_ih: Tensor,
     w_hh: Tensor,
@@ -35,8 +34,7 @@ impl LayerTensors {
         let w_ih = tensor(&weights.weight_ih, gates, inputs)?;
         let w_hh = tensor(&weights.weight_hh, gates, spec.hidden)?;
         Ok(Self {
-            w_ih_t: w_ih.t()?,
-            w_hh_t: w_hh.t()?,
+            w_t: Tensor::cat(&[&w_ih, &w_hh], 1)?.t()?,
             w_ih,
             w_hh,
             bias: weights
@@ -101,26 +99,27 @@ pub(crate) fn forward<'w>(
     let (t_len, f, hidden) = (spec.window, spec.features, spec.hidden);
     let (bh, bg) = (batch * hidden, batch * 4 * hidden);
     ws.batch = batch;
-    fit(&mut ws.xt, t_len * batch * f);
-    for b in 0..batch {
-        for t in 0..t_len {
-            ws.xt[(t * batch + b) * f..][..f].copy_from_slice(&x[(b * t_len + t) * f..][..f]);
+    if record {
+        fit(&mut ws.xt, t_len * batch * f);
+        for b in 0..batch {
+            for t in 0..t_len {
+                ws.xt[(t * batch + b) * f..][..f].copy_from_slice(&x[(b * t_len + t) * f..][..f]);
+            }
         }
+        ws.input = Some(tensor(&ws.xt, t_len * batch, f)?);
     }
-    ws.input = Some(tensor(&ws.xt, t_len * batch, f)?);
     ws.layers.resize_with(spec.layers, LayerTrace::default);
-    ws.zeros.clear();
-    ws.zeros.resize(bg, 0.0);
     fit(&mut ws.c, bh);
     fit(&mut ws.acts, bg);
     for (l, weights) in layers.iter().enumerate() {
         let (below, rest) = ws.layers.split_at_mut(l);
         let trace = &mut rest[0];
-        let input = match below.last() {
-            Some(prev) => prev.output.as_ref(),
-            None => ws.input.as_ref(),
-        }
-        .ok_or(ModelError::Internal("layer input missing"))?;
+        let width = spec.layer_inputs(l);
+        // Row b of step t's input: x[b, t] for the first layer, the layer below's h otherwise.
+        let input_row = |b: usize, t: usize| match below.last() {
+            Some(prev) => &prev.hs[(t * batch + b) * hidden..][..hidden],
+            None => &x[(b * t_len + t) * f..][..f],
+        };
         fit(&mut trace.hs, t_len * bh);
         if record {
             fit(&mut trace.acts, t_len * bg);
@@ -128,41 +127,42 @@ pub(crate) fn forward<'w>(
             fit(&mut trace.tanh_cs, t_len * bh);
         }
         ws.c.fill(0.0);
-        product(input, &weights.w_ih_t, |gx| -> Result<(), ModelError> {
-            for t in 0..t_len {
-                let (done, now) = trace.hs.split_at_mut(t * bh);
-                let (acts, c_record, tanh_c) = if record {
-                    (
-                        &mut trace.acts[t * bg..][..bg],
-                        Some(&mut trace.cs[t * bh..][..bh]),
-                        Some(&mut trace.tanh_cs[t * bh..][..bh]),
-                    )
-                } else {
-                    (&mut ws.acts[..bg], None, None)
-                };
-                let step = |gr: &[f32]| {
-                    run_parallel(ForwardStep {
-                        hidden,
-                        gx: &gx[t * bg..][..bg],
-                        gr,
-                        bias: &weights.bias,
-                        acts,
-                        c: &mut ws.c[..bh],
-                        c_record,
-                        tanh_c,
-                        h: &mut now[..bh],
-                    })
-                };
-                if t == 0 {
-                    step(&ws.zeros[..bg]);
-                } else {
-                    let h_prev = tensor(&done[(t - 1) * bh..], batch, hidden)?;
-                    product(&h_prev, &weights.w_hh_t, step)?;
+        for t in 0..t_len {
+            // [x_t, h_{t-1}] · [W_ih, W_hh]^T: both projections of the step in one product.
+            let mut joined = Vec::with_capacity(batch * (width + hidden));
+            for b in 0..batch {
+                joined.extend_from_slice(input_row(b, t));
+                match t {
+                    0 => joined.resize(joined.len() + hidden, 0.0),
+                    _ => joined
+                        .extend_from_slice(&trace.hs[((t - 1) * batch + b) * hidden..][..hidden]),
                 }
             }
-            Ok(())
-        })??;
-        trace.output = if record || l + 1 < spec.layers {
+            let joined = Tensor::from_vec(joined, (batch, width + hidden), &Device::Cpu)?;
+            let now = &mut trace.hs[t * bh..][..bh];
+            let (acts, c_record, tanh_c) = if record {
+                (
+                    &mut trace.acts[t * bg..][..bg],
+                    Some(&mut trace.cs[t * bh..][..bh]),
+                    Some(&mut trace.tanh_cs[t * bh..][..bh]),
+                )
+            } else {
+                (&mut ws.acts[..bg], None, None)
+            };
+            product(&joined, &weights.w_t, |z| {
+                run_parallel(ForwardStep {
+                    hidden,
+                    z,
+                    bias: &weights.bias,
+                    acts,
+                    c: &mut ws.c[..bh],
+                    c_record,
+                    tanh_c,
+                    h: now,
+                })
+            })?;
+        }
+        trace.output = if record {
             Some(tensor(&trace.hs, t_len * batch, hidden)?)
         } else {
             None
@@ -227,6 +227,8 @@ pub(crate) fn backward(
     }
     fit(&mut ws.dgates, t_len * bg);
     fit(&mut ws.dc, bh);
+    ws.zeros.clear();
+    ws.zeros.resize(bh, 0.0);
     let mut input_gradient = None;
     for l in (0..spec.layers).rev() {
         let trace = &ws.layers[l];

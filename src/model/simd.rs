@@ -63,22 +63,18 @@ fn tanh<S: Simd>(s: S, z: S::f32s) -> S::f32s {
     gate(s, Gate::Tanh, z)
 }
 
-/// out = gate(a + b + c) elementwise.
+/// out = gate(a + b) elementwise.
 #[inline(always)]
-fn activate_sum<S: Simd>(s: S, kind: Gate, out: &mut [f32], a: &[f32], b: &[f32], c: &[f32]) {
+fn activate_sum<S: Simd>(s: S, kind: Gate, out: &mut [f32], a: &[f32], b: &[f32]) {
     let n = out.len();
-    let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+    let (a, b) = (&a[..n], &b[..n]);
     let (out_v, out_t) = S::as_mut_simd_f32s(out);
-    let ((a_v, a_t), (b_v, b_t), (c_v, c_t)) =
-        (S::as_simd_f32s(a), S::as_simd_f32s(b), S::as_simd_f32s(c));
-    for (((o, &a), &b), &c) in out_v.iter_mut().zip(a_v).zip(b_v).zip(c_v) {
-        *o = gate(s, kind, s.add_f32s(s.add_f32s(a, b), c));
+    let ((a_v, a_t), (b_v, b_t)) = (S::as_simd_f32s(a), S::as_simd_f32s(b));
+    for ((o, &a), &b) in out_v.iter_mut().zip(a_v).zip(b_v) {
+        *o = gate(s, kind, s.add_f32s(a, b));
     }
     if !out_t.is_empty() {
-        let z = s.add_f32s(
-            s.add_f32s(s.partial_load_f32s(a_t), s.partial_load_f32s(b_t)),
-            s.partial_load_f32s(c_t),
-        );
+        let z = s.add_f32s(s.partial_load_f32s(a_t), s.partial_load_f32s(b_t));
         s.partial_store_f32s(out_t, gate(s, kind, z));
     }
 }
@@ -135,8 +131,7 @@ fn cell_update<S: Simd>(
 /// cell update and h in one pass per row.
 pub(crate) struct StepRows<'a> {
     pub hidden: usize,
-    pub gx: &'a [f32],
-    pub gr: &'a [f32],
+    pub z: &'a [f32],
     pub bias: &'a [f32],
     pub acts: &'a mut [f32],
     pub c: &'a mut [f32],
@@ -153,10 +148,7 @@ impl WithSimd for StepRows<'_> {
         let mut tanh_c = self.tanh_c;
         let rows = self.c.len() / hidden;
         for r in 0..rows {
-            let (gx, gr) = (
-                &self.gx[r * gates..][..gates],
-                &self.gr[r * gates..][..gates],
-            );
+            let z = &self.z[r * gates..][..gates];
             let acts = &mut self.acts[r * gates..][..gates];
             for (k, kind) in [Gate::Sigmoid, Gate::Sigmoid, Gate::Tanh, Gate::Sigmoid]
                 .into_iter()
@@ -167,8 +159,7 @@ impl WithSimd for StepRows<'_> {
                     s,
                     kind,
                     &mut acts[span.clone()],
-                    &gx[span.clone()],
-                    &gr[span.clone()],
+                    &z[span.clone()],
                     &self.bias[span],
                 );
             }
