@@ -583,3 +583,34 @@ fn a_batch_split_over_threads_gives_the_reference_results() {
         );
     }
 }
+
+#[test]
+fn members_move_between_threads_and_weights_are_checked() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Member>();
+    send_sync::<Scratch>();
+    send_sync::<AdamW>();
+    use trademon::model::{MemberSpec, Weights};
+    let spec = MemberSpec {
+        features: 3,
+        hidden: 4,
+        layers: 1,
+        window: 2,
+    };
+    let mut weights = Weights::init(&spec, 9);
+    assert!(Member::from_weights(spec, weights.clone()).is_ok());
+    weights.layers[0].bias_hh[2] = f32::NAN;
+    let err = Member::from_weights(spec, weights.clone())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "tensor lstm.bias_hh_l0 holds a non-finite value (NaN) at flat index 2"
+    );
+    weights.layers[0].bias_hh.pop();
+    let err = Member::from_weights(spec, weights).unwrap_err().to_string();
+    assert!(
+        err.starts_with("tensor lstm.bias_hh_l0 has shape [15], expected [16]"),
+        "{err}"
+    );
+}

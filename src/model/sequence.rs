@@ -1,7 +1,7 @@
-//! The batched passes of a member over [B, T, F] windows: each layer's input projections for all
-//! T steps in one matrix product (T·B × In by In × 4H), then the recurrence step by step (one
-//! B × H by H × 4H product and one fused cell per step); the head; the cross-entropy; and the
-//! backward pass through time, whose weight gradients are again one product per tensor.
+//! The batched passes of a member over [B, T, F] windows: per layer and step, both projections
+//! in one matrix product, [x_t, h_{t-1}] · [W_ih, W_hh]^T (B × (In + H) by (In + H) × 4H), then
+//! the fused cell; the head; and the backward pass through time, one product per step for
+//! dL/dh_{t-1} and one product per weight tensor over all steps for the weight gradients.
 //!
 //! Everything between the products runs over buffers kept in a [`Workspace`], time-major
 //! ([T, B, ·]) so each step's block of rows is contiguous.

@@ -10,6 +10,9 @@ use super::math::{LN2_HI, LN2_LO, LOG2_E, ROUND_MAGIC};
 /// Gate outputs accumulated together in registers by [`accumulate`]: 4 AVX registers of f32.
 pub(crate) const BLOCK: usize = 32;
 
+/// The functions of PyTorch's gates, in its order i, f, g, o.
+const GATES: [Gate; 4] = [Gate::Sigmoid, Gate::Sigmoid, Gate::Tanh, Gate::Sigmoid];
+
 /// Which function a run of gates goes through.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Gate {
@@ -150,10 +153,7 @@ impl WithSimd for StepRows<'_> {
         for r in 0..rows {
             let z = &self.z[r * gates..][..gates];
             let acts = &mut self.acts[r * gates..][..gates];
-            for (k, kind) in [Gate::Sigmoid, Gate::Sigmoid, Gate::Tanh, Gate::Sigmoid]
-                .into_iter()
-                .enumerate()
-            {
+            for (k, kind) in GATES.into_iter().enumerate() {
                 let span = k * hidden..(k + 1) * hidden;
                 activate_sum(
                     s,
@@ -180,35 +180,7 @@ pub(crate) fn step_rows(rows: StepRows<'_>) {
 
 /// The batch-1 step: activate `gates` (pre-activations, [4H]) in place, then update c and h.
 pub(crate) fn step_one(hidden: usize, gates: &mut [f32], c: &mut [f32], h: &mut [f32]) {
-    struct One<'a> {
-        hidden: usize,
-        gates: &'a mut [f32],
-        c: &'a mut [f32],
-        h: &'a mut [f32],
-    }
-    impl WithSimd for One<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            let hidden = self.hidden;
-            for (k, kind) in [Gate::Sigmoid, Gate::Sigmoid, Gate::Tanh, Gate::Sigmoid]
-                .into_iter()
-                .enumerate()
-            {
-                let z = &mut self.gates[k * hidden..(k + 1) * hidden];
-                let (z_v, z_t) = S::as_mut_simd_f32s(z);
-                for v in z_v {
-                    *v = gate(s, kind, *v);
-                }
-                if !z_t.is_empty() {
-                    let v = gate(s, kind, s.partial_load_f32s(z_t));
-                    s.partial_store_f32s(z_t, v);
-                }
-            }
-            cell_update(s, self.gates, self.c, self.h, None);
-        }
-    }
-    Arch::new().dispatch(One {
+    Arch::new().dispatch(StepOne {
         hidden,
         gates,
         c,
@@ -216,41 +188,72 @@ pub(crate) fn step_one(hidden: usize, gates: &mut [f32], c: &mut [f32], h: &mut 
     });
 }
 
+struct StepOne<'a> {
+    hidden: usize,
+    gates: &'a mut [f32],
+    c: &'a mut [f32],
+    h: &'a mut [f32],
+}
+
+impl WithSimd for StepOne<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let hidden = self.hidden;
+        for (k, kind) in GATES.into_iter().enumerate() {
+            let z = &mut self.gates[k * hidden..(k + 1) * hidden];
+            let (z_v, z_t) = S::as_mut_simd_f32s(z);
+            for v in z_v {
+                *v = gate(s, kind, *v);
+            }
+            if !z_t.is_empty() {
+                let v = gate(s, kind, s.partial_load_f32s(z_t));
+                s.partial_store_f32s(z_t, v);
+            }
+        }
+        cell_update(s, self.gates, self.c, self.h, None);
+    }
+}
+
 /// gates[r] += W · v[r] for every row r (`gates` [rows, G], `v` [rows, n]), with W packed by
 /// blocks of [`BLOCK`] gate rows: `blocks` holds, for each whole block, n rows of [`BLOCK`]
 /// values (row k = what v[k] adds to the block's gates). Block by block, so a block is read from
 /// memory once for all rows. Gates past the last whole block are left to the caller.
 pub(crate) fn accumulate(gates: &mut [f32], blocks: &[f32], v: &[f32], n: usize) {
-    struct Acc<'a> {
-        gates: &'a mut [f32],
-        blocks: &'a [f32],
-        v: &'a [f32],
-        n: usize,
-    }
-    impl WithSimd for Acc<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, s: S) {
-            let Acc {
-                gates,
-                blocks,
-                v,
-                n,
-            } = self;
-            match S::F32_LANES {
-                16 => accumulate_in::<S, { BLOCK / 16 }>(s, gates, blocks, v, n),
-                8 => accumulate_in::<S, { BLOCK / 8 }>(s, gates, blocks, v, n),
-                4 => accumulate_in::<S, { BLOCK / 4 }>(s, gates, blocks, v, n),
-                _ => accumulate_in::<S, BLOCK>(s, gates, blocks, v, n),
-            }
-        }
-    }
-    Arch::new().dispatch(Acc {
+    Arch::new().dispatch(Accumulate {
         gates,
         blocks,
         v,
         n,
     });
+}
+
+struct Accumulate<'a> {
+    gates: &'a mut [f32],
+    blocks: &'a [f32],
+    v: &'a [f32],
+    n: usize,
+}
+
+impl WithSimd for Accumulate<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let Accumulate {
+            gates,
+            blocks,
+            v,
+            n,
+        } = self;
+        match S::F32_LANES {
+            16 => accumulate_in::<S, { BLOCK / 16 }>(s, gates, blocks, v, n),
+            8 => accumulate_in::<S, { BLOCK / 8 }>(s, gates, blocks, v, n),
+            4 => accumulate_in::<S, { BLOCK / 4 }>(s, gates, blocks, v, n),
+            _ => accumulate_in::<S, BLOCK>(s, gates, blocks, v, n),
+        }
+    }
 }
 
 /// [`accumulate`] with `V` vectors per block (V · lanes = [`BLOCK`]), held in registers.
@@ -331,6 +334,71 @@ mod tests {
                 let want = 1.0 + (0..n).map(|k| w[g * n + k] * v[r * n + k]).sum::<f32>();
                 assert_eq!(out[r * gates + g], want, "row {r} gate {g}");
             }
+        }
+    }
+
+    /// The fallback for CPUs without AVX2 (one lane), and emulated 8-lane vectors, give what the
+    /// dispatched kernels give on this machine.
+    #[test]
+    fn scalar_back_ends_agree_with_the_dispatched_kernels() {
+        let (hidden, rows) = (13, 3);
+        let z: Vec<f32> = (0..rows * 4 * hidden)
+            .map(|k| ((k * 37) % 101) as f32 * 0.05 - 2.5)
+            .collect();
+        let bias: Vec<f32> = (0..4 * hidden).map(|k| k as f32 * 0.01).collect();
+        let run = |back_end: &dyn Fn(StepRows<'_>)| {
+            let mut acts = vec![0.0; rows * 4 * hidden];
+            let mut c: Vec<f32> = (0..rows * hidden).map(|j| j as f32 * 0.03 - 0.4).collect();
+            let (mut h, mut tc) = (vec![0.0; rows * hidden], vec![0.0; rows * hidden]);
+            back_end(StepRows {
+                hidden,
+                z: &z,
+                bias: &bias,
+                acts: &mut acts,
+                c: &mut c,
+                h: &mut h,
+                tanh_c: Some(&mut tc),
+            });
+            [acts, c, h, tc].concat()
+        };
+        let dispatched = run(&|rows| step_rows(rows));
+        let scalar = run(&|rows| rows.with_simd(pulp::Scalar::new()));
+        let lanes8 = run(&|rows| rows.with_simd(pulp::Scalar256b));
+        for (name, other) in [("scalar", scalar), ("8 lanes", lanes8)] {
+            let e = dispatched
+                .iter()
+                .zip(&other)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(e < 1e-6, "{name}: {e:e}");
+        }
+
+        let n = 7;
+        let w: Vec<f32> = (0..2 * BLOCK * n)
+            .map(|i| ((i * 13) % 17) as f32 * 0.1 - 0.8)
+            .collect();
+        let v: Vec<f32> = (0..2 * n).map(|i| i as f32 * 0.25 - 1.0).collect();
+        let acc = |back_end: &dyn Fn(Accumulate<'_>)| {
+            let mut gates = vec![0.5; 2 * 2 * BLOCK];
+            back_end(Accumulate {
+                gates: &mut gates,
+                blocks: &w,
+                v: &v,
+                n,
+            });
+            gates
+        };
+        let dispatched = acc(&|a| Arch::new().dispatch(a));
+        for other in [
+            acc(&|a| a.with_simd(pulp::Scalar::new())),
+            acc(&|a| a.with_simd(pulp::Scalar128b)),
+        ] {
+            let e = dispatched
+                .iter()
+                .zip(&other)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(e < 1e-5, "accumulate: {e:e}");
         }
     }
 }
