@@ -26,6 +26,16 @@ pub enum Class {
     Up = 2,
 }
 
+impl Class {
+    /// In the order of the head's outputs and of the labels.
+    pub const ALL: [Class; CLASSES] = [Class::Down, Class::Flat, Class::Up];
+
+    /// The label / output index: 0 down, 1 flat, 2 up.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// An LSTM over T steps of F features, L layers of H units, then Linear(H → 3) and softmax.
 #[derive(Debug)]
 pub struct Member {
@@ -305,7 +315,7 @@ impl Member {
             let p = softmax3(logits[0]);
             // d log p_c / d z_k = [k == c] − p_k
             let dlogits = [std::array::from_fn(|k| {
-                f32::from(u8::from(k == class as usize)) - p[k]
+                f32::from(u8::from(k == class.index())) - p[k]
             })];
             let mut grads = Weights::zeros(&self.spec);
             sequence::backward(

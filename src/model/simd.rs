@@ -270,27 +270,70 @@ fn accumulate_in<S: Simd, const V: usize>(
     }
     let rows = v.len() / n;
     let width = gates.len() / rows.max(1);
+    let pairs = rows / 2;
     for (b, w) in blocks.chunks_exact(BLOCK * n).enumerate() {
-        for (gates_r, v_r) in gates.chunks_exact_mut(width).zip(v.chunks_exact(n)) {
-            let (out_v, _) = S::as_mut_simd_f32s(&mut gates_r[b * BLOCK..][..BLOCK]);
-            let Some(out_v) = out_v.first_chunk_mut::<V>() else {
+        // Rows two at a time: each weight vector loaded once feeds 2·V independent FMA chains.
+        for (gates_2, v_2) in gates
+            .chunks_exact_mut(2 * width)
+            .zip(v.chunks_exact(2 * n))
+            .take(pairs)
+        {
+            let (g0, g1) = gates_2.split_at_mut(width);
+            let (v0, v1) = v_2.split_at(n);
+            let (Some(out0), Some(out1)) = (
+                S::as_mut_simd_f32s(&mut g0[b * BLOCK..][..BLOCK])
+                    .0
+                    .first_chunk_mut::<V>(),
+                S::as_mut_simd_f32s(&mut g1[b * BLOCK..][..BLOCK])
+                    .0
+                    .first_chunk_mut::<V>(),
+            ) else {
                 return;
             };
-            let mut acc = *out_v;
-            for (row, &vk) in w.chunks_exact(BLOCK).zip(v_r) {
-                let (row_v, _) = S::as_simd_f32s(row);
-                let Some(row_v) = row_v.first_chunk::<V>() else {
+            let (mut acc0, mut acc1) = (*out0, *out1);
+            for ((row, &x0), &x1) in w.chunks_exact(BLOCK).zip(v0).zip(v1) {
+                let Some(row_v) = S::as_simd_f32s(row).0.first_chunk::<V>() else {
                     return;
                 };
-                let x = s.splat_f32s(vk);
+                let (x0, x1) = (s.splat_f32s(x0), s.splat_f32s(x1));
                 for j in 0..V {
-                    acc[j] = s.mul_add_e_f32s(x, row_v[j], acc[j]);
+                    acc0[j] = s.mul_add_e_f32s(x0, row_v[j], acc0[j]);
+                    acc1[j] = s.mul_add_e_f32s(x1, row_v[j], acc1[j]);
                 }
             }
-            *out_v = acc;
+            *out0 = acc0;
+            *out1 = acc1;
+        }
+        // A last single row (the recurrence has only one): even and odd k in separate chains.
+        if rows % 2 == 1 {
+            let g = &mut gates[(rows - 1) * width..][b * BLOCK..][..BLOCK];
+            let v_r = &v[(rows - 1) * n..][..n];
+            let Some(out) = S::as_mut_simd_f32s(g).0.first_chunk_mut::<V>() else {
+                return;
+            };
+            let (mut even, mut odd) = (*out, [s.splat_f32s(0.0); V]);
+            let mut rows_w = w.chunks_exact(BLOCK);
+            for pair in v_r.chunks(2) {
+                for (acc, &x) in [&mut even, &mut odd].into_iter().zip(pair) {
+                    let Some(row_v) = rows_w
+                        .next()
+                        .and_then(|r| S::as_simd_f32s(r).0.first_chunk::<V>())
+                    else {
+                        return;
+                    };
+                    let x = s.splat_f32s(x);
+                    for j in 0..V {
+                        acc[j] = s.mul_add_e_f32s(x, row_v[j], acc[j]);
+                    }
+                }
+            }
+            for j in 0..V {
+                out[j] = s.add_f32s(even[j], odd[j]);
+            }
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,10 +369,12 @@ mod tests {
                 blocks.extend((0..BLOCK).map(|j| w[(b * BLOCK + j) * n + k]));
             }
         }
-        let v = [1.0, -2.0, 0.5, 3.0, 0.25, 2.0, 1.0, -1.0, 0.0, 4.0];
-        let mut out = vec![1.0; 2 * gates];
+        let v = [
+            1.0, -2.0, 0.5, 3.0, 0.25, 2.0, 1.0, -1.0, 0.0, 4.0, 0.5, 0.5, -3.0, 1.0, 2.0,
+        ];
+        let mut out = vec![1.0; 3 * gates];
         accumulate(&mut out, &blocks, &v, n);
-        for r in 0..2 {
+        for r in 0..3 {
             for g in 0..gates {
                 let want = 1.0 + (0..n).map(|k| w[g * n + k] * v[r * n + k]).sum::<f32>();
                 assert_eq!(out[r * gates + g], want, "row {r} gate {g}");
@@ -377,9 +422,9 @@ mod tests {
         let w: Vec<f32> = (0..2 * BLOCK * n)
             .map(|i| ((i * 13) % 17) as f32 * 0.1 - 0.8)
             .collect();
-        let v: Vec<f32> = (0..2 * n).map(|i| i as f32 * 0.25 - 1.0).collect();
+        let v: Vec<f32> = (0..3 * n).map(|i| i as f32 * 0.25 - 1.0).collect();
         let acc = |back_end: &dyn Fn(Accumulate<'_>)| {
-            let mut gates = vec![0.5; 2 * 2 * BLOCK];
+            let mut gates = vec![0.5; 3 * 2 * BLOCK];
             back_end(Accumulate {
                 gates: &mut gates,
                 blocks: &w,
