@@ -13,6 +13,7 @@
 //! - [`adamw`]: PyTorch's AdamW.
 
 pub mod adamw;
+mod blocked;
 pub mod cell;
 pub mod math;
 pub mod member;

@@ -1,56 +1,11 @@
-//! The batch-1 path for the live engine: the weights packed once into plain vectors, laid out so
-//! each step of each layer is one pass of multiply-adds over the 4H gate outputs (held in a
-//! block of registers, AVX2 + FMA where the CPU has them), with all state in a reusable [`Scratch`]. No candle tensor, no
-//! allocation per call. It gives the batched path's probabilities (`tests/lstm_parity.rs`).
+//! The batch-1 path for the live engine: the weights packed once ([`Blocked`]), each layer's input
+//! projections for all steps first, then the recurrence, with all state in a reusable
+//! [`Scratch`]. No candle tensor, no allocation per call. It gives the batched path's
+//! probabilities (`tests/lstm_parity.rs`).
 
-use super::simd::{self, BLOCK};
+use super::blocked::Blocked;
+use super::simd;
 use super::weights::{CLASSES, MemberSpec, Weights};
-
-/// A [4H, n] weight matrix (PyTorch's layout) regrouped for `gates += W · v`: block `b` of
-/// [`BLOCK`] gate rows is stored as n rows of [`BLOCK`] values, contiguous, so the inner loop
-/// streams through memory in order; gates past the last whole block are kept transposed, [n, rest].
-#[derive(Clone, Debug)]
-struct Blocked {
-    n: usize,
-    blocks: Vec<f32>,
-    rest: Vec<f32>,
-}
-
-impl Blocked {
-    fn new(w: &[f32], gates: usize, n: usize) -> Self {
-        let whole = gates / BLOCK;
-        let mut blocks = Vec::with_capacity(whole * BLOCK * n);
-        for b in 0..whole {
-            for k in 0..n {
-                blocks.extend((0..BLOCK).map(|j| w[(b * BLOCK + j) * n + k]));
-            }
-        }
-        let rest = (0..n)
-            .flat_map(|k| (whole * BLOCK..gates).map(move |g| w[g * n + k]))
-            .collect();
-        Self { n, blocks, rest }
-    }
-
-    /// gates[r] += W · v[r] for every row: whole blocks by the SIMD kernel, the rest here.
-    fn accumulate(&self, gates: &mut [f32], v: &[f32]) {
-        let n = self.n;
-        let rows = v.len() / n.max(1);
-        let width = gates.len() / rows.max(1);
-        simd::accumulate(gates, &self.blocks, &v[..rows * n], n);
-        let whole = self.blocks.len() / (BLOCK * n).max(1);
-        for (gates_r, v_r) in gates.chunks_exact_mut(width).zip(v.chunks_exact(n)) {
-            let tail = &mut gates_r[whole * BLOCK..];
-            if tail.is_empty() {
-                break;
-            }
-            for (row, &vk) in self.rest.chunks_exact(tail.len()).zip(v_r) {
-                for (g, w) in tail.iter_mut().zip(row) {
-                    *g += vk * w;
-                }
-            }
-        }
-    }
-}
 
 /// One layer's packed weights.
 #[derive(Clone, Debug)]
