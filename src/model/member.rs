@@ -231,7 +231,7 @@ impl Member {
     }
 
     /// As [`Member::loss_and_gradients`] with PyTorch's class weights: the loss is
-    /// Σ w[y]·(−log p[y]) / Σ w[y].
+    /// `Σ w[y]·(−log p[y]) / Σ w[y]`.
     pub fn loss_and_gradients_weighted(
         &self,
         x: &[f32],
@@ -304,7 +304,7 @@ impl Member {
         Ok(loss)
     }
 
-    /// d log p[class] / d x for one window, [T, F]: multiplied by the window it gives the
+    /// `d log p[class] / d x` for one window, `[T, F]`: multiplied by the window it gives the
     /// gradient × input attribution of each feature at each step.
     pub fn input_gradient(&self, window: &[f32], class: Class) -> Result<Vec<f32>, ModelError> {
         self.check_input(window, 1)?;

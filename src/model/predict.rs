@@ -1,4 +1,4 @@
-//! The batch-1 path for the live engine: the weights packed once ([`Blocked`]), each layer's input
+//! The batch-1 path for the live engine: the weights packed once (`Blocked`), each layer's input
 //! projections for all steps first, then the recurrence, with all state in a reusable
 //! [`Scratch`]. No candle tensor, no allocation per call. It gives the batched path's
 //! probabilities (`tests/lstm_parity.rs`).
