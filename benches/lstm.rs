@@ -8,7 +8,8 @@
 //!
 //! Run: `cargo bench --bench lstm` (the table prints first, on stderr; `-- --list` or a criterion
 //! filter such as `-- ours` narrows the criterion part, `TRADEMON_BENCH_STOCK=0` skips stock candle,
-//! `TRADEMON_BENCH_TABLE=0` the table).
+//! `TRADEMON_BENCH_TABLE=0` the table,
+//! `TRADEMON_BENCH_SIZE=F26` keeps one size in the table).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use trademon::model::{AdamW, Member, MemberSpec, Scratch};
 const TRAIN_BATCH: usize = 256;
 const INFER_BATCH: usize = 1024;
 const ENSEMBLE: usize = 5;
-const RUNS: usize = 5;
+const RUNS: usize = 15;
 
 struct Size {
     label: &'static str,
@@ -185,14 +186,14 @@ fn ours(spec: &MemberSpec) -> Figures {
     });
     let window = &xi[..spec.window_len()];
     let mut scratch = Scratch::new(spec);
-    let one = best_secs(2_000, || {
+    let one = best_secs(300, || {
         black_box(
             members[0]
                 .predict_one(black_box(window), &mut scratch)
                 .expect("predict"),
         );
     });
-    let ensemble = best_secs(400, || {
+    let ensemble = best_secs(60, || {
         for m in &members {
             black_box(
                 m.predict_one(black_box(window), &mut scratch)
@@ -270,67 +271,87 @@ fn stock(spec: &MemberSpec) -> Figures {
     )
 }
 
+/// One line of the table: a figure for ours, stock candle, PyTorch and the target.
+struct Row {
+    name: &'static str,
+    ours: f64,
+    stock: Option<f64>,
+    pytorch: Option<f64>,
+    target: Option<f64>,
+    higher_is_better: bool,
+}
+
 fn print_table(with_stock: bool) {
     eprintln!(
         "\nLSTM member, {} rayon threads, best of {RUNS}:",
         rayon::current_num_threads()
     );
-    for size in &SIZES {
+    let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
+    let only = std::env::var("TRADEMON_BENCH_SIZE").unwrap_or_default();
+    for size in SIZES.iter().filter(|s| s.label.contains(only.as_str())) {
         let o = ours(&size.spec);
         let s = with_stock.then(|| stock(&size.spec));
         let (pt_train, pt_one, pt_batched) = size.pytorch;
+        let t = size.targets;
+        let rows = [
+            Row {
+                name: "training seq/s (batch 256)",
+                ours: o.0,
+                stock: s.map(|s| s.0),
+                pytorch: Some(pt_train),
+                target: t.map(|t| t.0),
+                higher_is_better: true,
+            },
+            Row {
+                name: "batch-1 latency µs (1 member)",
+                ours: o.1,
+                stock: s.map(|s| s.1),
+                pytorch: Some(pt_one),
+                target: t.map(|t| t.1),
+                higher_is_better: false,
+            },
+            Row {
+                name: "batch-1 latency µs (5 members)",
+                ours: o.2,
+                stock: s.map(|s| s.2),
+                pytorch: None,
+                target: t.map(|t| t.2),
+                higher_is_better: false,
+            },
+            Row {
+                name: "inference seq/s (batch 1024)",
+                ours: o.3,
+                stock: s.map(|s| s.3),
+                pytorch: Some(pt_batched),
+                target: t.map(|t| t.3),
+                higher_is_better: true,
+            },
+        ];
         eprintln!("{}:", size.label);
         eprintln!(
             "  {:<34} {:>12} {:>12} {:>8} {:>10} {:>10}",
             "", "ours", "stock", "ratio", "PyTorch", "target"
         );
-        let rows: [(&str, f64, Option<f64>, Option<f64>, Option<f64>, bool); 4] = [
-            (
-                "training seq/s (batch 256)",
-                o.0,
-                s.map(|s| s.0),
-                Some(pt_train),
-                size.targets.map(|t| t.0),
-                true,
-            ),
-            (
-                "batch-1 latency µs (1 member)",
-                o.1,
-                s.map(|s| s.1),
-                Some(pt_one),
-                size.targets.map(|t| t.1),
-                false,
-            ),
-            (
-                "batch-1 latency µs (5 members)",
-                o.2,
-                s.map(|s| s.2),
-                None,
-                size.targets.map(|t| t.2),
-                false,
-            ),
-            (
-                "inference seq/s (batch 1024)",
-                o.3,
-                s.map(|s| s.3),
-                Some(pt_batched),
-                size.targets.map(|t| t.3),
-                true,
-            ),
-        ];
-        let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
-        for (name, ours, stock, pytorch, target, higher_better) in rows {
-            let ratio = stock.map_or("-".to_string(), |st| {
-                format!("{:.1}×", if higher_better { ours / st } else { st / ours })
+        for row in rows {
+            let ratio = row.stock.map_or("-".to_string(), |st| {
+                format!(
+                    "{:.1}×",
+                    if row.higher_is_better {
+                        row.ours / st
+                    } else {
+                        st / row.ours
+                    }
+                )
             });
+            let bound = if row.higher_is_better { "≥" } else { "≤" };
             eprintln!(
-                "  {name:<34} {ours:>12.1} {:>12} {ratio:>8} {:>10} {:>10}",
-                cell(stock),
-                cell(pytorch),
-                target.map_or("-".to_string(), |t| format!(
-                    "{}{t:.0}",
-                    if higher_better { "≥" } else { "≤" }
-                ))
+                "  {:<34} {:>12.1} {:>12} {ratio:>8} {:>10} {:>10}",
+                row.name,
+                row.ours,
+                cell(row.stock),
+                cell(row.pytorch),
+                row.target
+                    .map_or("-".to_string(), |t| format!("{bound}{t:.0}"))
             );
         }
     }

@@ -2,10 +2,10 @@
 //! order i, f, g, o), the cell update and the hidden state; one pass computes all their
 //! derivatives. Big blocks are split over rayon's threads by batch rows.
 //!
-//! Per row, with z = gx + gr + b (input projection, recurrent projection, both biases):
+//! Per row, with z = x·W_ih^T + h·W_hh^T + b_ih + b_hh:
 //! i = σ(z_i), f = σ(z_f), g = tanh(z_g), o = σ(z_o), c' = f·c + i·g, h' = o·tanh(c').
 
-use super::math::{sigmoid, tanh};
+use super::simd::{self, StepRows};
 
 /// Rows below which a block is not worth handing to another thread.
 const MIN_ROWS_PER_THREAD: usize = 16;
@@ -50,10 +50,8 @@ fn split_opt(s: Option<&mut [f32]>, at: usize) -> (Option<&mut [f32]>, Option<&m
 /// One forward step over a block of rows. Slices are [rows, 4H] or [rows, H] row-major.
 pub(crate) struct ForwardStep<'a> {
     pub hidden: usize,
-    /// Input projection x·W_ih^T (no bias).
-    pub gx: &'a [f32],
-    /// Recurrent projection h·W_hh^T (zeros at the first step).
-    pub gr: &'a [f32],
+    /// Both projections, x·W_ih^T + h·W_hh^T (no bias).
+    pub z: &'a [f32],
     /// b_ih + b_hh, [4H].
     pub bias: &'a [f32],
     /// Out: the activated gates i, f, g, o.
@@ -74,17 +72,15 @@ impl RowBlock for ForwardStep<'_> {
 
     fn split(self, at: usize) -> (Self, Self) {
         let (h4, h1) = (4 * self.hidden * at, self.hidden * at);
-        let (gx_a, gx_b) = self.gx.split_at(h4);
-        let (gr_a, gr_b) = self.gr.split_at(h4);
+        let (z_a, z_b) = self.z.split_at(h4);
         let (acts_a, acts_b) = self.acts.split_at_mut(h4);
         let (c_a, c_b) = self.c.split_at_mut(h1);
         let (cr_a, cr_b) = split_opt(self.c_record, h1);
         let (tc_a, tc_b) = split_opt(self.tanh_c, h1);
         let (h_a, h_b) = self.h.split_at_mut(h1);
-        let make = |gx, gr, acts, c, c_record, tanh_c, h| ForwardStep {
+        let make = |z, acts, c, c_record, tanh_c, h| ForwardStep {
             hidden: self.hidden,
-            gx,
-            gr,
+            z,
             bias: self.bias,
             acts,
             c,
@@ -93,69 +89,24 @@ impl RowBlock for ForwardStep<'_> {
             h,
         };
         (
-            make(gx_a, gr_a, acts_a, c_a, cr_a, tc_a, h_a),
-            make(gx_b, gr_b, acts_b, c_b, cr_b, tc_b, h_b),
+            make(z_a, acts_a, c_a, cr_a, tc_a, h_a),
+            make(z_b, acts_b, c_b, cr_b, tc_b, h_b),
         )
     }
 
     fn run(self) {
-        let hidden = self.hidden;
-        let gates = 4 * hidden;
-        let rows = self.rows();
-        let mut c_record = self.c_record;
-        let mut tanh_c = self.tanh_c;
-        for r in 0..rows {
-            let gx = &self.gx[r * gates..][..gates];
-            let gr = &self.gr[r * gates..][..gates];
-            let acts = &mut self.acts[r * gates..][..gates];
-            activate_gates(hidden, gx, gr, self.bias, acts);
-            let (ifg, o) = acts.split_at(3 * hidden);
-            let (i, fg) = ifg.split_at(hidden);
-            let (f, g) = fg.split_at(hidden);
-            let c = &mut self.c[r * hidden..][..hidden];
-            let h = &mut self.h[r * hidden..][..hidden];
-            match tanh_c.as_deref_mut() {
-                Some(tc) => {
-                    let tc = &mut tc[r * hidden..][..hidden];
-                    for j in 0..hidden {
-                        let c_new = f[j] * c[j] + i[j] * g[j];
-                        c[j] = c_new;
-                        tc[j] = tanh(c_new);
-                        h[j] = o[j] * tc[j];
-                    }
-                }
-                None => {
-                    for j in 0..hidden {
-                        let c_new = f[j] * c[j] + i[j] * g[j];
-                        c[j] = c_new;
-                        h[j] = o[j] * tanh(c_new);
-                    }
-                }
-            }
-            if let Some(record) = c_record.as_deref_mut() {
-                record[r * hidden..][..hidden].copy_from_slice(c);
-            }
+        simd::step_rows(StepRows {
+            hidden: self.hidden,
+            z: self.z,
+            bias: self.bias,
+            acts: self.acts,
+            c: &mut *self.c,
+            h: self.h,
+            tanh_c: self.tanh_c,
+        });
+        if let Some(record) = self.c_record {
+            record.copy_from_slice(self.c);
         }
-    }
-}
-
-/// acts = [σ, σ, tanh, σ](gx + gr + bias), gate by gate so each loop vectorises.
-#[inline]
-pub(crate) fn activate_gates(
-    hidden: usize,
-    gx: &[f32],
-    gr: &[f32],
-    bias: &[f32],
-    acts: &mut [f32],
-) {
-    for (k, a) in acts.iter_mut().enumerate().take(2 * hidden) {
-        *a = sigmoid(gx[k] + gr[k] + bias[k]);
-    }
-    for k in 2 * hidden..3 * hidden {
-        acts[k] = tanh(gx[k] + gr[k] + bias[k]);
-    }
-    for k in 3 * hidden..4 * hidden {
-        acts[k] = sigmoid(gx[k] + gr[k] + bias[k]);
     }
 }
 

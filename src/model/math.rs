@@ -1,17 +1,18 @@
-//! The element functions of the LSTM cell, written so the compiler vectorises loops over them
-//! (branch-free, no libm calls), and the bridge to candle's matrix product for the big products.
+//! The element functions of the LSTM cell one value at a time (the reference the SIMD kernels in
+//! `simd` follow, and test against), softmax, and the bridge to candle's matrix product for the big products.
 
 use candle_core::{Device, Storage, Tensor};
 
 use super::ModelError;
 
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
+pub(crate) const LOG2_E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two so `n · ln 2` is subtracted without rounding error (Cody and Waite).
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
+pub(crate) const LN2_HI: f32 = 0.693_359_4;
+pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
 /// 1.5 · 2^23: adding it rounds to the nearest integer and leaves that integer in the low bits.
-const ROUND_MAGIC: f32 = 12_582_912.0;
+pub(crate) const ROUND_MAGIC: f32 = 12_582_912.0;
 
+#[cfg(test)]
 /// e^x to within 2 ulp on [-87, 88]; inputs outside are clamped there (the results stay finite).
 /// The Cephes single-precision polynomial; every step maps to a plain SIMD instruction.
 #[inline(always)]
@@ -32,12 +33,14 @@ pub(crate) fn exp(x: f32) -> f32 {
     poly * f32::from_bits(n_bits.wrapping_add(127).wrapping_shl(23))
 }
 
+#[cfg(test)]
 /// The logistic function 1 / (1 + e^-x).
 #[inline(always)]
 pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
+#[cfg(test)]
 /// tanh(x) = 1 - 2 / (e^2x + 1): absolute error about 1e-7, which is what the cell needs.
 #[inline(always)]
 pub(crate) fn tanh(x: f32) -> f32 {

@@ -2,7 +2,10 @@
 //! batched forward pass, loss and gradients. Inputs are windows [B, T, F] row-major as `&[f32]`;
 //! labels are classes 0 down, 1 flat, 2 up.
 
+use std::ops::Range;
 use std::sync::Mutex;
+
+use rayon::prelude::*;
 
 use super::ModelError;
 use super::adamw::AdamW;
@@ -12,6 +15,9 @@ use super::sequence::{self, LayerTensors, Workspace};
 use super::weights::{CLASSES, Gradients, MemberSpec, Weights};
 use super::weights_file;
 
+/// Rows below which a batch is not split over threads.
+const MIN_CHUNK: usize = 32;
+
 /// The three classes of a window, by the sign of the forward return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Class {
@@ -20,15 +26,25 @@ pub enum Class {
     Up = 2,
 }
 
+impl Class {
+    /// In the order of the head's outputs and of the labels.
+    pub const ALL: [Class; CLASSES] = [Class::Down, Class::Flat, Class::Up];
+
+    /// The label / output index: 0 down, 1 flat, 2 up.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// An LSTM over T steps of F features, L layers of H units, then Linear(H → 3) and softmax.
 #[derive(Debug)]
 pub struct Member {
     spec: MemberSpec,
     weights: Weights,
     packed: Packed,
-    /// Buffers of the batched passes, reused across calls; a caller that finds them busy (another
-    /// thread) works in fresh ones instead of waiting.
-    workspace: Mutex<Workspace>,
+    /// Buffers of the batched passes, one per batch chunk, reused across calls; a caller that
+    /// finds them busy (another thread) works in fresh ones instead of waiting.
+    workspaces: Mutex<Vec<Workspace>>,
 }
 
 impl Clone for Member {
@@ -50,7 +66,7 @@ impl Member {
             spec,
             weights,
             packed,
-            workspace: Mutex::new(Workspace::default()),
+            workspaces: Mutex::new(Vec::new()),
         }
     }
 
@@ -151,22 +167,43 @@ impl Member {
             .collect()
     }
 
-    /// Runs `work` with the member's workspace, or a fresh one when another thread holds it.
-    fn with_workspace<R>(&self, work: impl FnOnce(&mut Workspace) -> R) -> R {
-        match self.workspace.try_lock() {
-            Ok(mut ws) => work(&mut ws),
-            Err(_) => work(&mut Workspace::default()),
-        }
+    /// Runs `work` on each chunk of the batch (see [`chunks`]) in parallel, each with its own
+    /// workspace, and returns the results in batch order.
+    fn on_chunks<R: Send>(
+        &self,
+        batch: usize,
+        work: impl Fn(Range<usize>, &mut Workspace) -> Result<R, ModelError> + Sync,
+    ) -> Result<Vec<R>, ModelError> {
+        let ranges = chunks(batch);
+        let run = |workspaces: &mut Vec<Workspace>| {
+            workspaces.resize_with(ranges.len().max(workspaces.len()), Workspace::default);
+            if ranges.len() == 1 {
+                return vec![work(ranges[0].clone(), &mut workspaces[0])];
+            }
+            workspaces
+                .par_iter_mut()
+                .zip(ranges.par_iter())
+                .map(|(ws, range)| work(range.clone(), ws))
+                .collect()
+        };
+        let results = match self.workspaces.try_lock() {
+            Ok(mut workspaces) => run(&mut workspaces),
+            Err(_) => run(&mut Vec::new()),
+        };
+        results.into_iter().collect()
     }
 
     /// The head's logits for `batch` windows.
     pub fn logits(&self, x: &[f32], batch: usize) -> Result<Vec<[f32; CLASSES]>, ModelError> {
         self.check_input(x, batch)?;
         let layers = self.layer_tensors()?;
-        self.with_workspace(|ws| {
-            let h_last = sequence::forward(&self.spec, &layers, x, batch, ws, false)?;
+        let per = self.spec.window_len();
+        let parts = self.on_chunks(batch, |rows, ws| {
+            let x = &x[rows.start * per..rows.end * per];
+            let h_last = sequence::forward(&self.spec, &layers, x, rows.len(), ws, false)?;
             Ok(sequence::head(&self.weights, self.spec.hidden, h_last))
-        })
+        })?;
+        Ok(parts.concat())
     }
 
     /// Probabilities of down, flat, up for `batch` windows.
@@ -194,7 +231,7 @@ impl Member {
     }
 
     /// As [`Member::loss_and_gradients`] with PyTorch's class weights: the loss is
-    /// Σ w[y]·(−log p[y]) / Σ w[y].
+    /// `Σ w[y]·(−log p[y]) / Σ w[y]`.
     pub fn loss_and_gradients_weighted(
         &self,
         x: &[f32],
@@ -215,10 +252,21 @@ impl Member {
             )));
         }
         let layers = self.layer_tensors()?;
-        self.with_workspace(|ws| {
-            let h_last = sequence::forward(&self.spec, &layers, x, batch, ws, true)?;
+        let total: f64 = y
+            .iter()
+            .map(|&c| f64::from(class_weights[usize::from(c)]))
+            .sum();
+        if total <= 0.0 {
+            return Err(ModelError::InvalidSpec(
+                "class weights give the batch's labels a total weight of zero".to_string(),
+            ));
+        }
+        let per = self.spec.window_len();
+        let parts = self.on_chunks(batch, |rows, ws| {
+            let x = &x[rows.start * per..rows.end * per];
+            let h_last = sequence::forward(&self.spec, &layers, x, rows.len(), ws, true)?;
             let logits = sequence::head(&self.weights, self.spec.hidden, h_last);
-            let (loss, dlogits) = cross_entropy(&logits, y, class_weights)?;
+            let (loss, dlogits) = cross_entropy(&logits, &y[rows], class_weights, total);
             let mut grads = Weights::zeros(&self.spec);
             sequence::backward(
                 &self.spec,
@@ -230,7 +278,18 @@ impl Member {
                 &mut grads,
             )?;
             Ok((loss, grads))
-        })
+        })?;
+        let mut parts = parts.into_iter();
+        let (mut loss, mut grads) = parts.next().ok_or(ModelError::Internal("empty batch"))?;
+        for (part_loss, part) in parts {
+            loss += part_loss;
+            for (sum, add) in grads.tensors_mut().into_iter().zip(part.tensors()) {
+                for (a, b) in sum.iter_mut().zip(add) {
+                    *a += b;
+                }
+            }
+        }
+        Ok((loss as f32, grads))
     }
 
     /// One optimiser step on one batch; returns the batch's loss before the step.
@@ -245,18 +304,18 @@ impl Member {
         Ok(loss)
     }
 
-    /// d log p[class] / d x for one window, [T, F]: multiplied by the window it gives the
+    /// `d log p[class] / d x` for one window, `[T, F]`: multiplied by the window it gives the
     /// gradient × input attribution of each feature at each step.
     pub fn input_gradient(&self, window: &[f32], class: Class) -> Result<Vec<f32>, ModelError> {
         self.check_input(window, 1)?;
         let layers = self.layer_tensors()?;
-        self.with_workspace(|ws| {
+        let mut gradients = self.on_chunks(1, |_, ws| {
             let h_last = sequence::forward(&self.spec, &layers, window, 1, ws, true)?;
             let logits = sequence::head(&self.weights, self.spec.hidden, h_last);
             let p = softmax3(logits[0]);
             // d log p_c / d z_k = [k == c] − p_k
             let dlogits = [std::array::from_fn(|k| {
-                f32::from(u8::from(k == class as usize)) - p[k]
+                f32::from(u8::from(k == class.index())) - p[k]
             })];
             let mut grads = Weights::zeros(&self.spec);
             sequence::backward(
@@ -269,25 +328,27 @@ impl Member {
                 &mut grads,
             )?
             .ok_or(ModelError::Internal("input gradient not computed"))
-        })
+        })?;
+        gradients
+            .pop()
+            .ok_or(ModelError::Internal("input gradient not computed"))
     }
 }
 
-/// Weighted mean cross-entropy of `logits` against `y` and its gradient with respect to the logits.
+/// The batch split for parallel work: one chunk per rayon thread, none under [`MIN_CHUNK`] rows.
+fn chunks(batch: usize) -> Vec<Range<usize>> {
+    let n = rayon::current_num_threads().min(batch / MIN_CHUNK).max(1);
+    (0..n).map(|i| batch * i / n..batch * (i + 1) / n).collect()
+}
+
+/// Σ w[y]·(−log p[y]) / `total` over these rows, and its gradient with respect to the logits
+/// (`total` = Σ w[y] over the whole batch, so chunks add up to the batch's mean).
 pub(crate) fn cross_entropy(
     logits: &[[f32; CLASSES]],
     y: &[u8],
     class_weights: [f32; CLASSES],
-) -> Result<(f32, Vec<[f32; CLASSES]>), ModelError> {
-    let total: f64 = y
-        .iter()
-        .map(|&c| f64::from(class_weights[usize::from(c)]))
-        .sum();
-    if total <= 0.0 {
-        return Err(ModelError::InvalidSpec(
-            "class weights give the batch's labels a total weight of zero".to_string(),
-        ));
-    }
+    total: f64,
+) -> (f64, Vec<[f32; CLASSES]>) {
     let mut loss = 0.0_f64;
     let dlogits = logits
         .iter()
@@ -305,5 +366,5 @@ pub(crate) fn cross_entropy(
             })
         })
         .collect();
-    Ok(((loss / total) as f32, dlogits))
+    (loss / total, dlogits)
 }

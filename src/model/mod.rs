@@ -7,10 +7,13 @@
 //!
 //! - [`weights`]: [`MemberSpec`], the parameter tensors and PyTorch's initialisation.
 //! - [`weights_file`]: safetensors in and out under PyTorch's names, every shape validated.
-//! - [`member`]: [`Member`], its batched forward pass, loss and gradients.
-//! - [`cell`], [`sequence`]: the fused LSTM cell (forward and backward in one pass each) and the
-//!   layer loops around it; candle's matrix product does the big products.
-//! - [`predict`]: the batch-1 path over packed plain weights, for the live engine.
+//! - [`member`]: [`Member`], its batched forward pass, loss and gradients (a batch is split over
+//!   rayon's threads, one chunk each).
+//! - `sequence`, `cell`: the layer loops and the fused LSTM cell (forward and backward in one
+//!   pass each); `blocked` and `simd`: the per-step products and the cell in AVX2 + FMA,
+//!   picked at run time by `pulp` (safe code; plain lanes on CPUs without AVX2); candle's matrix
+//!   product (gemm) for the weight gradients over all steps; candle's safetensors reader.
+//! - [`predict`]: the batch-1 path for the live engine, no allocation per call.
 //! - [`adamw`]: PyTorch's AdamW.
 //!
 //! Around it: the learning data ([`dataset`], [`labels`], [`split`], [`normalize`],
@@ -38,12 +41,14 @@ pub mod train;
 pub mod weighting;
 
 pub mod adamw;
-pub mod cell;
-pub mod math;
+mod blocked;
+mod cell;
+mod math;
 pub mod member;
 pub mod predict;
 mod rng;
-pub mod sequence;
+mod sequence;
+mod simd;
 pub mod weights;
 pub mod weights_file;
 

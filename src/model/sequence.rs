@@ -1,7 +1,13 @@
-//! The batched passes of a member over [B, T, F] windows: each layer's input projections for all
-//! T steps in one matrix product (T·B × In by In × 4H), then the recurrence step by step (one
-//! B × H by H × 4H product and one fused cell per step); the head; the cross-entropy; and the
-//! backward pass through time, whose weight gradients are again one product per tensor.
+//! The batched passes of a member over [B, T, F] windows. Per layer and step: z = x_t·W_ih^T +
+//! h_{t-1}·W_hh^T by the multiply-add kernel over packed weights ([`Blocked`]), then the fused
+//! cell. Then the head, and the backward pass through time: per step dL/dh_{t-1} = dL/dz·W_hh by
+//! the same kernel, and after the loop one candle matrix product (gemm) per weight gradient and
+//! for dL/dx, each over all T·B rows at once.
+//!
+//! The per-step products stay off candle: they are small (B × In+H by In+H × 4H), and every candle
+//! CPU product pays a fixed cost on top (it reads /proc/cpuinfo to size its thread pool, about
+//! 50 µs, unless `RAYON_NUM_THREADS` is set), which at 40–80 products per batch would be more
+//! than the arithmetic. A batch is split over threads above this level (see `Member`).
 //!
 //! Everything between the products runs over buffers kept in a [`Workspace`], time-major
 //! ([T, B, ·]) so each step's block of rows is contiguous.
@@ -9,18 +15,20 @@
 use candle_core::Tensor;
 
 use super::ModelError;
+use super::blocked::Blocked;
 use super::cell::{BackwardStep, ForwardStep, run_parallel};
 use super::math::{product, tensor};
 use super::weights::{CLASSES, LayerWeights, MemberSpec, Weights};
 
 /// One layer's weights as the products want them.
 pub(crate) struct LayerTensors {
-    /// W_ih^T [In, 4H] and W_hh^T [H, 4H] (transposed views) for the forward pass.
-    w_ih_t: Tensor,
-    w_hh_t: Tensor,
-    /// W_ih [4H, In] and W_hh [4H, H] for the backward pass.
+    /// W_ih [4H, In] and W_hh [4H, H] packed for the per-step products of the forward pass.
+    ih: Blocked,
+    hh: Blocked,
+    /// W_hh^T [H, 4H] packed for dL/dh_{t-1} = dL/dz · W_hh.
+    hh_t: Blocked,
+    /// W_ih [4H, In] for dL/dx over all steps.
     w_ih: Tensor,
-    w_hh: Tensor,
     /// b_ih + b_hh.
     bias: Vec<f32>,
 }
@@ -31,14 +39,18 @@ impl LayerTensors {
         layer: usize,
         weights: &LayerWeights,
     ) -> Result<Self, ModelError> {
-        let (gates, inputs) = (4 * spec.hidden, spec.layer_inputs(layer));
-        let w_ih = tensor(&weights.weight_ih, gates, inputs)?;
-        let w_hh = tensor(&weights.weight_hh, gates, spec.hidden)?;
+        let (gates, inputs, hidden) = (4 * spec.hidden, spec.layer_inputs(layer), spec.hidden);
+        let mut hh_t = vec![0.0; hidden * gates];
+        for g in 0..gates {
+            for k in 0..hidden {
+                hh_t[k * gates + g] = weights.weight_hh[g * hidden + k];
+            }
+        }
         Ok(Self {
-            w_ih_t: w_ih.t()?,
-            w_hh_t: w_hh.t()?,
-            w_ih,
-            w_hh,
+            ih: Blocked::new(&weights.weight_ih, gates, inputs),
+            hh: Blocked::new(&weights.weight_hh, gates, hidden),
+            hh_t: Blocked::new(&hh_t, hidden, gates),
+            w_ih: tensor(&weights.weight_ih, gates, inputs)?,
             bias: weights
                 .bias_ih
                 .iter()
@@ -71,9 +83,11 @@ pub struct Workspace {
     layers: Vec<LayerTrace>,
     c: Vec<f32>,
     zeros: Vec<f32>,
+    z: Vec<f32>,
     acts: Vec<f32>,
     dgates: Vec<f32>,
     dh_above: Vec<f32>,
+    dh_next: Vec<f32>,
     dc: Vec<f32>,
 }
 
@@ -107,20 +121,23 @@ pub(crate) fn forward<'w>(
             ws.xt[(t * batch + b) * f..][..f].copy_from_slice(&x[(b * t_len + t) * f..][..f]);
         }
     }
-    ws.input = Some(tensor(&ws.xt, t_len * batch, f)?);
+    ws.input = if record {
+        Some(tensor(&ws.xt, t_len * batch, f)?)
+    } else {
+        None
+    };
     ws.layers.resize_with(spec.layers, LayerTrace::default);
-    ws.zeros.clear();
-    ws.zeros.resize(bg, 0.0);
     fit(&mut ws.c, bh);
+    fit(&mut ws.z, bg);
     fit(&mut ws.acts, bg);
     for (l, weights) in layers.iter().enumerate() {
         let (below, rest) = ws.layers.split_at_mut(l);
         let trace = &mut rest[0];
-        let input = match below.last() {
-            Some(prev) => prev.output.as_ref(),
-            None => ws.input.as_ref(),
-        }
-        .ok_or(ModelError::Internal("layer input missing"))?;
+        // The layer's input, time-major: x for the first layer, the layer below's h otherwise.
+        let (input, width) = match below.last() {
+            Some(prev) => (&prev.hs[..], hidden),
+            None => (&ws.xt[..], f),
+        };
         fit(&mut trace.hs, t_len * bh);
         if record {
             fit(&mut trace.acts, t_len * bg);
@@ -128,41 +145,37 @@ pub(crate) fn forward<'w>(
             fit(&mut trace.tanh_cs, t_len * bh);
         }
         ws.c.fill(0.0);
-        product(input, &weights.w_ih_t, |gx| -> Result<(), ModelError> {
-            for t in 0..t_len {
-                let (done, now) = trace.hs.split_at_mut(t * bh);
-                let (acts, c_record, tanh_c) = if record {
-                    (
-                        &mut trace.acts[t * bg..][..bg],
-                        Some(&mut trace.cs[t * bh..][..bh]),
-                        Some(&mut trace.tanh_cs[t * bh..][..bh]),
-                    )
-                } else {
-                    (&mut ws.acts[..bg], None, None)
-                };
-                let step = |gr: &[f32]| {
-                    run_parallel(ForwardStep {
-                        hidden,
-                        gx: &gx[t * bg..][..bg],
-                        gr,
-                        bias: &weights.bias,
-                        acts,
-                        c: &mut ws.c[..bh],
-                        c_record,
-                        tanh_c,
-                        h: &mut now[..bh],
-                    })
-                };
-                if t == 0 {
-                    step(&ws.zeros[..bg]);
-                } else {
-                    let h_prev = tensor(&done[(t - 1) * bh..], batch, hidden)?;
-                    product(&h_prev, &weights.w_hh_t, step)?;
-                }
+        for t in 0..t_len {
+            let (done, now) = trace.hs.split_at_mut(t * bh);
+            let z = &mut ws.z[..bg];
+            z.fill(0.0);
+            weights
+                .ih
+                .accumulate(z, &input[t * batch * width..][..batch * width]);
+            if t > 0 {
+                weights.hh.accumulate(z, &done[(t - 1) * bh..]);
             }
-            Ok(())
-        })??;
-        trace.output = if record || l + 1 < spec.layers {
+            let (acts, c_record, tanh_c) = if record {
+                (
+                    &mut trace.acts[t * bg..][..bg],
+                    Some(&mut trace.cs[t * bh..][..bh]),
+                    Some(&mut trace.tanh_cs[t * bh..][..bh]),
+                )
+            } else {
+                (&mut ws.acts[..bg], None, None)
+            };
+            run_parallel(ForwardStep {
+                hidden,
+                z,
+                bias: &weights.bias,
+                acts,
+                c: &mut ws.c[..bh],
+                c_record,
+                tanh_c,
+                h: &mut now[..bh],
+            });
+        }
+        trace.output = if record {
             Some(tensor(&trace.hs, t_len * batch, hidden)?)
         } else {
             None
@@ -227,6 +240,9 @@ pub(crate) fn backward(
     }
     fit(&mut ws.dgates, t_len * bg);
     fit(&mut ws.dc, bh);
+    fit(&mut ws.dh_next, bh);
+    ws.zeros.clear();
+    ws.zeros.resize(bh, 0.0);
     let mut input_gradient = None;
     for l in (0..spec.layers).rev() {
         let trace = &ws.layers[l];
@@ -253,8 +269,10 @@ pub(crate) fn backward(
             if t + 1 == t_len {
                 block(&ws.zeros[..bh]);
             } else {
-                let dg_next = tensor(&from_t[..bg], batch, gates)?;
-                product(&dg_next, &lt.w_hh, block)?;
+                let dh_next = &mut ws.dh_next[..bh];
+                dh_next.fill(0.0);
+                lt.hh_t.accumulate(dh_next, &from_t[..bg]);
+                block(dh_next);
             }
         }
         let dg_all = tensor(&ws.dgates, t_len * batch, gates)?;

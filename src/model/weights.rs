@@ -85,13 +85,13 @@ impl MemberSpec {
 /// One LSTM layer's parameters, row-major as PyTorch stores them; gate rows are i, f, g, o.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerWeights {
-    /// [4H, inputs]
+    /// `[4H, inputs]`
     pub weight_ih: Vec<f32>,
-    /// [4H, H]
+    /// `[4H, H]`
     pub weight_hh: Vec<f32>,
-    /// [4H]
+    /// `[4H]`
     pub bias_ih: Vec<f32>,
-    /// [4H]
+    /// `[4H]`
     pub bias_hh: Vec<f32>,
 }
 
@@ -99,9 +99,9 @@ pub struct LayerWeights {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
     pub layers: Vec<LayerWeights>,
-    /// [3, H]
+    /// `[3, H]`
     pub head_weight: Vec<f32>,
-    /// [3]
+    /// `[3]`
     pub head_bias: Vec<f32>,
 }
 
