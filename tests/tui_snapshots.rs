@@ -357,3 +357,19 @@ fn models_80x24_with_the_fallback_running() {
     snapshot.models.last_training = Some("1.2.0 registered as a challenger".to_string());
     insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Models)));
 }
+
+#[test]
+fn health_shows_the_model_fallback() {
+    let mut snapshot = fixture::snapshot_with_models();
+    snapshot.models.fallback = Some("weights blob sha256 mismatch".to_string());
+    let screen = render(160, 48, Some(&snapshot), &view(Pane::Health));
+    let first = screen.lines().nth(1).unwrap();
+    assert!(first.contains("LOGISTIC FALLBACK"), "{first}");
+    assert!(first.contains("sha256 mismatch"), "{first}");
+    let snapshot = fixture::snapshot_with_models();
+    let screen = render(160, 48, Some(&snapshot), &view(Pane::Health));
+    assert!(
+        screen.lines().nth(1).unwrap().contains("model 1.1.0"),
+        "{screen}"
+    );
+}

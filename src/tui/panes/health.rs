@@ -114,13 +114,24 @@ fn draw_link_line(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
         SourceInfo::Replay { path } => path.clone(),
         SourceInfo::Binance { ws_url } => ws_url.clone(),
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" link ", theme::muted()),
         Span::styled(link, style),
         Span::styled("   source ", theme::muted()),
         Span::styled(badge, badge_style),
         Span::raw(format!(" {detail}")),
-    ]);
+        Span::styled("   model ", theme::muted()),
+    ];
+    let models = &snapshot.models;
+    match (&models.fallback, models.active_model()) {
+        (Some(reason), _) => {
+            spans.push(Span::styled(" LOGISTIC FALLBACK ", theme::alarm_badge()));
+            spans.push(Span::raw(format!(" {reason}")));
+        }
+        (None, Some(model)) => spans.push(Span::raw(model.version.clone())),
+        (None, None) => spans.push(Span::styled("none", theme::muted())),
+    }
+    let line = Line::from(spans);
     buf.set_line(area.x, area.y, &line, area.width);
 }
 
