@@ -102,6 +102,28 @@ fn console_runs_switches_and_quits_cleanly() {
         &["ethusdt@kline_1m", "reconnects"],
         Duration::from_secs(5),
     );
+    // Models pane: the demo ensemble was registered on this first simulated run and runs.
+    tmux(&["send-keys", "-t", s, "4"]);
+    wait_for(
+        s,
+        &[
+            "running ensemble-BTCUSDT-1m@1.0.0",
+            "SIMULATED DATA",
+            "champion",
+        ],
+        Duration::from_secs(5),
+    );
+    // Signals pane: every symbol gets a signal from it (HOLD, BUY or SELL) with probabilities.
+    tmux(&["send-keys", "-t", s, "3"]);
+    let screen = wait_for(
+        s,
+        &["Signals", "Indicator weights", "SOLUSDT"],
+        Duration::from_secs(10),
+    );
+    assert!(
+        ["HOLD", "BUY", "SELL"].iter().any(|w| screen.contains(w)),
+        "{screen}"
+    );
     // Help overlay, generated from the keymap.
     tmux(&["send-keys", "-t", s, "?"]);
     wait_for(s, &["quit trademon", "next symbol"], Duration::from_secs(5));

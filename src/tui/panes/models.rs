@@ -95,18 +95,17 @@ fn draw_active(buf: &mut Buffer, area: Rect, models: &ModelsView) -> u16 {
         }
         (Some(model), None) => {
             spans.push(Span::styled(model.version.clone(), theme::heading()));
+            // Before the details, so a narrow terminal cuts those, not this.
+            if model.trained_on == "simulated" {
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(" SIMULATED DATA ", theme::not_real_badge()));
+            }
             spans.push(Span::raw(format!(
-                " ({}, {} members, {})",
+                " {}, {} members, {}",
                 model.role,
                 model.members,
                 origin(model)
             )));
-            if model.trained_on == "simulated" {
-                spans.push(Span::styled(
-                    " trained on SIMULATED data ",
-                    theme::not_real_badge(),
-                ));
-            }
         }
         (None, None) => spans.push(Span::styled(
             "no model: press t to train one for this symbol and interval",
@@ -169,7 +168,7 @@ fn draw_table(buf: &mut Buffer, area: Rect, models: &ModelsView, view: &ViewStat
         return;
     }
     let header = format!(
-        "  {:<10} {:<10} {:<26} {:<13} {:>6} {:>5} {:>5} {:>6} {:>6}  {:>9} {:>9}  {}",
+        "  {:<26} {:<10} {:<26} {:<13} {:>6} {:>5} {:>5} {:>6} {:>6}  {:>9} {:>9}  {}",
         "version",
         "role",
         "origin",
@@ -230,7 +229,7 @@ fn draw_table(buf: &mut Buffer, area: Rect, models: &ModelsView, view: &ViewStat
         let (verdict, verdict_style) = verdict(model);
         let line = Line::from(vec![
             Span::raw(marker),
-            Span::raw(format!("{:<10} ", format::fit(&model.version, 10))),
+            Span::raw(format!("{:<26} ", format::fit(&model.version, 26))),
             Span::styled(format!("{:<10} ", model.role), role_style),
             Span::raw(format!(
                 "{:<26} {:<13} ",
@@ -311,7 +310,7 @@ fn draw_compact_rows(buf: &mut Buffer, inner: Rect, models: &ModelsView, view: &
         let line = Line::from(vec![
             Span::raw(format!(
                 "{marker}{:<8} {:<10} {:<11} {scores} ",
-                format::fit(&model.version, 8),
+                format::fit(semver(&model.version), 8),
                 model.role,
                 format::fit(&from, 11)
             )),
@@ -322,4 +321,9 @@ fn draw_compact_rows(buf: &mut Buffer, inner: Rect, models: &ModelsView, view: &
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme::selected());
         }
     }
+}
+
+/// The semantic version of a tag like `ensemble-BTCUSDT-1m@1.2.0` (the whole text otherwise).
+fn semver(version: &str) -> &str {
+    version.rsplit_once('@').map_or(version, |(_, v)| v)
 }
