@@ -55,7 +55,7 @@ pub mod weights_file;
 pub use adamw::AdamW;
 pub use member::{Class, Member};
 pub use predict::Scratch;
-pub use weights::{Gradients, LayerWeights, MemberSpec, Weights};
+pub use weights::{CLASSES, Gradients, LayerWeights, MemberSpec, Weights};
 
 /// Something wrong with a model's weights, its file or its input; says what and where.
 #[derive(Debug, thiserror::Error)]
