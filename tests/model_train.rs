@@ -319,3 +319,106 @@ fn damaged_weights_fall_back_to_the_logistic_baseline_and_say_so() {
             .all(|s| s.fallback && s.model_version.contains("fallback"))
     );
 }
+
+/// A random-walk candle series for quick training runs.
+fn walk(n: usize) -> Vec<trademon::domain::Candle> {
+    let mut close: f64 = 100.0;
+    let mut state: u64 = 0x1234_5678;
+    (0..n as i64)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let open = close;
+            close = open * (1.0 + 0.002 * (u - 0.5));
+            trademon::domain::Candle {
+                open_time_ms: i * 60_000,
+                open,
+                high: open.max(close) * 1.0003,
+                low: open.min(close) * 0.9997,
+                close,
+                volume: 5.0 + 10.0 * u,
+                quote_volume: 0.0,
+                trades: 1,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn switch_promote_and_rollback_through_the_engine_are_audited() {
+    use std::sync::atomic::AtomicBool;
+    use trademon::engine::models::ModelCommand;
+    use trademon::model::train::{TrainSpec, train};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simulated.db");
+    let config = Config::default().model;
+    let mut runner =
+        ModelRunner::start(Some(db.clone()), config.clone(), true, &empty_snapshot(), 0);
+    let demo = runner.view.active.unwrap();
+    // A second, small model trained here.
+    let mut spec = TrainSpec::from_config(&config);
+    spec.members = 1;
+    spec.hidden = 4;
+    spec.layers = 1;
+    spec.epochs = 1;
+    let candles = walk(1_500);
+    let trained = train(
+        &candles,
+        Interval::M1,
+        &spec,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let record = trademon::commands::train::register(
+        &db,
+        Symbol::new("BTCUSDT").unwrap(),
+        Interval::M1,
+        &trained,
+        trademon::model::registry::Origin::Trained,
+    )
+    .unwrap();
+    assert_ne!(record.id, demo);
+    let snapshot = empty_snapshot();
+
+    let out = runner.on_command(ModelCommand::Switch(record.id), &snapshot, 0);
+    assert!(out.models_changed);
+    assert_eq!(runner.view.active, Some(record.id));
+    assert!(runner.view.fallback.is_none());
+    assert_eq!(runner.view.models.len(), 2);
+
+    runner.on_command(ModelCommand::Promote(record.id), &snapshot, 0);
+    let registry = Registry::open(&db).unwrap();
+    assert_eq!(registry.champion().unwrap().unwrap().id, record.id);
+
+    runner.on_command(ModelCommand::Rollback, &snapshot, 0);
+    assert_eq!(registry.champion().unwrap().unwrap().id, demo);
+    assert_eq!(
+        runner.view.active,
+        Some(demo),
+        "rollback runs the old champion"
+    );
+
+    // Nothing left to roll back to: refused, said so, nothing changed.
+    runner.on_command(ModelCommand::Rollback, &snapshot, 0);
+    let said = runner.view.last_training.clone().unwrap();
+    assert!(said.starts_with("refused"), "{said}");
+    assert_eq!(registry.champion().unwrap().unwrap().id, demo);
+
+    // Every step is in the audit log.
+    let kinds: Vec<String> = registry
+        .events(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.to_string())
+        .collect();
+    for kind in ["register", "switch", "promote", "rollback"] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+}

@@ -118,10 +118,14 @@ fn draw_active(buf: &mut Buffer, area: Rect, models: &ModelsView) -> u16 {
 
 fn draw_progress(buf: &mut Buffer, area: Rect, p: &TrainingProgress) {
     let eta = p.eta_secs.map_or(String::new(), |s| {
-        format!(", about {} left", format::duration((s * 1000.0) as i64))
+        format!(", at most {} left", format::duration((s * 1000.0) as i64))
     });
+    let total = f64::from(p.members.max(1) * p.epochs.max(1));
+    let done = f64::from(p.member.saturating_sub(1) * p.epochs + p.epoch);
+    let gauge = format!("{:<12}", super::signals::bar(done, total, 12));
     let text = format!(
-        " training {} {}: member {}/{} epoch {}/{}  loss {:.4}  validation {:.4} ({:.1}% right){eta}",
+        " {:>3.0}% training {} {}: member {}/{} epoch {}/{}  loss {:.4}  validation {:.4} ({:.1}% right){eta}",
+        100.0 * done / total,
         p.symbol.as_str(),
         p.interval.as_str(),
         p.member,
@@ -132,13 +136,12 @@ fn draw_progress(buf: &mut Buffer, area: Rect, p: &TrainingProgress) {
         p.validation_loss,
         p.validation_accuracy * 100.0
     );
-    buf.set_stringn(
-        area.x,
-        area.y,
-        text,
-        usize::from(area.width),
-        Style::new().fg(theme::WARN),
-    );
+    let line = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(format!("[{gauge}]"), Style::new().fg(theme::WARN)),
+        Span::styled(text, Style::new().fg(theme::WARN)),
+    ]);
+    buf.set_line(area.x, area.y, &line, area.width);
 }
 
 fn draw_table(buf: &mut Buffer, area: Rect, models: &ModelsView, view: &ViewState) {
