@@ -162,6 +162,18 @@ struct RunFlags {
     json: bool,
 }
 
+/// Writes a command's output to stdout. A reader that went away (`trademon models list | head`)
+/// ends the program quietly with success, as Unix tools do, instead of a panic.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(eyre!("cannot write the output to stdout: {e}")),
+    }
+}
+
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("trademon: cannot install error reporting: {e}");
@@ -179,7 +191,7 @@ fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Run(RunFlags::default()));
     if let Command::GenConfig = command {
-        print!("{DEFAULT_TOML}");
+        emit(DEFAULT_TOML)?;
         return Ok(ExitCode::SUCCESS);
     }
     let (mut config, _) = Config::load(cli.config.as_deref())?;
@@ -208,9 +220,9 @@ fn real_main() -> Result<ExitCode> {
         } => {
             let report = commands::import::run(&db, &file, symbol, interval)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
             } else {
-                print!("{}", commands::import::to_text(&report));
+                emit(&commands::import::to_text(&report))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -274,18 +286,18 @@ fn real_main() -> Result<ExitCode> {
             };
             let output = commands::train::run(&db, &args, &spec)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&output)?);
+                emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
             } else {
-                print!("{}", commands::train::to_text(&output));
+                emit(&commands::train::to_text(&output))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Models { action, json } => {
             let output = commands::models::run(&db, &action)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&output)?);
+                emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
             } else {
-                print!("{}", commands::models::to_text(&output, &db));
+                emit(&commands::models::to_text(&output, &db))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -320,9 +332,9 @@ fn real_main() -> Result<ExitCode> {
                 let json = args.json;
                 let summary = runtime.block_on(commands::run::headless(args))?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&summary)?);
+                    emit(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
                 } else {
-                    print!("{}", summary.to_text());
+                    emit(&summary.to_text())?;
                 }
             } else {
                 let keymap = trademon::tui::Keymap::load(commands::run::user_keymap().as_deref())?;

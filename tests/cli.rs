@@ -249,3 +249,21 @@ fn a_database_from_a_newer_version_is_refused() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_reader_that_went_away_is_not_a_panic() {
+    // `trademon gen-config | head -0`: stdout is a pipe whose reader is already closed.
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_trademon"))
+        .arg("gen-config")
+        .env("HOME", dir.path())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
