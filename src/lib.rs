@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod backtest;
 pub mod commands;
 pub mod config;
 pub mod domain;
