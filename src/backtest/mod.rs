@@ -4,10 +4,12 @@
 //! This module holds the simulator, the strategies that need no model, and the metrics; the
 //! command, walk-forward and the console pane build on it.
 
+pub mod guard;
 pub mod metrics;
 pub mod sim;
 pub mod strategy;
 
+pub use guard::{LookAhead, check_no_look_ahead};
 pub use metrics::{Metrics, metrics};
 pub use sim::{Backtest, BacktestError, Costs, EquityPoint, Position, Trade, run};
 pub use strategy::{BuyHold, SmaCross, Strategy};

@@ -259,3 +259,50 @@ fn garbage_is_refused_with_what_and_where() {
     assert!(SmaCross::new(20, 10, false).is_err());
     assert!(SmaCross::new(0, 10, false).is_err());
 }
+
+/// Cheats: long when the next candle closes higher.
+struct Peek {
+    series: Vec<Candle>,
+    at: usize,
+}
+
+impl Strategy for Peek {
+    fn name(&self) -> String {
+        "peek".into()
+    }
+    fn on_close(&mut self, candle: &Candle) -> Position {
+        let next = self
+            .series
+            .get(self.at + 1)
+            .map_or(candle.close, |c| c.close);
+        self.at += 1;
+        if next > candle.close {
+            Position::Long
+        } else {
+            Position::Flat
+        }
+    }
+}
+
+#[test]
+fn the_guard_catches_a_look_ahead_strategy_and_passes_honest_ones() {
+    let candles = walk(500, 3);
+    let honest =
+        |_: &[Candle]| -> Box<dyn Strategy> { Box::new(SmaCross::new(10, 20, false).unwrap()) };
+    assert_eq!(check_no_look_ahead(&candles, &honest, 8), Ok(()));
+    let hold = |_: &[Candle]| -> Box<dyn Strategy> { Box::new(BuyHold) };
+    assert_eq!(check_no_look_ahead(&candles, &hold, 8), Ok(()));
+    let cheat = |series: &[Candle]| -> Box<dyn Strategy> {
+        Box::new(Peek {
+            series: series.to_vec(),
+            at: 0,
+        })
+    };
+    let err = check_no_look_ahead(&candles, &cheat, 8).unwrap_err();
+    assert_eq!(err.strategy, "peek");
+    assert!(err.index <= err.cut, "{err}");
+    // And it would have looked brilliant: the cheat beats buy-and-hold by far.
+    let cheated = run(&candles, cheat(&candles).as_mut(), Costs::default()).unwrap();
+    let held = run(&candles, &mut BuyHold, Costs::default()).unwrap();
+    assert!(cheated.equity.last().unwrap().equity > 2.0 * held.equity.last().unwrap().equity);
+}
