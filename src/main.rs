@@ -96,6 +96,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay stored candles through a strategy (fills at the next open, fees, slippage).
+    Backtest {
+        /// One symbol (portfolios are not built yet).
+        #[arg(long, value_delimiter = ',')]
+        symbol: Vec<Symbol>,
+        #[arg(long)]
+        interval: Interval,
+        /// sma-cross:FAST,SLOW or buy-hold.
+        #[arg(long)]
+        strategy: String,
+        /// First candle: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        from: Option<i64>,
+        /// End of the candles (exclusive), same forms as --from.
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+        /// Commission in basis points of the traded notional, at entry and at exit.
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        fee_bps: f64,
+        /// Slippage against each fill, in basis points.
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        slippage_bps: f64,
+        /// Starting cash.
+        #[arg(long, default_value_t = 10_000.0, allow_negative_numbers = true)]
+        cash: f64,
+        /// Take the strategy's short signals (long/flat otherwise).
+        #[arg(long)]
+        short: bool,
+        /// Print the metrics and the trades as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write trades.csv and equity.csv into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// The model registry: list, show, promote, roll back and export model versions.
     Models {
         #[command(subcommand)]
@@ -289,6 +324,41 @@ fn real_main() -> Result<ExitCode> {
                 emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
             } else {
                 emit(&commands::train::to_text(&output))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backtest {
+            symbol,
+            interval,
+            strategy,
+            from,
+            to,
+            fee_bps,
+            slippage_bps,
+            cash,
+            short,
+            json,
+            out,
+        } => {
+            let output = commands::backtest::run(
+                &db,
+                &commands::backtest::BacktestArgs {
+                    symbols: symbol,
+                    interval,
+                    strategy,
+                    from_ms: from,
+                    to_ms: to,
+                    fee_bps,
+                    slippage_bps,
+                    cash,
+                    short,
+                    out,
+                },
+            )?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
+            } else {
+                emit(&commands::backtest::to_text(&output))?;
             }
             Ok(ExitCode::SUCCESS)
         }

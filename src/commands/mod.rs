@@ -1,5 +1,6 @@
 //! The bodies of the command-line commands; `main.rs` only parses arguments and calls these.
 
+pub mod backtest;
 pub mod features;
 pub mod import;
 pub mod models;
