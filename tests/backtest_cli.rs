@@ -89,6 +89,12 @@ fn backtest_prints_metrics_and_writes_trades_and_equity() {
     let equity_csv = std::fs::read_to_string(files.join("equity.csv")).unwrap();
     assert!(equity_csv.starts_with("time_ms,equity,drawdown\n"));
     assert_eq!(equity_csv.lines().count(), 5761);
+    let svg = std::fs::read_to_string(files.join("equity.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("<polyline") && svg.contains("drawdown, deepest 49.8 %"),
+        "{svg:.300}"
+    );
     // Fees only lower the result.
     let free = trademon(
         dir.path(),

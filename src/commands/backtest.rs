@@ -169,8 +169,13 @@ fn write_files(
     for p in &backtest.equity {
         equity.push_str(&format!("{},{},{}\n", p.time_ms, p.equity, p.drawdown));
     }
+    let chart = svg_chart(symbol, backtest);
     let mut written = Vec::new();
-    for (name, text) in [("trades.csv", trades), ("equity.csv", equity)] {
+    for (name, text) in [
+        ("trades.csv", trades),
+        ("equity.csv", equity),
+        ("equity.svg", chart),
+    ] {
         let path = dir.join(name);
         let partial = dir.join(format!(".{name}.partial"));
         let mut file = std::fs::File::create(&partial).map_err(write_error(&partial))?;
@@ -181,6 +186,72 @@ fn write_files(
         written.push(path.display().to_string());
     }
     Ok(written)
+}
+
+/// An SVG of the equity curve (top) and the drawdown (bottom), drawn by hand: two polylines and a
+/// filled area with their extremes labelled, readable in any browser.
+pub fn svg_chart(symbol: Symbol, backtest: &Backtest) -> String {
+    const W: f64 = 960.0;
+    const TOP: f64 = 300.0;
+    const LOW: f64 = 140.0;
+    const PAD: f64 = 40.0;
+    let points = &backtest.equity;
+    let n = points.len().max(2) as f64 - 1.0;
+    let (lo, hi) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.equity), b.max(p.equity))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let deepest = points
+        .iter()
+        .map(|p| p.drawdown)
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let x = |i: usize| PAD + (W - 2.0 * PAD) * i as f64 / n;
+    let equity_line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "{:.1},{:.1}",
+                x(i),
+                PAD + (TOP - PAD) * (hi - p.equity) / span
+            )
+        })
+        .collect();
+    let base = TOP + PAD;
+    let mut drawdown_area = vec![format!("{:.1},{base:.1}", x(0))];
+    drawdown_area.extend(
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{:.1},{:.1}", x(i), base + LOW * p.drawdown / deepest)),
+    );
+    drawdown_area.push(format!(
+        "{:.1},{base:.1}",
+        x(points.len().saturating_sub(1))
+    ));
+    let title = format!("{} {}: equity", backtest.strategy, symbol.as_str());
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{PAD}" y="24" font-size="14">{title}</text>
+<text x="{PAD}" y="{top_label}">{hi:.2}</text>
+<text x="{PAD}" y="{bottom_label}">{lo:.2}</text>
+<polyline fill="none" stroke="#1f77b4" stroke-width="1.2" points="{equity}"/>
+<text x="{PAD}" y="{dd_label}">drawdown, deepest {deep:.1} %</text>
+<polygon fill="#d62728" fill-opacity="0.5" points="{drawdown}"/>
+</svg>
+"##,
+        h = TOP + LOW + 2.0 * PAD,
+        top_label = PAD - 4.0,
+        bottom_label = TOP + 12.0,
+        equity = equity_line.join(" "),
+        dd_label = base - 4.0,
+        deep = 100.0 * deepest,
+        drawdown = drawdown_area.join(" "),
+    )
 }
 
 /// The human report.
