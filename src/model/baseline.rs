@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_l2_walk_keeps_the_best_and_stops_when_worse() {
-        let mut rng = crate::model::data_rng::DataRng::new(5);
+        let mut rng = crate::model::rng::Rng::new(5);
         let mut make = |n: usize| {
             let (mut x, mut y) = (Vec::new(), Vec::new());
             for _ in 0..n {

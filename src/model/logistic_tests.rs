@@ -2,10 +2,10 @@
 //! closed form without features, convergence, and refused garbage.
 
 use super::*;
-use crate::model::data_rng::DataRng;
+use crate::model::rng::Rng;
 
 fn noisy_problem(n: usize, features: usize, seed: u64) -> (Vec<f64>, Vec<u8>) {
-    let mut rng = DataRng::new(seed);
+    let mut rng = Rng::new(seed);
     let mut x = Vec::with_capacity(n * features);
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
@@ -26,7 +26,7 @@ fn noisy_problem(n: usize, features: usize, seed: u64) -> (Vec<f64>, Vec<u8>) {
 #[test]
 fn gradient_matches_finite_differences() {
     let (x, y) = noisy_problem(50, 3, 1);
-    let mut rng = DataRng::new(9);
+    let mut rng = Rng::new(9);
     let params: Vec<f64> = (0..CLASSES * 4).map(|_| 0.3 * rng.normal()).collect();
     let mut grad = vec![0.0; params.len()];
     loss_and_gradient(&x, &y, 3, 0.1, &params, &mut grad);

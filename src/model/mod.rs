@@ -25,7 +25,6 @@
 pub mod baseline;
 pub mod correlation;
 pub mod data_error;
-pub mod data_rng;
 pub mod dataset;
 pub mod demo;
 pub mod ensemble;
@@ -46,7 +45,7 @@ mod cell;
 mod math;
 pub mod member;
 pub mod predict;
-mod rng;
+pub mod rng;
 mod sequence;
 mod simd;
 pub mod weights;

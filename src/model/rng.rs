@@ -1,5 +1,7 @@
-//! The model's own seeded random numbers (xoshiro256** seeded by splitmix64), a copy of the
-//! simulator's generator so a seed gives the same initial weights forever, with no `rand` crate.
+//! The model's own seeded random numbers (xoshiro256** seeded by splitmix64, the simulator's
+//! algorithm, which is private to `feed::sim`): initial weights, minibatch order, permutations for
+//! the indicator weighting, synthetic series in tests. A seed means the same numbers forever, with
+//! no `rand` crate.
 
 /// One step of splitmix64, used to spread a 64-bit seed over the generator's state.
 fn splitmix64(state: &mut u64) -> u64 {
@@ -51,6 +53,25 @@ impl Rng {
     pub fn symmetric(&mut self, bound: f64) -> f64 {
         (2.0 * self.uniform() - 1.0) * bound
     }
+
+    /// Uniform integer in [0, n); `n` must be above 0.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+
+    /// Standard normal by Box–Muller (one value per call; simple over fast).
+    pub fn normal(&mut self) -> f64 {
+        let radius = (-2.0 * (1.0 - self.uniform()).ln()).sqrt();
+        radius * (std::f64::consts::TAU * self.uniform()).cos()
+    }
+
+    /// Fisher–Yates shuffle in place.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +93,28 @@ mod tests {
             mean += u / 10_000.0;
         }
         assert!(mean.abs() < 0.02, "mean {mean}");
+    }
+
+    #[test]
+    fn seeded_and_a_shuffle_is_a_permutation() {
+        let mut a = Rng::new(3);
+        let mut b = Rng::new(3);
+        let mut xs: Vec<usize> = (0..100).collect();
+        let mut ys = xs.clone();
+        a.shuffle(&mut xs);
+        b.shuffle(&mut ys);
+        assert_eq!(xs, ys);
+        assert_ne!(xs, (0..100).collect::<Vec<_>>());
+        let mut sorted = xs.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        let mut c = Rng::new(4);
+        let zs: Vec<f64> = (0..20_000).map(|_| c.normal()).collect();
+        let mean = zs.iter().sum::<f64>() / zs.len() as f64;
+        let var = zs.iter().map(|z| z * z).sum::<f64>() / zs.len() as f64;
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! (`phi = 0` is a pure random walk), on the 1m grid, with holes cut where asked.
 
 use crate::domain::Candle;
-use crate::model::data_rng::DataRng;
+use crate::model::rng::Rng;
 
 /// Open time of the first candle: on the 5m grid (a multiple of 300,000), so the higher
 /// timeframe starts whole.
@@ -10,7 +10,7 @@ pub const START_MS: i64 = 1_700_000_100_000;
 
 /// `n` valid 1m candles whose log returns follow `r_t = phi · r_{t−1} + 0.002 · ε_t`.
 pub fn ar_series(n: usize, phi: f64, seed: u64) -> Vec<Candle> {
-    let mut rng = DataRng::new(seed);
+    let mut rng = Rng::new(seed);
     let mut close: f64 = 50.0;
     let mut previous = 0.0;
     (0..n)

@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use super::ModelError;
 use super::adamw::AdamW;
 use super::data_error::DataError;
-use super::data_rng::DataRng;
 use super::dataset::Dataset;
 use super::ensemble::{Ensemble, EnsembleError, EnsembleParams, EnsembleWeighting, MemberInfo};
 use super::member::Member;
 use super::metrics::{Metrics, evaluate};
 use super::normalize::Normalizer;
 use super::prepare::{DataSpec, prepare};
+use super::rng::Rng;
 use super::signal::{Thresholds, member_weights};
 use super::weights::MemberSpec;
 use crate::config::ModelConfig;
@@ -347,7 +347,7 @@ impl Context<'_> {
             1e-8,
             spec.weight_decay as f32,
         );
-        let mut rng = DataRng::new(seed ^ 0x05EE_D0FB_A7C4);
+        let mut rng = Rng::new(seed ^ 0x05EE_D0FB_A7C4);
         let mut order = train_ids.to_vec();
         let validation = Batch {
             x: validation.0.clone(),

@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use super::correlation::{CorrelationMatrix, spearman};
 use super::data_error::DataError;
-use super::data_rng::DataRng;
 use super::labels::CLASSES;
 use super::logistic::{LogisticRegression, probabilities};
 use super::metrics::LOG_LOSS_CLIP;
+use super::rng::Rng;
 
 /// Settings of the weight optimiser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,7 +141,7 @@ pub fn permutation_importance(
     let permutations: Vec<Vec<usize>> = (0..repeats.max(1))
         .map(|r| {
             let mut order: Vec<usize> = (0..n).collect();
-            DataRng::new(seed.wrapping_add(r as u64)).shuffle(&mut order);
+            Rng::new(seed.wrapping_add(r as u64)).shuffle(&mut order);
             order
         })
         .collect();

@@ -8,7 +8,7 @@ use crate::model::baseline::{LogisticParams, fit_logistic};
 /// plus much noise (weakly informative, correlation about 0.45 with f0). Returns the rows, the
 /// classes and a "forward return" made from f0.
 fn problem(n: usize, seed: u64) -> (Vec<f64>, Vec<u8>, Vec<f64>) {
-    let mut rng = DataRng::new(seed);
+    let mut rng = Rng::new(seed);
     let (mut x, mut y, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {
         let f0 = rng.normal();
