@@ -6,13 +6,19 @@
 
 pub mod guard;
 pub mod metrics;
+pub mod model;
+pub mod portfolio;
 pub mod sim;
 pub mod strategy;
+pub mod walk;
 
 pub use guard::{LookAhead, check_no_look_ahead};
-pub use metrics::{Metrics, metrics};
+pub use metrics::{Curve, Metrics, curve_metrics, metrics};
+pub use model::{ModelBacktestError, SignalStrategy, model_signals, position_for};
+pub use portfolio::{Leg, SymbolTrade, buy_and_hold, combine, shares};
 pub use sim::{Backtest, BacktestError, Costs, EquityPoint, Position, Trade, run};
 pub use strategy::{BuyHold, SmaCross, Strategy};
+pub use walk::{Fold, FoldModel, Stitched, WalkForward, walk_forward};
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::Candle;
 
-fn candle(i: i64, open: f64, close: f64) -> Candle {
+pub(super) fn candle(i: i64, open: f64, close: f64) -> Candle {
     Candle {
         open_time_ms: i * 60_000,
         open,
@@ -17,7 +17,7 @@ fn candle(i: i64, open: f64, close: f64) -> Candle {
 }
 
 /// A deterministic random walk of `n` candles.
-fn walk(n: usize, seed: u64) -> Vec<Candle> {
+pub(super) fn walk(n: usize, seed: u64) -> Vec<Candle> {
     let mut state = seed;
     let mut close = 100.0;
     (0..n as i64)

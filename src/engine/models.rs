@@ -50,6 +50,8 @@ struct Active {
     window: usize,
     horizon: usize,
     theta: f64,
+    /// Base candles per higher-timeframe candle in the model's features.
+    htf_factor: u32,
     runner: Runner,
 }
 
@@ -243,24 +245,19 @@ impl ModelRunner {
                 }
             }
         };
-        let (interval, window, horizon, theta, weights) = match &runner {
-            Runner::Ensemble { ensemble, .. } => (
-                ensemble.params.interval,
-                ensemble.window(),
-                ensemble.params.data.horizon,
-                ensemble.params.theta,
-                &ensemble.weighting.indicators,
-            ),
+        let (params, weights) = match &runner {
+            Runner::Ensemble { ensemble, .. } => (&ensemble.params, &ensemble.weighting.indicators),
             Runner::Fallback {
                 params, weighting, ..
-            } => (
-                params.interval,
-                params.data.window,
-                params.data.horizon,
-                params.theta,
-                &weighting.indicators,
-            ),
+            } => (params.as_ref(), &weighting.indicators),
         };
+        let (interval, window, horizon, theta, htf_factor) = (
+            params.interval,
+            params.data.window,
+            params.data.horizon,
+            params.theta,
+            params.data.htf_factor,
+        );
         self.view.weights = (0..weights.names.len())
             .map(|j| crate::protocol::FeatureWeight {
                 name: weights.names[j].clone(),
@@ -277,6 +274,7 @@ impl ModelRunner {
             window,
             horizon,
             theta,
+            htf_factor,
             runner,
         });
         self.view.active = Some(record.id);
@@ -356,7 +354,7 @@ impl ModelRunner {
         };
         let (interval, window, horizon) = (active.interval, active.window, active.horizon);
         let track = self.tracks.entry(symbol).or_insert_with(|| Track {
-            features: FeatureSet::new(interval),
+            features: FeatureSet::with_factor(interval, active.htf_factor),
             rows: VecDeque::with_capacity(window + 1),
             closes: VecDeque::with_capacity(horizon + 2),
         });
