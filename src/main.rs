@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use trademon::backtest;
 use trademon::commands::{self, parse_duration, run::RunArgs};
 use trademon::config::{Config, DEFAULT_TOML, Dirs};
 use trademon::domain::{Interval, Symbol};
@@ -98,14 +99,21 @@ enum Command {
     },
     /// Replay stored candles through a strategy (fills at the next open, fees, slippage).
     Backtest {
-        /// One symbol (portfolios are not built yet).
-        #[arg(long, value_delimiter = ',')]
+        /// One symbol, or several (comma-separated) for a portfolio.
+        #[arg(long, value_delimiter = ',', required = true)]
         symbol: Vec<Symbol>,
+        /// A portfolio's shares of the cash, one per symbol in the same order (equal without).
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+        weights: Vec<f64>,
         #[arg(long)]
         interval: Interval,
-        /// sma-cross:FAST,SLOW or buy-hold.
+        /// model:champion, model:ID (id or version), sma-cross:FAST,SLOW or buy-hold.
         #[arg(long)]
         strategy: String,
+        /// Walk-forward, in candles: train=N,test=M[,step=S]. A model strategy is retrained on
+        /// each training window with the named model's settings.
+        #[arg(long, value_name = "PLAN")]
+        walk_forward: Option<backtest::WalkForward>,
         /// First candle: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
         #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
         from: Option<i64>,
@@ -127,9 +135,12 @@ enum Command {
         /// Print the metrics and the trades as JSON.
         #[arg(long)]
         json: bool,
-        /// Write trades.csv and equity.csv into this directory.
+        /// Write trades.csv, equity.csv and equity.svg into this directory.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Do not keep the run in the database (the console's Backtest pane lists kept runs).
+        #[arg(long)]
+        no_save: bool,
     },
     /// The model registry: list, show, promote, roll back and export model versions.
     Models {
@@ -329,6 +340,9 @@ fn real_main() -> Result<ExitCode> {
         }
         Command::Backtest {
             symbol,
+            weights,
+            walk_forward,
+            no_save,
             interval,
             strategy,
             from,
@@ -344,6 +358,9 @@ fn real_main() -> Result<ExitCode> {
                 &db,
                 &commands::backtest::BacktestArgs {
                     symbols: symbol,
+                    weights,
+                    walk_forward,
+                    save: !no_save,
                     interval,
                     strategy,
                     from_ms: from,

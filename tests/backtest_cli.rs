@@ -75,9 +75,11 @@ fn backtest_prints_metrics_and_writes_trades_and_equity() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let trades = report["backtest"]["trades"].as_array().unwrap();
+    let trades = report["trades"].as_array().unwrap();
     assert_eq!(trades.len(), 185);
     assert_eq!(report["metrics"]["trades"].as_u64(), Some(185));
+    assert!(report["run_id"].as_i64().is_some(), "the run is stored");
+    assert_eq!(trades[0]["symbol"], "ETHBTC");
     for key in ["entry_time_ms", "entry_price", "exit_time_ms", "exit_price"] {
         assert!(!trades[0][key].is_null(), "{key}");
     }
@@ -165,23 +167,242 @@ fn backtest_prints_metrics_and_writes_trades_and_equity() {
             text(&out.stderr)
         );
     }
-    let two = trademon(
+    for (args, needle) in [
+        (
+            vec!["--symbol", "ETHBTC,LTCBTC", "--weights", "1"],
+            "1 weights for 2 symbols",
+        ),
+        (
+            vec!["--symbol", "ETHBTC,LTCBTC", "--weights", "1,-1"],
+            "LTCBTC is not a positive",
+        ),
+        (
+            vec!["--symbol", "ETHBTC", "--walk-forward", "train=10"],
+            "both needed",
+        ),
+        (
+            vec![
+                "--symbol",
+                "ETHBTC",
+                "--walk-forward",
+                "train=9,test=5,step=1",
+            ],
+            "twice",
+        ),
+        (
+            vec![
+                "--symbol",
+                "ETHBTC",
+                "--walk-forward",
+                "train=99999,test=50",
+            ],
+            "needs at least 100001 candles",
+        ),
+        (
+            vec![
+                "--symbol",
+                "ETHBTC,LTCBTC",
+                "--walk-forward",
+                "train=100,test=50",
+            ],
+            "one symbol; 2 were given",
+        ),
+        (vec!["--symbol", "ETHBTC,NOSUCH"], "no NOSUCH 5m candles"),
+    ] {
+        let mut all = vec![
+            "--db",
+            db,
+            "backtest",
+            "--interval",
+            "5m",
+            "--strategy",
+            "buy-hold",
+        ];
+        all.extend(args.iter().copied());
+        let out = trademon(dir.path(), &all);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+fn import(dir: &Path, db: &str, name: &str, symbol: &str) -> bool {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/data/{name}"));
+    if !p.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} missing",
+            p.display()
+        );
+        eprintln!("skipping: {} not found", p.display());
+        return false;
+    }
+    let out = trademon(
+        dir,
+        &[
+            "--db",
+            db,
+            "import",
+            p.to_str().unwrap(),
+            "--symbol",
+            symbol,
+            "--interval",
+            "5m",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    true
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = trademon(dir, args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_portfolio_sums_its_symbols_on_their_shares_of_the_cash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    let db = db.to_str().unwrap();
+    if !(import(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC")
+        && import(dir.path(), db, "LTCBTC-5m.csv", "LTCBTC"))
+    {
+        return;
+    }
+    let base = [
+        "--db",
+        db,
+        "backtest",
+        "--interval",
+        "5m",
+        "--strategy",
+        "sma-cross:10,20",
+    ];
+    let single = |symbol: &str, cash: &str| {
+        let mut args = base.to_vec();
+        args.extend([
+            "--symbol",
+            symbol,
+            "--cash",
+            cash,
+            "--fee-bps",
+            "10",
+            "--json",
+        ]);
+        json(dir.path(), &args)
+    };
+    let eth = single("ETHBTC", "7500");
+    let ltc = single("LTCBTC", "2500");
+    let mut args = base.to_vec();
+    args.extend([
+        "--symbol",
+        "ETHBTC,LTCBTC",
+        "--weights",
+        "3,1",
+        "--cash",
+        "10000",
+        "--fee-bps",
+        "10",
+        "--json",
+    ]);
+    let both = json(dir.path(), &args);
+    let final_of = |v: &serde_json::Value| v["metrics"]["final_equity"].as_f64().unwrap();
+    assert!(
+        (final_of(&both) - final_of(&eth) - final_of(&ltc)).abs() < 1e-6,
+        "each symbol runs alone on its share: {} vs {} + {}",
+        final_of(&both),
+        final_of(&eth),
+        final_of(&ltc)
+    );
+    let trades = both["trades"].as_array().unwrap();
+    assert_eq!(
+        trades.len() as u64,
+        eth["metrics"]["trades"].as_u64().unwrap() + ltc["metrics"]["trades"].as_u64().unwrap()
+    );
+    assert!(trades.iter().any(|t| t["symbol"] == "LTCBTC"));
+    assert_eq!(both["legs"].as_array().unwrap().len(), 2);
+    assert_eq!(both["legs"][0]["weight"].as_f64(), Some(0.75));
+    let bh = 0.75 * eth["metrics"]["buy_and_hold_return"].as_f64().unwrap()
+        + 0.25 * ltc["metrics"]["buy_and_hold_return"].as_f64().unwrap();
+    assert!((both["metrics"]["buy_and_hold_return"].as_f64().unwrap() - bh).abs() < 1e-9);
+    // The text report lists the symbols.
+    let mut args = base.to_vec();
+    args.extend(["--symbol", "ETHBTC,LTCBTC", "--no-save"]);
+    let out = trademon(dir.path(), &args);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("per symbol:") && said.contains("LTCBTC"),
+        "{said}"
+    );
+    assert!(!said.contains("stored as run"), "--no-save: {said}");
+}
+
+#[test]
+fn walk_forward_reports_each_fold_and_the_stitched_out_of_sample_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.db");
+    let db = db.to_str().unwrap();
+    if !import(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC") {
+        return;
+    }
+    let report = json(
         dir.path(),
         &[
             "--db",
             db,
             "backtest",
             "--symbol",
-            "ETHBTC,BTCUSDT",
+            "ETHBTC",
             "--interval",
             "5m",
             "--strategy",
-            "buy-hold",
+            "sma-cross:10,20",
+            "--walk-forward",
+            "train=1000,test=1500",
+            "--fee-bps",
+            "20",
+            "--json",
         ],
     );
+    let folds = report["folds"].as_array().unwrap();
+    // 5760 candles: test windows start at 1000, 2500, 4000 and 5500 (the last one short).
+    assert_eq!(folds.len(), 4);
+    assert_eq!(report["candles"].as_u64(), Some(1500 * 3 + 260));
+    assert_eq!(report["equity"].as_array().unwrap().len(), 4760);
+    assert_eq!(report["walk_forward"]["step"].as_u64(), Some(1500));
+    let product: f64 = folds
+        .iter()
+        .map(|f| 1.0 + f["metrics"]["total_return"].as_f64().unwrap())
+        .product();
+    let whole = 1.0 + report["metrics"]["total_return"].as_f64().unwrap();
     assert!(
-        text(&two.stderr).contains("portfolio"),
-        "{}",
-        text(&two.stderr)
+        (product - whole).abs() < 1e-9,
+        "stitched {whole} vs folds {product}"
     );
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db,
+            "backtest",
+            "--symbol",
+            "ETHBTC",
+            "--interval",
+            "5m",
+            "--strategy",
+            "sma-cross:10,20",
+            "--walk-forward",
+            "train=1000,test=1500",
+        ],
+    );
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("every number below is out of sample"),
+        "{said}"
+    );
+    assert!(said.contains("folds (out of sample):"), "{said}");
 }

@@ -35,7 +35,7 @@ pub enum ModelBacktestError {
         model: String,
         index: usize,
         #[source]
-        source: EnsembleError,
+        source: Box<EnsembleError>,
     },
     #[error("stopped")]
     Stopped,
@@ -86,7 +86,7 @@ pub fn model_signals(
         move |source| ModelBacktestError::Ensemble {
             model,
             index,
-            source,
+            source: Box::new(source),
         }
     };
     let mut x = Vec::with_capacity(CHUNK * window * ensemble.names.len());

@@ -1,20 +1,32 @@
-//! `trademon backtest`: one symbol's stored candles through a strategy with the engine's fill
-//! rules; prints the metrics (JSON with the trades under --json) and writes trades.csv and
-//! equity.csv into --out DIR.
+//! `trademon backtest`: stored candles through a strategy with the engine's fill rules — one
+//! symbol or a portfolio, optionally walk-forward — printing the metrics (JSON with the trades
+//! under --json), storing the run in the database and writing trades.csv, equity.csv and
+//! equity.svg into --out DIR. The console's Backtest pane runs the same function.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::backtest::{Backtest, BacktestError, BuyHold, Costs, Metrics, SmaCross, Strategy};
-use crate::domain::{Interval, Symbol};
-use crate::store::{Store, StoreError};
+use crate::backtest::{
+    self, BacktestError, BuyHold, Costs, Curve, Leg, LegReport, ModelBacktestError, Report,
+    SignalStrategy, SmaCross, Strategy, WalkForward, combine, curve_metrics, model_signals, shares,
+};
+use crate::domain::{Candle, Interval, Symbol};
+use crate::model::ensemble::Ensemble;
+use crate::model::registry::{Registry, RegistryError};
+use crate::model::train::{TrainError, TrainSpec, train};
+use crate::store::{BacktestRunRow, Store, StoreError};
+
+pub use super::backtest_files::{svg_chart, write_files};
+pub use crate::backtest::report::to_text;
 
 /// What to test.
 #[derive(Clone, Debug)]
 pub struct BacktestArgs {
     pub symbols: Vec<Symbol>,
+    /// One per symbol, or empty for equal shares.
+    pub weights: Vec<f64>,
     pub interval: Interval,
     pub strategy: String,
     pub from_ms: Option<i64>,
@@ -23,30 +35,65 @@ pub struct BacktestArgs {
     pub slippage_bps: f64,
     pub cash: f64,
     pub short: bool,
+    pub walk_forward: Option<WalkForward>,
     pub out: Option<PathBuf>,
+    /// Keep the run in the database.
+    pub save: bool,
+}
+
+/// Which strategy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StrategySpec {
+    BuyHold,
+    SmaCross {
+        fast: usize,
+        slow: usize,
+    },
+    /// `model:champion`, or `model:ID` (an id or a version tag).
+    Model(String),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestCommandError {
     #[error(
-        "strategy {0:?} is not one this build knows: use sma-cross:FAST,SLOW or buy-hold \
-         (model:ID strategies are not built yet)"
+        "strategy {0:?} is not one this build knows: use model:champion, model:ID, \
+         sma-cross:FAST,SLOW or buy-hold"
     )]
     UnknownStrategy(String),
     #[error("{0}")]
     BadStrategy(String),
-    #[error("{0} symbols given: backtests of a portfolio are not built yet; give one --symbol")]
-    Portfolio(usize),
+    #[error("{0}")]
+    BadPortfolio(String),
+    #[error("a walk-forward runs on one symbol; {0} were given (run one walk-forward per symbol)")]
+    WalkForwardPortfolio(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("model {model}: {reason}")]
+    Model { model: String, reason: String },
+    #[error("no registered model is champion in {0}: train one or name one with model:ID")]
+    NoChampion(String),
     #[error("no {symbol} {interval} candles in {db} in that range: import some first")]
     NoCandles {
         symbol: Symbol,
         interval: Interval,
         db: String,
     },
+    #[error("{symbol}: {source}")]
+    Backtest {
+        symbol: Symbol,
+        #[source]
+        source: BacktestError,
+    },
     #[error(transparent)]
-    Backtest(#[from] BacktestError),
+    Signals(#[from] ModelBacktestError),
+    #[error("walk-forward: {0}")]
+    Walk(String),
+    #[error("stopped")]
+    Stopped,
+    #[error("no stored backtest run {id} in {db}")]
+    NoRun { id: i64, db: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -55,32 +102,38 @@ pub enum BacktestCommandError {
     },
 }
 
-/// The command's result.
-#[derive(Clone, Debug, Serialize)]
-pub struct BacktestOutput {
-    pub symbol: Symbol,
-    pub interval: Interval,
-    pub candles: usize,
-    pub from_ms: i64,
-    pub to_ms: i64,
-    pub metrics: Metrics,
-    pub backtest: Backtest,
-    /// Files written into --out.
-    pub files: Vec<String>,
+/// Where a run is, for a progress bar.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Progress {
+    pub stage: String,
+    /// 0..1 over the whole run.
+    pub fraction: f64,
 }
 
-/// `sma-cross:FAST,SLOW` or `buy-hold`.
-pub fn parse_strategy(text: &str) -> Result<Box<dyn Strategy>, BacktestCommandError> {
+/// `model:champion`, `model:ID`, `sma-cross:FAST,SLOW` or `buy-hold`.
+pub fn parse_strategy(text: &str) -> Result<StrategySpec, BacktestCommandError> {
     if text == "buy-hold" {
-        return Ok(Box::new(BuyHold));
+        return Ok(StrategySpec::BuyHold);
+    }
+    if let Some(model) = text.strip_prefix("model:") {
+        if model.trim().is_empty() {
+            return Err(BacktestCommandError::BadStrategy(format!(
+                "{text:?}: name the model, like model:champion or model:3"
+            )));
+        }
+        return Ok(StrategySpec::Model(model.trim().to_string()));
     }
     if let Some(periods) = text.strip_prefix("sma-cross:") {
         let parsed: Option<Vec<usize>> =
             periods.split(',').map(|p| p.trim().parse().ok()).collect();
         return match parsed.as_deref() {
-            Some([fast, slow]) => SmaCross::new(*fast, *slow, false)
-                .map(|s| Box::new(s) as Box<dyn Strategy>)
-                .map_err(BacktestCommandError::BadStrategy),
+            Some([fast, slow]) => {
+                SmaCross::new(*fast, *slow, false).map_err(BacktestCommandError::BadStrategy)?;
+                Ok(StrategySpec::SmaCross {
+                    fast: *fast,
+                    slow: *slow,
+                })
+            }
             _ => Err(BacktestCommandError::BadStrategy(format!(
                 "{text:?}: sma-cross needs two whole periods, like sma-cross:10,20"
             ))),
@@ -89,11 +142,48 @@ pub fn parse_strategy(text: &str) -> Result<Box<dyn Strategy>, BacktestCommandEr
     Err(BacktestCommandError::UnknownStrategy(text.to_string()))
 }
 
-pub fn run(db: &Path, args: &BacktestArgs) -> Result<BacktestOutput, BacktestCommandError> {
-    let mut strategy = parse_strategy(&args.strategy)?;
-    let [symbol] = args.symbols.as_slice() else {
-        return Err(BacktestCommandError::Portfolio(args.symbols.len()));
+/// A loaded registry model.
+struct Loaded {
+    version: String,
+    ensemble: Ensemble,
+}
+
+fn load_model(db: &Path, wanted: &str) -> Result<Loaded, BacktestCommandError> {
+    let registry = Registry::open(db)?;
+    let record = if wanted == "champion" {
+        registry
+            .champion()?
+            .ok_or_else(|| BacktestCommandError::NoChampion(db.display().to_string()))?
+    } else {
+        registry.get(wanted)?
     };
+    let blob = registry.load_blob(record.id)?;
+    let ensemble =
+        Ensemble::from_record(&record, &blob).map_err(|e| BacktestCommandError::Model {
+            model: record.version.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(Loaded {
+        version: record.version,
+        ensemble,
+    })
+}
+
+/// Runs a backtest, reporting progress; `stop` set ends it with [`BacktestCommandError::Stopped`].
+pub fn run_with(
+    db: &Path,
+    args: &BacktestArgs,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
+) -> Result<Report, BacktestCommandError> {
+    let spec = parse_strategy(&args.strategy)?;
+    let weights =
+        shares(&args.symbols, &args.weights).map_err(BacktestCommandError::BadPortfolio)?;
+    if args.walk_forward.is_some() && args.symbols.len() != 1 {
+        return Err(BacktestCommandError::WalkForwardPortfolio(
+            args.symbols.len(),
+        ));
+    }
     let costs = Costs {
         cash: args.cash,
         fee: args.fee_bps / 10_000.0,
@@ -101,195 +191,397 @@ pub fn run(db: &Path, args: &BacktestArgs) -> Result<BacktestOutput, BacktestCom
         fraction: 1.0,
         allow_short: args.short,
     };
-    let store = Store::open(db)?;
-    let candles = store.candles_between(
-        *symbol,
-        args.interval,
-        args.from_ms.unwrap_or(i64::MIN),
-        args.to_ms.unwrap_or(i64::MAX),
-    )?;
-    if candles.is_empty() {
-        return Err(BacktestCommandError::NoCandles {
-            symbol: *symbol,
-            interval: args.interval,
-            db: db.display().to_string(),
-        });
+    progress(&Progress {
+        stage: "loading candles".into(),
+        fraction: 0.0,
+    });
+    let mut store = Store::open(db)?;
+    let mut series = Vec::with_capacity(args.symbols.len());
+    for &symbol in &args.symbols {
+        let candles = store.candles_between(
+            symbol,
+            args.interval,
+            args.from_ms.unwrap_or(i64::MIN),
+            args.to_ms.unwrap_or(i64::MAX),
+        )?;
+        if candles.is_empty() {
+            return Err(BacktestCommandError::NoCandles {
+                symbol,
+                interval: args.interval,
+                db: db.display().to_string(),
+            });
+        }
+        series.push((symbol, candles));
     }
-    let backtest = crate::backtest::run(&candles, strategy.as_mut(), costs)?;
-    let metrics = crate::backtest::metrics(&backtest, &candles, args.interval.ms());
-    let mut files = Vec::new();
+    let model = match &spec {
+        StrategySpec::Model(wanted) => Some(load_model(db, wanted)?),
+        _ => None,
+    };
+    let mut report = match args.walk_forward {
+        Some(plan) => {
+            let (symbol, candles) = &series[0];
+            walk(
+                args,
+                &spec,
+                model.as_ref(),
+                *symbol,
+                candles,
+                plan,
+                costs,
+                progress,
+                stop,
+            )?
+        }
+        None => portfolio(
+            args,
+            &spec,
+            model.as_ref(),
+            &series,
+            &weights,
+            costs,
+            progress,
+            stop,
+        )?,
+    };
+    if stop.load(Ordering::Relaxed) {
+        return Err(BacktestCommandError::Stopped);
+    }
     if let Some(dir) = &args.out {
-        files = write_files(dir, *symbol, &backtest)?;
+        report.files = write_files(dir, &report)?;
     }
-    Ok(BacktestOutput {
-        symbol: *symbol,
-        interval: args.interval,
-        candles: candles.len(),
-        from_ms: candles.first().map_or(0, |c| c.open_time_ms),
-        to_ms: candles.last().map_or(0, |c| c.open_time_ms),
-        metrics,
-        backtest,
-        files,
+    if args.save {
+        report.run_id = Some(save(&mut store, &report)?);
+    }
+    progress(&Progress {
+        stage: "done".into(),
+        fraction: 1.0,
+    });
+    Ok(report)
+}
+
+/// Runs a backtest without progress reports.
+pub fn run(db: &Path, args: &BacktestArgs) -> Result<Report, BacktestCommandError> {
+    run_with(db, args, &mut |_| {}, &AtomicBool::new(false))
+}
+
+/// Stores `report` (with its id set) and returns the id.
+fn save(store: &mut Store, report: &Report) -> Result<i64, BacktestCommandError> {
+    let symbols: Vec<&str> = report.symbols.iter().map(|s| s.as_str()).collect();
+    // The id is only known after the insert; the stored JSON leaves it empty and readers set it.
+    let json = serde_json::to_string(report).map_err(|e| BacktestCommandError::Model {
+        model: report.strategy.clone(),
+        reason: format!("the report cannot be written as JSON: {e}"),
+    })?;
+    Ok(store.insert_backtest_run(&BacktestRunRow {
+        created_ms: crate::engine::wall_clock_ms(),
+        strategy: report.strategy.clone(),
+        symbols: symbols.join(","),
+        interval: report.interval.to_string(),
+        from_ms: report.from_ms,
+        to_ms: report.to_ms,
+        candles: report.candles as u64,
+        walk_forward: report.walk_forward.is_some(),
+        total_return: report.metrics.total_return,
+        buy_and_hold_return: report.metrics.buy_and_hold_return,
+        max_drawdown: report.metrics.max_drawdown,
+        trades: report.metrics.trades as u64,
+        report_json: json,
+    })?)
+}
+
+/// A stored run, read back.
+pub fn open_run(db: &Path, id: i64) -> Result<Report, BacktestCommandError> {
+    let store = Store::open(db)?;
+    let json = store
+        .backtest_report(id)?
+        .ok_or_else(|| BacktestCommandError::NoRun {
+            id,
+            db: db.display().to_string(),
+        })?;
+    let mut report: Report =
+        serde_json::from_str(&json).map_err(|e| BacktestCommandError::Model {
+            model: format!("stored run {id}"),
+            reason: format!("its report in {} cannot be read: {e}", db.display()),
+        })?;
+    report.run_id = Some(id);
+    Ok(report)
+}
+
+/// The strategy for one symbol's candles.
+fn strategy_for(
+    spec: &StrategySpec,
+    model: Option<&Loaded>,
+    interval: Interval,
+    candles: &[Candle],
+    short: bool,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<Box<dyn Strategy>, BacktestCommandError> {
+    Ok(match (spec, model) {
+        (StrategySpec::BuyHold, _) => Box::new(BuyHold),
+        (StrategySpec::SmaCross { fast, slow }, _) => {
+            Box::new(SmaCross::new(*fast, *slow, short).map_err(BacktestCommandError::BadStrategy)?)
+        }
+        (StrategySpec::Model(_), Some(m)) => {
+            let signals = model_signals(&m.ensemble, &m.version, interval, candles, 0, progress)?;
+            Box::new(SignalStrategy::new(
+                format!("model:{}", m.version),
+                signals,
+                short,
+            ))
+        }
+        (StrategySpec::Model(wanted), None) => {
+            return Err(BacktestCommandError::Model {
+                model: wanted.clone(),
+                reason: "not loaded".into(),
+            });
+        }
     })
 }
 
-/// trades.csv and equity.csv, each written to a temporary name and renamed.
-fn write_files(
-    dir: &Path,
-    symbol: Symbol,
-    backtest: &Backtest,
-) -> Result<Vec<String>, BacktestCommandError> {
-    let write_error = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| BacktestCommandError::Write { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(write_error(dir))?;
-    let mut trades = String::from(
-        "symbol,side,entry_time_ms,entry_price,exit_time_ms,exit_price,quantity,fees,pnl,return_pct\n",
-    );
-    for t in &backtest.trades {
-        trades.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            symbol.as_str(),
-            match t.side {
-                crate::backtest::Position::Short => "short",
-                _ => "long",
+#[allow(clippy::too_many_arguments)]
+fn portfolio(
+    args: &BacktestArgs,
+    spec: &StrategySpec,
+    model: Option<&Loaded>,
+    series: &[(Symbol, Vec<Candle>)],
+    weights: &[f64],
+    costs: Costs,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
+) -> Result<Report, BacktestCommandError> {
+    let mut runs = Vec::with_capacity(series.len());
+    let n = series.len() as f64;
+    for (k, ((symbol, candles), weight)) in series.iter().zip(weights).enumerate() {
+        let mut strategy = strategy_for(
+            spec,
+            model,
+            args.interval,
+            candles,
+            args.short,
+            &mut |done, total| {
+                progress(&Progress {
+                    stage: format!("{}: model signals {done}/{total}", symbol.as_str()),
+                    fraction: (k as f64 + done as f64 / total.max(1) as f64) / n,
+                });
+                !stop.load(Ordering::Relaxed)
             },
-            t.entry_time_ms,
-            t.entry_price,
-            t.exit_time_ms,
-            t.exit_price,
-            t.quantity,
-            t.fees,
-            t.pnl,
-            t.return_pct
-        ));
+        )?;
+        let leg_costs = Costs {
+            cash: costs.cash * weight,
+            ..costs
+        };
+        let run = backtest::run(candles, strategy.as_mut(), leg_costs).map_err(|source| {
+            BacktestCommandError::Backtest {
+                symbol: *symbol,
+                source,
+            }
+        })?;
+        runs.push(run);
     }
-    let mut equity = String::from("time_ms,equity,drawdown\n");
-    for p in &backtest.equity {
-        equity.push_str(&format!("{},{},{}\n", p.time_ms, p.equity, p.drawdown));
-    }
-    let chart = svg_chart(symbol, backtest);
-    let mut written = Vec::new();
-    for (name, text) in [
-        ("trades.csv", trades),
-        ("equity.csv", equity),
-        ("equity.svg", chart),
-    ] {
-        let path = dir.join(name);
-        let partial = dir.join(format!(".{name}.partial"));
-        let mut file = std::fs::File::create(&partial).map_err(write_error(&partial))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(write_error(&partial))?;
-        std::fs::rename(&partial, &path).map_err(write_error(&path))?;
-        written.push(path.display().to_string());
-    }
-    Ok(written)
-}
-
-/// An SVG of the equity curve (top) and the drawdown (bottom), drawn by hand: two polylines and a
-/// filled area with their extremes labelled, readable in any browser.
-pub fn svg_chart(symbol: Symbol, backtest: &Backtest) -> String {
-    const W: f64 = 960.0;
-    const TOP: f64 = 300.0;
-    const LOW: f64 = 140.0;
-    const PAD: f64 = 40.0;
-    let points = &backtest.equity;
-    let n = points.len().max(2) as f64 - 1.0;
-    let (lo, hi) = points
+    let legs: Vec<Leg<'_>> = series
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.equity), b.max(p.equity))
-        });
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let deepest = points
-        .iter()
-        .map(|p| p.drawdown)
-        .fold(0.0, f64::max)
-        .max(1e-9);
-    let x = |i: usize| PAD + (W - 2.0 * PAD) * i as f64 / n;
-    let equity_line: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            format!(
-                "{:.1},{:.1}",
-                x(i),
-                PAD + (TOP - PAD) * (hi - p.equity) / span
-            )
+        .zip(weights)
+        .zip(&runs)
+        .map(|(((symbol, candles), weight), backtest)| Leg {
+            symbol: *symbol,
+            weight: *weight,
+            candles,
+            backtest,
         })
         .collect();
-    let base = TOP + PAD;
-    let mut drawdown_area = vec![format!("{:.1},{base:.1}", x(0))];
-    drawdown_area.extend(
-        points
+    let combined = combine(&legs);
+    let trades: Vec<backtest::Trade> = combined.trades.iter().map(|t| t.trade.clone()).collect();
+    let metrics = curve_metrics(&Curve {
+        start_equity: costs.cash,
+        equity: &combined.equity,
+        trades: &trades,
+        exposure: combined.exposure,
+        buy_and_hold_return: combined.buy_and_hold_return,
+        interval_ms: args.interval.ms(),
+    });
+    Ok(Report {
+        strategy: args.strategy.clone(),
+        model: model.map(|m| m.version.clone()),
+        symbols: args.symbols.clone(),
+        interval: args.interval,
+        candles: series.iter().map(|(_, c)| c.len()).sum(),
+        from_ms: series
             .iter()
-            .enumerate()
-            .map(|(i, p)| format!("{:.1},{:.1}", x(i), base + LOW * p.drawdown / deepest)),
-    );
-    drawdown_area.push(format!(
-        "{:.1},{base:.1}",
-        x(points.len().saturating_sub(1))
-    ));
-    let title = format!("{} {}: equity", backtest.strategy, symbol.as_str());
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{PAD}" y="24" font-size="14">{title}</text>
-<text x="{PAD}" y="{top_label}">{hi:.2}</text>
-<text x="{PAD}" y="{bottom_label}">{lo:.2}</text>
-<polyline fill="none" stroke="#1f77b4" stroke-width="1.2" points="{equity}"/>
-<text x="{PAD}" y="{dd_label}">drawdown, deepest {deep:.1} %</text>
-<polygon fill="#d62728" fill-opacity="0.5" points="{drawdown}"/>
-</svg>
-"##,
-        h = TOP + LOW + 2.0 * PAD,
-        top_label = PAD - 4.0,
-        bottom_label = TOP + 12.0,
-        equity = equity_line.join(" "),
-        dd_label = base - 4.0,
-        deep = 100.0 * deepest,
-        drawdown = drawdown_area.join(" "),
-    )
+            .filter_map(|(_, c)| c.first())
+            .map(|c| c.open_time_ms)
+            .min()
+            .unwrap_or(0),
+        to_ms: series
+            .iter()
+            .filter_map(|(_, c)| c.last())
+            .map(|c| c.open_time_ms)
+            .max()
+            .unwrap_or(0),
+        costs,
+        walk_forward: None,
+        metrics,
+        legs: legs
+            .iter()
+            .map(|leg| LegReport {
+                symbol: leg.symbol,
+                weight: leg.weight,
+                candles: leg.candles.len(),
+                metrics: backtest::metrics(leg.backtest, leg.candles, args.interval.ms()),
+            })
+            .collect(),
+        folds: Vec::new(),
+        trades: combined.trades,
+        equity: combined.equity,
+        benchmark: combined.benchmark,
+        run_id: None,
+        files: Vec::new(),
+    })
 }
 
-/// The human report.
-pub fn to_text(o: &BacktestOutput) -> String {
-    let m = &o.metrics;
-    let pct = |v: f64| format!("{:+.2} %", 100.0 * v);
-    let mut text = format!(
-        "{} on {} {}: {} candles\n",
-        o.backtest.strategy,
-        o.symbol.as_str(),
-        o.interval,
-        o.candles
-    );
-    for (name, value) in [
-        ("total return", pct(m.total_return)),
-        ("buy and hold", pct(m.buy_and_hold_return)),
-        ("CAGR", pct(m.cagr)),
-        ("annual volatility", pct(m.annual_volatility)),
-        ("Sharpe", format!("{:.2}", m.sharpe)),
-        ("Sortino", format!("{:.2}", m.sortino)),
-        ("Calmar", format!("{:.2}", m.calmar)),
-        ("max drawdown", pct(-m.max_drawdown)),
-        (
-            "max drawdown duration",
-            format!("{:.1} h", m.max_drawdown_duration_ms as f64 / 3_600_000.0),
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    args: &BacktestArgs,
+    spec: &StrategySpec,
+    model: Option<&Loaded>,
+    symbol: Symbol,
+    candles: &[Candle],
+    plan: WalkForward,
+    costs: Costs,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
+) -> Result<Report, BacktestCommandError> {
+    let train_spec = match model {
+        Some(m) => Some(
+            TrainSpec::from_params(&m.ensemble.params).map_err(|reason| {
+                BacktestCommandError::Model {
+                    model: m.version.clone(),
+                    reason,
+                }
+            })?,
         ),
-        ("exposure", format!("{:.1} %", 100.0 * m.exposure)),
-        ("trades", m.trades.to_string()),
-        ("win rate", format!("{:.1} %", 100.0 * m.win_rate)),
-        ("profit factor", format!("{:.2}", m.profit_factor)),
-        ("expectancy", format!("{:.4}", m.expectancy)),
-        ("average trade", format!("{:+.3} %", m.average_trade_pct)),
-        ("final equity", format!("{:.2}", m.final_equity)),
-    ] {
-        text.push_str(&format!("  {name:<24}{value}\n"));
-    }
-    for file in &o.files {
-        text.push_str(&format!("wrote {file}\n"));
-    }
-    text
+        None => None,
+    };
+    let fold_count = plan.folds(candles.len()).len().max(1);
+    let folds = fold_count as f64;
+    let interval = args.interval;
+    let mut build = |fold: usize,
+                     training: std::ops::Range<usize>,
+                     test: std::ops::Range<usize>|
+     -> Result<backtest::walk::Built, BacktestCommandError> {
+        let at = |part: f64| fold as f64 / folds + part / folds;
+        match (spec, &train_spec) {
+            (StrategySpec::Model(_), Some(train_spec)) => {
+                let mut on_epoch = |p: &crate::model::train::Progress| {
+                    progress(&Progress {
+                        stage: format!(
+                            "fold {}/{fold_count}: training member {}/{} epoch {}",
+                            fold + 1,
+                            p.member,
+                            p.members,
+                            p.epoch
+                        ),
+                        fraction: at(0.9
+                            * ((p.member - 1) as f64 + p.epoch as f64 / p.epochs.max(1) as f64)
+                            / p.members.max(1) as f64),
+                    });
+                };
+                let trained = train(
+                    &candles[training.clone()],
+                    interval,
+                    train_spec,
+                    &mut on_epoch,
+                    stop,
+                )
+                .map_err(|e| match e {
+                    TrainError::Stopped => BacktestCommandError::Stopped,
+                    e => BacktestCommandError::Walk(format!("training: {e}")),
+                })?;
+                let version = format!("fold {fold} model");
+                let window = &candles[training.start..test.end];
+                let signals = model_signals(
+                    &trained.ensemble,
+                    &version,
+                    interval,
+                    window,
+                    training.len(),
+                    &mut |_, _| !stop.load(Ordering::Relaxed),
+                )?;
+                let report = &trained.report;
+                let strategy = SignalStrategy::new(
+                    args.strategy.clone(),
+                    signals[training.len()..].to_vec(),
+                    args.short,
+                );
+                Ok((
+                    Box::new(strategy),
+                    Some(backtest::FoldModel {
+                        seconds: report.seconds,
+                        samples_train: report.samples_train,
+                        log_loss: report.test.model.log_loss,
+                        logistic_log_loss: report.test.logistic.log_loss,
+                        accuracy: report.test.model.accuracy,
+                    }),
+                ))
+            }
+            _ => {
+                progress(&Progress {
+                    stage: format!("fold {}/{fold_count}", fold + 1),
+                    fraction: at(0.0),
+                });
+                // Warm the strategy up on the training candles; its decisions there are not used.
+                let mut strategy = strategy_for(
+                    spec,
+                    None,
+                    interval,
+                    &candles[training.clone()],
+                    args.short,
+                    &mut |_, _| true,
+                )?;
+                for candle in &candles[training] {
+                    strategy.on_close(candle);
+                }
+                Ok((strategy, None))
+            }
+        }
+    };
+    let stitched = backtest::walk_forward(candles, interval.ms(), plan, costs, &mut build)
+        .map_err(|e| match e {
+            backtest::walk::WalkError::Build {
+                source: BacktestCommandError::Stopped,
+                ..
+            } => BacktestCommandError::Stopped,
+            e => BacktestCommandError::Walk(e.to_string()),
+        })?;
+    let trades = stitched
+        .trades
+        .iter()
+        .map(|t| backtest::SymbolTrade {
+            symbol,
+            trade: t.clone(),
+        })
+        .collect();
+    Ok(Report {
+        strategy: args.strategy.clone(),
+        model: model.map(|m| m.version.clone()),
+        symbols: vec![symbol],
+        interval,
+        candles: stitched.candles,
+        from_ms: stitched.folds.first().map_or(0, |f| f.test_from_ms),
+        to_ms: stitched.folds.last().map_or(0, |f| f.test_to_ms),
+        costs,
+        walk_forward: Some(plan),
+        metrics: stitched.metrics.clone(),
+        legs: vec![LegReport {
+            symbol,
+            weight: 1.0,
+            candles: stitched.candles,
+            metrics: stitched.metrics,
+        }],
+        folds: stitched.folds,
+        trades,
+        equity: stitched.equity,
+        benchmark: stitched.benchmark,
+        run_id: None,
+        files: Vec::new(),
+    })
 }

@@ -1,6 +1,7 @@
 //! The bodies of the command-line commands; `main.rs` only parses arguments and calls these.
 
 pub mod backtest;
+mod backtest_files;
 pub mod features;
 pub mod import;
 pub mod models;

@@ -93,6 +93,41 @@ impl TrainSpec {
         }
     }
 
+    /// The spec a registered ensemble was trained with, from its stored lineage: a
+    /// walk-forward retrains "the same model" on each fold with it.
+    pub fn from_params(params: &EnsembleParams) -> Result<Self, String> {
+        let first = params
+            .members
+            .first()
+            .ok_or_else(|| "the model records no members".to_string())?;
+        let training = &params.training;
+        let whole = |key: &str| {
+            training
+                .get(key)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| format!("the model's training settings have no whole {key}"))
+        };
+        let real = |key: &str| {
+            training
+                .get(key)
+                .and_then(serde_json::Value::as_f64)
+                .ok_or_else(|| format!("the model's training settings have no number {key}"))
+        };
+        Ok(Self {
+            members: params.members.len(),
+            hidden: first.spec.hidden,
+            layers: first.spec.layers,
+            epochs: whole("epochs")? as usize,
+            patience: whole("patience")? as usize,
+            batch_size: whole("batch_size")? as usize,
+            learning_rate: real("learning_rate")?,
+            weight_decay: real("weight_decay")?,
+            seed: whole("seed")?,
+            data: params.data.clone(),
+            thresholds: params.thresholds,
+        })
+    }
+
     /// Member `k`'s shape: members alternate between the configured hidden size and three
     /// quarters of it, so they differ in capacity as well as in seed.
     pub fn member_spec(&self, k: usize, features: usize) -> MemberSpec {

@@ -1,5 +1,6 @@
 //! The one SQLite file: schema and migrations, queries, and the batching writer task.
 
+mod backtests;
 pub mod import;
 mod rows;
 mod schema;
@@ -12,6 +13,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::{FeedEvent, FeedEventKind};
 
+pub use backtests::{BacktestRun, BacktestRunRow};
 use rows::{Conflict, check_integrity, classify, write_candles, write_events};
 pub use rows::{OutcomeRow, PredictionRow, gaps_in};
 pub use schema::SCHEMA_VERSION;
@@ -115,7 +117,7 @@ impl Store {
         Ok(store)
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.display().to_string(),
             source,
@@ -123,7 +125,7 @@ impl Store {
     }
 
     /// Runs `f` in one transaction; nothing of it is kept unless all of it succeeds.
-    fn in_tx<T>(
+    pub(crate) fn in_tx<T>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {

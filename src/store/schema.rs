@@ -86,6 +86,24 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (model_version, symbol, interval, open_time_ms)
     ) WITHOUT ROWID;
     CREATE INDEX predictions_series ON predictions (symbol, interval, open_time_ms);",
+    // 3: backtest runs, kept whole so the console can reopen them.
+    "CREATE TABLE backtest_runs (
+        id                  INTEGER PRIMARY KEY,
+        created_ms          INTEGER NOT NULL,
+        strategy            TEXT    NOT NULL CHECK (length(strategy) > 0),
+        symbols             TEXT    NOT NULL CHECK (length(symbols) > 0),
+        interval            TEXT    NOT NULL,
+        from_ms             INTEGER NOT NULL,
+        to_ms               INTEGER NOT NULL,
+        candles             INTEGER NOT NULL CHECK (candles > 0),
+        walk_forward        INTEGER NOT NULL CHECK (walk_forward IN (0, 1)),
+        total_return        REAL,
+        buy_and_hold_return REAL,
+        max_drawdown        REAL,
+        trades              INTEGER NOT NULL CHECK (trades >= 0),
+        report_json         TEXT    NOT NULL CHECK (json_valid(report_json)),
+        CHECK (from_ms <= to_ms)
+    );",
 ];
 
 /// The schema version this build writes.
