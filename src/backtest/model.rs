@@ -1,7 +1,8 @@
 //! Model strategies: a registered ensemble's signals over stored candles, computed the way the
 //! live engine computes them — the same incremental feature set, the same window of the last
 //! `window` feature rows, the same normalisation and the same `signal::combine` — but with the
-//! windows batched through the members (the live path runs one window at a time).
+//! windows batched through the members (the live path runs one window at a time), and each
+//! row's first-layer input product computed once for all the windows that contain it.
 //!
 //! Buy means long, Sell means short when shorts are allowed and flat otherwise, and Hold keeps
 //! whatever is held. Before the first full window there is no signal and the strategy is flat.
@@ -89,27 +90,23 @@ pub fn model_signals(
             source: Box::new(source),
         }
     };
-    let mut x = Vec::with_capacity(CHUNK * window * ensemble.names.len());
-    let mut window_rows: Vec<&[f64]> = Vec::with_capacity(window);
-    let mut one = Vec::new();
+    // Every row normalised once; the windows slide along them.
+    let mut normalised = Vec::with_capacity(rows.len() * ensemble.names.len());
+    ensemble
+        .normalise_rows(rows.iter().map(|r| r.as_slice()), &mut normalised)
+        .map_err(failed(0))?;
+    let mut starts = Vec::with_capacity(CHUNK);
+    let mut members = Vec::with_capacity(ensemble.members().len());
     for (done, chunk) in windows.chunks(CHUNK).enumerate() {
         if !progress(done * CHUNK, total) {
             return Err(ModelBacktestError::Stopped);
         }
-        x.clear();
-        for &(index, first) in chunk {
-            window_rows.clear();
-            window_rows.extend(rows[first..first + window].iter().map(|r| r.as_slice()));
-            ensemble
-                .input(&window_rows, &mut one)
-                .map_err(failed(index))?;
-            x.extend_from_slice(&one);
-        }
+        starts.clear();
+        starts.extend(chunk.iter().map(|&(_, first)| first));
         let first_index = chunk.first().map_or(0, |c| c.0);
         let per_member = ensemble
-            .member_probabilities(&x, chunk.len())
+            .member_probabilities_sliding(&normalised, &starts)
             .map_err(failed(first_index))?;
-        let mut members = Vec::with_capacity(per_member.len());
         for (i, &(index, _)) in chunk.iter().enumerate() {
             members.clear();
             members.extend(per_member.iter().map(|m| m[i]));

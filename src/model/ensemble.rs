@@ -226,6 +226,47 @@ impl Ensemble {
         Ok(())
     }
 
+    /// Feature rows normalised and weighted as [`Ensemble::input`] does for each window row,
+    /// appended to `out` ([R, F] row-major).
+    pub fn normalise_rows<'r>(
+        &self,
+        rows: impl IntoIterator<Item = &'r [f64]>,
+        out: &mut Vec<f32>,
+    ) -> Result<(), EnsembleError> {
+        let (means, scales) = self
+            .weighting
+            .normalizer
+            .scales(&self.weighting.indicators.weights)?;
+        for row in rows {
+            if row.len() != means.len() {
+                return Err(EnsembleError::Inconsistent(format!(
+                    "a feature row of {} values for {} features",
+                    row.len(),
+                    means.len()
+                )));
+            }
+            out.extend((0..means.len()).map(|j| ((row[j] - means[j]) * scales[j]) as f32));
+        }
+        Ok(())
+    }
+
+    /// Each member's probabilities for windows sliding along normalised rows (see
+    /// [`Member::probabilities_sliding`]): `[member][window]`.
+    pub fn member_probabilities_sliding(
+        &self,
+        rows: &[f32],
+        starts: &[usize],
+    ) -> Result<Vec<Vec<[f32; CLASSES]>>, EnsembleError> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(member, m)| {
+                m.probabilities_sliding(rows, starts)
+                    .map_err(|source| EnsembleError::Member { member, source })
+            })
+            .collect()
+    }
+
     /// Each member's probabilities for `batch` windows: `[member][window]`.
     pub fn member_probabilities(
         &self,

@@ -215,6 +215,56 @@ impl Member {
         Ok(self.logits(x, batch)?.into_iter().map(softmax3).collect())
     }
 
+    /// Probabilities for windows sliding along one series: `rows` holds R feature rows ([R, F]
+    /// row-major, already normalised) and window `b` is rows `starts[b] .. starts[b] + T`. The
+    /// same numbers as [`Member::probabilities`] on the windows copied out, with each row's
+    /// first-layer input product computed once instead of up to T times.
+    pub fn probabilities_sliding(
+        &self,
+        rows: &[f32],
+        starts: &[usize],
+    ) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        let (f, t_len) = (self.spec.features, self.spec.window);
+        let count = rows.len() / f.max(1);
+        if starts.is_empty() || rows.len() != count * f {
+            return Err(ModelError::InputShape {
+                name: "rows".to_string(),
+                found: vec![rows.len()],
+                expected: vec![count.max(1), f],
+                why: format!(
+                    "whole rows of F = {f} values and at least one window ({} given)",
+                    starts.len()
+                ),
+            });
+        }
+        if let Some(b) = starts.iter().position(|s| s + t_len > count) {
+            return Err(ModelError::InputShape {
+                name: "starts".to_string(),
+                found: vec![starts[b]],
+                expected: vec![count.saturating_sub(t_len)],
+                why: format!("window {b} of T = {t_len} rows runs past the {count} rows"),
+            });
+        }
+        if let Some(index) = rows.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::NonFiniteInput {
+                name: "rows".to_string(),
+                index,
+                value: rows[index],
+            });
+        }
+        let layers = self.layer_tensors()?;
+        let parts = self.on_chunks(starts.len(), |range, ws| {
+            let input = sequence::Input::Sliding {
+                rows,
+                starts: &starts[range.clone()],
+            };
+            let h_last =
+                sequence::forward_input(&self.spec, &layers, input, range.len(), ws, false)?;
+            Ok(sequence::head(&self.weights, self.spec.hidden, h_last))
+        })?;
+        Ok(parts.concat().into_iter().map(softmax3).collect())
+    }
+
     /// Probabilities for one window by the batch-1 path (no allocation, no candle tensors).
     pub fn predict_one(
         &self,
@@ -367,4 +417,41 @@ pub(crate) fn cross_entropy(
         })
         .collect();
     (loss / total, dlogits)
+}
+
+#[cfg(test)]
+mod sliding_tests {
+    use super::*;
+
+    #[test]
+    fn sliding_windows_give_the_same_bits_as_windows_copied_out_and_bad_shapes_are_refused() {
+        let spec = MemberSpec {
+            features: 7,
+            hidden: 12,
+            layers: 2,
+            window: 5,
+        };
+        let member = Member::init(spec, 3).unwrap();
+        let rows_n = 300;
+        let rows: Vec<f32> = (0..rows_n * 7).map(|i| ((i as f32) * 0.37).sin()).collect();
+        let starts: Vec<usize> = (0..=rows_n - 5).step_by(3).collect();
+        let mut windows = Vec::new();
+        for &s in &starts {
+            windows.extend_from_slice(&rows[s * 7..(s + 5) * 7]);
+        }
+        let copied = member.probabilities(&windows, starts.len()).unwrap();
+        let sliding = member.probabilities_sliding(&rows, &starts).unwrap();
+        assert_eq!(copied, sliding, "bit for bit");
+
+        let err = member.probabilities_sliding(&rows[..20], &[0]).unwrap_err();
+        assert!(err.to_string().contains("F = 7"), "{err}");
+        let err = member
+            .probabilities_sliding(&rows, &[rows_n - 4])
+            .unwrap_err();
+        assert!(err.to_string().contains("runs past the 300 rows"), "{err}");
+        let mut bad = rows.clone();
+        bad[40] = f32::NAN;
+        assert!(member.probabilities_sliding(&bad, &[0]).is_err());
+        assert!(member.probabilities_sliding(&rows, &[]).is_err());
+    }
 }

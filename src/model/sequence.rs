@@ -89,6 +89,8 @@ pub struct Workspace {
     dh_above: Vec<f32>,
     dh_next: Vec<f32>,
     dc: Vec<f32>,
+    /// The first layer's input products per series row, [R, 4H] (sliding windows only).
+    row_gates: Vec<f32>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -102,6 +104,20 @@ fn fit(buffer: &mut Vec<f32>, len: usize) {
     buffer.resize(len, 0.0);
 }
 
+/// Where the first layer's input comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    /// `batch` windows, [B, T, F] row-major.
+    Windows(&'a [f32]),
+    /// Windows sliding along one series of feature rows ([R, F] row-major): window `b` is rows
+    /// `starts[b] .. starts[b] + T`. Each row's first-layer input product is computed once
+    /// instead of once per window containing it (the same sums, so the same results).
+    Sliding {
+        rows: &'a [f32],
+        starts: &'a [usize],
+    },
+}
+
 /// Forward pass of `batch` windows `x` ([B, T, F] row-major). With `record`, keeps what the
 /// backward pass needs. Returns the top layer's last hidden state, [B, H].
 pub(crate) fn forward<'w>(
@@ -112,13 +128,51 @@ pub(crate) fn forward<'w>(
     ws: &'w mut Workspace,
     record: bool,
 ) -> Result<&'w [f32], ModelError> {
+    forward_input(spec, layers, Input::Windows(x), batch, ws, record)
+}
+
+/// [`forward`] from either kind of [`Input`]; sliding windows are never recorded.
+pub(crate) fn forward_input<'w>(
+    spec: &MemberSpec,
+    layers: &[LayerTensors],
+    input: Input<'_>,
+    batch: usize,
+    ws: &'w mut Workspace,
+    record: bool,
+) -> Result<&'w [f32], ModelError> {
     let (t_len, f, hidden) = (spec.window, spec.features, spec.hidden);
     let (bh, bg) = (batch * hidden, batch * 4 * hidden);
+    let gates = 4 * hidden;
     ws.batch = batch;
-    fit(&mut ws.xt, t_len * batch * f);
-    for b in 0..batch {
-        for t in 0..t_len {
-            ws.xt[(t * batch + b) * f..][..f].copy_from_slice(&x[(b * t_len + t) * f..][..f]);
+    // Sliding: the rows the windows cover and their first-layer products.
+    let mut sliding = None;
+    match input {
+        Input::Windows(x) => {
+            fit(&mut ws.xt, t_len * batch * f);
+            for b in 0..batch {
+                for t in 0..t_len {
+                    ws.xt[(t * batch + b) * f..][..f]
+                        .copy_from_slice(&x[(b * t_len + t) * f..][..f]);
+                }
+            }
+        }
+        Input::Sliding { rows, starts } => {
+            if record {
+                return Err(ModelError::Internal(
+                    "sliding windows are for inference only",
+                ));
+            }
+            let first = layers
+                .first()
+                .ok_or(ModelError::Internal("member without layers"))?;
+            let lo = starts.iter().copied().min().unwrap_or(0);
+            let hi = starts.iter().map(|s| s + t_len).max().unwrap_or(0);
+            fit(&mut ws.row_gates, (hi - lo) * gates);
+            ws.row_gates.fill(0.0);
+            first
+                .ih
+                .accumulate(&mut ws.row_gates, &rows[lo * f..hi * f]);
+            sliding = Some((lo, starts));
         }
     }
     ws.input = if record {
@@ -148,10 +202,19 @@ pub(crate) fn forward<'w>(
         for t in 0..t_len {
             let (done, now) = trace.hs.split_at_mut(t * bh);
             let z = &mut ws.z[..bg];
-            z.fill(0.0);
-            weights
-                .ih
-                .accumulate(z, &input[t * batch * width..][..batch * width]);
+            match sliding {
+                Some((lo, starts)) if l == 0 => {
+                    for (z_b, start) in z.chunks_exact_mut(gates).zip(starts) {
+                        z_b.copy_from_slice(&ws.row_gates[(start + t - lo) * gates..][..gates]);
+                    }
+                }
+                _ => {
+                    z.fill(0.0);
+                    weights
+                        .ih
+                        .accumulate(z, &input[t * batch * width..][..batch * width]);
+                }
+            }
             if t > 0 {
                 weights.hh.accumulate(z, &done[(t - 1) * bh..]);
             }

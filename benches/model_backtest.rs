@@ -1,0 +1,136 @@
+//! A model backtest as the user runs it: `trademon backtest --strategy model:champion` over
+//! 100,000 one-minute candles stored in SQLite, with an ensemble of the default shape (5 LSTM
+//! members, hidden 64/48, 2 layers, window 20, 54 features). Timed: loading the candles, the
+//! features, batched inference through all members, the signals, the simulator and the metrics
+//! (the run is not stored). Goal: under 10 s. Run: `cargo bench --bench model_backtest`.
+//!
+//! The ensemble is trained for one epoch on the first 3,000 candles: inference costs the same
+//! whatever the weights, and a full training would only slow the setup.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use trademon::backtest::model_signals;
+use trademon::commands::backtest::{BacktestArgs, run};
+use trademon::config::Config;
+use trademon::domain::{Candle, Interval, Symbol};
+use trademon::model::registry::{Origin, Registry};
+use trademon::model::train::{TrainSpec, train};
+use trademon::store::Store;
+
+const CANDLES: usize = 100_000;
+
+fn walk(n: usize) -> Vec<Candle> {
+    let mut state = 0x5EED_u64;
+    let mut close = 100.0;
+    (0..n as i64)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let open = close;
+            close = open * (1.0 + 0.004 * (u - 0.5) + 0.0003 * ((i as f64) / 500.0).sin());
+            Candle {
+                open_time_ms: 1_599_999_960_000 + i * 60_000,
+                open,
+                high: open.max(close) * 1.0005,
+                low: open.min(close) * 0.9995,
+                close,
+                volume: 1.0 + u,
+                quote_volume: 0.0,
+                trades: 1,
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("bench.db");
+    let symbol = Symbol::new("BENCHUSDT").expect("a valid symbol");
+    let candles = walk(CANDLES);
+    Store::open(&db)
+        .and_then(|mut s| s.import_candles(symbol, Interval::M1, &candles))
+        .expect("candles stored");
+    let mut spec = TrainSpec::from_config(&Config::default().model);
+    spec.epochs = 1;
+    let trained = train(
+        &candles[..3_000],
+        Interval::M1,
+        &spec,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("a trained ensemble");
+    let record =
+        trademon::commands::train::register(&db, symbol, Interval::M1, &trained, Origin::Trained)
+            .expect("registered");
+    Registry::open(&db)
+        .and_then(|mut r| r.promote(record.id))
+        .expect("promoted");
+    let ensemble = &trained.ensemble;
+    eprintln!(
+        "\nensemble: {} members, hidden {:?}, {} layers, window {}, {} features",
+        ensemble.members().len(),
+        ensemble
+            .params
+            .members
+            .iter()
+            .map(|m| m.spec.hidden)
+            .collect::<Vec<_>>(),
+        spec.layers,
+        ensemble.window(),
+        ensemble.names.len()
+    );
+    let args = BacktestArgs {
+        symbols: vec![symbol],
+        weights: Vec::new(),
+        interval: Interval::M1,
+        strategy: "model:champion".into(),
+        from_ms: None,
+        to_ms: None,
+        fee_bps: 10.0,
+        slippage_bps: 2.0,
+        cash: 10_000.0,
+        short: false,
+        walk_forward: None,
+        out: None,
+        save: false,
+    };
+    let t = Instant::now();
+    let report = run(&db, &args).expect("the backtest runs");
+    eprintln!(
+        "one run: {:.2} s for {} candles, {} trades",
+        t.elapsed().as_secs_f64(),
+        report.candles,
+        report.metrics.trades
+    );
+    let mut c = Criterion::default().configure_from_args();
+    let mut group = c.benchmark_group("model_backtest");
+    group
+        .throughput(Throughput::Elements(CANDLES as u64))
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(60));
+    group.bench_function("champion_100k_candles_5_members", |b| {
+        b.iter(|| run(black_box(&db), &args).expect("the backtest runs"))
+    });
+    group.bench_function("signals_only_100k_candles_5_members", |b| {
+        b.iter(|| {
+            model_signals(
+                ensemble,
+                "bench",
+                Interval::M1,
+                black_box(&candles),
+                0,
+                &mut |_, _| true,
+            )
+            .expect("signals")
+        })
+    });
+    group.finish();
+    c.final_summary();
+}
