@@ -253,6 +253,7 @@ pub fn snapshot() -> Snapshot {
         started_at_ms: NOW_MS - 7_395_000,
         signals: Vec::new(),
         models: Default::default(),
+        backtests: Default::default(),
     }
 }
 
