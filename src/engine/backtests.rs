@@ -15,8 +15,7 @@ use crate::commands::backtest::{
 };
 use crate::domain::{Interval, Symbol};
 use crate::protocol::{
-    BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS, REPORT_TRADES,
-    RUNS_LISTED,
+    BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS, REPORT_TRADES, RUNS_LISTED,
 };
 use crate::store::{BacktestRun, Store};
 
@@ -236,7 +235,10 @@ impl BacktestRunner {
                 Ok(JobMessage::Done(result)) => break Some(result),
                 Err(TryRecvError::Empty) => break None,
                 Err(TryRecvError::Disconnected) => {
-                    break Some(Err(("the backtest thread ended without a result".into(), false)));
+                    break Some(Err((
+                        "the backtest thread ended without a result".into(),
+                        false,
+                    )));
                 }
             }
         };

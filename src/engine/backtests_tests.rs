@@ -237,7 +237,10 @@ fn garbage_requests_end_in_clear_messages() {
         "{text}"
     );
     assert!(h.engine.snapshot().backtests.running.is_none());
-    assert!(h.engine.snapshot().backtests.runs.is_empty(), "nothing stored");
+    assert!(
+        h.engine.snapshot().backtests.runs.is_empty(),
+        "nothing stored"
+    );
 }
 
 #[test]

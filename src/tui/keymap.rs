@@ -304,10 +304,8 @@ impl Keymap {
             let pane = match raw.pane.as_deref() {
                 None => None,
                 Some(name) => Some(Pane::from_name(name).ok_or_else(|| {
-                    let names: Vec<String> = Pane::ALL
-                        .iter()
-                        .map(|p| p.title().to_lowercase())
-                        .collect();
+                    let names: Vec<String> =
+                        Pane::ALL.iter().map(|p| p.title().to_lowercase()).collect();
                     entry_error(format!(
                         "unknown pane {name:?}; use one of {}",
                         names.join(" ")

@@ -143,16 +143,15 @@ impl ViewState {
     /// console's interval when no model runs), or with sma-cross:10,20 at the console's interval.
     fn backtest_command(&self, snapshot: Option<&Snapshot>, with_model: bool) -> Option<Command> {
         let snapshot = snapshot?;
-        let market = snapshot
-            .markets
-            .get(self.symbol(snapshot.markets.len()))?;
+        let market = snapshot.markets.get(self.symbol(snapshot.markets.len()))?;
         let interval = *snapshot
             .intervals
             .get(self.interval(snapshot.intervals.len()))?;
         let (interval, strategy) = if with_model {
-            let model_interval = snapshot.models.active_interval.filter(|_| {
-                snapshot.models.active.is_some()
-            });
+            let model_interval = snapshot
+                .models
+                .active_interval
+                .filter(|_| snapshot.models.active.is_some());
             (model_interval.unwrap_or(interval), "model:champion")
         } else {
             (interval, "sma-cross:10,20")

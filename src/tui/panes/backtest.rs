@@ -78,7 +78,12 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
             draw_trades(buf, trades, report);
         }
         None => {
-            draw_empty(buf, Rect::new(top.x, top.y, top.width, top.height), snapshot, view);
+            draw_empty(
+                buf,
+                Rect::new(top.x, top.y, top.width, top.height),
+                snapshot,
+                view,
+            );
             draw_trades_empty(buf, trades);
         }
     }
@@ -121,7 +126,10 @@ fn draw_status(buf: &mut Buffer, area: Rect, backtests: &BacktestsView) {
             )),
         ])
     } else {
-        Line::from(Span::styled(format!(" backtests cost: {costs}"), theme::muted()))
+        Line::from(Span::styled(
+            format!(" backtests cost: {costs}"),
+            theme::muted(),
+        ))
     };
     buf.set_line(area.x, area.y, &line, area.width);
 }
@@ -136,7 +144,7 @@ fn progress_line(p: &BacktestProgress) -> Line<'static> {
         Span::styled(format!("[{gauge}]"), Style::new().fg(theme::WARN)),
         Span::styled(
             format!(
-                " {:>3.0}% backtesting {} on {} {}: {} (x stops it)",
+                " {:>3.0}% {} {} {} · x stops · {}",
                 100.0 * p.fraction.clamp(0.0, 1.0),
                 p.strategy,
                 p.symbol.as_str(),
@@ -174,13 +182,22 @@ fn draw_empty(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewStat
     for (i, text) in lines.iter().enumerate() {
         let y = top + i as u16;
         if y < inner.bottom() {
-            super::centered(buf, Rect::new(inner.x, y, inner.width, 1), text, theme::muted());
+            super::centered(
+                buf,
+                Rect::new(inner.x, y, inner.width, 1),
+                text,
+                theme::muted(),
+            );
         }
     }
 }
 
 /// (time, value) points thinned to two per cell (Braille resolution).
-fn points(curve: &[EquityPoint], width: u16, value: impl Fn(&EquityPoint) -> f64) -> Vec<(f64, f64)> {
+fn points(
+    curve: &[EquityPoint],
+    width: u16,
+    value: impl Fn(&EquityPoint) -> f64,
+) -> Vec<(f64, f64)> {
     Report::thinned(curve, usize::from(width) * 2)
         .iter()
         .filter(|p| value(p).is_finite())
@@ -245,7 +262,12 @@ fn draw_equity(buf: &mut Buffer, area: Rect, report: &Report) {
             ratatui::layout::Constraint::Percentage(60),
             ratatui::layout::Constraint::Percentage(60),
         ))
-        .x_axis(Axis::default().bounds(x).labels(time_labels(x)).style(theme::muted()))
+        .x_axis(
+            Axis::default()
+                .bounds(x)
+                .labels(time_labels(x))
+                .style(theme::muted()),
+        )
         .y_axis(
             Axis::default()
                 .bounds(y)
@@ -266,13 +288,21 @@ fn draw_drawdown(buf: &mut Buffer, area: Rect, report: &Report) {
     let drawdown = points(&report.equity, area.width.saturating_sub(10), |p| {
         -100.0 * p.drawdown
     });
-    let deepest = drawdown.iter().map(|p| p.1).fold(0.0_f64, f64::min);
+    // The thinned points may miss the deepest one; the metric has it.
+    let deepest = drawdown
+        .iter()
+        .map(|p| p.1)
+        .fold(-100.0 * report.metrics.max_drawdown, f64::min);
     let x = match (drawdown.first(), drawdown.last()) {
         (Some(a), Some(b)) if a.0 < b.0 => [a.0, b.0],
         (Some(a), _) => [a.0, a.0 + 1.0],
         _ => [0.0, 1.0],
     };
-    let low = if deepest < 0.0 { deepest } else { -1.0 };
+    let low = if deepest < 0.0 && deepest.is_finite() {
+        deepest
+    } else {
+        -1.0
+    };
     let dataset = Dataset::default()
         .marker(Marker::Braille)
         .graph_type(GraphType::Bar)
@@ -300,6 +330,7 @@ fn draw_metrics(buf: &mut Buffer, area: Rect, report: &Report) {
         .take(usize::from(inner.height))
         .enumerate()
     {
+        let name = format::fit(name, width.saturating_sub(value.chars().count() + 1));
         let pad = width.saturating_sub(name.chars().count() + value.chars().count());
         let line = Line::from(vec![
             Span::styled(format!(" {name}"), theme::muted()),
@@ -348,11 +379,26 @@ fn draw_trades(buf: &mut Buffer, area: Rect, report: &Report) {
         );
         return;
     }
-    let header = format!(
-        " {:<5} {:<11} {:<11} {:>11} {:>11} {:>8} {:>10}",
-        "side", "entry", "exit", "entry px", "exit px", "return", "pnl"
+    // Narrow: the prices go, the result stays.
+    let wide = inner.width >= 80;
+    let header = if wide {
+        format!(
+            " {:<5} {:<11} {:<11} {:>11} {:>11} {:>8} {:>10}",
+            "side", "entry", "exit", "entry px", "exit px", "return", "pnl"
+        )
+    } else {
+        format!(
+            " {:<5} {:<11} {:>8} {:>10}",
+            "side", "exit", "return", "pnl"
+        )
+    };
+    buf.set_stringn(
+        inner.x,
+        inner.y,
+        header,
+        usize::from(inner.width),
+        theme::muted(),
     );
-    buf.set_stringn(inner.x, inner.y, header, usize::from(inner.width), theme::muted());
     for (row, t) in report
         .trades
         .iter()
@@ -366,14 +412,19 @@ fn draw_trades(buf: &mut Buffer, area: Rect, report: &Report) {
             Position::Short => "short",
             Position::Flat => "flat",
         };
-        let line = Line::from(vec![
-            Span::raw(format!(
-                " {side:<5} {:<11} {:<11} {:>11} {:>11} ",
+        let times = if wide {
+            format!(
+                "{:<11} {:<11} {:>11} {:>11} ",
                 stamp(trade.entry_time_ms),
                 stamp(trade.exit_time_ms),
                 format::price(Some(trade.entry_price)),
                 format::price(Some(trade.exit_price)),
-            )),
+            )
+        } else {
+            format!("{:<11} ", stamp(trade.exit_time_ms))
+        };
+        let line = Line::from(vec![
+            Span::raw(format!(" {side:<5} {times}")),
             Span::styled(
                 format!("{:>+7.2}%", trade.return_pct),
                 theme::change(trade.return_pct),
@@ -426,14 +477,12 @@ fn draw_runs(buf: &mut Buffer, area: Rect, backtests: &BacktestsView, view: &Vie
             .total_return
             .map_or("-".to_string(), |r| format!("{:+.1}%", 100.0 * r));
         let line = Line::from(vec![
-            Span::raw(format!(
-                "{marker}#{:<3} {} {} {} ",
-                run.id,
-                run.symbols,
-                run.interval,
-                format::fit(&run.strategy, 16)
-            )),
-            Span::styled(ret, theme::change(run.total_return.unwrap_or(0.0))),
+            Span::raw(format!("{marker}#{:<3} ", run.id)),
+            Span::styled(
+                format!("{ret:>8} "),
+                theme::change(run.total_return.unwrap_or(0.0)),
+            ),
+            Span::raw(format!("{} {} {}", run.strategy, run.symbols, run.interval)),
         ]);
         buf.set_line(inner.x, y, &line, inner.width);
         if index == selected {
