@@ -25,7 +25,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 enum JobMessage {
     Progress(Progress),
     /// The report, or the error text and whether it was a requested stop.
-    Done(Result<Report, (String, bool)>),
+    Done(Result<Box<Report>, (String, bool)>),
 }
 
 struct Job {
@@ -140,10 +140,12 @@ impl BacktestRunner {
                         let _ = progress_tx.send(JobMessage::Progress(p.clone()));
                     }
                 };
-                let result = run_with(&db, &args, &mut progress, &thread_stop).map_err(|e| {
-                    let stopped = matches!(e, BacktestCommandError::Stopped);
-                    (e.to_string(), stopped)
-                });
+                let result = run_with(&db, &args, &mut progress, &thread_stop)
+                    .map(Box::new)
+                    .map_err(|e| {
+                        let stopped = matches!(e, BacktestCommandError::Stopped);
+                        (e.to_string(), stopped)
+                    });
                 let _ = tx.send(JobMessage::Done(result));
             });
         if let Err(e) = spawned {
@@ -260,7 +262,7 @@ impl BacktestRunner {
         out.progress = Some(None);
         out.view_changed = true;
         match result {
-            Ok(report) => self.show(Ok(report)),
+            Ok(report) => self.show(Ok(*report)),
             Err((_, true)) => self.view.message = Some(format!("backtest of {label} stopped")),
             Err((e, false)) => self.view.message = Some(format!("backtest of {label} failed: {e}")),
         }
