@@ -196,7 +196,10 @@ fn a_second_run_is_refused_and_a_running_one_can_be_cancelled() {
         view.message.as_deref(),
         Some("backtest of sma-cross:10,20 on BTCUSDT 5m stopped")
     );
-    assert!(view.report.is_none() && view.runs.is_empty(), "nothing stored");
+    assert!(
+        view.report.is_none() && view.runs.is_empty(),
+        "nothing stored"
+    );
     h.send(Command::CancelBacktest);
     assert_eq!(
         h.engine.snapshot().backtests.message.as_deref(),

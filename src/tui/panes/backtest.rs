@@ -6,15 +6,15 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, Widget};
+use ratatui::widgets::{Block, Widget};
 
 use crate::backtest::report::metric_rows;
-use crate::backtest::{EquityPoint, Position, Report};
+use crate::backtest::{Position, Report};
 use crate::protocol::{BacktestProgress, BacktestsView, Snapshot};
 use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
+use crate::tui::widgets::equity::{drawdown_chart, equity_chart};
 use crate::tui::{format, theme};
 
 use super::EventState;
@@ -72,8 +72,8 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
                 charts.height - drawdown_height,
             );
             let drawdown = Rect::new(charts.x, equity.bottom(), charts.width, drawdown_height);
-            draw_equity(buf, equity, report);
-            draw_drawdown(buf, drawdown, report);
+            equity_chart(buf, equity, report);
+            drawdown_chart(buf, drawdown, report);
             draw_metrics(buf, metrics, report);
             draw_trades(buf, trades, report);
         }
@@ -90,7 +90,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
     draw_runs(buf, runs, backtests, view);
 }
 
-fn block(title: String) -> Block<'static> {
+pub(crate) fn block(title: String) -> Block<'static> {
     Block::bordered()
         .border_style(theme::border())
         .title(Span::styled(title, theme::heading()))
@@ -190,134 +190,6 @@ fn draw_empty(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewStat
             );
         }
     }
-}
-
-/// (time, value) points thinned to two per cell (Braille resolution).
-fn points(
-    curve: &[EquityPoint],
-    width: u16,
-    value: impl Fn(&EquityPoint) -> f64,
-) -> Vec<(f64, f64)> {
-    Report::thinned(curve, usize::from(width) * 2)
-        .iter()
-        .filter(|p| value(p).is_finite())
-        .map(|p| (p.time_ms as f64, value(p)))
-        .collect()
-}
-
-fn bounds(series: &[&[(f64, f64)]]) -> Option<([f64; 2], [f64; 2])> {
-    let all = series.iter().flat_map(|s| s.iter());
-    let (mut x, mut y) = ([f64::MAX, f64::MIN], [f64::MAX, f64::MIN]);
-    for &(px, py) in all {
-        x = [x[0].min(px), x[1].max(px)];
-        y = [y[0].min(py), y[1].max(py)];
-    }
-    (x[0] <= x[1]).then(|| {
-        let pad = ((y[1] - y[0]) * 0.05).max(y[1].abs() * 1e-6).max(1e-9);
-        (x, [y[0] - pad, y[1] + pad])
-    })
-}
-
-fn time_labels(x: [f64; 2]) -> Vec<Line<'static>> {
-    vec![
-        Line::from(format::utc_md(x[0] as i64)),
-        Line::from(format::utc_md(x[1] as i64)),
-    ]
-}
-
-fn draw_equity(buf: &mut Buffer, area: Rect, report: &Report) {
-    let title = format!(
-        " Equity {:+.2} % · buy and hold {:+.2} % ",
-        100.0 * report.metrics.total_return,
-        100.0 * report.metrics.buy_and_hold_return
-    );
-    let width = area.width.saturating_sub(12);
-    let strategy = points(&report.equity, width, |p| p.equity);
-    let hold = points(&report.benchmark, width, |p| p.equity);
-    let Some((x, y)) = bounds(&[&strategy, &hold]) else {
-        let b = block(title);
-        let inner = b.inner(area);
-        b.render(area, buf);
-        super::centered(buf, inner, "the run has no equity points", theme::muted());
-        return;
-    };
-    let datasets = vec![
-        Dataset::default()
-            .name(report.strategy.clone())
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(theme::UP))
-            .data(&strategy),
-        Dataset::default()
-            .name("buy and hold")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme::muted())
-            .data(&hold),
-    ];
-    Chart::new(datasets)
-        .block(block(title))
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((
-            ratatui::layout::Constraint::Percentage(60),
-            ratatui::layout::Constraint::Percentage(60),
-        ))
-        .x_axis(
-            Axis::default()
-                .bounds(x)
-                .labels(time_labels(x))
-                .style(theme::muted()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels(vec![
-                    Line::from(format::compact(y[0])),
-                    Line::from(format::compact(y[1])),
-                ])
-                .style(theme::muted()),
-        )
-        .render(area, buf);
-}
-
-fn draw_drawdown(buf: &mut Buffer, area: Rect, report: &Report) {
-    let title = format!(
-        " Drawdown (max {:.2} %) ",
-        100.0 * report.metrics.max_drawdown
-    );
-    let drawdown = points(&report.equity, area.width.saturating_sub(10), |p| {
-        -100.0 * p.drawdown
-    });
-    // The thinned points may miss the deepest one; the metric has it.
-    let deepest = drawdown
-        .iter()
-        .map(|p| p.1)
-        .fold(-100.0 * report.metrics.max_drawdown, f64::min);
-    let x = match (drawdown.first(), drawdown.last()) {
-        (Some(a), Some(b)) if a.0 < b.0 => [a.0, b.0],
-        (Some(a), _) => [a.0, a.0 + 1.0],
-        _ => [0.0, 1.0],
-    };
-    let low = if deepest < 0.0 && deepest.is_finite() {
-        deepest
-    } else {
-        -1.0
-    };
-    let dataset = Dataset::default()
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Bar)
-        .style(Style::new().fg(theme::DOWN))
-        .data(&drawdown);
-    Chart::new(vec![dataset])
-        .block(block(title))
-        .x_axis(Axis::default().bounds(x))
-        .y_axis(
-            Axis::default()
-                .bounds([low, 0.0])
-                .labels(vec![Line::from(format!("{low:.1}%")), Line::from("0%")])
-                .style(theme::muted()),
-        )
-        .render(area, buf);
 }
 
 fn draw_metrics(buf: &mut Buffer, area: Rect, report: &Report) {
