@@ -15,7 +15,8 @@ use crate::commands::backtest::{
 };
 use crate::domain::{Interval, Symbol};
 use crate::protocol::{
-    BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS, REPORT_TRADES, RUNS_LISTED,
+    BacktestProgress, BacktestRunSummary, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
+    RUNS_LISTED,
 };
 use crate::store::{BacktestRun, Store};
 
@@ -83,6 +84,20 @@ impl BacktestRunner {
         Output {
             view_changed: true,
             progress: None,
+        }
+    }
+
+    /// A backtest command from a view (other commands change nothing).
+    pub fn on_command(&mut self, command: Command, now_ms: i64) -> Output {
+        match command {
+            Command::RunBacktest {
+                symbol,
+                interval,
+                strategy,
+            } => self.run(symbol, interval, strategy, now_ms),
+            Command::OpenBacktest { id } => self.open(id),
+            Command::CancelBacktest => self.cancel(),
+            _ => Output::default(),
         }
     }
 

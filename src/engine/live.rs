@@ -385,22 +385,10 @@ impl Engine {
             Command::Retrain { symbol, interval } => {
                 self.model_command(ModelCommand::Retrain(symbol, interval));
             }
-            Command::RunBacktest {
-                symbol,
-                interval,
-                strategy,
-            } => {
-                let out = self
-                    .backtests
-                    .run(symbol, interval, strategy, wall_clock_ms());
-                self.apply_backtests(out);
-            }
-            Command::OpenBacktest { id } => {
-                let out = self.backtests.open(id);
-                self.apply_backtests(out);
-            }
-            Command::CancelBacktest => {
-                let out = self.backtests.cancel();
+            Command::RunBacktest { .. }
+            | Command::OpenBacktest { .. }
+            | Command::CancelBacktest => {
+                let out = self.backtests.on_command(command, wall_clock_ms());
                 self.apply_backtests(out);
             }
         }
