@@ -18,8 +18,15 @@ pub use models::{
     put_signal,
 };
 
+#[path = "protocol_backtest.rs"]
+mod backtests;
+pub use backtests::{
+    BacktestCosts, BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS,
+    REPORT_TRADES, RUNS_LISTED,
+};
+
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
@@ -178,6 +185,8 @@ pub struct Snapshot {
     pub signals: Vec<SignalInfo>,
     #[serde(default)]
     pub models: ModelsView,
+    #[serde(default)]
+    pub backtests: BacktestsView,
 }
 
 /// A change to the state.
@@ -216,6 +225,11 @@ pub enum Update {
     Models(Box<ModelsView>),
     /// A background training run moved on (`None`: it ended; see `ModelsView::last_training`).
     Training(Option<Box<TrainingProgress>>),
+    /// The stored runs, the opened report or the last message changed (sent whole; the report
+    /// in it is thinned).
+    Backtests(Box<BacktestsView>),
+    /// A background backtest moved on (`None`: it ended).
+    BacktestProgress(Option<Box<BacktestProgress>>),
 }
 
 /// What a view asks of the engine.
@@ -234,6 +248,17 @@ pub enum Command {
     /// Train a new ensemble on the stored candles of this series, in the background; it
     /// arrives as a challenger.
     Retrain { symbol: Symbol, interval: Interval },
+    /// Backtest `strategy` (`model:champion`, `model:ID`, `sma-cross:F,S`, `buy-hold`) on the
+    /// stored candles of this series, in the background; the run is stored.
+    RunBacktest {
+        symbol: Symbol,
+        interval: Interval,
+        strategy: String,
+    },
+    /// Show this stored run.
+    OpenBacktest { id: i64 },
+    /// Stop the running backtest.
+    CancelBacktest,
 }
 
 impl Snapshot {
@@ -328,6 +353,15 @@ impl Snapshot {
                 self.models.training = training;
             }
             Update::Training(progress) => self.models.training = progress.as_deref().cloned(),
+            Update::Backtests(backtests) => {
+                // Progress has its own update; this one leaves it as it is.
+                let running = self.backtests.running.take();
+                self.backtests = (**backtests).clone();
+                self.backtests.running = running;
+            }
+            Update::BacktestProgress(progress) => {
+                self.backtests.running = progress.as_deref().cloned();
+            }
         }
     }
 }

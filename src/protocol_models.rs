@@ -113,6 +113,9 @@ pub struct ModelsView {
     pub training: Option<TrainingProgress>,
     /// How the last training run ended (a new challenger, or why it failed).
     pub last_training: Option<String>,
+    /// The candle interval the active model runs at.
+    #[serde(default)]
+    pub active_interval: Option<Interval>,
 }
 
 impl ModelsView {

@@ -35,6 +35,7 @@ fn snapshot() -> Snapshot {
         started_at_ms: 0,
         signals: Vec::new(),
         models: Default::default(),
+        backtests: Default::default(),
     }
 }
 

@@ -158,3 +158,58 @@ fn console_runs_switches_and_quits_cleanly() {
             > 100
     );
 }
+
+#[test]
+fn backtest_pane_runs_a_backtest_and_lists_it() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let session = start(dir.path(), "trademon-e2e-backtest", 120, 36);
+    let s = &session.0;
+    wait_for(s, &["SIMULATED", "BTCUSDT"], Duration::from_secs(20));
+    tmux(&["send-keys", "-t", s, "5"]);
+    wait_for(
+        s,
+        &["5 Backtest", "press r to backtest BTCUSDT", "none yet"],
+        Duration::from_secs(5),
+    );
+    // The backfilled candles reach the database through the writer; until they do, a run is
+    // refused with "no BTCUSDT 1m candles", so ask again until a report is on show.
+    let started = Instant::now();
+    let screen = loop {
+        tmux(&["send-keys", "-t", s, "s"]);
+        std::thread::sleep(Duration::from_secs(2));
+        let screen = capture(s);
+        if screen.contains("#1 sma-cross:10,20 on BTCUSDT 1m") {
+            break screen;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no report after 30 s:\n{screen}"
+        );
+    };
+    for text in [
+        "Equity",
+        "buy and hold",
+        "Drawdown",
+        "Metrics",
+        "Trades",
+        "▶#1",
+    ] {
+        assert!(screen.contains(text), "{text}:\n{screen}");
+    }
+    tmux(&["send-keys", "-t", s, "q"]);
+    let status_file = dir.path().join("exit-status");
+    let started = Instant::now();
+    while !status_file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "trademon did not exit after q"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The run is stored and opens again from the database.
+    let report = trademon::commands::backtest::open_run(&dir.path().join("console.db"), 1).unwrap();
+    assert_eq!(report.strategy, "sma-cross:10,20");
+}

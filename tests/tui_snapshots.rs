@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "tui_snapshots/backtest.rs"]
+mod backtest;
 #[path = "tui_snapshots/fixture.rs"]
 mod fixture;
 #[path = "tui_snapshots/keys.rs"]
@@ -154,6 +156,7 @@ fn tiny_terminals_do_not_panic() {
     let views = [
         view(Pane::Market),
         view(Pane::Health),
+        view(Pane::Backtest),
         ViewState {
             help_open: true,
             ..ViewState::default()

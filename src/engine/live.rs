@@ -13,6 +13,7 @@ use super::indicators::SeriesIndicators;
 
 #[path = "live_indicators.rs"]
 mod live_indicators;
+use super::backtests::{BacktestRunner, Output as BacktestOutput};
 use super::models::{ModelCommand, ModelRunner, Output as ModelOutput};
 use super::publish::Publisher;
 use super::wall_clock_ms;
@@ -102,6 +103,7 @@ pub fn initial_snapshot(
         started_at_ms: now_ms,
         signals: Vec::new(),
         models: Default::default(),
+        backtests: Default::default(),
     }
 }
 
@@ -121,6 +123,7 @@ pub struct Engine {
     /// Per symbol, per interval (the order of the options).
     indicators: Vec<Vec<SeriesIndicators>>,
     models: ModelRunner,
+    backtests: BacktestRunner,
 }
 
 impl Engine {
@@ -153,6 +156,8 @@ impl Engine {
             wall_clock_ms(),
         );
         state.models = models.view.clone();
+        let backtests = BacktestRunner::start(db_path.clone());
+        state.backtests = backtests.view.clone();
         let initial = models.take_initial();
         for signal in &initial.signals {
             crate::protocol::put_signal(&mut state.signals, signal);
@@ -174,6 +179,7 @@ impl Engine {
             parse_errors_this_second: (0, 0),
             indicators,
             models,
+            backtests,
         }
     }
 
@@ -379,6 +385,27 @@ impl Engine {
             Command::Retrain { symbol, interval } => {
                 self.model_command(ModelCommand::Retrain(symbol, interval));
             }
+            Command::RunBacktest { .. }
+            | Command::OpenBacktest { .. }
+            | Command::CancelBacktest => {
+                let out = self.backtests.on_command(command, wall_clock_ms());
+                self.apply_backtests(out);
+            }
+        }
+    }
+
+    /// Publishes a backtest's progress, its end, and stored runs read back.
+    pub fn poll_backtests(&mut self) {
+        let out = self.backtests.poll();
+        self.apply_backtests(out);
+    }
+
+    fn apply_backtests(&mut self, out: BacktestOutput) {
+        if let Some(progress) = out.progress {
+            self.publish(Update::BacktestProgress(progress.map(Box::new)));
+        }
+        if out.view_changed {
+            self.publish(Update::Backtests(Box::new(self.backtests.view.clone())));
         }
     }
 
@@ -449,7 +476,10 @@ impl Engine {
                         self.publish(Update::Signal(Box::new(signal)));
                     }
                 }
-                _ = price_tick.tick() => self.flush_prices(),
+                _ = price_tick.tick() => {
+                    self.flush_prices();
+                    self.poll_backtests();
+                }
                 _ = shutdown.changed() => break,
             }
         }
@@ -458,6 +488,7 @@ impl Engine {
             self.on_market(event);
         }
         self.models.stop_training();
+        self.backtests.stop();
         self.flush_prices();
         self.report_health();
         self.summary()

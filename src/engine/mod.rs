@@ -1,6 +1,7 @@
 //! The live engine: the only owner of live state. It takes market events, stores closed candles
 //! through the writer, and publishes `protocol::Update`s to whatever view is attached.
 
+pub mod backtests;
 mod clock;
 mod health;
 mod indicators;

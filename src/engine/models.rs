@@ -239,6 +239,7 @@ impl ModelRunner {
                         ));
                         self.active = None;
                         self.view.active = None;
+                        self.view.active_interval = None;
                         self.view.weights.clear();
                         return;
                     }
@@ -278,6 +279,7 @@ impl ModelRunner {
             runner,
         });
         self.view.active = Some(record.id);
+        self.view.active_interval = Some(interval);
         self.warm_up(state, now_ms);
     }
 

@@ -82,6 +82,7 @@ mod tests {
             started_at_ms: 0,
             signals: Vec::new(),
             models: Default::default(),
+            backtests: Default::default(),
         }
     }
 

@@ -118,7 +118,7 @@ pub async fn run(
             }
             event = input.events.recv() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if let Some(action) = keymap.action_for(key) {
+                    if let Some(action) = keymap.action_in(key, console.view.focused_pane()) {
                         match console.view.handle(action, console.snapshot.as_ref(), &keymap) {
                             Outcome::Quit => break,
                             Outcome::Send(command) => send(&commands, command),

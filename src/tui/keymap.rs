@@ -1,5 +1,6 @@
 //! The console's key bindings as data: defaults embedded from `config/keymap.toml`, the user's
-//! `keymap.toml` laid over them key by key, and the one [`Action`] enum every key maps to.
+//! `keymap.toml` laid over them key by key, and the one [`Action`] enum every key maps to. A
+//! binding may name a pane (`pane = "backtest"`): there it comes before the key's global binding.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use crossterm::event::KeyEvent;
 use serde::{Deserialize, Serialize};
 
 use super::key::Key;
+use super::view::Pane;
 
 /// The embedded default bindings.
 pub const DEFAULT_KEYMAP_TOML: &str = include_str!("../../config/keymap.toml");
@@ -46,11 +48,20 @@ pub enum Action {
     RollbackModel,
     /// Train a new ensemble for the current symbol and interval in the background.
     Retrain,
+    ShowBacktest,
+    /// Backtest the current symbol with the champion model (sends `Command::RunBacktest`).
+    RunBacktest,
+    /// Backtest the current symbol with sma-cross:10,20 (works with no model).
+    RunBacktestSma,
+    /// Backtest pane: show the selected stored run.
+    OpenBacktest,
+    /// Stop the running backtest.
+    CancelBacktest,
 }
 
 impl Action {
     /// Every action with its keymap name, in help-overlay order.
-    pub const ALL: [(Action, &'static str); 22] = [
+    pub const ALL: [(Action, &'static str); 27] = [
         (Action::Quit, "quit"),
         (Action::ToggleHelp, "toggle_help"),
         (Action::CloseHelp, "close_help"),
@@ -73,6 +84,11 @@ impl Action {
         (Action::PromoteModel, "promote_model"),
         (Action::RollbackModel, "rollback_model"),
         (Action::Retrain, "retrain"),
+        (Action::ShowBacktest, "show_backtest"),
+        (Action::RunBacktest, "run_backtest"),
+        (Action::RunBacktestSma, "run_backtest_sma"),
+        (Action::OpenBacktest, "open_backtest"),
+        (Action::CancelBacktest, "cancel_backtest"),
     ];
 
     pub fn name(self) -> &'static str {
@@ -100,6 +116,7 @@ impl Action {
             | Action::ShowHealth
             | Action::ShowSignals
             | Action::ShowModels
+            | Action::ShowBacktest
             | Action::ScrollDown
             | Action::ScrollUp => "Panes",
             Action::Reconnect => "Feed",
@@ -108,6 +125,10 @@ impl Action {
             | Action::PromoteModel
             | Action::RollbackModel
             | Action::Retrain => "Models",
+            Action::RunBacktest
+            | Action::RunBacktestSma
+            | Action::OpenBacktest
+            | Action::CancelBacktest => "Backtest",
         }
     }
 }
@@ -118,6 +139,8 @@ pub struct Binding {
     pub key: Key,
     pub action: Action,
     pub desc: String,
+    /// Only in this pane (where it comes before the key's global binding).
+    pub pane: Option<Pane>,
 }
 
 /// A refused keymap file: which file, which entry, and why.
@@ -153,6 +176,7 @@ struct RawEntry {
     key: String,
     action: String,
     desc: Option<String>,
+    pane: Option<String>,
 }
 
 impl Keymap {
@@ -168,6 +192,7 @@ impl Keymap {
                 ),
                 action: Action::Quit,
                 desc: "quit trademon".to_string(),
+                pane: None,
             }],
         })
     }
@@ -197,12 +222,22 @@ impl Keymap {
             .filter(|p| p.exists())
     }
 
+    /// The key's global action (bindings for one pane aside).
     pub fn action_for(&self, key: KeyEvent) -> Option<Action> {
+        self.action_in(key, None)
+    }
+
+    /// The key's action in `pane`: its binding for that pane, else its global one. `None` for
+    /// the pane (e.g. while the help overlay has the focus) gives the global one only.
+    pub fn action_in(&self, key: KeyEvent, pane: Option<Pane>) -> Option<Action> {
         let key = Key::from_event(&key);
-        self.bindings
-            .iter()
-            .find(|b| b.key == key)
-            .map(|b| b.action)
+        let bound = |scope: Option<Pane>| {
+            self.bindings
+                .iter()
+                .find(|b| b.key == key && b.pane == scope)
+                .map(|b| b.action)
+        };
+        pane.and_then(|p| bound(Some(p))).or_else(|| bound(None))
     }
 
     /// Every binding, for the help overlay.
@@ -250,7 +285,7 @@ impl Keymap {
                 "unknown top-level key {other:?}; a keymap holds only [[bind]] entries"
             )));
         }
-        let mut seen: Vec<(Key, usize)> = Vec::with_capacity(entries.len());
+        let mut seen: Vec<(Key, Option<Pane>, usize)> = Vec::with_capacity(entries.len());
         for (index, value) in entries.into_iter().enumerate() {
             let key_text = value
                 .get("key")
@@ -266,14 +301,25 @@ impl Keymap {
             let raw = RawEntry::deserialize(value)
                 .map_err(|e| entry_error(e.to_string().trim().replace('\n', " ")))?;
             let key: Key = raw.key.parse().map_err(entry_error)?;
-            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            let pane = match raw.pane.as_deref() {
+                None => None,
+                Some(name) => Some(Pane::from_name(name).ok_or_else(|| {
+                    let names: Vec<String> =
+                        Pane::ALL.iter().map(|p| p.title().to_lowercase()).collect();
+                    entry_error(format!(
+                        "unknown pane {name:?}; use one of {}",
+                        names.join(" ")
+                    ))
+                })?),
+            };
+            if let Some((_, _, first)) = seen.iter().find(|(k, p, _)| *k == key && *p == pane) {
                 return Err(entry_error(format!(
                     "key {key} is already bound by bind[{first}] in this file"
                 )));
             }
-            seen.push((key, index));
+            seen.push((key, pane, index));
             if raw.action == "none" {
-                self.bindings.retain(|b| b.key != key);
+                self.bindings.retain(|b| b.key != key || b.pane != pane);
                 continue;
             }
             let action = Action::from_name(&raw.action).ok_or_else(|| {
@@ -292,8 +338,17 @@ impl Keymap {
                     .find(|b| b.action == action)
                     .map_or_else(|| action.name().replace('_', " "), |b| b.desc.clone()),
             };
-            let binding = Binding { key, action, desc };
-            match self.bindings.iter_mut().find(|b| b.key == key) {
+            let binding = Binding {
+                key,
+                action,
+                desc,
+                pane,
+            };
+            match self
+                .bindings
+                .iter_mut()
+                .find(|b| b.key == key && b.pane == pane)
+            {
                 Some(existing) => *existing = binding,
                 None => self.bindings.push(binding),
             }

@@ -16,11 +16,18 @@ pub enum Pane {
     Health,
     Signals,
     Models,
+    Backtest,
 }
 
 impl Pane {
     /// In the order of their number keys.
-    pub const ALL: [Pane; 4] = [Pane::Market, Pane::Health, Pane::Signals, Pane::Models];
+    pub const ALL: [Pane; 5] = [
+        Pane::Market,
+        Pane::Health,
+        Pane::Signals,
+        Pane::Models,
+        Pane::Backtest,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -28,7 +35,15 @@ impl Pane {
             Pane::Health => "Health",
             Pane::Signals => "Signals",
             Pane::Models => "Models",
+            Pane::Backtest => "Backtest",
         }
+    }
+
+    /// The pane whose title is `name` (any case), as keymap files name panes.
+    pub fn from_name(name: &str) -> Option<Pane> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.title().eq_ignore_ascii_case(name))
     }
 
     fn index(self) -> usize {
@@ -66,6 +81,8 @@ pub struct ViewState {
     pub sub_chart: SubChart,
     /// The Models pane's selected row (into `ModelsView::models`, clamped when drawn).
     pub model_selected: usize,
+    /// The Backtest pane's selected stored run (into `BacktestsView::runs`, clamped when drawn).
+    pub backtest_selected: usize,
 }
 
 /// What the loop should do after an action.
@@ -110,6 +127,42 @@ impl ViewState {
         Some(models[index].id)
     }
 
+    /// The pane whose own key bindings apply: none while the help overlay has the focus.
+    pub fn focused_pane(&self) -> Option<Pane> {
+        (!self.help_open).then_some(self.pane)
+    }
+
+    /// The id of the stored run selected in the Backtest pane.
+    pub fn selected_backtest(&self, snapshot: Option<&Snapshot>) -> Option<i64> {
+        let runs = &snapshot?.backtests.runs;
+        let index = self.backtest_selected.min(runs.len().checked_sub(1)?);
+        Some(runs[index].id)
+    }
+
+    /// A backtest of the current symbol: with the champion model at the model's interval (the
+    /// console's interval when no model runs), or with sma-cross:10,20 at the console's interval.
+    fn backtest_command(&self, snapshot: Option<&Snapshot>, with_model: bool) -> Option<Command> {
+        let snapshot = snapshot?;
+        let market = snapshot.markets.get(self.symbol(snapshot.markets.len()))?;
+        let interval = *snapshot
+            .intervals
+            .get(self.interval(snapshot.intervals.len()))?;
+        let (interval, strategy) = if with_model {
+            let model_interval = snapshot
+                .models
+                .active_interval
+                .filter(|_| snapshot.models.active.is_some());
+            (model_interval.unwrap_or(interval), "model:champion")
+        } else {
+            (interval, "sma-cross:10,20")
+        };
+        Some(Command::RunBacktest {
+            symbol: market.symbol,
+            interval,
+            strategy: strategy.to_string(),
+        })
+    }
+
     pub fn next_pane(&mut self) {
         self.pane = self.pane.step(true);
     }
@@ -148,6 +201,7 @@ impl ViewState {
             Action::ShowHealth => self.pane = Pane::Health,
             Action::ShowSignals => self.pane = Pane::Signals,
             Action::ShowModels => self.pane = Pane::Models,
+            Action::ShowBacktest => self.pane = Pane::Backtest,
             Action::Reconnect => return Outcome::Send(Command::Reconnect),
             // Chart actions belong to the Market pane; elsewhere they do nothing.
             Action::CycleOverlay | Action::CycleSubChart => {}
@@ -164,6 +218,24 @@ impl ViewState {
                 }
             }
             Action::RollbackModel => return Outcome::Send(Command::RollbackModel),
+            Action::RunBacktest | Action::RunBacktestSma => {
+                let with_model = action == Action::RunBacktest;
+                if let Some(command) = self.backtest_command(snapshot, with_model) {
+                    return Outcome::Send(command);
+                }
+            }
+            // Opening needs the Backtest pane, where the selection is seen.
+            Action::OpenBacktest if self.pane != Pane::Backtest => {}
+            Action::OpenBacktest => {
+                if let Some(id) = self.selected_backtest(snapshot) {
+                    return Outcome::Send(Command::OpenBacktest { id });
+                }
+            }
+            Action::CancelBacktest => {
+                if snapshot.is_some_and(|s| s.backtests.running.is_some()) {
+                    return Outcome::Send(Command::CancelBacktest);
+                }
+            }
             Action::Retrain => {
                 if let Some(snapshot) = snapshot
                     && let (Some(market), Some(interval)) = (

@@ -253,6 +253,7 @@ pub fn snapshot() -> Snapshot {
         started_at_ms: NOW_MS - 7_395_000,
         signals: Vec::new(),
         models: Default::default(),
+        backtests: Default::default(),
     }
 }
 
@@ -310,6 +311,7 @@ pub fn snapshot_with_models() -> Snapshot {
             model(1, "1.0.0", "retired", "torch-import", "unknown", 1.1020),
         ],
         active: Some(2),
+        active_interval: Some(Interval::M1),
         fallback: None,
         weights: names
             .iter()

@@ -46,6 +46,7 @@ fn default_keymap_binds_the_documented_keys() {
         (char_key('2'), Action::ShowHealth),
         (char_key('3'), Action::ShowSignals),
         (char_key('4'), Action::ShowModels),
+        (char_key('5'), Action::ShowBacktest),
         (
             press(KeyCode::Enter, KeyModifiers::NONE),
             Action::ActivateModel,
@@ -111,7 +112,7 @@ fn user_keymap_is_laid_over_the_defaults() {
     let x = keymap
         .bindings()
         .iter()
-        .find(|b| b.key.to_string() == "x")
+        .find(|b| b.key.to_string() == "x" && b.pane.is_none())
         .unwrap();
     assert_eq!(x.desc, "leave");
     assert_eq!(Keymap::load(None).unwrap(), Keymap::default_bindings());
@@ -220,17 +221,24 @@ fn intervals_cycle() {
 fn panes_switch_by_tab_and_number() {
     let snapshot = fixture::snapshot();
     let mut view = ViewState::default();
-    for expected in [Pane::Health, Pane::Signals, Pane::Models, Pane::Market] {
+    for expected in [
+        Pane::Health,
+        Pane::Signals,
+        Pane::Models,
+        Pane::Backtest,
+        Pane::Market,
+    ] {
         act(&mut view, &snapshot, Action::NextPane);
         assert_eq!(view.pane, expected);
     }
     act(&mut view, &snapshot, Action::PrevPane);
-    assert_eq!(view.pane, Pane::Models);
+    assert_eq!(view.pane, Pane::Backtest);
     for (action, pane) in [
         (Action::ShowMarket, Pane::Market),
         (Action::ShowHealth, Pane::Health),
         (Action::ShowSignals, Pane::Signals),
         (Action::ShowModels, Pane::Models),
+        (Action::ShowBacktest, Pane::Backtest),
     ] {
         act(&mut view, &snapshot, action);
         assert_eq!(view.pane, pane);

@@ -1,6 +1,7 @@
 //! The console's screen: title/tab line, the active pane, the status bar and the help overlay,
 //! each a pure function of the snapshot replica and the view state.
 
+pub mod backtest;
 pub mod health;
 pub mod help;
 pub mod market;
@@ -46,6 +47,7 @@ pub fn handle_focused(
         Pane::Health => health::handle(view, action, snapshot),
         Pane::Signals => EventState::NotConsumed,
         Pane::Models => models::handle(view, action, snapshot),
+        Pane::Backtest => backtest::handle(view, action, snapshot),
     }
 }
 
@@ -68,6 +70,7 @@ pub fn draw(frame: &mut Frame, snapshot: Option<&Snapshot>, view: &ViewState, ke
             Pane::Health => health::draw(buf, body, snapshot, view),
             Pane::Signals => signals::draw(buf, body, snapshot, view),
             Pane::Models => models::draw(buf, body, snapshot, view),
+            Pane::Backtest => backtest::draw(buf, body, snapshot, view),
         },
     }
     status::draw(buf, status, snapshot, view, keymap);

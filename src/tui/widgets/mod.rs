@@ -2,6 +2,7 @@
 //! axes, and volume bars.
 
 pub mod candles;
+pub mod equity;
 pub mod oscillator;
 pub mod overlay;
 pub mod volume;

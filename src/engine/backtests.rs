@@ -1,0 +1,329 @@
+//! The engine's backtests: one run at a time in a background thread (the same
+//! `commands::backtest::run_with` the CLI uses, so the run is stored), its progress coalesced to
+//! the engine's polling, the finished report thinned before it is published, stored runs listed
+//! and reopened (read in a thread too: a stored report can be megabytes of JSON).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use crate::backtest::Report;
+use crate::commands::backtest::{
+    BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
+};
+use crate::domain::{Interval, Symbol};
+use crate::protocol::{
+    BacktestProgress, BacktestRunSummary, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
+    RUNS_LISTED,
+};
+use crate::store::{BacktestRun, Store};
+
+/// Progress messages sent by the thread at most this often (the engine polls every 100 ms).
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+enum JobMessage {
+    Progress(Progress),
+    /// The report, or the error text and whether it was a requested stop.
+    Done(Result<Box<Report>, (String, bool)>),
+}
+
+struct Job {
+    progress: BacktestProgress,
+    messages: Receiver<JobMessage>,
+    stop: Arc<AtomicBool>,
+}
+
+/// What a backtest step changed, for the engine to publish.
+#[derive(Debug, Default, PartialEq)]
+pub struct Output {
+    /// The view (runs, report, message) changed.
+    pub view_changed: bool,
+    /// `Some(None)`: the running backtest ended.
+    pub progress: Option<Option<BacktestProgress>>,
+}
+
+/// The engine's backtests.
+pub struct BacktestRunner {
+    db: Option<PathBuf>,
+    job: Option<Job>,
+    /// A stored run being read: its id and the answer to come.
+    opening: Option<(i64, Receiver<Result<Report, String>>)>,
+    pub view: BacktestsView,
+}
+
+impl BacktestRunner {
+    /// Lists the stored runs (none without a database).
+    pub fn start(db: Option<PathBuf>) -> Self {
+        let mut runner = Self {
+            db,
+            job: None,
+            opening: None,
+            view: BacktestsView::default(),
+        };
+        runner.refresh_list();
+        runner
+    }
+
+    fn refresh_list(&mut self) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        match Store::open(db).and_then(|s| s.backtest_runs(RUNS_LISTED)) {
+            Ok(runs) => self.view.runs = runs.iter().map(summary).collect(),
+            Err(e) => {
+                tracing::warn!("cannot list the stored backtests: {e}");
+                self.view.message = Some(format!("cannot list the stored backtests: {e}"));
+            }
+        }
+    }
+
+    fn refuse(&mut self, text: String) -> Output {
+        self.view.message = Some(text);
+        Output {
+            view_changed: true,
+            progress: None,
+        }
+    }
+
+    /// A backtest command from a view (other commands change nothing).
+    pub fn on_command(&mut self, command: Command, now_ms: i64) -> Output {
+        match command {
+            Command::RunBacktest {
+                symbol,
+                interval,
+                strategy,
+            } => self.run(symbol, interval, strategy, now_ms),
+            Command::OpenBacktest { id } => self.open(id),
+            Command::CancelBacktest => self.cancel(),
+            _ => Output::default(),
+        }
+    }
+
+    /// Starts a backtest of `strategy` on the stored `symbol` `interval` candles, unless one runs.
+    pub fn run(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        strategy: String,
+        now_ms: i64,
+    ) -> Output {
+        if let Some(job) = &self.job {
+            let p = &job.progress;
+            return self.refuse(format!(
+                "refused: a backtest of {} on {} {} is running (x stops it)",
+                p.strategy,
+                p.symbol.as_str(),
+                p.interval
+            ));
+        }
+        let Some(db) = self.db.clone() else {
+            return self.refuse("refused: backtests need a database, and this run has none".into());
+        };
+        if let Err(e) = parse_strategy(&strategy) {
+            return self.refuse(format!("refused: {e}"));
+        }
+        let costs = self.view.costs;
+        let args = BacktestArgs {
+            symbols: vec![symbol],
+            weights: Vec::new(),
+            interval,
+            strategy: strategy.clone(),
+            from_ms: None,
+            to_ms: None,
+            fee_bps: costs.fee_bps,
+            slippage_bps: costs.slippage_bps,
+            cash: costs.cash,
+            short: false,
+            walk_forward: None,
+            out: None,
+            save: true,
+        };
+        let (tx, messages) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("trademon-backtest".into())
+            .spawn(move || {
+                let progress_tx = tx.clone();
+                let mut last_sent: Option<Instant> = None;
+                let mut progress = |p: &Progress| {
+                    let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+                    if due || p.fraction >= 1.0 {
+                        last_sent = Some(Instant::now());
+                        let _ = progress_tx.send(JobMessage::Progress(p.clone()));
+                    }
+                };
+                let result = run_with(&db, &args, &mut progress, &thread_stop)
+                    .map(Box::new)
+                    .map_err(|e| {
+                        let stopped = matches!(e, BacktestCommandError::Stopped);
+                        (e.to_string(), stopped)
+                    });
+                let _ = tx.send(JobMessage::Done(result));
+            });
+        if let Err(e) = spawned {
+            return self.refuse(format!("cannot start the backtest thread: {e}"));
+        }
+        let progress = BacktestProgress {
+            symbol,
+            interval,
+            strategy,
+            started_ms: now_ms,
+            stage: "starting".into(),
+            fraction: 0.0,
+        };
+        self.view.running = Some(progress.clone());
+        self.view.message = None;
+        self.job = Some(Job {
+            progress: progress.clone(),
+            messages,
+            stop,
+        });
+        Output {
+            view_changed: true,
+            progress: Some(Some(progress)),
+        }
+    }
+
+    /// Reads stored run `id` in the background; [`Self::poll`] publishes it.
+    pub fn open(&mut self, id: i64) -> Output {
+        let Some(db) = self.db.clone() else {
+            return self.refuse("cannot open a stored backtest: this run has no database".into());
+        };
+        let (tx, answer) = channel();
+        let spawned = std::thread::Builder::new()
+            .name("trademon-backtest-open".into())
+            .spawn(move || {
+                let _ = tx.send(read_report(&db, id));
+            });
+        match spawned {
+            Ok(_) => {
+                // A newer request replaces an older one still being read.
+                self.opening = Some((id, answer));
+                Output::default()
+            }
+            Err(e) => self.refuse(format!("cannot start a thread to open run {id}: {e}")),
+        }
+    }
+
+    /// Asks the running backtest to stop.
+    pub fn cancel(&mut self) -> Output {
+        match &self.job {
+            Some(job) => {
+                job.stop.store(true, Ordering::Relaxed);
+                self.refuse("stopping the backtest…".into())
+            }
+            None => self.refuse("no backtest is running".into()),
+        }
+    }
+
+    /// Progress, the end of a running backtest and a stored run that was read.
+    pub fn poll(&mut self) -> Output {
+        let mut out = Output::default();
+        if let Some((id, answer)) = &self.opening {
+            let id = *id;
+            match answer.try_recv() {
+                Ok(result) => {
+                    self.opening = None;
+                    self.show(result.map_err(|e| format!("cannot open backtest run {id}: {e}")));
+                    out.view_changed = true;
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => {
+                    self.opening = None;
+                    self.view.message = Some(format!("opening backtest run {id} failed"));
+                    out.view_changed = true;
+                }
+            }
+        }
+        let Some(job) = &mut self.job else {
+            return out;
+        };
+        let mut moved = false;
+        let ended = loop {
+            match job.messages.try_recv() {
+                Ok(JobMessage::Progress(p)) => {
+                    job.progress.stage = p.stage;
+                    job.progress.fraction = p.fraction.clamp(0.0, 1.0);
+                    moved = true;
+                }
+                Ok(JobMessage::Done(result)) => break Some(result),
+                Err(TryRecvError::Empty) => break None,
+                Err(TryRecvError::Disconnected) => {
+                    break Some(Err((
+                        "the backtest thread ended without a result".into(),
+                        false,
+                    )));
+                }
+            }
+        };
+        let Some(result) = ended else {
+            if moved {
+                self.view.running = Some(job.progress.clone());
+                out.progress = Some(Some(job.progress.clone()));
+            }
+            return out;
+        };
+        let label = format!(
+            "{} on {} {}",
+            job.progress.strategy,
+            job.progress.symbol.as_str(),
+            job.progress.interval
+        );
+        self.job = None;
+        self.view.running = None;
+        out.progress = Some(None);
+        out.view_changed = true;
+        match result {
+            Ok(report) => self.show(Ok(*report)),
+            Err((_, true)) => self.view.message = Some(format!("backtest of {label} stopped")),
+            Err((e, false)) => self.view.message = Some(format!("backtest of {label} failed: {e}")),
+        }
+        self.refresh_list();
+        out
+    }
+
+    /// Puts a report (thinned) or an error on show.
+    fn show(&mut self, result: Result<Report, String>) {
+        match result {
+            Ok(report) => {
+                self.view.report = Some(Box::new(report.summary(REPORT_POINTS, REPORT_TRADES)));
+                self.view.message = None;
+            }
+            Err(e) => self.view.message = Some(e),
+        }
+    }
+
+    /// Asks a running backtest to stop (on shutdown).
+    pub fn stop(&self) {
+        if let Some(job) = &self.job {
+            job.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+fn read_report(db: &Path, id: i64) -> Result<Report, String> {
+    open_run(db, id).map_err(|e| e.to_string())
+}
+
+fn summary(run: &BacktestRun) -> BacktestRunSummary {
+    BacktestRunSummary {
+        id: run.id,
+        created_ms: run.created_ms,
+        strategy: run.strategy.clone(),
+        symbols: run.symbols.clone(),
+        interval: run.interval.clone(),
+        candles: run.candles,
+        walk_forward: run.walk_forward,
+        total_return: run.total_return,
+        buy_and_hold_return: run.buy_and_hold_return,
+        max_drawdown: run.max_drawdown,
+        trades: run.trades,
+    }
+}
+
+#[cfg(test)]
+#[path = "backtests_tests.rs"]
+mod tests;

@@ -1,0 +1,181 @@
+//! The equity curve of a backtest against buy-and-hold, and its drawdown under it: ratatui charts
+//! of the report's (already thinned) curves, thinned again to two points per cell.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::Line;
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Widget};
+
+use crate::backtest::{EquityPoint, Report};
+use crate::tui::panes::backtest::block;
+use crate::tui::{format, theme};
+
+/// (time, value) points thinned to two per cell (Braille resolution).
+fn points(
+    curve: &[EquityPoint],
+    width: u16,
+    value: impl Fn(&EquityPoint) -> f64,
+) -> Vec<(f64, f64)> {
+    Report::thinned(curve, usize::from(width) * 2)
+        .iter()
+        .filter(|p| value(p).is_finite())
+        .map(|p| (p.time_ms as f64, value(p)))
+        .collect()
+}
+
+fn bounds(series: &[&[(f64, f64)]]) -> Option<([f64; 2], [f64; 2])> {
+    let all = series.iter().flat_map(|s| s.iter());
+    let (mut x, mut y) = ([f64::MAX, f64::MIN], [f64::MAX, f64::MIN]);
+    for &(px, py) in all {
+        x = [x[0].min(px), x[1].max(px)];
+        y = [y[0].min(py), y[1].max(py)];
+    }
+    (x[0] <= x[1]).then(|| {
+        let pad = ((y[1] - y[0]) * 0.05).max(y[1].abs() * 1e-6).max(1e-9);
+        (x, [y[0] - pad, y[1] + pad])
+    })
+}
+
+fn time_labels(x: [f64; 2]) -> Vec<Line<'static>> {
+    vec![
+        Line::from(format::utc_md(x[0] as i64)),
+        Line::from(format::utc_md(x[1] as i64)),
+    ]
+}
+
+pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
+    let title = format!(
+        " Equity {:+.2} % · buy and hold {:+.2} % ",
+        100.0 * report.metrics.total_return,
+        100.0 * report.metrics.buy_and_hold_return
+    );
+    let width = area.width.saturating_sub(12);
+    let strategy = points(&report.equity, width, |p| p.equity);
+    let hold = points(&report.benchmark, width, |p| p.equity);
+    let Some((x, y)) = bounds(&[&strategy, &hold]) else {
+        let b = block(title);
+        let inner = b.inner(area);
+        b.render(area, buf);
+        crate::tui::panes::centered(buf, inner, "the run has no equity points", theme::muted());
+        return;
+    };
+    let datasets = vec![
+        Dataset::default()
+            .name(report.strategy.clone())
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::new().fg(theme::UP))
+            .data(&strategy),
+        Dataset::default()
+            .name("buy and hold")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme::muted())
+            .data(&hold),
+    ];
+    Chart::new(datasets)
+        .block(block(title))
+        .legend_position(Some(LegendPosition::TopLeft))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .x_axis(
+            Axis::default()
+                .bounds(x)
+                .labels(time_labels(x))
+                .style(theme::muted()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds(y)
+                .labels(vec![
+                    Line::from(format::compact(y[0])),
+                    Line::from(format::compact(y[1])),
+                ])
+                .style(theme::muted()),
+        )
+        .render(area, buf);
+}
+
+pub fn drawdown_chart(buf: &mut Buffer, area: Rect, report: &Report) {
+    let title = format!(
+        " Drawdown (max {:.2} %) ",
+        100.0 * report.metrics.max_drawdown
+    );
+    let drawdown = points(&report.equity, area.width.saturating_sub(10), |p| {
+        -100.0 * p.drawdown
+    });
+    // The thinned points may miss the deepest one; the metric has it.
+    let deepest = drawdown
+        .iter()
+        .map(|p| p.1)
+        .fold(-100.0 * report.metrics.max_drawdown, f64::min);
+    let x = match (drawdown.first(), drawdown.last()) {
+        (Some(a), Some(b)) if a.0 < b.0 => [a.0, b.0],
+        (Some(a), _) => [a.0, a.0 + 1.0],
+        _ => [0.0, 1.0],
+    };
+    let low = if deepest < 0.0 && deepest.is_finite() {
+        deepest
+    } else {
+        -1.0
+    };
+    let dataset = Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Bar)
+        .style(Style::new().fg(theme::DOWN))
+        .data(&drawdown);
+    Chart::new(vec![dataset])
+        .block(block(title))
+        .x_axis(Axis::default().bounds(x))
+        .y_axis(
+            Axis::default()
+                .bounds([low, 0.0])
+                .labels(vec![Line::from(format!("{low:.1}%")), Line::from("0%")])
+                .style(theme::muted()),
+        )
+        .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_cover_every_series_with_a_margin() {
+        let a = [(1.0, 10.0), (2.0, 12.0)];
+        let b = [(0.0, 11.0), (3.0, 9.0)];
+        let (x, y) = bounds(&[&a, &b]).unwrap();
+        assert_eq!(x, [0.0, 3.0]);
+        assert!(
+            y[0] < 9.0 && y[0] > 8.8 && y[1] > 12.0 && y[1] < 12.2,
+            "{y:?}"
+        );
+        // A flat curve still gets a band to draw in; no points, no bounds.
+        let flat = [(0.0, 5.0), (1.0, 5.0)];
+        let (_, y) = bounds(&[&flat]).unwrap();
+        assert!(y[0] < 5.0 && y[1] > 5.0);
+        assert_eq!(bounds(&[&[]]), None);
+    }
+
+    #[test]
+    fn points_are_thinned_to_the_width_and_skip_non_finite_values() {
+        let curve: Vec<EquityPoint> = (0..1_000)
+            .map(|i| EquityPoint {
+                time_ms: i,
+                equity: if i % 3 == 1 { f64::NAN } else { i as f64 },
+                drawdown: 0.0,
+            })
+            .collect();
+        let thinned = points(&curve, 40, |p| p.equity);
+        // 80 picked (two per cell), the non-finite among them dropped.
+        assert!(
+            thinned.len() < 80 && thinned.len() > 40,
+            "{}",
+            thinned.len()
+        );
+        assert!(thinned.iter().all(|p| p.1.is_finite()));
+        assert_eq!(thinned.first(), Some(&(0.0, 0.0)));
+        assert_eq!(thinned.last(), Some(&(999.0, 999.0)));
+    }
+}
