@@ -46,6 +46,7 @@ fn empty_snapshot() -> Snapshot {
         started_at_ms: 0,
         signals: vec![],
         models: Default::default(),
+        backtests: Default::default(),
     }
 }
 

@@ -156,7 +156,7 @@ fn the_schema_refuses_what_the_registry_never_writes() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, crate::store::SCHEMA_VERSION);
-    assert_eq!(version, 2);
+    assert_eq!(version, crate::store::SCHEMA_VERSION);
 }
 
 #[test]
