@@ -15,6 +15,7 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 pub struct Config {
     pub feed: FeedConfig,
     pub model: ModelConfig,
+    pub backtest: BacktestConfig,
     pub store: StoreConfig,
     pub ui: UiConfig,
 }
@@ -58,6 +59,20 @@ pub struct SimConfig {
     pub port: u16,
     pub history_minutes: u32,
     pub replay: String,
+}
+
+/// What a backtest costs, unless the command line says otherwise (the console's Backtest pane
+/// always uses these).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    /// Commission in basis points of the traded notional, at entry and at exit.
+    pub fee_bps: f64,
+    /// Slippage against each fill, in basis points.
+    pub slippage_bps: f64,
+    pub cash: f64,
+    /// Take short signals (long/flat otherwise).
+    pub short: bool,
 }
 
 /// The signal model's shape, its training, and the confidence a signal needs.
@@ -269,6 +284,18 @@ impl Config {
             );
         }
         self.model.check()?;
+        let b = &self.backtest;
+        for (key, value) in [("fee_bps", b.fee_bps), ("slippage_bps", b.slippage_bps)] {
+            if !(value.is_finite() && (0.0..5_000.0).contains(&value)) {
+                return err(
+                    &format!("backtest.{key}"),
+                    format!("{value} must be at least 0 and below 5000 bps"),
+                );
+            }
+        }
+        if !(b.cash.is_finite() && b.cash > 0.0) {
+            return err("backtest.cash", format!("{} must be above 0", b.cash));
+        }
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
             return err(
                 "store.batch_max_rows",
@@ -365,6 +392,11 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         let c = Config::default();
+        assert_eq!(
+            crate::protocol::BacktestCosts::from(c.backtest),
+            crate::protocol::BacktestCosts::default(),
+            "the console's default costs are config/default.toml's"
+        );
         assert_eq!(c.feed.source, SourceKind::Sim);
         assert!(c.feed.symbols.len() >= 3);
         assert_eq!(c.feed.intervals[0], Interval::M1);

@@ -120,16 +120,17 @@ enum Command {
         /// End of the candles (exclusive), same forms as --from.
         #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
         to: Option<i64>,
-        /// Commission in basis points of the traded notional, at entry and at exit.
-        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-        fee_bps: f64,
-        /// Slippage against each fill, in basis points.
-        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-        slippage_bps: f64,
-        /// Starting cash.
-        #[arg(long, default_value_t = 10_000.0, allow_negative_numbers = true)]
-        cash: f64,
-        /// Take the strategy's short signals (long/flat otherwise).
+        /// Commission in basis points of the traded notional, at entry and at exit
+        /// [default: backtest.fee_bps in the config, 10].
+        #[arg(long, allow_negative_numbers = true)]
+        fee_bps: Option<f64>,
+        /// Slippage against each fill, in basis points [default: backtest.slippage_bps, 2].
+        #[arg(long, allow_negative_numbers = true)]
+        slippage_bps: Option<f64>,
+        /// Starting cash [default: backtest.cash, 10000].
+        #[arg(long, allow_negative_numbers = true)]
+        cash: Option<f64>,
+        /// Take the strategy's short signals (long/flat otherwise; also backtest.short).
         #[arg(long)]
         short: bool,
         /// Print the metrics and the trades as JSON.
@@ -365,10 +366,10 @@ fn real_main() -> Result<ExitCode> {
                     strategy,
                     from_ms: from,
                     to_ms: to,
-                    fee_bps,
-                    slippage_bps,
-                    cash,
-                    short,
+                    fee_bps: fee_bps.unwrap_or(config.backtest.fee_bps),
+                    slippage_bps: slippage_bps.unwrap_or(config.backtest.slippage_bps),
+                    cash: cash.unwrap_or(config.backtest.cash),
+                    short: short || config.backtest.short,
                     out,
                 },
             )?;

@@ -51,14 +51,30 @@ pub struct BacktestCosts {
     pub fee_bps: f64,
     pub slippage_bps: f64,
     pub cash: f64,
+    /// Short signals are taken.
+    #[serde(default)]
+    pub short: bool,
 }
 
 impl Default for BacktestCosts {
+    /// The `[backtest]` defaults of config/default.toml (a config test checks they agree).
     fn default() -> Self {
         Self {
             fee_bps: 10.0,
             slippage_bps: 2.0,
             cash: 10_000.0,
+            short: false,
+        }
+    }
+}
+
+impl From<crate::config::BacktestConfig> for BacktestCosts {
+    fn from(c: crate::config::BacktestConfig) -> Self {
+        Self {
+            fee_bps: c.fee_bps,
+            slippage_bps: c.slippage_bps,
+            cash: c.cash,
+            short: c.short,
         }
     }
 }

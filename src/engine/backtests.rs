@@ -15,8 +15,8 @@ use crate::commands::backtest::{
 };
 use crate::domain::{Interval, Symbol};
 use crate::protocol::{
-    BacktestProgress, BacktestRunSummary, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
-    RUNS_LISTED,
+    BacktestCosts, BacktestProgress, BacktestRunSummary, BacktestsView, Command, REPORT_POINTS,
+    REPORT_TRADES, RUNS_LISTED,
 };
 use crate::store::{BacktestRun, Store};
 
@@ -54,13 +54,16 @@ pub struct BacktestRunner {
 }
 
 impl BacktestRunner {
-    /// Lists the stored runs (none without a database).
-    pub fn start(db: Option<PathBuf>) -> Self {
+    /// Lists the stored runs (none without a database); runs will cost `costs`.
+    pub fn start(db: Option<PathBuf>, costs: BacktestCosts) -> Self {
         let mut runner = Self {
             db,
             job: None,
             opening: None,
-            view: BacktestsView::default(),
+            view: BacktestsView {
+                costs,
+                ..BacktestsView::default()
+            },
         };
         runner.refresh_list();
         runner
@@ -135,7 +138,7 @@ impl BacktestRunner {
             fee_bps: costs.fee_bps,
             slippage_bps: costs.slippage_bps,
             cash: costs.cash,
-            short: false,
+            short: costs.short,
             walk_forward: None,
             out: None,
             save: true,

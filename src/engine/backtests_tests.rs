@@ -57,6 +57,7 @@ fn harness(db: &std::path::Path) -> Harness {
         health_every: Duration::from_secs(1),
         price_every: Duration::from_millis(100),
         model: crate::config::Config::default().model,
+        backtest: crate::config::Config::default().backtest,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(
@@ -254,7 +255,7 @@ fn garbage_requests_end_in_clear_messages() {
 
 #[test]
 fn without_a_database_backtests_are_refused() {
-    let mut runner = BacktestRunner::start(None);
+    let mut runner = BacktestRunner::start(None, BacktestCosts::default());
     let out = runner.run(btc(), Interval::M1, "buy-hold".into(), 0);
     assert!(out.view_changed && out.progress.is_none());
     assert!(

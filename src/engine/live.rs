@@ -42,6 +42,8 @@ pub struct EngineOptions {
     pub price_every: Duration,
     /// The model, its training and its signal thresholds.
     pub model: crate::config::ModelConfig,
+    /// What the console's backtests cost.
+    pub backtest: crate::config::BacktestConfig,
 }
 
 /// What the engine did, for `run --headless`.
@@ -156,7 +158,7 @@ impl Engine {
             wall_clock_ms(),
         );
         state.models = models.view.clone();
-        let backtests = BacktestRunner::start(db_path.clone());
+        let backtests = BacktestRunner::start(db_path.clone(), options.backtest.into());
         state.backtests = backtests.view.clone();
         let initial = models.take_initial();
         for signal in &initial.signals {

@@ -151,6 +151,7 @@ mod tests {
             health_every: Duration::from_secs(1),
             price_every: Duration::from_millis(100),
             model: crate::config::Config::default().model,
+            backtest: crate::config::Config::default().backtest,
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);
         let writer = Writer::spawn(

@@ -157,6 +157,7 @@ impl Runtime {
             health_every: Duration::from_secs(1),
             price_every: Duration::from_millis(100),
             model: config.model.clone(),
+            backtest: config.backtest,
         };
         let snapshot = initial_snapshot(
             &engine_options,
