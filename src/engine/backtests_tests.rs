@@ -184,8 +184,10 @@ fn a_second_run_is_refused_and_a_running_one_can_be_cancelled() {
         message.contains("refused: a backtest of sma-cross:10,20 on BTCUSDT 5m is running"),
         "{message}"
     );
-    // The stop is asked for microseconds after the start, while the run takes milliseconds, and
-    // `run_with` looks at the flag once more before it stores anything.
+    // The stop is asked for right after the start. The run takes milliseconds, so it is
+    // usually stopped, but on a loaded machine the thread may finish first: then the run is
+    // complete and stored, which is what the trader sees too. Either way the view is consistent;
+    // the stop itself is checked deterministically below.
     h.send(Command::CancelBacktest);
     assert_eq!(
         h.engine.snapshot().backtests.message.as_deref(),
@@ -193,13 +195,43 @@ fn a_second_run_is_refused_and_a_running_one_can_be_cancelled() {
     );
     h.until("the end of the run", |s| s.backtests.running.is_none());
     let view = &h.replica.backtests;
-    assert_eq!(
-        view.message.as_deref(),
-        Some("backtest of sma-cross:10,20 on BTCUSDT 5m stopped")
-    );
+    match view.message.as_deref() {
+        Some("backtest of sma-cross:10,20 on BTCUSDT 5m stopped") => assert!(
+            view.report.is_none() && view.runs.is_empty(),
+            "a stopped run stores nothing"
+        ),
+        None => assert!(
+            view.report.as_ref().and_then(|r| r.run_id).is_some() && view.runs.len() == 1,
+            "a run that finished before the stop is complete and stored"
+        ),
+        other => panic!("unexpected end: {other:?}"),
+    }
+    // A stop set before the run looks at it: stopped, nothing stored.
+    let db = dir.path().join("c.db");
+    let before = Store::open(&db).unwrap().backtest_runs(100).unwrap().len();
+    let args = BacktestArgs {
+        symbols: vec![btc()],
+        weights: Vec::new(),
+        interval: Interval::M5,
+        strategy: "sma-cross:10,20".into(),
+        from_ms: None,
+        to_ms: None,
+        fee_bps: 10.0,
+        slippage_bps: 2.0,
+        cash: 10_000.0,
+        short: false,
+        walk_forward: None,
+        out: None,
+        save: true,
+    };
+    let stopped = run_with(&db, &args, &mut |_| {}, &AtomicBool::new(true));
     assert!(
-        view.report.is_none() && view.runs.is_empty(),
-        "nothing stored"
+        matches!(stopped, Err(BacktestCommandError::Stopped)),
+        "{stopped:?}"
+    );
+    assert_eq!(
+        Store::open(&db).unwrap().backtest_runs(100).unwrap().len(),
+        before
     );
     h.send(Command::CancelBacktest);
     assert_eq!(
