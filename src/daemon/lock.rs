@@ -53,6 +53,12 @@ impl LockFile {
     /// Takes the lock for `target` (`what` names it in the error: "database", "socket").
     pub fn acquire(target: &Path, what: &'static str) -> Result<Self, LockError> {
         let path = PathBuf::from(format!("{}.lock", target.display()));
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::create_dir_all(dir).map_err(io_error("cannot create the directory", dir))?;
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -104,17 +110,7 @@ impl SocketFile {
     /// made in a private directory, set to 0600, then moved into place: it is never reachable
     /// with wider permissions, even in a shared directory.
     pub fn bind(path: &Path) -> Result<(UnixListener, Self), LockError> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !dir.exists() {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_error("cannot create the socket directory", dir))?;
-        }
+        let dir = prepare_dir(path)?;
         match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.file_type().is_dir() => {
                 return Err(LockError::Io {
@@ -168,6 +164,23 @@ impl Drop for SocketFile {
             tracing::warn!(path = %self.path.display(), "cannot remove the socket: {e}");
         }
     }
+}
+
+/// Creates the socket's directory, owner-only (0700), if it is missing; returns it. An existing
+/// directory is left as it is (it may be shared, like /tmp).
+pub fn prepare_dir(socket: &Path) -> Result<&Path, LockError> {
+    let dir = socket
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_error("cannot create the socket directory", dir))?;
+    }
+    Ok(dir)
 }
 
 /// The default socket: `$XDG_RUNTIME_DIR/trademon/trademon.sock`, else `trademon.sock` in the

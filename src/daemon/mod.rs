@@ -47,6 +47,7 @@ pub async fn run(
     ready: impl FnOnce(&std::path::Path),
 ) -> Result<EngineSummary, DaemonError> {
     let db_lock = LockFile::acquire(&options.runtime.db_path, "database")?;
+    lock::prepare_dir(&options.socket)?;
     let socket_lock = LockFile::acquire(&options.socket, "socket")?;
     let mut runtime_options = options.runtime.clone();
     runtime_options.with_view = true;
