@@ -100,6 +100,13 @@ async fn clients_get_a_snapshot_then_deltas_and_commands_reach_the_engine() {
 }
 
 #[tokio::test]
+async fn an_engine_that_has_not_published_its_state_is_asked_for_it() {
+    let daemon = FakeDaemon::start_with(fixture::snapshot(), false).await;
+    let (_client, snapshot) = subscribed(&daemon).await;
+    assert_eq!(snapshot, fixture::snapshot());
+}
+
+#[tokio::test]
 async fn a_version_mismatch_is_a_clear_error_on_both_ends() {
     let daemon = FakeDaemon::start(fixture::snapshot()).await;
     let mut raw = UnixStream::connect(&daemon.socket).await.unwrap();

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[allow(dead_code)]
 #[path = "daemon_support/fake_engine.rs"]
 mod fake_engine;
 #[allow(dead_code)]

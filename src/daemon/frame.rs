@@ -72,6 +72,9 @@ pub enum ClientFrame {
 }
 
 /// What the daemon sends after its hello.
+// A frame lives only between decoding and unpacking; boxing the update would cost an
+// allocation per update for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DaemonFrame {
     Update(Update),

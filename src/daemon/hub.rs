@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,6 +19,9 @@ pub const CLIENT_QUEUE: usize = 512;
 
 /// How often clients waiting for a snapshot are offered one when no update comes.
 const RETRY_SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How long a client waits for the engine's first state before the engine is asked for it.
+const ASK_FOR_STATE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What a client's writer sends next.
 #[derive(Clone, Debug)]
@@ -79,17 +83,16 @@ pub async fn run(
     commands: mpsc::Sender<Command>,
     mut messages: mpsc::Receiver<HubMessage>,
 ) {
+    // Updates before the engine's first snapshot are ignored: the snapshot holds them.
     let mut hub = Hub {
         options,
         replica: None,
         clients: Vec::new(),
         snapshot_bytes: None,
+        commands,
+        waiting_since: None,
+        snapshot_requested: false,
     };
-    // The engine sends its whole state once asked; everything before it is ignored.
-    if let Err(e) = commands.send(Command::RequestSnapshot).await {
-        tracing::error!("daemon: the engine is gone before it sent its state: {e}");
-        return;
-    }
     // A client that fell behind gets its snapshot once its queue has room; on a quiet engine
     // no update comes to offer it, so this does.
     let mut retry = tokio::time::interval(RETRY_SNAPSHOT_EVERY);
@@ -116,6 +119,11 @@ struct Hub {
     clients: Vec<Client>,
     /// The replica encoded as a snapshot frame, until the next update changes it.
     snapshot_bytes: Option<Arc<Vec<u8>>>,
+    commands: mpsc::Sender<Command>,
+    /// The engine publishes its whole state when it starts; if a client has waited for it
+    /// for [`ASK_FOR_STATE_AFTER`], the engine is asked (once).
+    waiting_since: Option<Instant>,
+    snapshot_requested: bool,
 }
 
 impl Hub {
@@ -166,6 +174,17 @@ impl Hub {
     }
 
     fn retry_snapshots(&mut self) {
+        if self.replica.is_none()
+            && !self.snapshot_requested
+            && self
+                .waiting_since
+                .is_some_and(|t| t.elapsed() >= ASK_FOR_STATE_AFTER)
+        {
+            self.snapshot_requested = true;
+            if let Err(e) = self.commands.try_send(Command::RequestSnapshot) {
+                tracing::warn!("daemon: cannot ask the engine for its state: {e}");
+            }
+        }
         let mut gone = Vec::new();
         for i in 0..self.clients.len() {
             if self.clients[i].needs_snapshot && !self.send_snapshot(i) {
@@ -178,6 +197,9 @@ impl Hub {
     fn on_message(&mut self, message: HubMessage) {
         match message {
             HubMessage::Subscribe(queue) => {
+                if self.replica.is_none() {
+                    self.waiting_since.get_or_insert_with(Instant::now);
+                }
                 self.clients.retain(|c| c.queue.id != queue.id);
                 self.clients.push(Client {
                     queue,

@@ -1,5 +1,5 @@
-//! A daemon server in process, fed by a stand-in engine the test drives: it answers
-//! `RequestSnapshot` with the fixture snapshot (kept up to date with what the test publishes)
+//! A daemon server in process, fed by a stand-in engine the test drives: it publishes the
+//! fixture snapshot when it starts, answers `RequestSnapshot` with it (kept up to date with what the test publishes)
 //! and hands every other command to the test.
 
 use std::path::PathBuf;
@@ -25,6 +25,11 @@ pub struct FakeDaemon {
 
 impl FakeDaemon {
     pub async fn start(snapshot: Snapshot) -> FakeDaemon {
+        Self::start_with(snapshot, true).await
+    }
+
+    /// `publish_at_start: false`: an engine that sends its state only when asked.
+    pub async fn start_with(snapshot: Snapshot, publish_at_start: bool) -> FakeDaemon {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("run").join("d.sock");
         let (listener, socket_file) = SocketFile::bind(&socket).unwrap();
@@ -32,6 +37,13 @@ impl FakeDaemon {
         let (commands_tx, mut commands_rx) = mpsc::channel(64);
         let (seen_tx, seen_rx) = mpsc::channel(64);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        // Like the real engine, it publishes its whole state when it starts.
+        if publish_at_start {
+            updates_tx
+                .send(Update::Snapshot(Box::new(snapshot.clone())))
+                .await
+                .unwrap();
+        }
         let state = Arc::new(Mutex::new(snapshot));
         let engine_state = Arc::clone(&state);
         let engine_updates = updates_tx.clone();
