@@ -217,6 +217,29 @@ async fn the_socket_is_owner_only_and_a_second_daemon_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("already running on socket"), "{stderr}");
+    // Garbage flags are refused before anything starts.
+    let out = trademon(home.path())
+        .arg("--db")
+        .arg(home.path().join("r.db"))
+        .args(["daemon", "--sim-speed", "0", "--socket"])
+        .arg(home.path().join("r.sock"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--sim-speed 0: must be above 0"),
+        "{stderr}"
+    );
+    // attach with no daemon at the socket: a clear error, no console.
+    let out = trademon(home.path())
+        .args(["attach", "--socket"])
+        .arg(home.path().join("nobody.sock"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no trademon daemon at"), "{stderr}");
     // The first one was not disturbed.
     assert!(daemon.child.try_wait().unwrap().is_none());
     assert!(daemon.terminate().success());

@@ -287,6 +287,9 @@ async fn pump(
                 break done.unwrap_or_else(|e| Some(format!("reader task failed: {e}")));
             }
             command = commands.recv() => match command {
+                // Every (re)connection starts with a whole snapshot already: asking again
+                // would only send the same megabytes twice.
+                Some(Command::RequestSnapshot) => {}
                 Some(command) => {
                     if let Err(e) = frame::write(&mut write, &ClientFrame::Command(command)).await {
                         break Some(format!("cannot send to {}: {e}", path.display()));
