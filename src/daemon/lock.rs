@@ -119,8 +119,21 @@ impl SocketFile {
                     source: std::io::Error::other("a directory is in the way"),
                 });
             }
-            Ok(_) => std::fs::remove_file(path)
-                .map_err(io_error("cannot remove the stale socket", path))?,
+            Ok(_) => {
+                // Our lock says no trademon daemon serves it; something that still answers is
+                // another program's, and is left alone.
+                if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                    return Err(LockError::Io {
+                        action: "cannot make the socket",
+                        path: path.to_path_buf(),
+                        source: std::io::Error::other(
+                            "another program is listening there; pick another --socket",
+                        ),
+                    });
+                }
+                std::fs::remove_file(path)
+                    .map_err(io_error("cannot remove the stale socket", path))?;
+            }
             Err(_) => {}
         }
         let private = dir.join(format!(".trademon-bind-{}", std::process::id()));
@@ -230,6 +243,15 @@ mod tests {
         std::fs::write(&path, b"stale").unwrap();
         let (_listener, _file) = SocketFile::bind(&path).unwrap();
         assert_eq!(mode(&path), 0o600);
+        // A socket something else still listens on is left alone.
+        let other = dir.path().join("other.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&other).unwrap();
+        let e = SocketFile::bind(&other).unwrap_err();
+        assert!(
+            e.to_string().contains("another program is listening"),
+            "{e}"
+        );
+        assert!(other.exists());
         // A directory in the way is a clear error.
         let blocked = dir.path().join("blocked.sock");
         std::fs::create_dir(&blocked).unwrap();
