@@ -119,6 +119,7 @@ async fn latency(secs: f64, warmup: f64, speed: f64) {
             let mut latencies = Vec::new();
             let mut connecting = Vec::new();
             let mut snapshots = 0;
+            let mut snapshot_bytes = 0;
             while Instant::now() < until {
                 let Ok(Ok(update)) =
                     tokio::time::timeout(Duration::from_secs(1), c.recv_update()).await
@@ -126,7 +127,11 @@ async fn latency(secs: f64, warmup: f64, speed: f64) {
                     continue;
                 };
                 let arrived = Instant::now();
-                if matches!(update, Update::Snapshot(_)) {
+                if let Update::Snapshot(s) = &update {
+                    if snapshots == 0 {
+                        snapshot_bytes =
+                            trademon::daemon::hub::encode_snapshot(s).map_or(0, |b| b.len());
+                    }
                     snapshots += 1;
                     continue;
                 }
@@ -140,14 +145,16 @@ async fn latency(secs: f64, warmup: f64, speed: f64) {
                     }
                 }
             }
-            (latencies, connecting, snapshots)
+            (latencies, connecting, snapshots, snapshot_bytes)
         }));
     }
     let mut all = Vec::new();
     let mut connect = Vec::new();
     let mut snapshots = 0;
+    let mut snapshot_bytes = 0;
     for c in clients {
-        let (l, w, s) = c.await.expect("client task");
+        let (l, w, s, b) = c.await.expect("client task");
+        snapshot_bytes = snapshot_bytes.max(b);
         all.extend(l);
         connect.extend(w);
         snapshots += s;
@@ -160,8 +167,8 @@ async fn latency(secs: f64, warmup: f64, speed: f64) {
     println!(
         "daemon -> client latency, {} symbols x 4 intervals, sim speed {speed}, {CLIENTS} clients, \
          {secs:.0} s after a {warmup:.0} s warm-up: {} updates, {:.1}/s per client; p50 {:.3} ms, \
-         p99 {:.3} ms, max {:.3} ms ({} snapshots, {} of them on \
-         connect); during the warm-up: {} updates, p99 {:.1} ms, max {:.1} ms",
+         p99 {:.3} ms, max {:.3} ms ({} snapshots of {:.1} MB, {} of them \
+         on connect); during the warm-up: {} updates, p99 {:.1} ms, max {:.1} ms",
         SYMBOLS.len(),
         all.len(),
         all.len() as f64 / CLIENTS as f64 / secs,
@@ -169,6 +176,7 @@ async fn latency(secs: f64, warmup: f64, speed: f64) {
         ms(percentile(&all, 0.99)),
         ms(all.last().copied().unwrap_or_default()),
         snapshots,
+        snapshot_bytes as f64 / 1e6,
         CLIENTS,
         connect.len(),
         ms(percentile(&connect, 0.99)),
