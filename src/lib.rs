@@ -11,6 +11,7 @@
 pub mod backtest;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod engine;
 pub mod features;

@@ -39,6 +39,27 @@ struct Cli {
 enum Command {
     /// The console: live market data, charts and health (the default command).
     Run(RunFlags),
+    /// The engine with no terminal, served on a Unix socket to `attach` and `status`; runs until
+    /// SIGTERM or SIGINT.
+    Daemon(DaemonFlags),
+    /// The console of a running daemon, over its socket (`ssh -t box trademon attach`).
+    /// Quitting it leaves the daemon running.
+    Attach {
+        /// The daemon's socket [default: $XDG_RUNTIME_DIR/trademon/trademon.sock, else
+        /// trademon.sock in the data directory].
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// A one-shot summary from the running daemon, or from the database when none runs.
+    /// Exit code: 0 healthy, 1 degraded (feed down, stale data), 2 no daemon.
+    Status {
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The daemon's socket [default: as for attach].
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
     /// Load candles from a CSV, Binance kline dump or JSON file into the database.
     Import {
         file: PathBuf,
@@ -209,6 +230,51 @@ struct RunFlags {
     json: bool,
 }
 
+#[derive(Args, Debug)]
+struct DaemonFlags {
+    /// sim (built-in exchange), binance, or replay:PATH.
+    #[arg(long)]
+    source: Option<String>,
+    /// Symbols to stream, comma-separated [default: feed.symbols].
+    #[arg(long, value_delimiter = ',')]
+    symbols: Option<Vec<Symbol>>,
+    /// Candle intervals, comma-separated; the first is the main one [default: feed.intervals].
+    #[arg(long, value_delimiter = ',')]
+    intervals: Option<Vec<Interval>>,
+    /// Websocket base URL for --source binance [default: feed.binance.ws_url].
+    #[arg(long)]
+    ws_url: Option<String>,
+    /// REST base URL for --source binance [default: feed.binance.rest_url].
+    #[arg(long)]
+    rest_url: Option<String>,
+    /// Simulated milliseconds per real millisecond (1 = real time) [default: feed.sim.speed].
+    #[arg(long, allow_negative_numbers = true)]
+    sim_speed: Option<f64>,
+    /// Seed of the simulated market [default: feed.sim.seed].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The socket to serve [default: $XDG_RUNTIME_DIR/trademon/trademon.sock, else
+    /// trademon.sock in the data directory].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+}
+
+impl DaemonFlags {
+    /// The flags `run` shares, as `run` takes them.
+    fn run_flags(&self) -> RunFlags {
+        RunFlags {
+            source: self.source.clone(),
+            symbols: self.symbols.clone(),
+            intervals: self.intervals.clone(),
+            ws_url: self.ws_url.clone(),
+            rest_url: self.rest_url.clone(),
+            sim_speed: self.sim_speed,
+            seed: self.seed,
+            ..RunFlags::default()
+        }
+    }
+}
+
 /// Writes a command's output to stdout. A reader that went away (`trademon models list | head`)
 /// ends the program quietly with success, as Unix tools do, instead of a panic.
 fn emit(text: &str) -> Result<()> {
@@ -247,6 +313,16 @@ fn real_main() -> Result<ExitCode> {
         Command::Run(flags) => {
             let source = commands::run::resolve_source(flags.source.as_deref(), &config)
                 .map_err(|e| eyre!(e))?;
+            !matches!(source, trademon::engine::Source::Binance { .. })
+        }
+        Command::Daemon(flags) => {
+            let source = commands::run::resolve_source(flags.source.as_deref(), &config)
+                .map_err(|e| eyre!(e))?;
+            !matches!(source, trademon::engine::Source::Binance { .. })
+        }
+        // Like the daemon they talk to: the database of the configured source.
+        Command::Attach { .. } | Command::Status { .. } if !cli.sim => {
+            let source = commands::run::resolve_source(None, &config).map_err(|e| eyre!(e))?;
             !matches!(source, trademon::engine::Source::Binance { .. })
         }
         _ => cli.sim,
@@ -413,6 +489,38 @@ fn real_main() -> Result<ExitCode> {
                 },
             ))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Daemon(flags) => {
+            let socket = commands::daemon::socket_path(flags.socket.as_deref())?;
+            let args = run_args(flags.run_flags(), config, db)?;
+            let database = args.db_path.clone();
+            runtime.block_on(commands::daemon::run(args, socket, |socket| {
+                eprintln!(
+                    "trademon daemon (pid {}): serving {} for the database {}; \
+                     stop it with SIGTERM or Ctrl-C",
+                    std::process::id(),
+                    socket.display(),
+                    database.display()
+                );
+            }))?;
+            eprintln!("trademon daemon: stopped; the database is flushed and checkpointed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Attach { socket } => {
+            let socket = commands::daemon::socket_path(socket.as_deref())?;
+            let keymap = trademon::tui::Keymap::load(commands::run::user_keymap().as_deref())?;
+            runtime.block_on(commands::attach::attach(socket, keymap, config.ui.max_fps))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json, socket } => {
+            let socket = commands::daemon::socket_path(socket.as_deref())?;
+            let report = runtime.block_on(commands::status::status(&socket, &db));
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+            } else {
+                emit(&commands::status::to_text(&report))?;
+            }
+            Ok(ExitCode::from(report.verdict.exit_code()))
         }
         Command::Run(flags) => {
             let args = run_args(flags, config, db)?;

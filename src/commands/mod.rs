@@ -1,7 +1,9 @@
 //! The bodies of the command-line commands; `main.rs` only parses arguments and calls these.
 
+pub mod attach;
 pub mod backtest;
 mod backtest_files;
+pub mod daemon;
 pub mod features;
 pub mod import;
 pub mod models;
@@ -9,6 +11,7 @@ pub mod models_eval;
 pub mod models_torch;
 pub mod run;
 pub mod serve_sim;
+pub mod status;
 pub mod train;
 
 use std::path::{Path, PathBuf};

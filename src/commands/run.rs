@@ -196,6 +196,7 @@ pub async fn console(args: RunArgs, keymap: crate::tui::Keymap) -> Result<(), Co
         crate::tui::TuiOptions {
             keymap,
             max_fps: args.config.ui.max_fps,
+            daemon_link: None,
         },
     )
     .await;

@@ -86,6 +86,10 @@ pub async fn run(
         snapshot_requested: true,
         ..Console::default()
     };
+    let mut daemon_link = options.daemon_link;
+    if let Some(link) = &daemon_link {
+        console.view.daemon_link = Some(link.borrow().clone());
+    }
     send(&commands, Command::RequestSnapshot);
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -134,12 +138,33 @@ pub async fn run(
                     return Err(TuiError::Input(io::Error::other("the input thread stopped")));
                 }
             },
+            changed = link_changed(&mut daemon_link) => {
+                match changed {
+                    Some(link) => console.view.daemon_link = Some(link),
+                    None => daemon_link = None,
+                }
+                dirty = true;
+            }
             _ = clock.tick() => dirty = true,
             _ = tokio::time::sleep_until(next_frame_at), if dirty => {}
         }
     }
     input.stop();
     Ok(())
+}
+
+/// The daemon link's next state; never ready for a console without one. `None`: the link's
+/// sender is gone.
+async fn link_changed(
+    link: &mut Option<tokio::sync::watch::Receiver<super::DaemonLink>>,
+) -> Option<super::DaemonLink> {
+    match link {
+        Some(link) => match link.changed().await {
+            Ok(()) => Some(link.borrow_and_update().clone()),
+            Err(_) => None,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 fn apply(console: &mut Console, update: &Update, commands: &Sender<Command>) {

@@ -16,7 +16,7 @@ pub mod widgets;
 pub use app::{Console, run};
 pub use key::Key;
 pub use keymap::{Action, Binding, Keymap, KeymapError};
-pub use view::{Outcome, Pane, ViewState};
+pub use view::{DaemonLink, Outcome, Pane, ViewState};
 
 use crate::protocol::Snapshot;
 
@@ -26,6 +26,8 @@ pub struct TuiOptions {
     pub keymap: Keymap,
     /// Frames per second at most; 0 is taken as 1.
     pub max_fps: u32,
+    /// The link to the daemon, for an attached console (shown in the status bar).
+    pub daemon_link: Option<tokio::sync::watch::Receiver<DaemonLink>>,
 }
 
 impl Default for TuiOptions {
@@ -33,6 +35,7 @@ impl Default for TuiOptions {
         Self {
             keymap: Keymap::default_bindings(),
             max_fps: 20,
+            daemon_link: None,
         }
     }
 }

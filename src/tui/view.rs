@@ -61,6 +61,20 @@ impl Pane {
     }
 }
 
+/// How an attached console reaches its daemon (`trademon attach`); the console of `run` has no
+/// link and shows none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DaemonLink {
+    Connecting,
+    Connected,
+    /// The daemon went away; the last state stays on screen and the next attempt is in
+    /// `retry_in_s` seconds.
+    Lost {
+        retry_in_s: u64,
+        reason: String,
+    },
+}
+
 /// The view state. Indexes are into `Snapshot::markets` / `Snapshot::intervals` and are clamped
 /// when drawn, so a snapshot with fewer symbols never makes them invalid.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,6 +97,8 @@ pub struct ViewState {
     pub model_selected: usize,
     /// The Backtest pane's selected stored run (into `BacktestsView::runs`, clamped when drawn).
     pub backtest_selected: usize,
+    /// The link to the daemon of an attached console (`None` in process).
+    pub daemon_link: Option<DaemonLink>,
 }
 
 /// What the loop should do after an action.

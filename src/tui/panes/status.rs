@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 use crate::protocol::{LinkState, Snapshot, SourceInfo};
 use crate::tui::keymap::{Action, Keymap};
-use crate::tui::view::ViewState;
+use crate::tui::view::{DaemonLink, ViewState};
 use crate::tui::{format, theme};
 
 /// The badge naming the data source: black on yellow when the prices are not real.
@@ -58,7 +58,7 @@ pub fn draw(
     let width = usize::from(area.width);
     let mut left: Vec<Span> = Vec::new();
     let mut right: Vec<String> = Vec::new();
-    let (link, link_style) = match snapshot {
+    let (mut link, mut link_style) = match snapshot {
         None if view.engine_stopped => (String::new(), theme::text()),
         None => ("waiting for the engine…".to_string(), theme::muted()),
         Some(s) => {
@@ -79,6 +79,24 @@ pub fn draw(
     };
     if view.engine_stopped {
         left.push(Span::styled(" ENGINE STOPPED ", theme::alarm_badge()));
+    }
+    // An attached console: the link to the daemon comes first; while it is lost, the feed's
+    // link state on screen is old news, so the daemon's state replaces it.
+    match &view.daemon_link {
+        None => {}
+        Some(DaemonLink::Connected) => {
+            left.push(Span::styled(" ⇄ daemon", Style::new().fg(theme::UP)));
+        }
+        Some(lost) => {
+            left.push(Span::styled(" DAEMON GONE ", theme::alarm_badge()));
+            link = match lost {
+                DaemonLink::Lost { retry_in_s, reason } => {
+                    format!("reconnecting in {retry_in_s}s, last state kept: {reason}")
+                }
+                _ => "reconnecting…, last state kept".to_string(),
+            };
+            link_style = Style::new().fg(theme::WARN);
+        }
     }
     if let Some(binding) = keymap
         .bindings()

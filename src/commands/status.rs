@@ -1,0 +1,116 @@
+//! `trademon status`: a one-shot summary from the running daemon, or from the database when
+//! none answers. The exit code says which: 0 healthy, 1 degraded, 2 no daemon.
+
+use std::path::Path;
+
+use crate::daemon::client::{self, ClientError};
+use crate::daemon::status::{StatusReport, Verdict};
+use crate::engine::wall_clock_ms;
+use crate::tui::format;
+
+/// Asks the daemon at `socket`; without one, reads `db`.
+pub async fn status(socket: &Path, db: &Path) -> StatusReport {
+    match client::status(socket).await {
+        Ok(report) => report,
+        Err(e) => {
+            let mut report = StatusReport::from_database(db, wall_clock_ms());
+            if !matches!(e, ClientError::NoDaemon { .. }) {
+                report.problems.push(e.to_string());
+            }
+            report
+        }
+    }
+}
+
+/// The human-readable form.
+pub fn to_text(report: &StatusReport) -> String {
+    let now = report.now_ms;
+    let mut out = match &report.daemon {
+        Some(d) => format!(
+            "trademon daemon (pid {}, version {}) on {}: {}\n",
+            d.pid,
+            d.program_version,
+            d.socket,
+            report.verdict.as_str().to_uppercase()
+        ),
+        None => format!("trademon: {}\n", report.verdict.as_str().to_uppercase()),
+    };
+    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<10} {value}\n"));
+    if let Some(source) = &report.source {
+        line("source", source.clone());
+    }
+    if let Some(d) = &report.daemon {
+        line(
+            "uptime",
+            format!(
+                "{} (since {} UTC), {} attached client(s)",
+                format::duration(d.uptime_ms),
+                format::utc_datetime(d.started_at_ms),
+                d.clients
+            ),
+        );
+    }
+    line(
+        "database",
+        format!(
+            "{} ({})",
+            report.database,
+            report.db_bytes.map_or("absent".to_string(), format::bytes)
+        ),
+    );
+    if let Some(link) = &report.link {
+        line("feed", link.clone());
+    }
+    if !report.streams.is_empty() {
+        let count = |state| report.streams.iter().filter(|s| s.state == state).count();
+        use crate::protocol::StreamState::{Down, Live, Stale};
+        line(
+            "streams",
+            format!(
+                "{} live, {} stale, {} down",
+                count(Live),
+                count(Stale),
+                count(Down)
+            ),
+        );
+    }
+    line(
+        "model",
+        report.model.clone().unwrap_or_else(|| "none".to_string()),
+    );
+    if !report.candles.is_empty() {
+        out.push_str("last candles\n");
+        for c in &report.candles {
+            out.push_str(&format!(
+                "  {:<10} {:>4}  {} UTC  close {:<14} age {}{}\n",
+                c.symbol,
+                c.interval,
+                format::utc_datetime(c.open_time_ms),
+                format::price(Some(c.close)),
+                format::duration(c.age_ms),
+                if c.stale { "  STALE" } else { "" }
+            ));
+        }
+    }
+    if !report.signals.is_empty() {
+        out.push_str("latest signals\n");
+        for s in &report.signals {
+            out.push_str(&format!(
+                "  {:<10} {:>4}  {:<4} {:>5.1}%  {} ago  {}\n",
+                s.symbol,
+                s.interval,
+                s.signal.to_uppercase(),
+                s.confidence * 100.0,
+                format::duration(now - s.made_ms),
+                s.model_version
+            ));
+        }
+    }
+    if report.verdict != Verdict::Healthy {
+        out.push_str("problems\n");
+        for p in &report.problems {
+            out.push_str(&format!("  - {p}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,176 @@
+use std::collections::VecDeque;
+
+use super::*;
+use crate::domain::{Candle, Interval, Symbol};
+use crate::protocol::{HealthReport, Market, Series, SourceInfo, StreamHealth};
+
+const NOW_MS: i64 = 1_718_000_000_000;
+
+fn candle(open_time_ms: i64) -> Candle {
+    Candle {
+        open_time_ms,
+        open: 1.0,
+        high: 1.0,
+        low: 1.0,
+        close: 1.0,
+        volume: 1.0,
+        quote_volume: 1.0,
+        trades: 1,
+    }
+}
+
+fn daemon() -> DaemonInfo {
+    DaemonInfo {
+        pid: 1,
+        program_version: "0.1.0".to_string(),
+        socket: "/run/t.sock".to_string(),
+        clients: 0,
+        started_at_ms: NOW_MS - 60_000,
+        uptime_ms: 60_000,
+    }
+}
+
+/// One symbol, 1m, whose newest candle closed `age_ms` ago, with the link connected.
+fn snapshot(age_ms: i64) -> Snapshot {
+    let open = NOW_MS - age_ms - 60_000;
+    Snapshot {
+        source: SourceInfo::Simulated {
+            seed: 1,
+            speed: 1.0,
+        },
+        intervals: vec![Interval::M1],
+        markets: vec![Market {
+            symbol: "BTCUSDT".parse::<Symbol>().unwrap(),
+            last_price: None,
+            last_trade_ms: None,
+            series: vec![Series {
+                closed: VecDeque::from(vec![candle(open - 60_000), candle(open)]),
+                open: None,
+                indicators: VecDeque::new(),
+            }],
+        }],
+        health: HealthReport {
+            now_ms: NOW_MS,
+            link: Some(LinkState::Connected {
+                since_ms: NOW_MS - 5_000,
+            }),
+            streams: vec![StreamHealth {
+                name: "btcusdt@kline_1m".to_string(),
+                state: StreamState::Live,
+                messages: 10,
+                messages_per_sec: 1.0,
+                last_message_age_ms: Some(100),
+            }],
+            ..HealthReport::default()
+        },
+        recent_events: VecDeque::new(),
+        keep_candles: 10,
+        started_at_ms: NOW_MS - 60_000,
+        signals: Vec::new(),
+        models: Default::default(),
+        backtests: Default::default(),
+    }
+}
+
+#[test]
+fn fresh_data_with_the_feed_up_is_healthy() {
+    let report = StatusReport::from_snapshot(&snapshot(1_000), daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.verdict, Verdict::Healthy, "{:?}", report.problems);
+    assert_eq!(report.verdict.exit_code(), 0);
+    assert_eq!(report.candles.len(), 1);
+    assert_eq!(report.candles[0].age_ms, 1_000);
+    assert_eq!(report.link.as_deref(), Some("connected for 5 s"));
+}
+
+#[test]
+fn a_down_feed_or_stale_candles_are_degraded_and_say_why() {
+    let mut s = snapshot(1_000);
+    s.health.link = Some(LinkState::Down {
+        reason: "connection refused".to_string(),
+        retry_at_ms: NOW_MS + 1_000,
+    });
+    s.health.streams[0].state = StreamState::Down;
+    let report = StatusReport::from_snapshot(&s, daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.verdict, Verdict::Degraded);
+    assert_eq!(report.verdict.exit_code(), 1);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("connection refused")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("btcusdt@kline_1m down"))
+    );
+
+    // Ten minutes without a closed 1m candle is stale; two minutes is not.
+    let report =
+        StatusReport::from_snapshot(&snapshot(600_000), daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.verdict, Verdict::Degraded);
+    assert!(
+        report.problems[0].contains("BTCUSDT 1m data stale: last candle closed 600 s ago"),
+        "{:?}",
+        report.problems
+    );
+    let report =
+        StatusReport::from_snapshot(&snapshot(110_000), daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.verdict, Verdict::Healthy);
+}
+
+#[test]
+fn candles_ahead_of_the_clock_are_fresh_and_an_empty_series_is_degraded() {
+    let report =
+        StatusReport::from_snapshot(&snapshot(-3_600_000), daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.candles[0].age_ms, 0);
+    assert_eq!(report.verdict, Verdict::Healthy);
+    let mut s = snapshot(0);
+    s.markets[0].series[0].closed.clear();
+    let report = StatusReport::from_snapshot(&s, daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(
+        report.problems,
+        vec!["no closed BTCUSDT 1m candle yet".to_string()]
+    );
+}
+
+#[test]
+fn without_a_daemon_the_database_is_read_and_garbage_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    let report = StatusReport::from_database(&missing, NOW_MS);
+    assert_eq!(report.verdict, Verdict::NoDaemon);
+    assert_eq!(report.verdict.exit_code(), 2);
+    assert!(report.problems.iter().any(|p| p.contains("no database at")));
+    assert!(!missing.exists(), "status must not create a database");
+
+    let db = dir.path().join("t.db");
+    let mut store = crate::store::Store::open(&db).unwrap();
+    let symbol: Symbol = "ETHUSDT".parse().unwrap();
+    let open = NOW_MS - 3_600_000;
+    store
+        .upsert_candles(&[
+            (symbol, Interval::M1, candle(open - 60_000)),
+            (symbol, Interval::M1, candle(open)),
+        ])
+        .unwrap();
+    drop(store);
+    let report = StatusReport::from_database(&db, NOW_MS);
+    assert_eq!(report.verdict, Verdict::NoDaemon);
+    assert_eq!(report.candles.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.candles[0].open_time_ms, open);
+    assert!(report.candles[0].stale);
+    assert!(report.db_bytes.unwrap() > 0);
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x5a; 4096]).unwrap();
+    let report = StatusReport::from_database(&garbage, NOW_MS);
+    let problem = report.problems.last().unwrap();
+    assert!(
+        problem.contains("cannot read the database") && problem.contains("garbage.db"),
+        "{problem}"
+    );
+}
