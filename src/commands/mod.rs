@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod backtest;
 mod backtest_files;
+mod backtest_modes;
 pub mod daemon;
 pub mod features;
 pub mod import;
