@@ -294,7 +294,9 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("trademon: {e:?}");
+            // Not `eprintln!`: with stderr closed (`... 2>&1 | head`) it would panic and abort.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "trademon: {e:?}");
             ExitCode::FAILURE
         }
     }
