@@ -2,11 +2,11 @@
 //! of the report's (already thinned) curves, thinned again to two points per cell.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
-use ratatui::text::Line;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Widget};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Widget};
 
 use crate::backtest::{EquityPoint, Report};
 use crate::tui::panes::backtest::block;
@@ -46,11 +46,31 @@ fn time_labels(x: [f64; 2]) -> Vec<Line<'static>> {
 }
 
 pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
-    let title = format!(
-        " Equity {:+.2} % · buy and hold {:+.2} % ",
-        100.0 * report.metrics.total_return,
-        100.0 * report.metrics.buy_and_hold_return
-    );
+    // The title is the legend (a legend box inside the plot would sit on the curves): the
+    // strategy in its line's colour, buy-and-hold in its.
+    let title = Line::from(vec![
+        Span::styled(" Equity ", theme::heading()),
+        Span::styled(
+            format!(
+                "─ {} {:+.2} % ",
+                report.strategy,
+                100.0 * report.metrics.total_return
+            ),
+            Style::new().fg(theme::UP),
+        ),
+        Span::styled(
+            format!(
+                "─ buy and hold {:+.2} % ",
+                100.0 * report.metrics.buy_and_hold_return
+            ),
+            theme::muted(),
+        ),
+    ]);
+    let block = |title: Line<'static>| {
+        ratatui::widgets::Block::bordered()
+            .border_style(theme::border())
+            .title(title)
+    };
     let width = area.width.saturating_sub(12);
     let strategy = points(&report.equity, width, |p| p.equity);
     let hold = points(&report.benchmark, width, |p| p.equity);
@@ -77,8 +97,7 @@ pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
     ];
     Chart::new(datasets)
         .block(block(title))
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .legend_position(None)
         .x_axis(
             Axis::default()
                 .bounds(x)
