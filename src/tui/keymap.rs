@@ -49,7 +49,7 @@ pub enum Action {
     /// Train a new ensemble for the current symbol and interval in the background.
     Retrain,
     ShowBacktest,
-    /// Backtest the current symbol with the champion model (sends `Command::RunBacktest`).
+    /// Backtest the current symbol with the model the console runs (sends `Command::RunBacktest`).
     RunBacktest,
     /// Backtest the current symbol with sma-cross:10,20 (works with no model).
     RunBacktestSma,

@@ -155,27 +155,28 @@ impl ViewState {
         Some(runs[index].id)
     }
 
-    /// A backtest of the current symbol: with the champion model at the model's interval (the
-    /// console's interval when no model runs), or with sma-cross:10,20 at the console's interval.
+    /// A backtest of the current symbol: with the model the console runs, at its interval (the
+    /// champion at the console's interval when no model runs), or with sma-cross:10,20 at the
+    /// console's interval.
     fn backtest_command(&self, snapshot: Option<&Snapshot>, with_model: bool) -> Option<Command> {
         let snapshot = snapshot?;
         let market = snapshot.markets.get(self.symbol(snapshot.markets.len()))?;
         let interval = *snapshot
             .intervals
             .get(self.interval(snapshot.intervals.len()))?;
-        let (interval, strategy) = if with_model {
-            let model_interval = snapshot
-                .models
-                .active_interval
-                .filter(|_| snapshot.models.active.is_some());
-            (model_interval.unwrap_or(interval), "model:champion")
-        } else {
-            (interval, "sma-cross:10,20")
+        let (interval, strategy) = match (with_model, &snapshot.models) {
+            // The model the console runs, at its interval.
+            (true, models) if models.active.is_some() && models.active_interval.is_some() => (
+                models.active_interval.unwrap_or(interval),
+                format!("model:{}", models.active.unwrap_or_default()),
+            ),
+            (true, _) => (interval, "model:champion".to_string()),
+            (false, _) => (interval, "sma-cross:10,20".to_string()),
         };
         Some(Command::RunBacktest {
             symbol: market.symbol,
             interval,
-            strategy: strategy.to_string(),
+            strategy,
         })
     }
 

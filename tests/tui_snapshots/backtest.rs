@@ -210,11 +210,12 @@ fn backtest_keys_send_the_right_commands() {
         press(&mut view, &snapshot, KeyCode::Char('s')),
         run_command("ETHUSDT", Interval::M5, "sma-cross:10,20")
     );
-    // A model runs at 1m: r tests it there, s stays at the console's interval.
+    // A model runs at 1m: r tests that model (by id) there, s stays at the console's interval.
     snapshot.models = fixture::snapshot_with_models().models;
+    let active = snapshot.models.active.unwrap();
     assert_eq!(
         press(&mut view, &snapshot, KeyCode::Char('r')),
-        run_command("ETHUSDT", Interval::M1, "model:champion")
+        run_command("ETHUSDT", Interval::M1, &format!("model:{active}"))
     );
     // Down and up move the stored-run selection (not the symbol); Enter opens it.
     assert_eq!(

@@ -170,7 +170,15 @@ fn draw_empty(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewStat
         .get(view.interval(snapshot.intervals.len()))
         .map_or("-".to_string(), |i| i.to_string());
     let with_model = match (snapshot.models.active, snapshot.models.active_interval) {
-        (Some(_), Some(model_interval)) => format!("the champion model at {model_interval}"),
+        (Some(id), Some(model_interval)) => {
+            let name = snapshot
+                .models
+                .models
+                .iter()
+                .find(|m| m.id == id)
+                .map_or_else(|| format!("model {id}"), |m| m.version.clone());
+            format!("{name} at {model_interval}")
+        }
         _ => format!("the champion model at {interval}"),
     };
     let lines = [
