@@ -164,6 +164,14 @@ enum Command {
         #[arg(long)]
         no_save: bool,
     },
+    /// Stored backtest runs: list them, or show one again (what `backtest` printed).
+    Runs {
+        #[command(subcommand)]
+        action: commands::runs::RunsAction,
+        /// Print the result as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// The model registry: list, show, promote, roll back and export model versions.
     Models {
         #[command(subcommand)]
@@ -455,6 +463,15 @@ fn real_main() -> Result<ExitCode> {
                 emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
             } else {
                 emit(&commands::backtest::to_text(&output))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runs { action, json } => {
+            let output = commands::runs::run(&db, &action)?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
+            } else {
+                emit(&commands::runs::to_text_output(&output))?;
             }
             Ok(ExitCode::SUCCESS)
         }

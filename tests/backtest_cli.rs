@@ -412,3 +412,82 @@ fn walk_forward_reports_each_fold_and_the_stitched_out_of_sample_whole() {
     );
     assert!(said.contains("folds (out of sample):"), "{said}");
 }
+
+#[test]
+fn stored_runs_are_listed_and_shown_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let db = db.to_str().unwrap();
+    let empty = trademon(dir.path(), &["--db", db, "runs", "list"]);
+    assert!(empty.status.success(), "{}", text(&empty.stderr));
+    assert!(text(&empty.stdout).contains("no stored backtest runs"));
+    if !import(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC") {
+        return;
+    }
+    let first = json(
+        dir.path(),
+        &[
+            "--db",
+            db,
+            "backtest",
+            "--symbol",
+            "ETHBTC",
+            "--interval",
+            "5m",
+            "--strategy",
+            "sma-cross:10,20",
+            "--json",
+        ],
+    );
+    let id = first["run_id"].as_i64().unwrap().to_string();
+    let listed = trademon(dir.path(), &["--db", db, "runs", "list"]);
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.contains("sma-cross:10,20") && listed.contains("ETHBTC"),
+        "{listed}"
+    );
+    let shown = json(dir.path(), &["--db", db, "runs", "show", &id, "--json"]);
+    assert_eq!(shown["metrics"], first["metrics"]);
+    assert_eq!(shown["trades"], first["trades"]);
+    assert_eq!(shown["run_id"], first["run_id"]);
+    let out = dir.path().join("again");
+    let shown = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db,
+            "runs",
+            "show",
+            &id,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(text(&shown.stdout).contains("total return"));
+    assert!(out.join("trades.csv").exists() && out.join("equity.svg").exists());
+
+    let missing = trademon(dir.path(), &["--db", db, "runs", "show", "999"]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("no stored backtest run 999"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let garbage = trademon(dir.path(), &["--db", db, "runs", "show", "seven"]);
+    assert!(!garbage.status.success());
+    // A damaged report is refused with what and where, and nothing is changed.
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "UPDATE backtest_runs SET report_json = '{\"strategy\": 5}' WHERE id = ?1",
+        [id.parse::<i64>().unwrap()],
+    )
+    .unwrap();
+    drop(conn);
+    let damaged = trademon(dir.path(), &["--db", db, "runs", "show", &id]);
+    assert!(!damaged.status.success());
+    let said = text(&damaged.stderr);
+    assert!(
+        said.contains(&format!("stored run {id}")) && said.contains("r.db"),
+        "{said}"
+    );
+}

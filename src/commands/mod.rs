@@ -11,6 +11,7 @@ pub mod models;
 pub mod models_eval;
 pub mod models_torch;
 pub mod run;
+pub mod runs;
 pub mod serve_sim;
 pub mod status;
 pub mod train;
