@@ -4,11 +4,12 @@
 //! (audited in the registry), and training runs in a background thread whose progress and result
 //! come back as updates.
 
+mod training;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crate::config::ModelConfig;
 use crate::domain::{Candle, Interval, Symbol};
@@ -17,12 +18,13 @@ use crate::model::ensemble::{Ensemble, EnsembleParams, EnsembleWeighting, KIND};
 use crate::model::predict::Scratch;
 use crate::model::registry::{LiveEventKind, ModelRecord, Registry};
 use crate::model::signal::{self, Verdict};
-use crate::model::train::{Progress, TrainSpec, TrainingReport, train};
+use crate::model::train::TrainingReport;
 use crate::protocol::{
     ModelSummary, ModelsView, Scores, SignalInfo, Snapshot, TestScores, TrainingProgress,
 };
 use crate::store::writer::WriteOp;
-use crate::store::{OutcomeRow, PredictionRow, Store};
+use crate::store::{OutcomeRow, PredictionRow};
+use training::Job;
 
 /// Features shown as a signal's drivers.
 const DRIVERS: usize = 6;
@@ -93,19 +95,6 @@ struct Track {
     rows: VecDeque<[f64; FEATURE_COUNT]>,
     /// (open time, close) of the last `horizon + 1` candles.
     closes: VecDeque<(i64, f64)>,
-}
-
-enum JobMessage {
-    Progress(Progress),
-    Done(Result<String, String>),
-}
-
-struct Job {
-    symbol: Symbol,
-    interval: Interval,
-    started_ms: i64,
-    messages: Receiver<JobMessage>,
-    stop: Arc<AtomicBool>,
 }
 
 /// The engine's models.
@@ -552,126 +541,6 @@ impl ModelRunner {
             tracing::warn!("switch not audited: {e}");
         }
         Ok(detail)
-    }
-
-    fn retrain(
-        &mut self,
-        symbol: Symbol,
-        interval: Interval,
-        now_ms: i64,
-    ) -> Result<String, String> {
-        if let Some(job) = &self.job {
-            return Err(format!(
-                "a training run for {} {} is in progress",
-                job.symbol.as_str(),
-                job.interval
-            ));
-        }
-        let db = self.db.clone().ok_or_else(|| "no database".to_string())?;
-        let spec = TrainSpec::from_config(&self.config);
-        let (tx, messages) = channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
-        std::thread::Builder::new()
-            .name("trademon-train".into())
-            .spawn(move || {
-                let result = (|| -> Result<String, String> {
-                    let store = Store::open(&db).map_err(|e| e.to_string())?;
-                    let candles = store
-                        .candles_between(symbol, interval, i64::MIN, i64::MAX)
-                        .map_err(|e| e.to_string())?;
-                    drop(store);
-                    let progress_tx = tx.clone();
-                    let mut progress = |p: &Progress| {
-                        let _ = progress_tx.send(JobMessage::Progress(p.clone()));
-                    };
-                    let trained = train(&candles, interval, &spec, &mut progress, &thread_stop)
-                        .map_err(|e| e.to_string())?;
-                    let record = crate::commands::train::register(
-                        &db,
-                        symbol,
-                        interval,
-                        &trained,
-                        crate::model::registry::Origin::Trained,
-                    )
-                    .map_err(|e| e.to_string())?;
-                    let verdict = if trained.report.test.beats_baselines() {
-                        "beats both baselines"
-                    } else {
-                        "does not beat the baselines"
-                    };
-                    Ok(format!(
-                        "{} registered as a challenger (test log-loss {:.4}, {verdict})",
-                        record.version, trained.report.test.model.log_loss
-                    ))
-                })();
-                let _ = tx.send(JobMessage::Done(result));
-            })
-            .map_err(|e| format!("cannot start the training thread: {e}"))?;
-        self.job = Some(Job {
-            symbol,
-            interval,
-            started_ms: now_ms,
-            messages,
-            stop,
-        });
-        Ok(format!(
-            "training {} {interval} in the background",
-            symbol.as_str()
-        ))
-    }
-
-    /// Progress and the end of a background training run.
-    pub fn poll(&mut self) -> Output {
-        let mut out = Output::default();
-        let Some(job) = &self.job else {
-            return out;
-        };
-        loop {
-            match job.messages.try_recv() {
-                Ok(JobMessage::Progress(p)) => {
-                    out.training = Some(Some(TrainingProgress {
-                        symbol: job.symbol,
-                        interval: job.interval,
-                        started_ms: job.started_ms,
-                        member: p.member as u32,
-                        members: p.members as u32,
-                        epoch: p.epoch as u32,
-                        epochs: p.epochs as u32,
-                        train_loss: p.train_loss,
-                        validation_loss: p.validation_loss,
-                        validation_accuracy: p.validation_accuracy,
-                        eta_secs: p.eta.map(|d| d.as_secs_f64()),
-                    }));
-                }
-                Ok(JobMessage::Done(result)) => {
-                    self.view.last_training = Some(match result {
-                        Ok(text) => text,
-                        Err(text) => format!("training failed: {text}"),
-                    });
-                    self.job = None;
-                    self.refresh_list();
-                    out.training = Some(None);
-                    out.models_changed = true;
-                    return out;
-                }
-                Err(TryRecvError::Empty) => return out,
-                Err(TryRecvError::Disconnected) => {
-                    self.view.last_training = Some("training stopped unexpectedly".into());
-                    self.job = None;
-                    out.training = Some(None);
-                    out.models_changed = true;
-                    return out;
-                }
-            }
-        }
-    }
-
-    /// Asks a running training job to stop (on shutdown).
-    pub fn stop_training(&self) {
-        if let Some(job) = &self.job {
-            job.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
     }
 }
 

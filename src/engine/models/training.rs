@@ -1,0 +1,148 @@
+//! Training runs started from the console: one at a time, on a background thread, reading the
+//! series' stored candles; progress and the result come back through a channel the engine polls,
+//! and the trained ensemble is registered as a challenger.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use super::{ModelRunner, Output};
+use crate::domain::{Interval, Symbol};
+use crate::model::train::{Progress, TrainSpec, train};
+use crate::protocol::TrainingProgress;
+use crate::store::Store;
+
+pub(super) enum JobMessage {
+    Progress(Progress),
+    Done(Result<String, String>),
+}
+
+pub(super) struct Job {
+    pub(super) symbol: Symbol,
+    pub(super) interval: Interval,
+    started_ms: i64,
+    messages: Receiver<JobMessage>,
+    stop: Arc<AtomicBool>,
+}
+
+impl ModelRunner {
+    pub(super) fn retrain(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        now_ms: i64,
+    ) -> Result<String, String> {
+        if let Some(job) = &self.job {
+            return Err(format!(
+                "a training run for {} {} is in progress",
+                job.symbol.as_str(),
+                job.interval
+            ));
+        }
+        let db = self.db.clone().ok_or_else(|| "no database".to_string())?;
+        let spec = TrainSpec::from_config(&self.config);
+        let (tx, messages) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        std::thread::Builder::new()
+            .name("trademon-train".into())
+            .spawn(move || {
+                let result = (|| -> Result<String, String> {
+                    let store = Store::open(&db).map_err(|e| e.to_string())?;
+                    let candles = store
+                        .candles_between(symbol, interval, i64::MIN, i64::MAX)
+                        .map_err(|e| e.to_string())?;
+                    drop(store);
+                    let progress_tx = tx.clone();
+                    let mut progress = |p: &Progress| {
+                        let _ = progress_tx.send(JobMessage::Progress(p.clone()));
+                    };
+                    let trained = train(&candles, interval, &spec, &mut progress, &thread_stop)
+                        .map_err(|e| e.to_string())?;
+                    let record = crate::commands::train::register(
+                        &db,
+                        symbol,
+                        interval,
+                        &trained,
+                        crate::model::registry::Origin::Trained,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    let verdict = if trained.report.test.beats_baselines() {
+                        "beats both baselines"
+                    } else {
+                        "does not beat the baselines"
+                    };
+                    Ok(format!(
+                        "{} registered as a challenger (test log-loss {:.4}, {verdict})",
+                        record.version, trained.report.test.model.log_loss
+                    ))
+                })();
+                let _ = tx.send(JobMessage::Done(result));
+            })
+            .map_err(|e| format!("cannot start the training thread: {e}"))?;
+        self.job = Some(Job {
+            symbol,
+            interval,
+            started_ms: now_ms,
+            messages,
+            stop,
+        });
+        Ok(format!(
+            "training {} {interval} in the background",
+            symbol.as_str()
+        ))
+    }
+
+    /// Progress and the end of a background training run.
+    pub fn poll(&mut self) -> Output {
+        let mut out = Output::default();
+        let Some(job) = &self.job else {
+            return out;
+        };
+        loop {
+            match job.messages.try_recv() {
+                Ok(JobMessage::Progress(p)) => {
+                    out.training = Some(Some(TrainingProgress {
+                        symbol: job.symbol,
+                        interval: job.interval,
+                        started_ms: job.started_ms,
+                        member: p.member as u32,
+                        members: p.members as u32,
+                        epoch: p.epoch as u32,
+                        epochs: p.epochs as u32,
+                        train_loss: p.train_loss,
+                        validation_loss: p.validation_loss,
+                        validation_accuracy: p.validation_accuracy,
+                        eta_secs: p.eta.map(|d| d.as_secs_f64()),
+                    }));
+                }
+                Ok(JobMessage::Done(result)) => {
+                    self.view.last_training = Some(match result {
+                        Ok(text) => text,
+                        Err(text) => format!("training failed: {text}"),
+                    });
+                    self.job = None;
+                    self.refresh_list();
+                    out.training = Some(None);
+                    out.models_changed = true;
+                    return out;
+                }
+                Err(TryRecvError::Empty) => return out,
+                Err(TryRecvError::Disconnected) => {
+                    self.view.last_training = Some("training stopped unexpectedly".into());
+                    self.job = None;
+                    out.training = Some(None);
+                    out.models_changed = true;
+                    return out;
+                }
+            }
+        }
+    }
+
+    /// Asks a running training job to stop (on shutdown).
+    pub fn stop_training(&self) {
+        if let Some(job) = &self.job {
+            job.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
