@@ -208,26 +208,12 @@ impl Ensemble {
                 self.window()
             )));
         }
-        let (means, scales) = self
-            .weighting
-            .normalizer
-            .scales(&self.weighting.indicators.weights)?;
         out.clear();
-        for row in rows {
-            if row.len() != means.len() {
-                return Err(EnsembleError::Inconsistent(format!(
-                    "a feature row of {} values for {} features",
-                    row.len(),
-                    means.len()
-                )));
-            }
-            out.extend((0..means.len()).map(|j| ((row[j] - means[j]) * scales[j]) as f32));
-        }
-        Ok(())
+        self.normalise_rows(rows.iter().copied(), out)
     }
 
-    /// Feature rows normalised and weighted as [`Ensemble::input`] does for each window row,
-    /// appended to `out` ([R, F] row-major).
+    /// Feature rows normalised and weighted as the model reads them (what [`Ensemble::input`]
+    /// builds a window from), appended to `out` ([R, F] row-major).
     pub fn normalise_rows<'r>(
         &self,
         rows: impl IntoIterator<Item = &'r [f64]>,
