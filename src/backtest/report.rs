@@ -82,11 +82,25 @@ impl Report {
     /// a console needs to draw it.
     pub fn summary(&self, points: usize, trades: usize) -> Report {
         let skip = self.trades.len().saturating_sub(trades);
+        // Field by field: `..self.clone()` would copy the whole curves and trades first.
         Report {
+            strategy: self.strategy.clone(),
+            model: self.model.clone(),
+            symbols: self.symbols.clone(),
+            interval: self.interval,
+            candles: self.candles,
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            costs: self.costs,
+            walk_forward: self.walk_forward,
+            metrics: self.metrics.clone(),
+            legs: self.legs.clone(),
+            folds: self.folds.clone(),
+            trades: self.trades[skip..].to_vec(),
             equity: Self::thinned(&self.equity, points),
             benchmark: Self::thinned(&self.benchmark, points),
-            trades: self.trades[skip..].to_vec(),
-            ..self.clone()
+            run_id: self.run_id,
+            files: self.files.clone(),
         }
     }
 }
