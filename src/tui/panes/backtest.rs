@@ -27,18 +27,7 @@ const TALL: u16 = 30;
 /// Up and down (the symbol keys elsewhere) move the stored-run selection here.
 pub fn handle(view: &mut ViewState, action: Action, snapshot: Option<&Snapshot>) -> EventState {
     let count = snapshot.map_or(0, |s| s.backtests.runs.len());
-    let current = view.backtest_selected.min(count.saturating_sub(1));
-    match action {
-        Action::NextSymbol => {
-            view.backtest_selected = (current + 1).min(count.saturating_sub(1));
-            EventState::Consumed
-        }
-        Action::PrevSymbol => {
-            view.backtest_selected = current.saturating_sub(1);
-            EventState::Consumed
-        }
-        _ => EventState::NotConsumed,
-    }
+    super::move_selection(&mut view.backtest_selected, count, action)
 }
 
 pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState) {

@@ -32,6 +32,23 @@ pub enum EventState {
     NotConsumed,
 }
 
+/// Up and down (the symbol keys elsewhere) move a list's selection, kept within `count` rows.
+pub fn move_selection(selected: &mut usize, count: usize, action: Action) -> EventState {
+    let last = count.saturating_sub(1);
+    let current = (*selected).min(last);
+    match action {
+        Action::NextSymbol => {
+            *selected = (current + 1).min(last);
+            EventState::Consumed
+        }
+        Action::PrevSymbol => {
+            *selected = current.saturating_sub(1);
+            EventState::Consumed
+        }
+        _ => EventState::NotConsumed,
+    }
+}
+
 /// Offers an action to the focused part: the help overlay when it is open, else the active pane.
 pub fn handle_focused(
     view: &mut ViewState,

@@ -21,18 +21,7 @@ const WIDE: u16 = 120;
 /// Up and down (the symbol keys elsewhere) move the selection here.
 pub fn handle(view: &mut ViewState, action: Action, snapshot: Option<&Snapshot>) -> EventState {
     let count = snapshot.map_or(0, |s| s.models.models.len());
-    let current = view.model_selected.min(count.saturating_sub(1));
-    match action {
-        Action::NextSymbol => {
-            view.model_selected = (current + 1).min(count.saturating_sub(1));
-            EventState::Consumed
-        }
-        Action::PrevSymbol => {
-            view.model_selected = current.saturating_sub(1);
-            EventState::Consumed
-        }
-        _ => EventState::NotConsumed,
-    }
+    super::move_selection(&mut view.model_selected, count, action)
 }
 
 /// Whether the model beats both baselines on log-loss, in words.
