@@ -204,8 +204,9 @@ enum Command {
     GenConfig,
 }
 
-#[derive(Args, Debug, Default)]
-struct RunFlags {
+/// Where the market data comes from: the flags `run` and `daemon` share.
+#[derive(Args, Clone, Debug, Default)]
+struct FeedFlags {
     /// sim (built-in exchange), binance, or replay:PATH.
     #[arg(long)]
     source: Option<String>,
@@ -227,6 +228,12 @@ struct RunFlags {
     /// Seed of the simulated market [default: feed.sim.seed].
     #[arg(long)]
     seed: Option<u64>,
+}
+
+#[derive(Args, Debug, Default)]
+struct RunFlags {
+    #[command(flatten)]
+    feed: FeedFlags,
     /// No terminal UI: run the engine, then print a summary.
     #[arg(long)]
     headless: bool,
@@ -240,27 +247,8 @@ struct RunFlags {
 
 #[derive(Args, Debug)]
 struct DaemonFlags {
-    /// sim (built-in exchange), binance, or replay:PATH.
-    #[arg(long)]
-    source: Option<String>,
-    /// Symbols to stream, comma-separated [default: feed.symbols].
-    #[arg(long, value_delimiter = ',')]
-    symbols: Option<Vec<Symbol>>,
-    /// Candle intervals, comma-separated; the first is the main one [default: feed.intervals].
-    #[arg(long, value_delimiter = ',')]
-    intervals: Option<Vec<Interval>>,
-    /// Websocket base URL for --source binance [default: feed.binance.ws_url].
-    #[arg(long)]
-    ws_url: Option<String>,
-    /// REST base URL for --source binance [default: feed.binance.rest_url].
-    #[arg(long)]
-    rest_url: Option<String>,
-    /// Simulated milliseconds per real millisecond (1 = real time) [default: feed.sim.speed].
-    #[arg(long, allow_negative_numbers = true)]
-    sim_speed: Option<f64>,
-    /// Seed of the simulated market [default: feed.sim.seed].
-    #[arg(long)]
-    seed: Option<u64>,
+    #[command(flatten)]
+    feed: FeedFlags,
     /// The socket to serve [default: $XDG_RUNTIME_DIR/trademon/trademon.sock, else
     /// trademon.sock in the data directory].
     #[arg(long, value_name = "PATH")]
@@ -271,13 +259,7 @@ impl DaemonFlags {
     /// The flags `run` shares, as `run` takes them.
     fn run_flags(&self) -> RunFlags {
         RunFlags {
-            source: self.source.clone(),
-            symbols: self.symbols.clone(),
-            intervals: self.intervals.clone(),
-            ws_url: self.ws_url.clone(),
-            rest_url: self.rest_url.clone(),
-            sim_speed: self.sim_speed,
-            seed: self.seed,
+            feed: self.feed.clone(),
             ..RunFlags::default()
         }
     }
@@ -321,12 +303,12 @@ fn real_main() -> Result<ExitCode> {
     // Simulated and replayed prices go to their own database unless --db says otherwise.
     let simulated = match &command {
         Command::Run(flags) => {
-            let source = commands::run::resolve_source(flags.source.as_deref(), &config)
+            let source = commands::run::resolve_source(flags.feed.source.as_deref(), &config)
                 .map_err(|e| eyre!(e))?;
             !matches!(source, trademon::engine::Source::Binance { .. })
         }
         Command::Daemon(flags) => {
-            let source = commands::run::resolve_source(flags.source.as_deref(), &config)
+            let source = commands::run::resolve_source(flags.feed.source.as_deref(), &config)
                 .map_err(|e| eyre!(e))?;
             !matches!(source, trademon::engine::Source::Binance { .. })
         }
@@ -572,29 +554,29 @@ fn check_speed(speed: f64) -> Result<f64> {
 
 /// Lays the command-line flags over the config.
 fn run_args(flags: RunFlags, mut config: Config, db_path: PathBuf) -> Result<RunArgs> {
-    if let Some(symbols) = flags.symbols {
+    if let Some(symbols) = flags.feed.symbols {
         config.feed.symbols = symbols;
     }
-    if let Some(intervals) = flags.intervals {
+    if let Some(intervals) = flags.feed.intervals {
         config.feed.intervals = intervals;
     }
-    if let Some(url) = flags.ws_url {
+    if let Some(url) = flags.feed.ws_url {
         config.feed.binance.ws_url = url;
     }
-    if let Some(url) = flags.rest_url {
+    if let Some(url) = flags.feed.rest_url {
         config.feed.binance.rest_url = url;
     }
-    if let Some(speed) = flags.sim_speed {
+    if let Some(speed) = flags.feed.sim_speed {
         config.feed.sim.speed = check_speed(speed)?;
     }
-    if let Some(seed) = flags.seed {
+    if let Some(seed) = flags.feed.seed {
         config.feed.sim.seed = seed;
     }
     // Re-check the merged result so flags get the same validation as the file.
     let text = toml::to_string(&config).wrap_err("cannot re-serialise the configuration")?;
     let config = Config::from_toml("<command line>", &text)?;
-    let source =
-        commands::run::resolve_source(flags.source.as_deref(), &config).map_err(|e| eyre!(e))?;
+    let source = commands::run::resolve_source(flags.feed.source.as_deref(), &config)
+        .map_err(|e| eyre!(e))?;
     if flags.run_for.is_some() && !flags.headless {
         return Err(eyre!("--for only applies with --headless"));
     }
