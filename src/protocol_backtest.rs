@@ -14,23 +14,8 @@ pub const REPORT_TRADES: usize = 200;
 /// Stored runs listed.
 pub const RUNS_LISTED: usize = 50;
 
-/// One stored run as the Backtest pane lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BacktestRunSummary {
-    pub id: i64,
-    pub created_ms: i64,
-    pub strategy: String,
-    /// Comma-separated.
-    pub symbols: String,
-    pub interval: String,
-    pub candles: u64,
-    pub walk_forward: bool,
-    /// `None` where the number was not finite.
-    pub total_return: Option<f64>,
-    pub buy_and_hold_return: Option<f64>,
-    pub max_drawdown: Option<f64>,
-    pub trades: u64,
-}
+/// One stored run as the Backtest pane lists it: the store's summary row, as it is.
+pub use crate::store::BacktestRun as BacktestRunSummary;
 
 /// A backtest running in the background.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

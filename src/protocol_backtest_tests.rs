@@ -42,6 +42,8 @@ fn run(id: i64) -> BacktestRunSummary {
         strategy: "buy-hold".into(),
         symbols: "ETHBTC".into(),
         interval: "5m".into(),
+        from_ms: 0,
+        to_ms: 60_000,
         candles: 500,
         walk_forward: false,
         total_return: Some(0.1),

@@ -15,10 +15,10 @@ use crate::commands::backtest::{
 };
 use crate::domain::{Interval, Symbol};
 use crate::protocol::{
-    BacktestCosts, BacktestProgress, BacktestRunSummary, BacktestsView, Command, REPORT_POINTS,
-    REPORT_TRADES, RUNS_LISTED,
+    BacktestCosts, BacktestProgress, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
+    RUNS_LISTED,
 };
-use crate::store::{BacktestRun, Store};
+use crate::store::Store;
 
 /// Progress messages sent by the thread at most this often (the engine polls every 100 ms).
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -74,7 +74,7 @@ impl BacktestRunner {
             return;
         };
         match Store::open(db).and_then(|s| s.backtest_runs(RUNS_LISTED)) {
-            Ok(runs) => self.view.runs = runs.iter().map(summary).collect(),
+            Ok(runs) => self.view.runs = runs,
             Err(e) => {
                 tracing::warn!("cannot list the stored backtests: {e}");
                 self.view.message = Some(format!("cannot list the stored backtests: {e}"));
@@ -309,22 +309,6 @@ impl BacktestRunner {
 
 fn read_report(db: &Path, id: i64) -> Result<Report, String> {
     open_run(db, id).map_err(|e| e.to_string())
-}
-
-fn summary(run: &BacktestRun) -> BacktestRunSummary {
-    BacktestRunSummary {
-        id: run.id,
-        created_ms: run.created_ms,
-        strategy: run.strategy.clone(),
-        symbols: run.symbols.clone(),
-        interval: run.interval.clone(),
-        candles: run.candles,
-        walk_forward: run.walk_forward,
-        total_return: run.total_return,
-        buy_and_hold_return: run.buy_and_hold_return,
-        max_drawdown: run.max_drawdown,
-        trades: run.trades,
-    }
 }
 
 #[cfg(test)]

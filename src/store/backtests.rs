@@ -2,7 +2,7 @@
 //! not interpret the report; `backtest::Report` is read back from it by the caller.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
 
@@ -26,7 +26,7 @@ pub struct BacktestRunRow {
 }
 
 /// A stored run's summary (its report is read with [`Store::backtest_report`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BacktestRun {
     pub id: i64,
     pub created_ms: i64,

@@ -60,6 +60,8 @@ fn stored(id: i64, strategy: &str, total_return: Option<f64>) -> BacktestRunSumm
         strategy: strategy.into(),
         symbols: "BTCUSDT".into(),
         interval: "5m".into(),
+        from_ms: fixture::NOW_MS - 2_000 * 300_000,
+        to_ms: fixture::NOW_MS,
         candles: 2_000,
         walk_forward: false,
         total_return,
