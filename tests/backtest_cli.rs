@@ -2,40 +2,17 @@
 //! with the documented columns, and clear refusals of bad input.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_support;
 
-fn trademon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
+use std::path::Path;
 
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
-
-fn ethbtc() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ETHBTC-5m.csv");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} missing",
-        p.display()
-    );
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
+use cli_support::{shared_data, text, trademon};
 
 #[test]
 fn backtest_prints_metrics_and_writes_trades_and_equity() {
-    let Some(csv) = ethbtc() else { return };
+    let Some(csv) = shared_data("ETHBTC-5m.csv") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
     let db = db.to_str().unwrap();
@@ -236,16 +213,9 @@ fn backtest_prints_metrics_and_writes_trades_and_equity() {
 }
 
 fn import(dir: &Path, db: &str, name: &str, symbol: &str) -> bool {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../shared/data/{name}"));
-    if !p.exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{} missing",
-            p.display()
-        );
-        eprintln!("skipping: {} not found", p.display());
+    let Some(p) = shared_data(name) else {
         return false;
-    }
+    };
     let out = trademon(
         dir,
         &[

@@ -4,8 +4,9 @@
 //! real candles, with garbage refused.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_support;
+
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use trademon::backtest::{SignalStrategy, Strategy, check_no_look_ahead, model_signals};
@@ -16,39 +17,8 @@ use trademon::model::ensemble::Ensemble;
 use trademon::model::registry::{Origin, Registry};
 use trademon::model::signal::Signal;
 use trademon::model::train::{TrainSpec, train};
-use trademon::protocol::{Snapshot, SourceInfo};
 
-fn trademon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
-
-fn empty_snapshot() -> Snapshot {
-    Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 60.0,
-        },
-        intervals: vec![Interval::M1],
-        markets: vec![],
-        health: Default::default(),
-        recent_events: Default::default(),
-        keep_candles: 100,
-        started_at_ms: 0,
-        signals: vec![],
-        models: Default::default(),
-        backtests: Default::default(),
-    }
-}
+use cli_support::{empty_snapshot, shared_data, text, trademon};
 
 /// A random walk with some trend changes, one candle a minute.
 fn walk(n: usize, seed: u64) -> Vec<Candle> {
@@ -174,23 +144,11 @@ fn the_model_strategy_passes_the_look_ahead_guard() {
     check_no_look_ahead(&candles, &make, 4).unwrap();
 }
 
-fn altbtc() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ALTBTC-1m.csv");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} missing",
-        p.display()
-    );
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
-
 #[test]
 fn model_backtests_and_a_retraining_walk_forward_through_the_cli() {
-    let Some(csv) = altbtc() else { return };
+    let Some(csv) = shared_data("ALTBTC-1m.csv") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     let db_arg = db.to_str().unwrap();

@@ -5,47 +5,21 @@
 //! falls back to its logistic baseline; bad input is refused with clear errors.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_support;
 
 use trademon::config::Config;
 use trademon::domain::{Interval, Symbol};
 use trademon::engine::models::ModelRunner;
 use trademon::model::ensemble::Ensemble;
 use trademon::model::registry::Registry;
-use trademon::protocol::{Snapshot, SourceInfo};
 
-fn trademon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
-
-fn altbtc() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ALTBTC-1m.csv");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is missing (CI needs ../shared/data)",
-        p.display()
-    );
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
+use cli_support::{empty_snapshot, shared_data, text, trademon};
 
 #[test]
 fn train_registers_an_ensemble_scored_out_of_sample_beside_the_baselines() {
-    let Some(csv) = altbtc() else { return };
+    let Some(csv) = shared_data("ALTBTC-1m.csv") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("real.db");
     let db_arg = db.to_str().unwrap();
@@ -251,24 +225,6 @@ fn a_simulated_run_registers_the_demo_and_stores_predictions_with_outcomes() {
         )
         .unwrap();
     assert_eq!(bad, 0);
-}
-
-fn empty_snapshot() -> Snapshot {
-    Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 60.0,
-        },
-        intervals: vec![Interval::M1],
-        markets: vec![],
-        health: Default::default(),
-        recent_events: Default::default(),
-        keep_candles: 100,
-        started_at_ms: 0,
-        signals: vec![],
-        models: Default::default(),
-        backtests: Default::default(),
-    }
 }
 
 #[test]

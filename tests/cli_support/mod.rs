@@ -1,0 +1,61 @@
+//! What the command-line tests share: running the binary with its config and data directories in
+//! a temp dir, reading its output, finding the shared candle files, and an empty engine state.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use trademon::domain::Interval;
+use trademon::protocol::{Snapshot, SourceInfo};
+
+/// Runs `trademon args` with its config, data and home directories under `dir`.
+pub fn trademon(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trademon"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", dir.join("cfg"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+pub fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+/// A file of ../shared/data. Missing, it fails the test under CI (`CI=true`) and skips it,
+/// saying so, elsewhere.
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} is missing (CI needs ../shared/data)",
+        p.display()
+    );
+    eprintln!("skipping: {} not found", p.display());
+    None
+}
+
+/// The state of an engine on the built-in exchange that has seen nothing yet.
+pub fn empty_snapshot() -> Snapshot {
+    Snapshot {
+        source: SourceInfo::Simulated {
+            seed: 1,
+            speed: 60.0,
+        },
+        intervals: vec![Interval::M1],
+        markets: vec![],
+        health: Default::default(),
+        recent_events: Default::default(),
+        keep_candles: 100,
+        started_at_ms: 0,
+        signals: vec![],
+        models: Default::default(),
+        backtests: Default::default(),
+    }
+}
