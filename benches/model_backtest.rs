@@ -86,19 +86,13 @@ fn main() {
         ensemble.names.len()
     );
     let args = BacktestArgs {
-        symbols: vec![symbol],
-        weights: Vec::new(),
-        interval: Interval::M1,
-        strategy: "model:champion".into(),
-        from_ms: None,
-        to_ms: None,
-        fee_bps: 10.0,
-        slippage_bps: 2.0,
-        cash: 10_000.0,
-        short: false,
-        walk_forward: None,
-        out: None,
         save: false,
+        ..BacktestArgs::new(
+            vec![symbol],
+            Interval::M1,
+            "model:champion",
+            &Default::default(),
+        )
     };
     let t = Instant::now();
     let report = run(&db, &args).expect("the backtest runs");

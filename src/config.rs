@@ -75,6 +75,18 @@ pub struct BacktestConfig {
     pub short: bool,
 }
 
+impl Default for BacktestConfig {
+    /// The `[backtest]` defaults of config/default.toml (a config test checks they agree).
+    fn default() -> Self {
+        Self {
+            fee_bps: 10.0,
+            slippage_bps: 2.0,
+            cash: 10_000.0,
+            short: false,
+        }
+    }
+}
+
 /// The signal model's shape, its training, and the confidence a signal needs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -393,9 +405,9 @@ mod tests {
     fn defaults_are_valid() {
         let c = Config::default();
         assert_eq!(
-            crate::protocol::BacktestCosts::from(c.backtest),
-            crate::protocol::BacktestCosts::default(),
-            "the console's default costs are config/default.toml's"
+            c.backtest,
+            BacktestConfig::default(),
+            "BacktestConfig::default() is config/default.toml's [backtest]"
         );
         assert_eq!(c.feed.source, SourceKind::Sim);
         assert!(c.feed.symbols.len() >= 3);

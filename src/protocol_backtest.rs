@@ -30,39 +30,8 @@ pub struct BacktestProgress {
     pub fraction: f64,
 }
 
-/// What the console's backtests cost: commission and slippage per fill, starting cash.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BacktestCosts {
-    pub fee_bps: f64,
-    pub slippage_bps: f64,
-    pub cash: f64,
-    /// Short signals are taken.
-    #[serde(default)]
-    pub short: bool,
-}
-
-impl Default for BacktestCosts {
-    /// The `[backtest]` defaults of config/default.toml (a config test checks they agree).
-    fn default() -> Self {
-        Self {
-            fee_bps: 10.0,
-            slippage_bps: 2.0,
-            cash: 10_000.0,
-            short: false,
-        }
-    }
-}
-
-impl From<crate::config::BacktestConfig> for BacktestCosts {
-    fn from(c: crate::config::BacktestConfig) -> Self {
-        Self {
-            fee_bps: c.fee_bps,
-            slippage_bps: c.slippage_bps,
-            cash: c.cash,
-            short: c.short,
-        }
-    }
-}
+/// What the console's backtests cost: the config's `[backtest]` section, as it is.
+pub use crate::config::BacktestConfig as BacktestCosts;
 
 /// Everything about backtests a view shows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -74,21 +74,12 @@ fn report() -> crate::backtest::Report {
         .unwrap()
         .import_candles(symbol, Interval::M5, &candles)
         .unwrap();
-    let args = crate::commands::backtest::BacktestArgs {
-        symbols: vec![symbol],
-        weights: Vec::new(),
-        interval: Interval::M5,
-        strategy: "buy-hold".into(),
-        from_ms: None,
-        to_ms: None,
-        fee_bps: 10.0,
-        slippage_bps: 2.0,
-        cash: 10_000.0,
-        short: false,
-        walk_forward: None,
-        out: None,
-        save: true,
-    };
+    let args = crate::commands::backtest::BacktestArgs::new(
+        vec![symbol],
+        Interval::M5,
+        "buy-hold",
+        &Default::default(),
+    );
     crate::commands::backtest::run(&db, &args).unwrap()
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::backtest::{
     BacktestError, Costs, ModelBacktestError, Report, SmaCross, WalkForward, shares,
 };
+use crate::config::BacktestConfig;
 use crate::domain::{Interval, Symbol};
 use crate::model::ensemble::Ensemble;
 use crate::model::registry::{Registry, RegistryError};
@@ -38,6 +39,33 @@ pub struct BacktestArgs {
     pub out: Option<PathBuf>,
     /// Keep the run in the database.
     pub save: bool,
+}
+
+impl BacktestArgs {
+    /// `strategy` over every stored candle of `symbols` (equal shares) at `costs`, stored, with no
+    /// walk-forward and no files.
+    pub fn new(
+        symbols: Vec<Symbol>,
+        interval: Interval,
+        strategy: impl Into<String>,
+        costs: &BacktestConfig,
+    ) -> Self {
+        Self {
+            symbols,
+            weights: Vec::new(),
+            interval,
+            strategy: strategy.into(),
+            from_ms: None,
+            to_ms: None,
+            fee_bps: costs.fee_bps,
+            slippage_bps: costs.slippage_bps,
+            cash: costs.cash,
+            short: costs.short,
+            walk_forward: None,
+            out: None,
+            save: true,
+        }
+    }
 }
 
 /// Which strategy.

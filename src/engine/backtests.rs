@@ -127,22 +127,7 @@ impl BacktestRunner {
         if let Err(e) = parse_strategy(&strategy) {
             return self.refuse(format!("refused: {e}"));
         }
-        let costs = self.view.costs;
-        let args = BacktestArgs {
-            symbols: vec![symbol],
-            weights: Vec::new(),
-            interval,
-            strategy: strategy.clone(),
-            from_ms: None,
-            to_ms: None,
-            fee_bps: costs.fee_bps,
-            slippage_bps: costs.slippage_bps,
-            cash: costs.cash,
-            short: costs.short,
-            walk_forward: None,
-            out: None,
-            save: true,
-        };
+        let args = BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.view.costs);
         let (tx, messages) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();

@@ -209,21 +209,12 @@ fn a_second_run_is_refused_and_a_running_one_can_be_cancelled() {
     // A stop set before the run looks at it: stopped, nothing stored.
     let db = dir.path().join("c.db");
     let before = Store::open(&db).unwrap().backtest_runs(100).unwrap().len();
-    let args = BacktestArgs {
-        symbols: vec![btc()],
-        weights: Vec::new(),
-        interval: Interval::M5,
-        strategy: "sma-cross:10,20".into(),
-        from_ms: None,
-        to_ms: None,
-        fee_bps: 10.0,
-        slippage_bps: 2.0,
-        cash: 10_000.0,
-        short: false,
-        walk_forward: None,
-        out: None,
-        save: true,
-    };
+    let args = BacktestArgs::new(
+        vec![btc()],
+        Interval::M5,
+        "sma-cross:10,20",
+        &BacktestCosts::default(),
+    );
     let stopped = run_with(&db, &args, &mut |_| {}, &AtomicBool::new(true));
     assert!(
         matches!(stopped, Err(BacktestCommandError::Stopped)),

@@ -158,7 +158,7 @@ impl Engine {
             wall_clock_ms(),
         );
         state.models = models.view.clone();
-        let backtests = BacktestRunner::start(db_path.clone(), options.backtest.into());
+        let backtests = BacktestRunner::start(db_path.clone(), options.backtest);
         state.backtests = backtests.view.clone();
         let initial = models.take_initial();
         for signal in &initial.signals {

@@ -35,21 +35,12 @@ fn report() -> Report {
         .import_candles(symbol, Interval::M5, &candles)
         .unwrap();
     drop(store);
-    let args = BacktestArgs {
-        symbols: vec![symbol],
-        weights: Vec::new(),
-        interval: Interval::M5,
-        strategy: "sma-cross:10,20".into(),
-        from_ms: None,
-        to_ms: None,
-        fee_bps: 10.0,
-        slippage_bps: 2.0,
-        cash: 10_000.0,
-        short: false,
-        walk_forward: None,
-        out: None,
-        save: true,
-    };
+    let args = BacktestArgs::new(
+        vec![symbol],
+        Interval::M5,
+        "sma-cross:10,20",
+        &Default::default(),
+    );
     run(&db, &args).unwrap().summary(600, 200)
 }
 
