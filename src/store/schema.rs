@@ -104,6 +104,24 @@ pub const MIGRATIONS: &[&str] = &[
         report_json         TEXT    NOT NULL CHECK (json_valid(report_json)),
         CHECK (from_ms <= to_ms)
     );",
+    // 4: facts about each stored series: its market calendar ('24x7': every missing candle is a
+    // gap; 'sessions': consecutive stored candles are consecutive bars, only a hole longer than a
+    // closure is a gap), and the ranges of history `download` has asked the exchange for, so a
+    // second download skips what the exchange already answered (its own holes included).
+    "CREATE TABLE series (
+        symbol    TEXT NOT NULL,
+        interval  TEXT NOT NULL,
+        calendar  TEXT NOT NULL DEFAULT '24x7' CHECK (calendar IN ('24x7', 'sessions')),
+        PRIMARY KEY (symbol, interval)
+    ) WITHOUT ROWID;
+    CREATE TABLE history_fetched (
+        symbol    TEXT    NOT NULL,
+        interval  TEXT    NOT NULL,
+        from_ms   INTEGER NOT NULL,
+        to_ms     INTEGER NOT NULL,
+        CHECK (from_ms < to_ms),
+        PRIMARY KEY (symbol, interval, from_ms)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.
