@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use trademon::backtest;
@@ -63,9 +63,9 @@ enum Command {
     /// Load candles from a CSV, Binance kline dump or JSON file into the database.
     Import {
         file: PathBuf,
-        #[arg(long)]
+        #[arg(long, visible_alias = "symbols")]
         symbol: Symbol,
-        #[arg(long)]
+        #[arg(long, visible_alias = "intervals")]
         interval: Interval,
         /// Print the report as JSON.
         #[arg(long)]
@@ -73,9 +73,9 @@ enum Command {
     },
     /// Export indicator outputs or feature vectors computed from stored candles (CSV or JSON).
     Features {
-        #[arg(long)]
+        #[arg(long, visible_alias = "symbols")]
         symbol: Symbol,
-        #[arg(long)]
+        #[arg(long, visible_alias = "intervals")]
         interval: Interval,
         /// The 26 raw indicator outputs (TA-Lib reference column names) instead of features.
         #[arg(long)]
@@ -95,9 +95,9 @@ enum Command {
     },
     /// Train an LSTM ensemble on stored candles and register it as a challenger.
     Train {
-        #[arg(long)]
+        #[arg(long, visible_alias = "symbols")]
         symbol: Symbol,
-        #[arg(long)]
+        #[arg(long, visible_alias = "intervals")]
         interval: Interval,
         /// Ensemble members [default: model.members].
         #[arg(long)]
@@ -121,12 +121,17 @@ enum Command {
     /// Replay stored candles through a strategy (fills at the next open, fees, slippage).
     Backtest {
         /// One symbol, or several (comma-separated) for a portfolio.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(
+            long,
+            visible_alias = "symbols",
+            value_delimiter = ',',
+            required = true
+        )]
         symbol: Vec<Symbol>,
         /// A portfolio's shares of the cash, one per symbol in the same order (equal without).
         #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
         weights: Vec<f64>,
-        #[arg(long)]
+        #[arg(long, visible_alias = "intervals")]
         interval: Interval,
         /// model:champion, model:ID (id or version), sma-cross:FAST,SLOW or buy-hold.
         #[arg(long)]
@@ -192,13 +197,77 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         replay: Option<PathBuf>,
         /// Symbols to simulate [default: feed.symbols].
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, visible_alias = "symbol", value_delimiter = ',')]
         symbols: Option<Vec<Symbol>>,
         #[arg(long)]
         seed: Option<u64>,
         /// Simulated milliseconds per real millisecond.
         #[arg(long, allow_negative_numbers = true)]
         sim_speed: Option<f64>,
+    },
+    /// Download candle history over REST into the database: from the built-in exchange (the
+    /// default source, no network) or a Binance-protocol REST URL. Resumable: only what is
+    /// neither stored nor fetched before is asked for.
+    Download {
+        /// Symbols, comma-separated.
+        #[arg(
+            long,
+            visible_alias = "symbols",
+            value_delimiter = ',',
+            required = true
+        )]
+        symbol: Vec<Symbol>,
+        /// Intervals, comma-separated.
+        #[arg(
+            long,
+            visible_alias = "intervals",
+            value_delimiter = ',',
+            required = true
+        )]
+        interval: Vec<Interval>,
+        /// First candle: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        from: i64,
+        /// End (exclusive), same forms as --from [default: the last closed candle].
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+        /// sim (the built-in exchange) or binance [default: feed.source].
+        #[arg(long)]
+        source: Option<String>,
+        /// Any Binance-protocol REST base URL [default with --source binance:
+        /// feed.binance.rest_url].
+        #[arg(long)]
+        rest_url: Option<String>,
+        /// Print the report as JSON (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write stored candles in the layout `import` reads (CSV with a header, or JSON klines).
+    Export {
+        #[arg(long, visible_alias = "symbols")]
+        symbol: Symbol,
+        #[arg(long, visible_alias = "intervals")]
+        interval: Interval,
+        /// First candle: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        from: Option<i64>,
+        /// End (exclusive), same forms as --from.
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: trademon::store::export::ExportFormat,
+        /// Write to this file instead of stdout (written whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the summary on stdout as JSON (needs --out).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script: `trademon completions bash > ~/.local/share/bash-completion/completions/trademon`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Print the commented default configuration.
     GenConfig,
@@ -211,10 +280,10 @@ struct FeedFlags {
     #[arg(long)]
     source: Option<String>,
     /// Symbols to stream, comma-separated [default: feed.symbols].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, visible_alias = "symbol", value_delimiter = ',')]
     symbols: Option<Vec<Symbol>>,
     /// Candle intervals, comma-separated; the first is the main one [default: feed.intervals].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, visible_alias = "interval", value_delimiter = ',')]
     intervals: Option<Vec<Interval>>,
     /// Websocket base URL for --source binance [default: feed.binance.ws_url].
     #[arg(long)]
@@ -278,18 +347,31 @@ fn emit(text: &str) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    if let Err(e) = color_eyre::install() {
-        eprintln!("trademon: cannot install error reporting: {e}");
-    }
+    install_panic_report();
     match real_main() {
         Ok(code) => code,
         Err(e) => {
             // Not `eprintln!`: with stderr closed (`... 2>&1 | head`) it would panic and abort.
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "trademon: {e:?}");
-            ExitCode::FAILURE
+            let text = commands::errors::render(e.chain(), commands::errors::stderr_color());
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            ExitCode::from(commands::errors::exit_code(e.chain()))
         }
     }
+}
+
+/// A panic keeps color-eyre's full report (location, backtrace with `RUST_BACKTRACE`) and says it
+/// is a bug to report. User errors never go through it: `main` prints those itself. The console
+/// adds its own hook on top that restores the terminal first.
+fn install_panic_report() {
+    let mut builder = color_eyre::config::HookBuilder::default()
+        .panic_section(commands::errors::PANIC_NOTE)
+        .display_env_section(false);
+    if !commands::errors::stderr_color() {
+        builder = builder.theme(color_eyre::config::Theme::new());
+    }
+    let (panic_hook, _) = builder.into_hooks();
+    panic_hook.install();
 }
 
 fn real_main() -> Result<ExitCode> {
@@ -297,6 +379,12 @@ fn real_main() -> Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Run(RunFlags::default()));
     if let Command::GenConfig = command {
         emit(DEFAULT_TOML)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Completions { shell } = command {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "trademon", &mut script);
+        emit(&String::from_utf8_lossy(&script))?;
         return Ok(ExitCode::SUCCESS);
     }
     let (mut config, _) = Config::load(cli.config.as_deref())?;
@@ -312,6 +400,13 @@ fn real_main() -> Result<ExitCode> {
                 .map_err(|e| eyre!(e))?;
             !matches!(source, trademon::engine::Source::Binance { .. })
         }
+        Command::Download {
+            source, rest_url, ..
+        } if !cli.sim => {
+            let source =
+                commands::run::resolve_source(source.as_deref(), &config).map_err(|e| eyre!(e))?;
+            commands::download::is_simulated(&source, rest_url.as_deref())
+        }
         // Like the daemon they talk to: the database of the configured source.
         Command::Attach { .. } | Command::Status { .. } if !cli.sim => {
             let source = commands::run::resolve_source(None, &config).map_err(|e| eyre!(e))?;
@@ -326,7 +421,75 @@ fn real_main() -> Result<ExitCode> {
         .build()
         .wrap_err("cannot start the async runtime")?;
     match command {
-        Command::GenConfig => Ok(ExitCode::SUCCESS),
+        Command::GenConfig | Command::Completions { .. } => Ok(ExitCode::SUCCESS),
+        Command::Download {
+            symbol,
+            interval,
+            from,
+            to,
+            source,
+            rest_url,
+            json,
+        } => {
+            let source =
+                commands::run::resolve_source(source.as_deref(), &config).map_err(|e| eyre!(e))?;
+            let args = commands::download::DownloadArgs {
+                config,
+                symbols: symbol,
+                intervals: interval,
+                from_ms: from,
+                to_ms: to,
+                source,
+                rest_url,
+                progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = runtime.block_on(commands::download::run(&db, args))?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+            } else {
+                emit(&commands::download::to_text(&report))?;
+            }
+            if report.complete() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let stopped = report.series.iter().filter(|s| s.error.is_some()).count();
+            Err(commands::download::Incomplete {
+                stopped,
+                banned: report.banned,
+            }
+            .into())
+        }
+        Command::Export {
+            symbol,
+            interval,
+            from,
+            to,
+            format,
+            out,
+            json,
+        } => {
+            if json && out.is_none() {
+                return Err(eyre!(
+                    "--json prints the summary on stdout, where the candles go without --out; give --out FILE"
+                ));
+            }
+            let args = commands::export::ExportArgs {
+                symbol,
+                interval,
+                from_ms: from,
+                to_ms: to,
+                format,
+                out,
+            };
+            let report = commands::export::run(&db, &args)?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+            } else {
+                use std::io::Write;
+                let _ = std::io::stderr().write_all(commands::export::to_text(&report).as_bytes());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import {
             file,
             symbol,

@@ -4,6 +4,7 @@
 pub mod backtests;
 mod clock;
 mod health;
+pub mod history;
 mod indicators;
 mod live;
 pub mod models;

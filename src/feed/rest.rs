@@ -1,6 +1,8 @@
 //! REST side of the Binance protocol: server time and paged kline backfill that honours HTTP 429
 //! and `Retry-After` (continuing through 429s gets an IP ban, so we never do).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -46,6 +48,9 @@ pub enum RestError {
 pub struct RestClient {
     http: reqwest::Client,
     base: String,
+    /// The request weight the exchange last said this IP used in the current minute
+    /// (`X-MBX-USED-WEIGHT-1M`); 0 before any answer carried it.
+    used_weight: Arc<AtomicU32>,
 }
 
 impl RestClient {
@@ -59,7 +64,18 @@ impl RestClient {
         Self {
             http,
             base: base.trim_end_matches('/').to_string(),
+            used_weight: Arc::new(AtomicU32::new(0)),
         }
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The request weight used in the current minute, as the exchange last reported it.
+    pub fn used_weight(&self) -> u32 {
+        self.used_weight.load(Ordering::Relaxed)
     }
 
     async fn get(&self, path_and_query: &str) -> Result<String, RestError> {
@@ -70,6 +86,14 @@ impl RestClient {
         };
         let response = self.http.get(&url).send().await.map_err(http)?;
         let status = response.status().as_u16();
+        if let Some(weight) = response
+            .headers()
+            .get("x-mbx-used-weight-1m")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+        {
+            self.used_weight.store(weight, Ordering::Relaxed);
+        }
         match status {
             200 => response.text().await.map_err(http),
             429 => {

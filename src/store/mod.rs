@@ -1,6 +1,8 @@
 //! The one SQLite file: schema and migrations, queries, and the batching writer task.
 
 mod backtests;
+pub mod export;
+mod history;
 pub mod import;
 mod rows;
 mod schema;

@@ -24,6 +24,10 @@ struct FaultState {
     paused: AtomicBool,
     rate_limited_left: AtomicU32,
     retry_after_secs: AtomicU64,
+    cut_left: AtomicU32,
+    garbage_skip: AtomicU32,
+    garbage_left: AtomicU32,
+    banned: AtomicBool,
     ws_accepted: AtomicU64,
     ws_open: AtomicUsize,
     rest_requests: AtomicU64,
@@ -51,6 +55,10 @@ impl SimFaults {
                 paused: AtomicBool::new(false),
                 rate_limited_left: AtomicU32::new(0),
                 retry_after_secs: AtomicU64::new(0),
+                cut_left: AtomicU32::new(0),
+                garbage_skip: AtomicU32::new(0),
+                garbage_left: AtomicU32::new(0),
+                banned: AtomicBool::new(false),
                 ws_accepted: AtomicU64::new(0),
                 ws_open: AtomicUsize::new(0),
                 rest_requests: AtomicU64::new(0),
@@ -95,6 +103,28 @@ impl SimFaults {
             .retry_after_secs
             .store(retry_after_secs, Ordering::SeqCst);
         self.state.rate_limited_left.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` `GET /api/v3/klines` answers are cut off: the head promises the whole body,
+    /// half of it is sent, then the TCP connection closes (a connection dropped mid-page).
+    pub fn cut_rest(&self, n: u32) {
+        self.state.cut_left.store(n, Ordering::SeqCst);
+    }
+
+    /// After `skip` more good `GET /api/v3/klines` answers, the next `n` are HTTP 200 with a body
+    /// that is not klines.
+    pub fn garbage_rest(&self, skip: u32, n: u32) {
+        self.state.garbage_skip.store(skip, Ordering::SeqCst);
+        self.state.garbage_left.store(n, Ordering::SeqCst);
+    }
+
+    /// While set, every `GET /api/v3/klines` answers HTTP 418: this IP is banned.
+    pub fn ban_rest(&self, banned: bool) {
+        self.state.banned.store(banned, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_banned(&self) -> bool {
+        self.state.banned.load(Ordering::SeqCst)
     }
 
     /// While paused, connections stay open and keep pinging but send no market data. Candles keep
@@ -147,6 +177,22 @@ impl SimFaults {
         Some(self.state.retry_after_secs.load(Ordering::SeqCst))
     }
 
+    /// Takes one pending cut-off answer, if any.
+    pub(crate) fn take_cut(&self) -> bool {
+        take_one(&self.state.cut_left)
+    }
+
+    /// Takes one pending garbage answer, if any.
+    pub(crate) fn take_garbage(&self) -> bool {
+        if self.state.garbage_left.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        if take_one(&self.state.garbage_skip) {
+            return false;
+        }
+        take_one(&self.state.garbage_left)
+    }
+
     /// Counts an accepted connection; the guard counts it closed when dropped.
     pub(crate) fn open_connection(&self) -> OpenConnection {
         self.state.ws_accepted.fetch_add(1, Ordering::SeqCst);
@@ -155,6 +201,11 @@ impl SimFaults {
             faults: self.clone(),
         }
     }
+}
+
+fn take_one(left: &AtomicU32) -> bool {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 /// Keeps the open-connection gauge right on every exit path of a connection task.

@@ -20,6 +20,8 @@ pub struct Answer {
     pub body: String,
     pub retry_after_secs: Option<u64>,
     pub used_weight: Option<u32>,
+    /// Send only half of it, then drop the connection (a fault for tests).
+    pub cut: bool,
 }
 
 impl Answer {
@@ -29,6 +31,7 @@ impl Answer {
             body,
             retry_after_secs: None,
             used_weight: None,
+            cut: false,
         }
     }
 
@@ -39,6 +42,7 @@ impl Answer {
             body: json!({ "code": code, "msg": msg }).to_string(),
             retry_after_secs: None,
             used_weight: None,
+            cut: false,
         }
     }
 
@@ -48,6 +52,7 @@ impl Answer {
             400 => "Bad Request",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            418 => "I'm a teapot",
             429 => "Too Many Requests",
             _ => "Error",
         };
@@ -93,7 +98,18 @@ pub fn answer(context: &Context, head: &RequestHead) -> Answer {
                 limited.retry_after_secs = Some(secs);
                 (2, limited)
             }
-            None => (2, klines(context, query).unwrap_or_else(|e| e)),
+            None if context.faults.is_banned() => (
+                2,
+                Answer::error(418, -1003, "Way too many requests; IP banned."),
+            ),
+            None if context.faults.take_garbage() => {
+                (2, Answer::ok(r#"[[1,"x"],{"not":"a kline"},"#.to_string()))
+            }
+            None => {
+                let mut answer = klines(context, query).unwrap_or_else(|e| e);
+                answer.cut = context.faults.take_cut();
+                (2, answer)
+            }
         },
         _ => (
             1,

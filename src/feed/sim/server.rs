@@ -200,6 +200,11 @@ async fn serve_connection(mut socket: TcpStream, context: Arc<Context>) {
         }
         let keep_alive = head.keep_alive();
         let answer = rest::answer(&context, &head);
+        if answer.cut {
+            let bytes = answer.to_bytes(keep_alive);
+            let _ = socket.write_all(&bytes[..bytes.len() / 2]).await;
+            return;
+        }
         if socket
             .write_all(&answer.to_bytes(keep_alive))
             .await

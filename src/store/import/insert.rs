@@ -51,13 +51,25 @@ pub(super) fn insert_new_candles(
     interval: Interval,
     candles: &[Candle],
 ) -> Result<ImportOutcome, StoreError> {
+    let added = store.in_tx(|tx| insert_in_tx(tx, symbol, interval, candles))?;
+    Ok(ImportOutcome {
+        added,
+        already_present: candles.len() as u64 - added,
+    })
+}
+
+/// The insert of [`insert_new_candles`] inside a transaction the caller owns (which may write more
+/// in the same commit). Returns the rows added.
+pub(crate) fn insert_in_tx(
+    tx: &rusqlite::Transaction<'_>,
+    symbol: Symbol,
+    interval: Interval,
+    candles: &[Candle],
+) -> rusqlite::Result<u64> {
     let (Some(first), Some(last)) = (candles.first(), candles.last()) else {
-        return Ok(ImportOutcome {
-            added: 0,
-            already_present: 0,
-        });
+        return Ok(0);
     };
-    let added = store.in_tx(|tx| {
+    {
         // Asked inside the transaction, so the answer holds until it commits.
         let stored_in_range: i64 = tx.query_row(
             "SELECT COUNT(*) FROM candles WHERE symbol = ?1 AND interval = ?2
@@ -89,9 +101,5 @@ pub(super) fn insert_new_candles(
             added += insert_rows(&mut statement, rest)?;
         }
         Ok(added)
-    })?;
-    Ok(ImportOutcome {
-        added,
-        already_present: candles.len() as u64 - added,
-    })
+    }
 }

@@ -13,7 +13,7 @@
 
 mod check;
 mod csv;
-mod insert;
+pub(crate) mod insert;
 mod json;
 
 use std::fmt;
