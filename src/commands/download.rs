@@ -116,15 +116,19 @@ pub async fn run(db: &Path, args: DownloadArgs) -> Result<DownloadReport, Downlo
 }
 
 /// Starts the built-in exchange with its market beginning at the UTC midnight on or before
-/// `--from`, so the same seed and `--from` day give the same candles whenever the command runs
-/// (what `data/` is regenerated from).
+/// `--from` and its clock at `--to` (or now), so the same seed, `--from` day and `--to` give the
+/// same candles whenever the command runs (what `data/` is regenerated from).
 async fn start_sim(args: &DownloadArgs) -> Result<sim::SimHandle, DownloadCommandError> {
+    // The exchange's clock starts at --to when that is in the past: no need to simulate beyond.
     let now = Interval::M1.floor(wall_clock_ms());
+    let now = args.to_ms.map_or(now, |to| {
+        now.min(Interval::M1.floor(to.saturating_add(59_999)))
+    });
     let origin = Interval::D1.floor(args.from_ms);
     let minutes = (now - origin).div_euclid(60_000);
     if minutes > MAX_SIM_HISTORY_MINUTES {
         return Err(DownloadCommandError::Usage(format!(
-            "--from is {} days ago; the built-in exchange simulates at most {} days of history",
+            "--from .. --to spans {} days; the built-in exchange simulates at most {} days of history",
             minutes / 1440,
             MAX_SIM_HISTORY_MINUTES / 1440
         )));

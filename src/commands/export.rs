@@ -76,7 +76,7 @@ pub fn run(db: &Path, args: &ExportArgs) -> Result<ExportReport, ExportError> {
     ) else {
         let range = match (args.from_ms, args.to_ms) {
             (None, None) => String::new(),
-            _ => format!(" between --from and --to"),
+            _ => " between --from and --to".to_string(),
         };
         return Err(ExportError::Empty {
             symbol: args.symbol,

@@ -111,7 +111,7 @@ mod tests {
                 low: base / 7.0,
                 close: base * 1.1,
                 volume: 1e-7 + i as f64,
-                quote_volume: 12345.678_901_234_567,
+                quote_volume: 12_345.678_901_234_567,
                 trades: 17 + i as u64,
             });
         }
