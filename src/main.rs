@@ -339,7 +339,7 @@ fn real_main() -> Result<ExitCode> {
             calendar,
             json,
         } => {
-            let report = commands::import::run(&db, &file, symbol, interval, calendar)?;
+            let report = commands::import::run_on(&db, &file, symbol, interval, calendar)?;
             if json {
                 emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
             } else {

@@ -17,7 +17,17 @@ pub enum ImportCommandError {
     Import(#[from] ImportError),
 }
 
+/// [`run_on`] with `--calendar auto`.
 pub fn run(
+    db: &Path,
+    file: &Path,
+    symbol: Symbol,
+    interval: Interval,
+) -> Result<ImportReport, ImportCommandError> {
+    run_on(db, file, symbol, interval, CalendarChoice::Auto)
+}
+
+pub fn run_on(
     db: &Path,
     file: &Path,
     symbol: Symbol,
