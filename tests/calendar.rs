@@ -157,6 +157,30 @@ fn sessions_train_across_closures_but_not_across_the_long_hole() {
         "every 20 weekdays span a weekend"
     );
 
+    // `trademon features` flags the same rows: those after the long hole only.
+    let out = trademon(
+        dir.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "features",
+            "--symbol",
+            "STOCK",
+            "--interval",
+            "1d",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let flagged: Vec<i64> = rows
+        .iter()
+        .filter(|r| r["gap"] == true)
+        .map(|r| r["open_time_ms"].as_i64().unwrap())
+        .collect();
+    assert_eq!(flagged.first(), Some(&hole_to), "{flagged:?}");
+    assert_eq!(flagged.len(), counts.gap_rows);
+
     // On 24x7 every weekend is a gap: nothing is left to train on.
     Store::open(&db)
         .unwrap()
