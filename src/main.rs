@@ -67,6 +67,11 @@ enum Command {
         symbol: Symbol,
         #[arg(long, visible_alias = "intervals")]
         interval: Interval,
+        /// The series' market calendar: 24x7 (every missing candle is a gap), sessions (stocks,
+        /// FX: weekends, holidays and nights are closures, not gaps) or auto (a stored series
+        /// keeps its calendar; a new one gets the calendar its candles look like).
+        #[arg(long, default_value = "auto", value_name = "24x7|sessions|auto")]
+        calendar: commands::import::CalendarChoice,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -494,9 +499,10 @@ fn real_main() -> Result<ExitCode> {
             file,
             symbol,
             interval,
+            calendar,
             json,
         } => {
-            let report = commands::import::run(&db, &file, symbol, interval)?;
+            let report = commands::import::run_on(&db, &file, symbol, interval, calendar)?;
             if json {
                 emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
             } else {

@@ -62,7 +62,8 @@ pub fn model_signals(
     }
     let window = ensemble.window();
     // The live engine's track: feature rows pushed as candles close, the last `window` kept.
-    let mut features = FeatureSet::with_factor(interval, ensemble.params.data.htf_factor);
+    let mut features = FeatureSet::with_factor(interval, ensemble.params.data.htf_factor)
+        .with_calendar(ensemble.params.data.calendar);
     let mut rows: Vec<[f64; FEATURE_COUNT]> = Vec::with_capacity(candles.len());
     let mut recent: VecDeque<usize> = VecDeque::with_capacity(window + 1);
     // (candle index, index in `rows` of the window's first row)

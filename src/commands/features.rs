@@ -170,7 +170,9 @@ pub fn export(
             }
         }
     } else {
-        let mut set = FeatureSet::new(args.interval);
+        // The gap flag follows the series' market calendar, as in training.
+        let calendar = store.calendar(args.symbol, args.interval)?;
+        let mut set = FeatureSet::new(args.interval).with_calendar(calendar);
         report.columns = set.names().len() + 2;
         table.header(set.names().to_vec(), true)?;
         for candle in &candles {

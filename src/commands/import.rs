@@ -1,10 +1,13 @@
-//! `trademon import FILE --symbol S --interval I`: loads candles from a file into the store.
+//! `trademon import FILE --symbol S --interval I [--calendar 24x7|sessions|auto]`: loads candles
+//! from a file into the store and settles the series' market calendar.
 
 use std::path::Path;
 
-use crate::domain::{Interval, Symbol};
+use crate::domain::{Calendar, Interval, Symbol};
 use crate::store::Store;
-use crate::store::import::{ImportError, ImportReport, import_file};
+use crate::store::import::{CalendarSource, ImportError, ImportReport, import_file_on};
+
+pub use crate::store::import::CalendarChoice;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportCommandError {
@@ -14,14 +17,27 @@ pub enum ImportCommandError {
     Import(#[from] ImportError),
 }
 
+/// [`run_on`] with `--calendar auto`.
 pub fn run(
     db: &Path,
     file: &Path,
     symbol: Symbol,
     interval: Interval,
 ) -> Result<ImportReport, ImportCommandError> {
+    run_on(db, file, symbol, interval, CalendarChoice::Auto)
+}
+
+pub fn run_on(
+    db: &Path,
+    file: &Path,
+    symbol: Symbol,
+    interval: Interval,
+    calendar: CalendarChoice,
+) -> Result<ImportReport, ImportCommandError> {
     let mut store = Store::open(db)?;
-    Ok(import_file(&mut store, file, symbol, interval)?)
+    Ok(import_file_on(
+        &mut store, file, symbol, interval, calendar,
+    )?)
 }
 
 /// The human-readable report.
@@ -33,6 +49,7 @@ pub fn to_text(report: &ImportReport) -> String {
     if let (Some(first), Some(last)) = (report.first_open_time_ms, report.last_open_time_ms) {
         out.push_str(&format!("span {first} .. {last} (open_time_ms)\n"));
     }
+    out.push_str(&calendar_line(report));
     if report.gaps.is_empty() {
         out.push_str("no gaps\n");
     } else {
@@ -50,4 +67,27 @@ pub fn to_text(report: &ImportReport) -> String {
         }
     }
     out
+}
+
+/// The calendar and where it came from, with what it means for gaps.
+fn calendar_line(report: &ImportReport) -> String {
+    let calendar = report.calendar;
+    let from = match (report.calendar_source, calendar) {
+        (CalendarSource::Given, _) => "as given",
+        (CalendarSource::Detected, Calendar::Sessions) => {
+            "detected: every hole is a closure and nothing trades on Saturdays"
+        }
+        (CalendarSource::Detected, Calendar::TwentyFourSeven) => {
+            "detected; --calendar sessions for a market with closures"
+        }
+        (CalendarSource::Stored, _) => "the series' stored calendar; --calendar changes it",
+    };
+    let mut line = format!("calendar {calendar} ({from})\n");
+    if calendar == Calendar::Sessions {
+        line.push_str(&format!(
+            "{} holes are closures (weekends, holidays, nights), not gaps\n",
+            report.closures
+        ));
+    }
+    line
 }

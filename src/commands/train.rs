@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::domain::{Interval, Symbol};
+use crate::domain::{Candle, Interval, Symbol};
 use crate::model::ensemble::KIND;
 use crate::model::registry::{ModelRecord, NewModel, Origin, Registry, RegistryError, TrainedOn};
 use crate::model::train::{Progress, TrainError, TrainSpec, Trained, TrainingReport, train};
@@ -70,12 +70,13 @@ pub fn data_origin(db: &Path) -> TrainedOn {
     }
 }
 
-/// Trains on the stored candles of `args`, registers the model and returns both.
-pub fn run(
+/// The stored candles `args` name and `spec` with the series' market calendar, which decides
+/// which holes are gaps (the model keeps it in its lineage): what [`run`] trains on.
+pub fn load(
     db: &Path,
     args: &TrainArgs,
     spec: &TrainSpec,
-) -> Result<TrainOutput, TrainCommandError> {
+) -> Result<(Vec<Candle>, TrainSpec), TrainCommandError> {
     let store = Store::open(db)?;
     let from = args.from_ms.unwrap_or(i64::MIN);
     let to = args.to_ms.unwrap_or(i64::MAX);
@@ -92,7 +93,19 @@ pub fn run(
             range,
         });
     }
-    drop(store);
+    let mut spec = spec.clone();
+    spec.data.calendar = store.calendar(args.symbol, args.interval)?;
+    Ok((candles, spec))
+}
+
+/// Trains on the stored candles of `args`, registers the model and returns both.
+pub fn run(
+    db: &Path,
+    args: &TrainArgs,
+    spec: &TrainSpec,
+) -> Result<TrainOutput, TrainCommandError> {
+    let (candles, spec) = load(db, args, spec)?;
+    let spec = &spec;
     let bar = args.progress.then(|| progress_bar(spec));
     let mut on_progress = |p: &Progress| {
         if let Some(bar) = &bar {

@@ -6,8 +6,10 @@
 //! higher-timeframe candle closed by `t` (the base candle that completes a bucket closes it), so
 //! the row at `t` depends only on base candles up to and including `t`.
 //!
-//! **Gaps.** A base candle whose open time is not the previous one's plus the interval starts a
-//! gap. Rows carry `gap = true` from that candle on for as long as the longest indicator window
+//! **Gaps.** A base candle that does not follow the previous one on the series' market
+//! [`Calendar`] starts a gap: on `24x7` (the default) every candle whose open time is not the
+//! previous one's plus the interval, on `sessions` only one after a hole longer than a closure
+//! (see [`Calendar::is_gap`]). Rows carry `gap = true` from that candle on for as long as the longest indicator window
 //! can still hold a bar from before the gap: [`GAP_WINDOW`] bars of the higher timeframe, i.e.
 //! `GAP_WINDOW × factor` base candles (that also covers every base-interval window). EMA-type and
 //! Wilder-smoothed series remember the gap for longer, with a weight that decays geometrically;
@@ -20,7 +22,7 @@
 pub mod aggregate;
 pub mod timeframe;
 
-use crate::domain::{Candle, CandleError, Interval};
+use crate::domain::{Calendar, Candle, CandleError, Interval};
 
 pub use aggregate::CandleAggregator;
 pub use timeframe::{PER_TIMEFRAME, TIMEFRAME_FEATURES, TimeframeFeatures};
@@ -71,6 +73,7 @@ pub enum FeatureError {
 #[derive(Clone, Debug)]
 pub struct FeatureSet {
     interval: Interval,
+    calendar: Calendar,
     factor: u32,
     names: Vec<String>,
     base: TimeframeFeatures,
@@ -100,6 +103,7 @@ impl FeatureSet {
             .collect();
         Self {
             interval,
+            calendar: Calendar::TwentyFourSeven,
             factor,
             names,
             base: TimeframeFeatures::new(),
@@ -109,6 +113,16 @@ impl FeatureSet {
             skip_bucket: None,
             gap_rows_left: 0,
         }
+    }
+
+    /// The same feature set on the series' market `calendar` (gaps are judged by it).
+    pub fn with_calendar(mut self, calendar: Calendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    pub fn calendar(&self) -> Calendar {
+        self.calendar
     }
 
     /// The feature names in row order: the base timeframe's (`rsi_14`, ...), then the higher
@@ -149,7 +163,11 @@ impl FeatureSet {
                     previous_ms,
                 });
             }
-            Some(previous_ms) if open_time_ms != previous_ms + self.interval.ms() => {
+            Some(previous_ms)
+                if self
+                    .calendar
+                    .is_gap(self.interval, previous_ms, open_time_ms) =>
+            {
                 self.gap_rows_left = GAP_WINDOW * self.factor;
             }
             Some(_) => {}

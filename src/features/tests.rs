@@ -255,3 +255,38 @@ fn a_series_starting_mid_bucket_skips_the_partial_bucket() {
     let first_full = from_start[0].open_time_ms;
     assert_eq!(first_late - first_full, 5 * 60_000);
 }
+
+#[test]
+fn sessions_flag_only_holes_longer_than_a_closure() {
+    // Daily candles on weekdays from Monday 2024-01-01, with every weekday from day 400 to 413
+    // missing (two weeks: Friday 397 to Monday 414).
+    let day = 86_400_000;
+    let days = (0..900).filter(|d| d % 7 < 5 && !(400..414).contains(d));
+    let candles: Vec<Candle> = walk(900, 9)
+        .into_iter()
+        .zip(days)
+        .map(|(c, d)| Candle {
+            open_time_ms: 1_704_067_200_000 + d * day,
+            ..c
+        })
+        .collect();
+    let flagged = |calendar: Calendar| -> Vec<i64> {
+        let mut set = FeatureSet::new(Interval::D1).with_calendar(calendar);
+        assert_eq!(set.calendar(), calendar);
+        candles
+            .iter()
+            .filter_map(|c| set.update(c).unwrap())
+            .filter(|r| r.gap)
+            .map(|r| r.open_time_ms)
+            .collect()
+    };
+    let sessions = flagged(Calendar::Sessions);
+    let after_hole = 1_704_067_200_000 + 414 * day;
+    assert_eq!(sessions.first(), Some(&after_hole), "the long hole only");
+    assert_eq!(sessions.len(), (GAP_WINDOW * DEFAULT_HTF_FACTOR) as usize);
+    let every_day = flagged(Calendar::TwentyFourSeven);
+    assert!(
+        every_day.len() > sessions.len() * 2,
+        "weekends are gaps on 24x7"
+    );
+}

@@ -4,8 +4,10 @@
 //! samples (see [`super::labels`]).
 //!
 //! A window is left out (and counted) when one of its rows holds a value that is not finite, when
-//! its rows are not consecutive candles (a hole inside the window), or when its last row has no
-//! forward return (a hole before the label's candle). Rows the feature set gap-flags (an
+//! its rows are not consecutive bars (a gap inside the window), or when its last row has no
+//! forward return (a gap before the label's candle). What a gap is comes from the series' market
+//! calendar (`spec.calendar`): on `24x7` every missing candle, on `sessions` only a hole longer
+//! than a closure, so a stock's windows run across weekends and holidays. Rows the feature set gap-flags (an
 //! indicator window behind them spans a hole) are kept: the live engine predicts on such rows
 //! too, and on thin markets with frequent one-minute holes leaving them out would discard most
 //! of the data (57 % of ALTBTC-1m's windows). They are counted in `gap_rows`. Samples are indices;
@@ -15,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::data_error::DataError;
-use super::labels::{class_of, flat_threshold, forward_returns};
+use super::labels::{class_of, flat_threshold, forward_returns_on};
 use super::normalize::Normalizer;
 use super::prepare::DataSpec;
 use super::split::{SkipCounts, Split, split_samples};
@@ -65,14 +67,17 @@ impl Dataset {
         spec: &DataSpec,
     ) -> Result<Self, DataError> {
         spec.check()?;
-        let mut set = FeatureSet::with_factor(interval, spec.htf_factor);
+        let calendar = spec.calendar;
+        let mut set = FeatureSet::with_factor(interval, spec.htf_factor).with_calendar(calendar);
         let names = set.names().to_vec();
         let width = names.len();
         let mut open_times_ms = Vec::with_capacity(candles.len());
         let mut values = Vec::with_capacity(candles.len() * width);
         let mut candle_of_row = Vec::with_capacity(candles.len());
-        // Prefix count of unusable rows: `bad[r]` = unusable rows among the first `r`.
+        // Prefix count of unusable rows and of gaps: `bad[r]` = unusable rows among the first
+        // `r`, and rows among them that do not follow the row before them on the calendar.
         let mut bad = vec![0usize];
+        let mut breaks = vec![0usize];
         let mut counts = DatasetCounts {
             candles: candles.len(),
             ..DatasetCounts::default()
@@ -87,6 +92,10 @@ impl Dataset {
             counts.not_finite_rows += usize::from(!finite);
             let unusable = !finite;
             bad.push(bad[bad.len() - 1] + usize::from(unusable));
+            let breaks_here = open_times_ms
+                .last()
+                .is_some_and(|&prev| calendar.is_gap(interval, prev, row.open_time_ms));
+            breaks.push(breaks[breaks.len() - 1] + usize::from(breaks_here));
             open_times_ms.push(row.open_time_ms);
             // A non-finite row is never read (no window holds it); zeros keep the table finite.
             values.extend(row.values.iter().map(|&v| if finite { v } else { 0.0 }));
@@ -94,22 +103,23 @@ impl Dataset {
         }
         let closes: Vec<f64> = candles.iter().map(|c| c.close).collect();
         let candle_times: Vec<i64> = candles.iter().map(|c| c.open_time_ms).collect();
-        let returns = forward_returns(
+        let returns = forward_returns_on(
+            calendar,
+            interval,
             &closes,
             &candle_times,
-            interval.ms(),
             spec.horizon,
             &candle_of_row,
         );
         let rows = open_times_ms.len();
         counts.rows = rows;
         let window = spec.window;
-        let span_ms = interval.ms() * (window as i64 - 1);
         let mut ends = Vec::new();
         for end in window.saturating_sub(1)..rows {
             let first = end + 1 - window;
             counts.windows += 1;
-            if bad[end + 1] != bad[first] || open_times_ms[end] - open_times_ms[first] != span_ms {
+            // Rows first + 1 ..= end each follow the row before them.
+            if bad[end + 1] != bad[first] || breaks[end + 1] != breaks[first + 1] {
                 counts.skipped_gap += 1;
             } else if returns[end].is_none() {
                 counts.skipped_label += 1;

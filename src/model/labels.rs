@@ -8,6 +8,8 @@
 //! ties this is the plain 1/3 quantile `a[k]`; with the ties of tick-sized price moves it keeps
 //! the classes as near a third each as the data allows.
 
+use crate::domain::{Calendar, Interval};
+
 /// Class of a falling forward return.
 pub const DOWN: u8 = 0;
 /// Class of a forward return under θ in size.
@@ -40,12 +42,56 @@ pub fn forward_returns(
     horizon: usize,
     candle_of_row: &[usize],
 ) -> Vec<Option<f64>> {
-    let span_ms = interval_ms * horizon as i64;
+    forward_returns_where(
+        closes,
+        open_times_ms,
+        horizon,
+        candle_of_row,
+        |prev, next| next - prev != interval_ms,
+    )
+}
+
+/// [`forward_returns`] on a market calendar: `None` also when a gap of `calendar` lies between
+/// (on `sessions` a closure does not break the horizon: the next stored candle is the next bar).
+pub fn forward_returns_on(
+    calendar: Calendar,
+    interval: Interval,
+    closes: &[f64],
+    open_times_ms: &[i64],
+    horizon: usize,
+    candle_of_row: &[usize],
+) -> Vec<Option<f64>> {
+    forward_returns_where(
+        closes,
+        open_times_ms,
+        horizon,
+        candle_of_row,
+        |prev, next| calendar.is_gap(interval, prev, next),
+    )
+}
+
+/// The forward returns where no step between candle `i` and `i + horizon` is a gap.
+fn forward_returns_where(
+    closes: &[f64],
+    open_times_ms: &[i64],
+    horizon: usize,
+    candle_of_row: &[usize],
+    is_gap: impl Fn(i64, i64) -> bool,
+) -> Vec<Option<f64>> {
+    // `gaps_before[k]`: gaps between consecutive candles among the first `k + 1`.
+    let mut gaps_before = Vec::with_capacity(open_times_ms.len());
+    let mut gaps = 0usize;
+    for (k, &t) in open_times_ms.iter().enumerate() {
+        if k > 0 && is_gap(open_times_ms[k - 1], t) {
+            gaps += 1;
+        }
+        gaps_before.push(gaps);
+    }
     candle_of_row
         .iter()
         .map(|&i| {
             let j = i + horizon;
-            (j < closes.len() && open_times_ms[j] - open_times_ms[i] == span_ms)
+            (j < closes.len() && gaps_before[j] == gaps_before[i])
                 .then(|| (closes[j] / closes[i]).ln())
         })
         .collect()
@@ -125,5 +171,30 @@ mod tests {
         assert_eq!(r[4], None, "the series ends");
         let r2 = forward_returns(&closes, &times, 60, 2, &[0, 1, 3]);
         assert_eq!(r2, vec![Some(4f64.ln()), None, None]);
+    }
+
+    #[test]
+    fn forward_returns_on_sessions_run_across_closures() {
+        let day = 86_400_000;
+        // 2024-01-01 is a Monday: Thursday, Friday, Monday, then a week closed, then Tuesday.
+        let monday = 1_704_067_200_000;
+        let times = [3, 4, 7, 8, 16].map(|d| monday + d * day);
+        let closes = [1.0, 2.0, 4.0, 8.0, 16.0];
+        let rows = [0, 1, 2, 3, 4];
+        let on = |c: Calendar, horizon| {
+            forward_returns_on(c, Interval::D1, &closes, &times, horizon, &rows)
+        };
+        let two = Some(2f64.ln());
+        assert_eq!(on(Calendar::Sessions, 1), vec![two, two, two, None, None]);
+        assert_eq!(
+            on(Calendar::TwentyFourSeven, 1),
+            vec![two, None, two, None, None]
+        );
+        assert_eq!(
+            on(Calendar::TwentyFourSeven, 1),
+            forward_returns(&closes, &times, day, 1, &rows)
+        );
+        assert_eq!(on(Calendar::Sessions, 2)[1], Some(4f64.ln()));
+        assert_eq!(on(Calendar::Sessions, 2)[2], None, "over the week closed");
     }
 }

@@ -12,7 +12,7 @@ use super::logistic::LogisticRegression;
 use super::metrics::{Metrics, evaluate};
 use super::normalize::Normalizer;
 use super::weighting::{IndicatorWeights, WeightingInputs, WeightingParams, optimise};
-use crate::domain::{Candle, Interval};
+use crate::domain::{Calendar, Candle, Interval};
 use crate::features::DEFAULT_HTF_FACTOR;
 
 /// How candles become learning data. Part of a model's lineage.
@@ -29,6 +29,11 @@ pub struct DataSpec {
     pub htf_factor: u32,
     /// The fewest samples a split may have.
     pub min_split_samples: usize,
+    /// The series' market calendar: which holes between candles are gaps. Training reads it
+    /// from the store; a model keeps it so its backtests judge gaps the same way. Left out of
+    /// the JSON when `24x7`, so models of 24x7 series are stored as before.
+    #[serde(skip_serializing_if = "Calendar::is_24x7")]
+    pub calendar: Calendar,
     pub weighting: WeightingParams,
     pub logistic: LogisticParams,
 }
@@ -42,6 +47,7 @@ impl Default for DataSpec {
             validation_fraction: 0.15,
             htf_factor: DEFAULT_HTF_FACTOR,
             min_split_samples: 50,
+            calendar: Calendar::TwentyFourSeven,
             weighting: WeightingParams::default(),
             logistic: LogisticParams::default(),
         }

@@ -4,7 +4,7 @@
 
 use rusqlite::params;
 
-use super::import::insert::insert_in_tx;
+use super::import::insert::insert_in;
 use super::{ImportOutcome, Store, StoreError};
 use crate::domain::{Candle, Interval, Symbol};
 
@@ -108,7 +108,7 @@ impl Store {
         to_ms: i64,
     ) -> Result<ImportOutcome, StoreError> {
         let added = self.in_tx(|tx| {
-            let added = insert_in_tx(tx, symbol, interval, candles)?;
+            let added = insert_in(tx, symbol, interval, candles)?;
             if from_ms < to_ms {
                 tx.execute(
                     "INSERT INTO history_fetched (symbol, interval, from_ms, to_ms)

@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::domain::{Candle, Interval, Symbol};
+use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::feed::{FeedEvent, FeedEventKind};
 
 pub use backtests::{BacktestRun, BacktestRunRow};
-use rows::{Conflict, check_integrity, classify, write_candles, write_events};
+use rows::{
+    Conflict, check_integrity, classify, read_calendar, write_calendar, write_candles, write_events,
+};
 pub use rows::{OutcomeRow, PredictionRow, gaps_in};
 pub use schema::SCHEMA_VERSION;
 
@@ -276,7 +278,25 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Missing stretches in a stored series: `(first missing open time, candles missing)`.
+    /// The series' market calendar; `24x7` for a series that has none stored.
+    pub fn calendar(&self, symbol: Symbol, interval: Interval) -> Result<Calendar, StoreError> {
+        read_calendar(&self.conn, symbol, interval)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets the series' market calendar (whether or not it has candles yet).
+    pub fn set_calendar(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        calendar: Calendar,
+    ) -> Result<(), StoreError> {
+        self.in_tx(|tx| write_calendar(tx, symbol, interval, calendar))
+    }
+
+    /// Gaps in a stored series by its market calendar: `(first missing open time, candles
+    /// missing)`. On `sessions`, closures are not gaps.
     pub fn gaps(&self, symbol: Symbol, interval: Interval) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self
             .conn
@@ -292,7 +312,7 @@ impl Store {
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        Ok(gaps_in(&times, interval.ms()))
+        Ok(self.calendar(symbol, interval)?.gaps(interval, &times))
     }
 
     /// The newest `limit` feed events, oldest first.

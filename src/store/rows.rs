@@ -1,10 +1,10 @@
-//! Row-level SQL shared by the store, its writer and import: candle and event inserts, gap
-//! detection, and the integrity check run at open.
+//! Row-level SQL shared by the store, its writer and import: candle and event inserts, a
+//! series' market calendar, gap detection, and the integrity check run at open.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
-use crate::domain::{Candle, Interval, Symbol};
+use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::feed::FeedEvent;
 
 #[derive(Clone, Copy)]
@@ -136,7 +136,46 @@ pub(crate) fn write_outcomes(conn: &Connection, rows: &[OutcomeRow]) -> rusqlite
     Ok(())
 }
 
-/// Gaps in sorted open times: `(first missing open time, candles missing)`.
+/// The calendar stored for a series (its `series` row); `None` when it has no row.
+pub(crate) fn read_calendar(
+    conn: &Connection,
+    symbol: Symbol,
+    interval: Interval,
+) -> rusqlite::Result<Option<Calendar>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT calendar FROM series WHERE symbol = ?1 AND interval = ?2")?
+        .query_row(params![symbol.as_str(), interval.as_str()], |r| r.get(0))
+        .optional()?;
+    // The table's CHECK admits only the names Calendar parses.
+    text.map(|t| {
+        t.parse::<Calendar>().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+/// Sets a series' calendar (creating its `series` row).
+pub(crate) fn write_calendar(
+    conn: &Connection,
+    symbol: Symbol,
+    interval: Interval,
+    calendar: Calendar,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO series (symbol, interval, calendar) VALUES (?1, ?2, ?3)
+         ON CONFLICT (symbol, interval) DO UPDATE SET calendar = excluded.calendar",
+    )?
+    .execute(params![
+        symbol.as_str(),
+        interval.as_str(),
+        calendar.as_str()
+    ])?;
+    Ok(())
+}
+
+/// Gaps in sorted open times: `(first missing open time, candles missing)`. Every missing
+/// candle counts (the `24x7` calendar); [`Calendar::gaps`] judges by a series' calendar.
 pub fn gaps_in(open_times: &[i64], interval_ms: i64) -> Vec<(i64, i64)> {
     open_times
         .windows(2)

@@ -182,3 +182,41 @@ fn writer_batches_and_flushes() {
     drop(tx);
     writer.finish().unwrap();
 }
+
+#[test]
+fn a_series_calendar_is_stored_and_decides_its_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let day = 86_400_000;
+    // 2024-01-01 is a Monday: Monday to Friday, then Monday, then a two-week hole.
+    let monday = 1_704_067_200_000;
+    let rows: Vec<_> = [0, 1, 2, 3, 4, 7, 22]
+        .iter()
+        .map(|d| (btc(), Interval::D1, candle(monday + d * day)))
+        .collect();
+    store.upsert_candles(&rows).unwrap();
+    assert_eq!(
+        store.calendar(btc(), Interval::D1).unwrap(),
+        Calendar::TwentyFourSeven,
+        "no row: 24x7"
+    );
+    let all = vec![(monday + 5 * day, 2), (monday + 8 * day, 14)];
+    assert_eq!(store.gaps(btc(), Interval::D1).unwrap(), all);
+    store
+        .set_calendar(btc(), Interval::D1, Calendar::Sessions)
+        .unwrap();
+    assert_eq!(
+        store.calendar(btc(), Interval::D1).unwrap(),
+        Calendar::Sessions
+    );
+    assert_eq!(
+        store.calendar(btc(), Interval::H1).unwrap(),
+        Calendar::TwentyFourSeven,
+        "per series"
+    );
+    assert_eq!(store.gaps(btc(), Interval::D1).unwrap(), all[1..].to_vec());
+    store
+        .set_calendar(btc(), Interval::D1, Calendar::TwentyFourSeven)
+        .unwrap();
+    assert_eq!(store.gaps(btc(), Interval::D1).unwrap(), all);
+}

@@ -40,7 +40,7 @@ impl ModelRunner {
             ));
         }
         let db = self.db.clone().ok_or_else(|| "no database".to_string())?;
-        let spec = TrainSpec::from_config(&self.config);
+        let mut spec = TrainSpec::from_config(&self.config);
         let (tx, messages) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
@@ -51,6 +51,9 @@ impl ModelRunner {
                     let store = Store::open(&db).map_err(|e| e.to_string())?;
                     let candles = store
                         .candles_between(symbol, interval, i64::MIN, i64::MAX)
+                        .map_err(|e| e.to_string())?;
+                    spec.data.calendar = store
+                        .calendar(symbol, interval)
                         .map_err(|e| e.to_string())?;
                     drop(store);
                     let progress_tx = tx.clone();

@@ -10,6 +10,8 @@
 //! - [`ImportFormat::JsonArray`]: `[[time, o, h, l, c, v], ...]` (quote volume and trades stored
 //!   as 0) or the 12-element REST shape, numbers as JSON numbers or strings, times in
 //!   milliseconds. JSON numbers are parsed exactly (serde_json's `float_roundtrip`).
+//!
+//! The series' market calendar is settled in the same transaction (see [`CalendarChoice`]).
 
 mod check;
 mod csv;
@@ -18,8 +20,9 @@ mod json;
 
 use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 
-use crate::domain::{Candle, Interval, Symbol};
+use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::store::{Store, StoreError, gaps_in};
 
 pub use check::{RowProblem, TimeUnit};
@@ -59,6 +62,47 @@ impl fmt::Display for ImportFormat {
     }
 }
 
+/// The calendar an import is asked for (`--calendar`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CalendarChoice {
+    /// A series already stored keeps its calendar (`24x7` when it has none stored); a new one
+    /// gets the calendar its candles look like ([`Calendar::detect`]).
+    #[default]
+    Auto,
+    /// This calendar, whatever was stored before.
+    Given(Calendar),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "calendar {0:?} is not known; use 24x7 (crypto: every missing candle is a gap), sessions (stocks, FX: closures are not gaps) or auto (detect it from a new series' candles)"
+)]
+pub struct CalendarChoiceError(String);
+
+impl FromStr for CalendarChoice {
+    type Err = CalendarChoiceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(CalendarChoice::Auto);
+        }
+        s.parse()
+            .map(CalendarChoice::Given)
+            .map_err(|_| CalendarChoiceError(s.to_string()))
+    }
+}
+
+/// Where the calendar of an imported series came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarSource {
+    /// `--calendar 24x7|sessions`.
+    Given,
+    /// Detected from the file's candles (a new series).
+    Detected,
+    /// Kept from the stored series.
+    Stored,
+}
+
 /// A candle file read and checked, ready to store.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParsedFile {
@@ -67,7 +111,8 @@ pub struct ParsedFile {
     pub time_unit: TimeUnit,
     /// Candles in increasing open-time order, every one valid and on the interval grid.
     pub candles: Vec<Candle>,
-    /// `(first missing open_time_ms, candles missing)` for each hole in the series.
+    /// `(first missing open_time_ms, candles missing)` for each hole in the series (every
+    /// missing candle, as on the `24x7` calendar).
     pub gaps: Vec<(i64, i64)>,
     /// Columns the file does not have, stored as 0.
     pub zero_filled: Vec<&'static str>,
@@ -140,7 +185,14 @@ pub struct ImportReport {
     pub rows_read: u64,
     pub added: u64,
     pub already_present: u64,
+    /// The series' market calendar after the import, and where it came from.
+    pub calendar: Calendar,
+    pub calendar_source: CalendarSource,
+    /// The file's gaps on that calendar (on `sessions`, closures are not gaps):
+    /// `(first missing open_time_ms, candles missing)`.
     pub gaps: Vec<(i64, i64)>,
+    /// Holes in the file that are closures of the calendar, not gaps (0 on `24x7`).
+    pub closures: u64,
     pub first_open_time_ms: Option<i64>,
     pub last_open_time_ms: Option<i64>,
     /// Columns the file does not have, stored as 0 (`quote_volume`, `trades`).
@@ -188,24 +240,38 @@ pub fn read_candles_from_bytes(
     })
 }
 
-/// Reads and checks the whole file, then stores its candles in one transaction. Candles already
-/// stored are kept as they are, so importing the same file twice adds nothing the second time.
-/// A file with any bad row writes nothing.
+/// [`import_file_on`] with [`CalendarChoice::Auto`].
 pub fn import_file(
     store: &mut Store,
     path: &Path,
     symbol: Symbol,
     interval: Interval,
 ) -> Result<ImportReport, ImportError> {
+    import_file_on(store, path, symbol, interval, CalendarChoice::Auto)
+}
+
+/// Reads and checks the whole file, then stores its candles and the series' calendar in one
+/// transaction. Candles already stored are kept as they are, so importing the same file twice
+/// adds nothing the second time. A file with any bad row writes nothing.
+pub fn import_file_on(
+    store: &mut Store,
+    path: &Path,
+    symbol: Symbol,
+    interval: Interval,
+    calendar: CalendarChoice,
+) -> Result<ImportReport, ImportError> {
     let parsed = read_candles(path, interval)?;
     let file = path.display().to_string();
-    let outcome =
-        insert::insert_new_candles(store, symbol, interval, &parsed.candles).map_err(|source| {
-            ImportError::Store {
+    let (outcome, calendar, calendar_source) =
+        insert::insert_series(store, symbol, interval, &parsed.candles, calendar).map_err(
+            |source| ImportError::Store {
                 file: file.clone(),
                 source,
-            }
-        })?;
+            },
+        )?;
+    let times: Vec<i64> = parsed.candles.iter().map(|c| c.open_time_ms).collect();
+    let gaps = calendar.gaps(interval, &times);
+    let closures = (parsed.gaps.len() - gaps.len()) as u64;
     Ok(ImportReport {
         file,
         format: parsed.format,
@@ -215,7 +281,10 @@ pub fn import_file(
         already_present: outcome.already_present,
         first_open_time_ms: parsed.candles.first().map(|c| c.open_time_ms),
         last_open_time_ms: parsed.candles.last().map(|c| c.open_time_ms),
-        gaps: parsed.gaps,
+        calendar,
+        calendar_source,
+        gaps,
+        closures,
         zero_filled: parsed.zero_filled,
     })
 }
