@@ -198,3 +198,64 @@ fn completions_and_both_spellings_of_list_flags() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(std::fs::read_to_string(&file).unwrap().lines().count() > 1);
 }
+
+/// On a terminal (tmux): `error:` in colour, and no colour with `NO_COLOR`; `download` draws its
+/// progress bar. Needs tmux: under CI its absence is a failure, elsewhere a skip.
+#[test]
+fn on_a_terminal_colour_unless_no_color_and_a_progress_bar() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux is needed for the terminal checks under CI"
+        );
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let bin = env!("CARGO_BIN_EXE_trademon");
+    let screen = |name: &str, env: &str, args: &str| -> String {
+        let session = format!("trademon-errors-{name}-{}", std::process::id());
+        let script = format!(
+            "sh -c 'XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/cfg {env} {bin} {args}; echo DONE; sleep 30'"
+        );
+        let tmux = |args: &[&str]| Command::new("tmux").args(args).output().unwrap();
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "150",
+            "-y",
+            "20",
+            &script,
+        ]);
+        let started = std::time::Instant::now();
+        let mut seen = String::new();
+        while started.elapsed() < std::time::Duration::from_secs(30) {
+            seen = text(&tmux(&["capture-pane", "-e", "-p", "-t", &session]).stdout);
+            if seen.contains("DONE") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        tmux(&["kill-session", "-t", &session]);
+        seen
+    };
+    let show = format!("--db {d}/t.db models show 9");
+    let coloured = screen("colour", "", &show);
+    assert!(coloured.contains("\x1b["), "{coloured:?}");
+    assert!(coloured.contains("error:"), "{coloured}");
+    assert!(coloured.contains("t.db"), "{coloured}");
+    let plain = screen("nocolor", "NO_COLOR=1", &show);
+    assert!(plain.contains("error: "), "{plain}");
+    assert!(!plain.contains("\x1b["), "{plain:?}");
+    let bar = screen(
+        "bar",
+        "",
+        "download --symbol BTCUSDT --interval 1m --from 2026-01-01 --to 2026-01-20",
+    );
+    assert!(bar.contains("BTCUSDT 1m [="), "{bar}");
+    assert!(bar.contains("27360/27360 candles"), "{bar}");
+}
