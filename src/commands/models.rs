@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 
 use super::models_eval::{self, EvalReport};
 use super::models_torch::{self, ModelsError, TorchImport};
+use crate::model::calibrate;
+use crate::model::ensemble::EnsembleParams;
 use crate::model::registry::{
     ChampionChange, ExportReport, ModelEvent, ModelRecord, Registry, RegistryError, TrainedOn,
 };
+use crate::model::signal::ThresholdOverride;
+use crate::protocol::SignalThresholds;
 use crate::tui::format::utc_datetime;
 
 /// What to do with the registry.
@@ -39,10 +43,16 @@ pub enum ModelsAction {
     /// Register a one-member model trained in PyTorch: a .safetensors file under PyTorch's names
     /// (lstm.weight_ih_l0, ..., head.weight, head.bias; check.* tensors are ignored).
     ImportTorch {
-        /// The member's .safetensors file (the window T from its metadata, else 20).
+        /// The member's .safetensors file.
         file: PathBuf,
+        /// The window T (candles per input) the live engine feeds it; without it, the `window`
+        /// in the file's metadata, else 20 (a plain `save_file(model.state_dict())` has none).
+        #[arg(long, value_name = "T", value_parser = parse_window)]
+        window: Option<usize>,
     },
     /// Run a model on windows [B, T, F] from a .safetensors file; print P(down, flat, up) per row.
+    /// T may be any length ≥ 1, whatever window the model was stored with (an LSTM runs on any
+    /// number of steps); F must be the model's input count.
     Eval {
         /// The id, version tag or version.
         id: String,
@@ -55,6 +65,21 @@ pub enum ModelsAction {
     },
 }
 
+/// `--window T`: a whole number of candles, at least 1.
+fn parse_window(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("the window must be at least 1 candle".to_string()),
+        Ok(t) if t > crate::model::MemberSpec::MAX_SIZE => Err(format!(
+            "the window must be at most {} candles",
+            crate::model::MemberSpec::MAX_SIZE
+        )),
+        Ok(t) => Ok(t),
+        Err(_) => Err(format!(
+            "{text:?} is not a window: give a whole number of candles, at least 1"
+        )),
+    }
+}
+
 /// The result of a models command.
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
@@ -62,6 +87,10 @@ pub enum ModelsOutput {
     List(Vec<ModelRecord>),
     Show {
         model: Box<ModelRecord>,
+        /// The confidence its Buy / Sell signals need under the config, and where that comes
+        /// from; absent for a model that stores no thresholds (a PyTorch member).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        thresholds: Option<SignalThresholds>,
         events: Vec<ModelEvent>,
     },
     Change(Box<ChampionChange>),
@@ -70,14 +99,20 @@ pub enum ModelsOutput {
     Eval(EvalReport),
 }
 
-pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, ModelsError> {
+/// Runs `action` on the registry at `db`; `over` is the config's explicit thresholds, which
+/// `show` reports as the ones a model's signals are judged by.
+pub fn run(
+    db: &Path,
+    action: &ModelsAction,
+    over: ThresholdOverride,
+) -> Result<ModelsOutput, ModelsError> {
     if !db.exists() {
         // Reading an absent registry must not create a database as a side effect.
         return match action {
             ModelsAction::List => Ok(ModelsOutput::List(Vec::new())),
             // An import creates it, but only once its file has been read as a member.
-            ModelsAction::ImportTorch { file } => Ok(ModelsOutput::Imported(Box::new(
-                models_torch::import_torch(db, file)?,
+            ModelsAction::ImportTorch { file, window } => Ok(ModelsOutput::Imported(Box::new(
+                models_torch::import_torch(db, file, *window)?,
             ))),
             _ => Err(RegistryError::NoDatabase {
                 path: db.display().to_string(),
@@ -91,8 +126,19 @@ pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, ModelsError
         ModelsAction::Show { id } => {
             let model = registry.get(id)?;
             let events = registry.events(Some(model.id))?;
+            let thresholds = serde_json::from_value::<EnsembleParams>(model.params.clone())
+                .ok()
+                .map(|params| {
+                    let (t, source) = calibrate::effective(&params, over);
+                    SignalThresholds {
+                        buy: t.buy,
+                        sell: t.sell,
+                        source,
+                    }
+                });
             ModelsOutput::Show {
                 model: Box::new(model),
+                thresholds,
                 events,
             }
         }
@@ -105,8 +151,8 @@ pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, ModelsError
             let id = registry.get(id)?.id;
             ModelsOutput::Export(registry.export(id, file)?)
         }
-        ModelsAction::ImportTorch { file } => {
-            ModelsOutput::Imported(Box::new(models_torch::import_torch(db, file)?))
+        ModelsAction::ImportTorch { file, window } => {
+            ModelsOutput::Imported(Box::new(models_torch::import_torch(db, file, *window)?))
         }
         ModelsAction::Eval { id, input, tensor } => {
             ModelsOutput::Eval(models_eval::eval(&registry, id, input, tensor)?)
@@ -118,7 +164,11 @@ pub fn run(db: &Path, action: &ModelsAction) -> Result<ModelsOutput, ModelsError
 pub fn to_text(output: &ModelsOutput, db: &Path) -> String {
     match output {
         ModelsOutput::List(models) => list_text(models, db),
-        ModelsOutput::Show { model, events } => show_text(model, events),
+        ModelsOutput::Show {
+            model,
+            thresholds,
+            events,
+        } => show_text(model, thresholds.as_ref(), events),
         ModelsOutput::Change(change) => change_text(change),
         ModelsOutput::Export(r) => format!(
             "wrote {}: {} (id {}), {} tensors, {} bytes\n",
@@ -281,7 +331,11 @@ fn flat_lines(value: &serde_json::Value, limit: usize) -> Vec<String> {
     lines
 }
 
-fn show_text(m: &ModelRecord, events: &[ModelEvent]) -> String {
+fn show_text(
+    m: &ModelRecord,
+    thresholds: Option<&SignalThresholds>,
+    events: &[ModelEvent],
+) -> String {
     let mut out = format!("model {}: {} ({})\n", m.id, m.version, m.role);
     let mut field = |name: &str, value: String| {
         let _ = writeln!(out, "  {name:<12}{value}");
@@ -321,6 +375,15 @@ fn show_text(m: &ModelRecord, events: &[ModelEvent]) -> String {
         "features",
         format!("{}: {}", m.features.len(), m.features.join(", ")),
     );
+    if let Some(t) = thresholds {
+        field(
+            "signals",
+            format!(
+                "Buy at confidence >= {:.4}, Sell >= {:.4}, Hold below ({})",
+                t.buy, t.sell, t.source
+            ),
+        );
+    }
     for (name, value) in [
         ("params", &m.params),
         ("metrics", &m.metrics),

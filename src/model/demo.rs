@@ -1,7 +1,19 @@
-//! The demo ensemble shipped in `assets/`: trained by this code (`trademon train`) on 30,000
-//! minutes of the built-in exchange's simulated BTCUSDT, exported with `trademon models export`.
-//! On the first run on simulated data, with an empty registry, it is registered (origin "demo",
-//! trained on simulated data) and made champion, so the console shows signals at once.
+//! The demo ensemble shipped in `assets/`: trained by this code (`trademon --sim train --symbol
+//! BTCUSDT --interval 1m`) on 30,008 minutes of the built-in exchange's simulated BTCUSDT (seed
+//! 42, the series beginning 2026-11-01 17:15 UTC), exported with `trademon models export`. On the
+//! first run on simulated data, with an empty registry, it is registered (origin "demo", trained
+//! on simulated data) and made champion, so the console shows signals at once.
+//!
+//! **Its thresholds were calibrated after training, not retrained.** The export carried the
+//! fixed 0.10 of the config it was trained with, which almost none of its confidences reach, so
+//! it never traded. Its training data was regenerated from the simulator (the same seed and first
+//! candle, `feed::sim::model_candles`); the dataset rebuilt from it with the model's data spec has
+//! exactly the model's θ and split sizes, and the ensemble scores exactly its recorded validation
+//! log-loss on it. On that validation split the thresholds were then calibrated as training now
+//! does ([`super::calibrate`], `model.signal_rate` 0.2: Buy or Sell at confidence ≥ 0.0197, 19.99
+//! % of the 4,452 validation candles) and written, with the calibration, into the `params` entry
+//! of the asset's metadata. The tensors and the rest of the record are unchanged.
+//! `tests/model_thresholds.rs` checks all of this and holds the ignored test that wrote the file.
 
 use std::collections::HashMap;
 
@@ -103,6 +115,11 @@ mod tests {
         let record = install_if_empty(&mut registry).unwrap().unwrap();
         assert_eq!(record.origin, Origin::Demo);
         assert_eq!(record.trained_on, TrainedOn::Simulated);
+        assert!(
+            record.params["calibration"]["signal_rate"].is_number(),
+            "{}",
+            record.params
+        );
         assert_eq!(registry.champion().unwrap().unwrap().id, record.id);
         // Not twice.
         assert!(install_if_empty(&mut registry).unwrap().is_none());
