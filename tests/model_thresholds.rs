@@ -17,13 +17,13 @@ use trademon::engine::models::ModelRunner;
 use trademon::feed::sim::model_candles;
 use trademon::model::calibrate::calibrate_on_validation;
 use trademon::model::dataset::Dataset;
-use trademon::model::demo::install_if_empty;
+use trademon::model::demo::install;
 use trademon::model::ensemble::Ensemble;
 use trademon::model::registry::{ModelRecord, Registry};
 use trademon::model::signal::{Signal, ThresholdOverride};
 use trademon::model::train::{TrainSpec, train};
 
-use cli_support::empty_snapshot;
+use cli_support::{empty_snapshot, text, trademon};
 
 fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
@@ -32,7 +32,7 @@ fn btc() -> Symbol {
 /// The demo model registered in a fresh store, as the first simulated run does it.
 fn demo(db: &Path) -> (ModelRecord, Ensemble) {
     let mut registry = Registry::open(db).unwrap();
-    let record = install_if_empty(&mut registry).unwrap().unwrap();
+    let record = install(&mut registry).unwrap().unwrap();
     let blob = registry.load_blob(record.id).unwrap();
     let ensemble = Ensemble::from_record(&record, &blob).unwrap();
     (record, ensemble)
@@ -151,6 +151,31 @@ fn explicit_config_thresholds_win_live_and_in_the_models_view() {
     assert!(
         signals.contains(&Signal::Sell),
         "the model's own sell threshold still applies"
+    );
+
+    // `trademon models show` says the same, with and without the user's numbers.
+    let db_arg = db.to_str().unwrap();
+    let show = |extra: &[&str]| {
+        let mut args = vec!["--db", db_arg];
+        args.extend_from_slice(extra);
+        args.extend(["models", "show", "1"]);
+        let out = trademon(dir.path(), &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let shown = show(&[]);
+    let line = format!(
+        "signals     Buy at confidence >= {:.4}, Sell >= {:.4}, Hold below (calibrated: 20 %",
+        own.buy, own.sell
+    );
+    assert!(shown.contains(&line), "{line} not in {shown}");
+    let user = dir.path().join("user.toml");
+    std::fs::write(&user, "[model]\nbuy_confidence = 0.5\n").unwrap();
+    let shown = show(&["--config", user.to_str().unwrap()]);
+    assert!(
+        shown.contains("Buy at confidence >= 0.5000")
+            && shown.contains("buy: config model.buy_confidence; sell calibrated"),
+        "{shown}"
     );
 }
 

@@ -148,7 +148,7 @@ impl ModelRunner {
             view: ModelsView::default(),
         };
         if demo && let Some(mut registry) = runner.registry() {
-            match crate::model::demo::install_if_empty(&mut registry) {
+            match crate::model::demo::install(&mut registry) {
                 Ok(Some(record)) => tracing::info!("registered the demo model {}", record.version),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("demo model not registered: {e}"),
