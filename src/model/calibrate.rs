@@ -33,9 +33,6 @@ use super::signal::{self, DOWN, ThresholdOverride, Thresholds, UP};
 /// Windows run through the members at once.
 const CHUNK: usize = 1024;
 
-/// The default `model.signal_rate`, also used when retraining a model that stored none.
-pub const DEFAULT_SIGNAL_RATE: f64 = 0.2;
-
 /// How a model's thresholds were calibrated: stored with them in the model's params.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
