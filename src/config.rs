@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Interval, Symbol};
 
+#[path = "config_model.rs"]
+mod model;
+pub use model::ModelConfig;
+
 /// The commented defaults, as `trademon gen-config` prints them.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -85,27 +89,6 @@ impl Default for BacktestConfig {
             short: false,
         }
     }
-}
-
-/// The signal model's shape, its training, and the confidence a signal needs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    pub members: usize,
-    pub window: usize,
-    pub layers: usize,
-    pub hidden: usize,
-    pub horizon: usize,
-    pub epochs: usize,
-    pub patience: usize,
-    pub batch_size: usize,
-    pub learning_rate: f64,
-    pub weight_decay: f64,
-    pub seed: u64,
-    pub validation_share: f64,
-    pub test_share: f64,
-    pub buy_confidence: f64,
-    pub sell_confidence: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -319,54 +302,6 @@ impl Config {
         }
         if self.ui.max_fps == 0 || self.ui.max_fps > 240 {
             return err("ui.max_fps", "must be between 1 and 240".into());
-        }
-        Ok(())
-    }
-}
-
-impl ModelConfig {
-    fn check(&self) -> Result<(), (String, String)> {
-        let err = |key: &str, reason: String| Err((format!("model.{key}"), reason));
-        for (key, value, low, high) in [
-            ("members", self.members, 1, 32),
-            ("window", self.window, 2, 500),
-            ("layers", self.layers, 1, 4),
-            ("hidden", self.hidden, 1, 1024),
-            ("horizon", self.horizon, 1, 1000),
-            ("epochs", self.epochs, 1, 10_000),
-            ("patience", self.patience, 1, 10_000),
-            ("batch_size", self.batch_size, 1, 65_536),
-        ] {
-            if !(low..=high).contains(&value) {
-                return err(key, format!("{value} must be between {low} and {high}"));
-            }
-        }
-        for (key, value, low, high) in [
-            ("learning_rate", self.learning_rate, 0.0, 1.0),
-            ("weight_decay", self.weight_decay, 0.0, 1.0),
-            ("buy_confidence", self.buy_confidence, 0.0, 1.0),
-            ("sell_confidence", self.sell_confidence, 0.0, 1.0),
-        ] {
-            if !(value.is_finite() && value >= low && value <= high) {
-                return err(key, format!("{value} must be between {low} and {high}"));
-            }
-        }
-        if self.learning_rate == 0.0 {
-            return err("learning_rate", "must be above 0".into());
-        }
-        for (key, value) in [
-            ("validation_share", self.validation_share),
-            ("test_share", self.test_share),
-        ] {
-            if !(value.is_finite() && value > 0.0 && value < 0.5) {
-                return err(key, format!("{value} must be above 0 and below 0.5"));
-            }
-        }
-        if self.validation_share + self.test_share >= 0.8 {
-            return err(
-                "test_share",
-                "validation_share + test_share must leave at least 20 % for training".into(),
-            );
         }
         Ok(())
     }

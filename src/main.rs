@@ -608,6 +608,9 @@ fn real_main() -> Result<ExitCode> {
                     cash: cash.unwrap_or(config.backtest.cash),
                     short: short || config.backtest.short,
                     out,
+                    thresholds: trademon::model::signal::ThresholdOverride::from_config(
+                        &config.model,
+                    ),
                 },
             )?;
             if json {
@@ -627,7 +630,8 @@ fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Models { action, json } => {
-            let output = commands::models::run(&db, &action)?;
+            let over = trademon::model::signal::ThresholdOverride::from_config(&config.model);
+            let output = commands::models::run(&db, &action, over)?;
             if json {
                 emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
             } else {

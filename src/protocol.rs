@@ -14,8 +14,8 @@ use crate::feed::FeedEvent;
 #[path = "protocol_models.rs"]
 mod models;
 pub use models::{
-    FeatureWeight, ModelSummary, ModelsView, Scores, SignalInfo, TestScores, TrainingProgress,
-    put_signal,
+    FeatureWeight, ModelSummary, ModelsView, Scores, SignalInfo, SignalThresholds, TestScores,
+    TrainingProgress, put_signal,
 };
 
 #[path = "protocol_backtest.rs"]
@@ -26,7 +26,7 @@ pub use backtests::{
 };
 
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;

@@ -65,6 +65,19 @@ pub struct ModelSummary {
     /// What it was trained on, e.g. "BTCUSDT 1m".
     pub data: String,
     pub test: Option<TestScores>,
+    /// The confidence its Buy / Sell signals need; `None` when it stores none (a PyTorch member).
+    #[serde(default)]
+    pub thresholds: Option<SignalThresholds>,
+}
+
+/// The confidence a model's Buy and Sell signals need, and where those numbers come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalThresholds {
+    pub buy: f64,
+    pub sell: f64,
+    /// In words: "calibrated: 20 % of validation candles trade", "config model.buy_confidence
+    /// / sell_confidence", or "fixed at training (the model predates calibration)".
+    pub source: String,
 }
 
 /// One feature's weight in the active model, with the three parts it was set from.

@@ -73,6 +73,7 @@ fn an_ensemble_runs_through_its_own_input_pipeline() {
             buy: 0.1,
             sell: 0.1,
         },
+        calibration: None,
         data: DataSpec {
             window: SMALL.window,
             ..DataSpec::default()
@@ -179,6 +180,23 @@ fn bad_eval_inputs_and_ids_are_refused_and_nothing_changes() {
     assert!(!d.join("registry.db").exists(), "{no_db}");
     ok_json(&models(d, &["import-torch", &member, "--json"]));
     ok_json(&models(d, &["eval", "1", "--input", &x, "--json"]));
+    // Windows of another length run as they are (an LSTM takes any number of steps), through
+    // the same weights.
+    let long = write(
+        d,
+        "long.safetensors",
+        &x_file(&[1, 6, 3], |i| i as f32 / 20.0),
+    );
+    let eval = ok_json(&models(d, &["eval", "1", "--input", &long, "--json"]));
+    assert_eq!(eval["window"], 6);
+    let values: Vec<f32> = (0..18).map(|i| i as f32 / 20.0).collect();
+    let want = Member::from_safetensors(&file_of(&member_tensors(SMALL, 9)))
+        .unwrap()
+        .with_window(6)
+        .unwrap()
+        .probabilities(&values, 1)
+        .unwrap();
+    assert_eq!(torch_support::probabilities(&eval), want);
     let before = stored(d);
 
     let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
@@ -191,9 +209,12 @@ fn bad_eval_inputs_and_ids_are_refused_and_nothing_changes() {
             ],
         ),
         (
-            "long",
-            x_file(&[1, 6, 3], |_| 0.5),
-            vec!["input x has shape [1, 6, 3], expected [1, 5, 3]"],
+            "no steps",
+            x_file(&[1, 0, 3], |_| 0.5),
+            vec![
+                "input x has shape [1, 0, 3], expected [1, 5, 3]",
+                "any T ≥ 1",
+            ],
         ),
         (
             "flat",

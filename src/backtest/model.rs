@@ -114,7 +114,7 @@ pub fn model_signals(
             let verdict = signal::combine(
                 &members,
                 &ensemble.params.member_weights,
-                ensemble.params.thresholds,
+                ensemble.thresholds(),
             );
             signals[index] = Some(verdict.signal);
         }

@@ -15,6 +15,7 @@ use crate::config::BacktestConfig;
 use crate::domain::{Interval, Symbol};
 use crate::model::ensemble::Ensemble;
 use crate::model::registry::{Registry, RegistryError};
+use crate::model::signal::ThresholdOverride;
 use crate::store::{BacktestRunRow, Store, StoreError};
 
 pub use super::backtest_files::{svg_chart, write_files};
@@ -39,6 +40,9 @@ pub struct BacktestArgs {
     pub out: Option<PathBuf>,
     /// Keep the run in the database.
     pub save: bool,
+    /// The config's explicit Buy / Sell thresholds; a model strategy uses the model's own
+    /// thresholds where this sets none.
+    pub thresholds: ThresholdOverride,
 }
 
 impl BacktestArgs {
@@ -64,6 +68,7 @@ impl BacktestArgs {
             walk_forward: None,
             out: None,
             save: true,
+            thresholds: ThresholdOverride::default(),
         }
     }
 }
@@ -175,7 +180,11 @@ pub(super) struct Loaded {
     pub(super) ensemble: Ensemble,
 }
 
-fn load_model(db: &Path, wanted: &str) -> Result<Loaded, BacktestCommandError> {
+fn load_model(
+    db: &Path,
+    wanted: &str,
+    thresholds: ThresholdOverride,
+) -> Result<Loaded, BacktestCommandError> {
     let registry = Registry::open(db)?;
     let record = if wanted == "champion" {
         registry
@@ -185,11 +194,12 @@ fn load_model(db: &Path, wanted: &str) -> Result<Loaded, BacktestCommandError> {
         registry.get(wanted)?
     };
     let blob = registry.load_blob(record.id)?;
-    let ensemble =
+    let mut ensemble =
         Ensemble::from_record(&record, &blob).map_err(|e| BacktestCommandError::Model {
             model: record.version.clone(),
             reason: e.to_string(),
         })?;
+    ensemble.override_thresholds(thresholds);
     Ok(Loaded {
         version: record.version,
         ensemble,
@@ -241,7 +251,7 @@ pub fn run_with(
         series.push((symbol, candles));
     }
     let model = match &spec {
-        StrategySpec::Model(wanted) => Some(load_model(db, wanted)?),
+        StrategySpec::Model(wanted) => Some(load_model(db, wanted, args.thresholds)?),
         _ => None,
     };
     let mut report = match args.walk_forward {

@@ -190,7 +190,7 @@ pub(super) fn walk(
                             / p.members.max(1) as f64),
                     });
                 };
-                let trained = train(
+                let mut trained = train(
                     &candles[training.clone()],
                     interval,
                     train_spec,
@@ -201,6 +201,7 @@ pub(super) fn walk(
                     TrainError::Stopped => BacktestCommandError::Stopped,
                     e => BacktestCommandError::Walk(format!("training: {e}")),
                 })?;
+                trained.ensemble.override_thresholds(args.thresholds);
                 let version = format!("fold {fold} model");
                 let window = &candles[training.start..test.end];
                 let signals = model_signals(

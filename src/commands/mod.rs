@@ -12,6 +12,7 @@ pub mod features;
 pub mod import;
 pub mod models;
 pub mod models_eval;
+mod models_text;
 pub mod models_torch;
 pub mod run;
 pub mod runs;

@@ -1,7 +1,9 @@
 //! `trademon models eval ID --input FILE [--tensor NAME]`: a registered model (a PyTorch member or
 //! a trained ensemble) run on windows [B, T, F] of raw feature values from a safetensors file,
 //! through the model's own normalisation and indicator weights, printing P(down, flat, up) per
-//! window.
+//! window. T is the input's own: an LSTM runs on any number of steps, so a member stored with
+//! window 20 (the default of a file without metadata) evaluates windows of 15 as they are; only F
+//! must be the model's.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,7 +15,7 @@ use crate::model::ensemble::{self, Ensemble};
 use crate::model::normalize::Normalizer;
 use crate::model::registry::{ModelRecord, Registry};
 use crate::model::weighting::IndicatorWeights;
-use crate::model::weights_file::{input_values, load_tensors};
+use crate::model::weights_file::{input_windows, load_tensors};
 use crate::model::{Member, MemberSpec};
 
 /// What `eval` computed: per window, the probabilities of down, flat, up.
@@ -28,6 +30,8 @@ pub struct EvalReport {
     #[serde(skip)]
     pub tensor: String,
     pub rows: usize,
+    /// The steps per window (T) of the input.
+    pub window: usize,
     pub probabilities: Vec<[f64; 3]>,
 }
 
@@ -75,6 +79,37 @@ impl Runnable {
             scales,
             member: Box::new(member),
         })
+    }
+
+    /// The same model over windows of `window` steps.
+    fn with_window(&self, window: usize) -> Result<Self, String> {
+        match self {
+            Self::Member {
+                member,
+                means,
+                scales,
+            } => Ok(Self::Member {
+                member: Box::new(member.with_window(window).map_err(|e| e.to_string())?),
+                means: means.clone(),
+                scales: scales.clone(),
+            }),
+            Self::Ensemble(e) => {
+                let members = e
+                    .members()
+                    .iter()
+                    .map(|m| m.with_window(window))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())?;
+                let mut params = e.params.clone();
+                params.data.window = window;
+                for info in &mut params.members {
+                    info.spec.window = window;
+                }
+                let ensemble = Ensemble::new(e.names.clone(), params, e.weighting.clone(), members)
+                    .map_err(|e| e.to_string())?;
+                Ok(Self::Ensemble(Box::new(ensemble)))
+            }
+        }
     }
 
     /// The shape of one window: T and F.
@@ -172,7 +207,13 @@ pub fn eval(
             found,
         });
     };
-    let (values, batch) = input_values(tensor, x, &spec).map_err(bad_input)?;
+    let (values, batch, window) =
+        input_windows(tensor, x, spec.features, spec.window).map_err(bad_input)?;
+    let model = if window == spec.window {
+        model
+    } else {
+        model.with_window(window).map_err(bad_model)?
+    };
     let probabilities = model.probabilities(&values, batch).map_err(bad_model)?;
     Ok(EvalReport {
         model: record.version.clone(),
@@ -180,6 +221,7 @@ pub fn eval(
         input: path,
         tensor: tensor.to_string(),
         rows: batch,
+        window,
         probabilities,
     })
 }
@@ -188,8 +230,8 @@ pub fn eval(
 pub fn eval_text(r: &EvalReport) -> String {
     let windows = if r.rows == 1 { "window" } else { "windows" };
     let mut out = format!(
-        "model {} (id {}) on {} {windows} of {} from {}\n",
-        r.model, r.id, r.rows, r.tensor, r.input
+        "model {} (id {}) on {} {windows} of T = {} steps of {} from {}\n",
+        r.model, r.id, r.rows, r.window, r.tensor, r.input
     );
     let _ = writeln!(
         out,

@@ -13,7 +13,7 @@ use crate::model::ensemble::KIND as ENSEMBLE_KIND;
 use crate::model::normalize::Normalizer;
 use crate::model::registry::{ModelRecord, NewModel, Origin, Registry, RegistryError, TrainedOn};
 use crate::model::weighting::IndicatorWeights;
-use crate::model::{Member, MemberSpec, ModelError};
+use crate::model::{Member, MemberSpec, ModelError, weights_file};
 
 /// The registry kind of a model that is one PyTorch-trained member.
 pub const TORCH_MEMBER_KIND: &str = "torch-member";
@@ -31,6 +31,11 @@ pub enum ModelsError {
     #[error("{path} is not a PyTorch LSTM member: {error}")]
     NotMember {
         path: String,
+        error: Box<ModelError>,
+    },
+    #[error("--window {window}: {error}")]
+    BadWindow {
+        window: usize,
         error: Box<ModelError>,
     },
     #[error("input file {path}: {error}")]
@@ -72,6 +77,9 @@ pub struct TorchImport {
     pub member: MemberSpec,
     /// Weights and biases in all.
     pub parameters: usize,
+    /// Where its window T came from: "--window", "the file's metadata" or "the default 20
+    /// (the file has no window in its metadata)".
+    pub window_from: String,
     /// Whether its inputs are the live feature set (F equals the live feature count).
     pub runs_live: bool,
     /// Why it cannot run live, when it cannot.
@@ -104,14 +112,42 @@ fn feature_names(features: usize) -> (Vec<String>, Option<String>) {
 }
 
 /// Reads `file` as one member under PyTorch's names and registers it in the store at `db`
-/// (created when absent, only once the file has been read as a member).
-pub fn import_torch(db: &Path, file: &Path) -> Result<TorchImport, ModelsError> {
+/// (created when absent, only once the file has been read as a member). `window` (`--window T`)
+/// sets the window the live engine feeds it; without it the file's metadata does, else 20.
+pub fn import_torch(
+    db: &Path,
+    file: &Path,
+    window: Option<usize>,
+) -> Result<TorchImport, ModelsError> {
     let path = file.display().to_string();
     let bytes = read(file)?;
-    let member = Member::from_safetensors(&bytes).map_err(|error| ModelsError::NotMember {
+    let not_member = |error| ModelsError::NotMember {
         path: path.clone(),
         error: Box::new(error),
-    })?;
+    };
+    let member = Member::from_safetensors(&bytes).map_err(not_member)?;
+    let in_metadata = weights_file::metadata(&bytes)
+        .map_err(not_member)?
+        .contains_key("window");
+    let (member, window_from) = match window {
+        Some(t) => (
+            member
+                .with_window(t)
+                .map_err(|error| ModelsError::BadWindow {
+                    window: t,
+                    error: Box::new(error),
+                })?,
+            "--window".to_string(),
+        ),
+        None if in_metadata => (member, "the file's metadata".to_string()),
+        None => (
+            member,
+            format!(
+                "the default {} (the file has no window in its metadata; --window T sets it)",
+                MemberSpec::DEFAULT_WINDOW
+            ),
+        ),
+    };
     let spec = *member.spec();
     let blob = member
         .to_safetensors()
@@ -155,6 +191,7 @@ pub fn import_torch(db: &Path, file: &Path) -> Result<TorchImport, ModelsError> 
         file: path,
         member: spec,
         parameters,
+        window_from,
         runs_live: note.is_none(),
         note,
     })
@@ -170,9 +207,9 @@ pub fn import_text(r: &TorchImport) -> String {
     let layers = if s.layers == 1 { "layer" } else { "layers" };
     let _ = writeln!(
         out,
-        "  member      LSTM F = {} inputs, H = {} hidden, {} {layers}, window T = {}; \
+        "  member      LSTM F = {} inputs, H = {} hidden, {} {layers}, window T = {} (from {}); \
          {} parameters",
-        s.features, s.hidden, s.layers, s.window, r.parameters
+        s.features, s.hidden, s.layers, s.window, r.window_from, r.parameters
     );
     let _ = writeln!(
         out,

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::domain::{Candle, Interval, Symbol};
-use crate::model::ensemble::KIND;
+use crate::model::ensemble::{EnsembleParams, KIND};
 use crate::model::registry::{ModelRecord, NewModel, Origin, Registry, RegistryError, TrainedOn};
 use crate::model::train::{Progress, TrainError, TrainSpec, Trained, TrainingReport, train};
 use crate::store::{Store, StoreError};
@@ -230,6 +230,17 @@ pub fn to_text(output: &TrainOutput) -> String {
         "The ensemble does NOT beat even the majority class on test log-loss: it has learned \
          nothing usable.\n"
     });
+    if let Ok(params) = serde_json::from_value::<EnsembleParams>(output.model.params.clone())
+        && let Some(c) = params.calibration
+    {
+        text.push_str(&format!(
+            "Signals: Buy or Sell at confidence >= {:.4}, calibrated so {:.1} % of the validation \
+             candles trade (model.signal_rate {}).\n",
+            params.thresholds.buy,
+            100.0 * c.achieved_rate,
+            c.signal_rate
+        ));
+    }
     if output.model.trained_on == TrainedOn::Simulated {
         text.push_str(
             "Trained on SIMULATED prices: these scores say nothing about a real market.\n",

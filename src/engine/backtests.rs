@@ -14,6 +14,7 @@ use crate::commands::backtest::{
     BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
 };
 use crate::domain::{Interval, Symbol};
+use crate::model::signal::ThresholdOverride;
 use crate::protocol::{
     BacktestCosts, BacktestProgress, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
     RUNS_LISTED,
@@ -50,6 +51,8 @@ pub struct BacktestRunner {
     job: Option<Job>,
     /// A stored run being read: its id and the answer to come.
     opening: Option<(i64, Receiver<Result<Report, String>>)>,
+    /// The config's explicit Buy / Sell thresholds, for model strategies.
+    thresholds: ThresholdOverride,
     pub view: BacktestsView,
 }
 
@@ -60,6 +63,7 @@ impl BacktestRunner {
             db,
             job: None,
             opening: None,
+            thresholds: ThresholdOverride::default(),
             view: BacktestsView {
                 costs,
                 ..BacktestsView::default()
@@ -67,6 +71,12 @@ impl BacktestRunner {
         };
         runner.refresh_list();
         runner
+    }
+
+    /// Model strategies use the config's explicit thresholds `over` where it sets them.
+    pub fn with_thresholds(mut self, over: ThresholdOverride) -> Self {
+        self.thresholds = over;
+        self
     }
 
     fn refresh_list(&mut self) {
@@ -127,7 +137,9 @@ impl BacktestRunner {
         if let Err(e) = parse_strategy(&strategy) {
             return self.refuse(format!("refused: {e}"));
         }
-        let args = BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.view.costs);
+        let mut args =
+            BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.view.costs);
+        args.thresholds = self.thresholds;
         let (tx, messages) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();

@@ -158,7 +158,9 @@ impl Engine {
             wall_clock_ms(),
         );
         state.models = models.view.clone();
-        let backtests = BacktestRunner::start(db_path.clone(), options.backtest);
+        let backtests = BacktestRunner::start(db_path.clone(), options.backtest).with_thresholds(
+            crate::model::signal::ThresholdOverride::from_config(&options.model),
+        );
         state.backtests = backtests.view.clone();
         let initial = models.take_initial();
         for signal in &initial.signals {

@@ -14,13 +14,15 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use crate::config::ModelConfig;
 use crate::domain::{Candle, Interval, Symbol};
 use crate::features::{FEATURE_COUNT, FeatureSet};
+use crate::model::calibrate;
 use crate::model::ensemble::{Ensemble, EnsembleParams, EnsembleWeighting, KIND};
 use crate::model::predict::Scratch;
 use crate::model::registry::{LiveEventKind, ModelRecord, Registry};
-use crate::model::signal::{self, Verdict};
+use crate::model::signal::{self, ThresholdOverride, Thresholds, Verdict};
 use crate::model::train::TrainingReport;
 use crate::protocol::{
-    ModelSummary, ModelsView, Scores, SignalInfo, Snapshot, TestScores, TrainingProgress,
+    ModelSummary, ModelsView, Scores, SignalInfo, SignalThresholds, Snapshot, TestScores,
+    TrainingProgress,
 };
 use crate::store::writer::WriteOp;
 use crate::store::{OutcomeRow, PredictionRow};
@@ -146,7 +148,7 @@ impl ModelRunner {
             view: ModelsView::default(),
         };
         if demo && let Some(mut registry) = runner.registry() {
-            match crate::model::demo::install_if_empty(&mut registry) {
+            match crate::model::demo::install(&mut registry) {
                 Ok(Some(record)) => tracing::info!("registered the demo model {}", record.version),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("demo model not registered: {e}"),
@@ -180,7 +182,8 @@ impl ModelRunner {
         match registry.list() {
             Ok(mut records) => {
                 records.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
-                self.view.models = records.iter().map(summary).collect();
+                let over = ThresholdOverride::from_config(&self.config);
+                self.view.models = records.iter().map(|r| summary(r, over)).collect();
             }
             Err(e) => tracing::warn!("cannot list models: {e}"),
         }
@@ -193,7 +196,11 @@ impl ModelRunner {
             .registry()
             .ok_or_else(|| "no registry".to_string())
             .and_then(|r| r.load_blob(record.id).map_err(|e| e.to_string()))
-            .and_then(|blob| Ensemble::from_record(record, &blob).map_err(|e| e.to_string()));
+            .and_then(|blob| Ensemble::from_record(record, &blob).map_err(|e| e.to_string()))
+            .map(|mut ensemble| {
+                ensemble.override_thresholds(ThresholdOverride::from_config(&self.config));
+                ensemble
+            });
         let runner = match loaded {
             Ok(ensemble) => {
                 self.view.fallback = None;
@@ -384,6 +391,7 @@ impl ModelRunner {
     }
 
     fn predict(&mut self, symbol: Symbol, open_time_ms: i64, now_ms: i64, out: &mut Output) {
+        let over = ThresholdOverride::from_config(&self.config);
         let Some(active) = &mut self.active else {
             return;
         };
@@ -417,7 +425,7 @@ impl ModelRunner {
                         }
                         match ensemble
                             .fallback_probabilities(last)
-                            .map(|p| fallback_verdict(p, &ensemble.params))
+                            .map(|p| fallback_verdict(p, ensemble.thresholds()))
                         {
                             Ok(v) => (v, true),
                             Err(e) => {
@@ -439,7 +447,10 @@ impl ModelRunner {
                     .apply(last, &weighting.indicators.weights, &mut normalised)
                     .and_then(|()| weighting.logistic.predict_proba(&normalised));
                 match p {
-                    Ok(p) => (fallback_verdict(p, params), true),
+                    Ok(p) => (
+                        fallback_verdict(p, params.thresholds.overridden(over)),
+                        true,
+                    ),
                     Err(e) => {
                         tracing::error!("the fallback failed: {e}");
                         return;
@@ -553,8 +564,8 @@ pub enum ModelCommand {
     Retrain(Symbol, Interval),
 }
 
-fn fallback_verdict(p: [f64; 3], params: &EnsembleParams) -> Verdict {
-    signal::combine(&[p.map(|v| v as f32)], &[1.0], params.thresholds)
+fn fallback_verdict(p: [f64; 3], thresholds: Thresholds) -> Verdict {
+    signal::combine(&[p.map(|v| v as f32)], &[1.0], thresholds)
 }
 
 fn scores(m: &crate::model::metrics::Metrics) -> Scores {
@@ -566,8 +577,9 @@ fn scores(m: &crate::model::metrics::Metrics) -> Scores {
     }
 }
 
-/// A registry row as the Models pane lists it.
-pub fn summary(record: &ModelRecord) -> ModelSummary {
+/// A registry row as the Models pane lists it, with the thresholds its signals are judged by
+/// under the config's explicit numbers `over`.
+pub fn summary(record: &ModelRecord, over: ThresholdOverride) -> ModelSummary {
     let report = serde_json::from_value::<TrainingReport>(record.metrics.clone()).ok();
     let data = match (record.symbol, record.interval) {
         (Some(s), Some(i)) => format!("{} {i}", s.as_str()),
@@ -588,5 +600,15 @@ pub fn summary(record: &ModelRecord) -> ModelSummary {
             logistic: scores(&r.test.logistic),
             majority: scores(&r.test.majority),
         }),
+        thresholds: serde_json::from_value::<EnsembleParams>(record.params.clone())
+            .ok()
+            .map(|params| {
+                let (t, source) = calibrate::effective(&params, over);
+                SignalThresholds {
+                    buy: t.buy,
+                    sell: t.sell,
+                    source,
+                }
+            }),
     }
 }

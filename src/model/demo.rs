@@ -1,7 +1,19 @@
-//! The demo ensemble shipped in `assets/`: trained by this code (`trademon train`) on 30,000
-//! minutes of the built-in exchange's simulated BTCUSDT, exported with `trademon models export`.
-//! On the first run on simulated data, with an empty registry, it is registered (origin "demo",
-//! trained on simulated data) and made champion, so the console shows signals at once.
+//! The demo ensemble shipped in `assets/`: trained by this code (`trademon --sim train --symbol
+//! BTCUSDT --interval 1m`) on 30,008 minutes of the built-in exchange's simulated BTCUSDT (seed
+//! 42, the series beginning 2026-11-01 17:15 UTC), exported with `trademon models export`. On the
+//! first run on simulated data, with an empty registry, it is registered (origin "demo", trained
+//! on simulated data) and made champion, so the console shows signals at once.
+//!
+//! **Its thresholds were calibrated after training, not retrained.** The export carried the
+//! fixed 0.10 of the config it was trained with, which almost none of its confidences reach, so
+//! it never traded. Its training data was regenerated from the simulator (the same seed and first
+//! candle, `feed::sim::model_candles`); the dataset rebuilt from it with the model's data spec has
+//! exactly the model's θ and split sizes, and the ensemble scores exactly its recorded validation
+//! log-loss on it. On that validation split the thresholds were then calibrated as training now
+//! does ([`super::calibrate`], `model.signal_rate` 0.2: Buy or Sell at confidence ≥ 0.0197, 19.99
+//! % of the 4,452 validation candles) and written, with the calibration, into the `params` entry
+//! of the asset's metadata. The tensors and the rest of the record are unchanged.
+//! `tests/model_thresholds.rs` checks all of this and holds the ignored test that wrote the file.
 
 use std::collections::HashMap;
 
@@ -76,10 +88,18 @@ pub fn new_model_from_export(
     })
 }
 
-/// Registers the demo model and makes it champion, if the registry holds no model at all.
-/// Returns the record when it did.
-pub fn install_if_empty(registry: &mut Registry) -> Result<Option<ModelRecord>, DemoError> {
-    if !registry.list()?.is_empty() {
+/// Registers the demo model and makes it champion when the registry holds no model at all, or
+/// only older demos (a store made by an earlier build, whose demo had the fixed 0.10 thresholds
+/// and never traded): this one then joins them as the line's next version and becomes champion.
+/// A registry with any other model, or with this very demo, is left alone. Returns the record
+/// when it registered one.
+pub fn install(registry: &mut Registry) -> Result<Option<ModelRecord>, DemoError> {
+    let sha256 = super::registry::sha256_hex(DEMO_MODEL);
+    let models = registry.list()?;
+    if models
+        .iter()
+        .any(|m| m.origin != Origin::Demo || m.sha256 == sha256)
+    {
         return Ok(None);
     }
     let record = registry.register(new_model_from_export(
@@ -100,12 +120,17 @@ mod tests {
     fn the_demo_registers_once_and_runs() {
         let dir = tempfile::tempdir().unwrap();
         let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
-        let record = install_if_empty(&mut registry).unwrap().unwrap();
+        let record = install(&mut registry).unwrap().unwrap();
         assert_eq!(record.origin, Origin::Demo);
         assert_eq!(record.trained_on, TrainedOn::Simulated);
+        assert!(
+            record.params["calibration"]["signal_rate"].is_number(),
+            "{}",
+            record.params
+        );
         assert_eq!(registry.champion().unwrap().unwrap().id, record.id);
         // Not twice.
-        assert!(install_if_empty(&mut registry).unwrap().is_none());
+        assert!(install(&mut registry).unwrap().is_none());
         assert_eq!(registry.list().unwrap().len(), 1);
         let blob = registry.load_blob(record.id).unwrap();
         let ensemble = Ensemble::from_record(&record, &blob).unwrap();
@@ -118,6 +143,52 @@ mod tests {
         for (a, b) in batch[0].iter().zip(verdict.probabilities) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
+    }
+
+    /// The demo file with another `params` entry in its metadata.
+    fn demo_with_params(params: &serde_json::Value) -> Vec<u8> {
+        let (_, header) = SafeTensors::read_metadata(DEMO_MODEL).unwrap();
+        let mut meta = header.metadata().clone().unwrap();
+        meta.insert("params".into(), params.to_string());
+        let tensors = SafeTensors::deserialize(DEMO_MODEL).unwrap().tensors();
+        safetensors::serialize(tensors, Some(meta)).unwrap()
+    }
+
+    #[test]
+    fn an_older_demo_is_replaced_but_no_other_model() {
+        let current = new_model_from_export(DEMO_MODEL, Origin::Demo, TrainedOn::Simulated)
+            .unwrap()
+            .params;
+        // An older demo: the same tensors, the fixed thresholds, no calibration.
+        let mut params = current.clone();
+        let object = params.as_object_mut().unwrap();
+        object.remove("calibration");
+        object.insert(
+            "thresholds".into(),
+            serde_json::json!({"buy": 0.1, "sell": 0.1}),
+        );
+        let older = demo_with_params(&params);
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
+        let old = new_model_from_export(&older, Origin::Demo, TrainedOn::Simulated).unwrap();
+        let old = registry.register(old).unwrap();
+        registry.promote(old.id).unwrap();
+        let new = install(&mut registry).unwrap().unwrap();
+        assert_eq!(registry.champion().unwrap().unwrap().id, new.id);
+        assert_eq!(new.version, "ensemble-BTCUSDT-1m@2.0.0");
+        assert!(install(&mut registry).unwrap().is_none());
+        // With a model of the user's own beside the old demo, nothing is touched.
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
+        let old = new_model_from_export(&older, Origin::Demo, TrainedOn::Simulated).unwrap();
+        registry.register(old).unwrap();
+        let mut params = current;
+        params["thresholds"] = serde_json::json!({"buy": 0.3, "sell": 0.3});
+        let mine = demo_with_params(&params);
+        let mine = new_model_from_export(&mine, Origin::Trained, TrainedOn::Simulated).unwrap();
+        registry.register(mine).unwrap();
+        assert!(install(&mut registry).unwrap().is_none());
+        assert_eq!(registry.list().unwrap().len(), 2);
     }
 
     #[test]
@@ -146,7 +217,7 @@ mod timing {
     fn demo_prediction_cost() {
         let dir = tempfile::tempdir().unwrap();
         let mut registry = Registry::open(&dir.path().join("simulated.db")).unwrap();
-        let record = install_if_empty(&mut registry).unwrap().unwrap();
+        let record = install(&mut registry).unwrap().unwrap();
         let blob = registry.load_blob(record.id).unwrap();
         let ensemble = Ensemble::from_record(&record, &blob).unwrap();
         let window = vec![0.1f32; ensemble.window() * ensemble.names.len()];

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::Calibration;
 use super::data_error::DataError;
 use super::logistic::LogisticRegression;
 use super::member::{Class, Member};
@@ -14,7 +15,7 @@ use super::normalize::Normalizer;
 use super::predict::Scratch;
 use super::prepare::DataSpec;
 use super::registry::ModelRecord;
-use super::signal::{self, Thresholds, Verdict};
+use super::signal::{self, ThresholdOverride, Thresholds, Verdict};
 use super::weighting::IndicatorWeights;
 use super::weights::{CLASSES, MemberSpec, Weights};
 use super::{ModelError, weights_file};
@@ -65,7 +66,12 @@ pub struct EnsembleParams {
     pub members: Vec<MemberInfo>,
     /// The members' say in the mean, from their validation log-loss (sums to 1).
     pub member_weights: Vec<f64>,
+    /// The model's own thresholds: calibrated on the validation split (see `calibration`), or,
+    /// for a model trained before calibration, the config numbers it was trained with.
     pub thresholds: Thresholds,
+    /// How `thresholds` were calibrated; absent in models trained before calibration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
     pub data: DataSpec,
     /// |forward return| below this was "flat" in training.
     pub theta: f64,
@@ -89,6 +95,8 @@ pub struct Ensemble {
     pub params: EnsembleParams,
     pub weighting: EnsembleWeighting,
     members: Vec<Member>,
+    /// What signals are judged by: the model's own thresholds, or the config's where it sets them.
+    thresholds: Thresholds,
 }
 
 impl Ensemble {
@@ -100,6 +108,7 @@ impl Ensemble {
     ) -> Result<Self, EnsembleError> {
         let ensemble = Self {
             names,
+            thresholds: params.thresholds,
             params,
             weighting,
             members,
@@ -151,6 +160,24 @@ impl Ensemble {
 
     pub fn members(&self) -> &[Member] {
         &self.members
+    }
+
+    /// The thresholds its signals are judged by (see [`Ensemble::override_thresholds`]).
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    /// Sets the model's own thresholds and how they were calibrated, as training does.
+    pub fn set_own_thresholds(&mut self, thresholds: Thresholds, calibration: Option<Calibration>) {
+        self.params.thresholds = thresholds;
+        self.params.calibration = calibration;
+        self.thresholds = thresholds;
+    }
+
+    /// Judges signals by the model's own thresholds with the sides `over` sets (the config's
+    /// explicit numbers) replaced; the stored params keep the model's own.
+    pub fn override_thresholds(&mut self, over: ThresholdOverride) {
+        self.thresholds = self.params.thresholds.overridden(over);
     }
 
     pub fn window(&self) -> usize {
@@ -311,7 +338,7 @@ impl Ensemble {
         Ok(signal::combine(
             &rows,
             &self.params.member_weights,
-            self.params.thresholds,
+            self.thresholds,
         ))
     }
 

@@ -125,6 +125,17 @@ impl Member {
         &self.spec
     }
 
+    /// The same weights over windows of `window` steps: the window is not a weight, an LSTM
+    /// runs on any number of steps (≥ 1).
+    pub fn with_window(&self, window: usize) -> Result<Self, ModelError> {
+        let spec = MemberSpec {
+            window,
+            ..self.spec
+        };
+        spec.validate()?;
+        Ok(Self::from_parts(spec, self.weights.clone()))
+    }
+
     pub fn weights(&self) -> &Weights {
         &self.weights
     }

@@ -19,10 +19,11 @@
 //! Around it: the learning data ([`dataset`], [`labels`], [`split`], [`normalize`],
 //! [`prepare`]), the indicator weighting ([`weighting`], [`correlation`]), the majority and
 //! logistic baselines and the metrics ([`baseline`], [`logistic`], [`metrics`]), the ensemble's
-//! signal ([`signal`]), and the registry that keeps every trained version in SQLite
-//! ([`registry`]).
+//! signal ([`signal`]) and its thresholds calibrated on the validation split ([`calibrate`]),
+//! and the registry that keeps every trained version in SQLite ([`registry`]).
 
 pub mod baseline;
+pub mod calibrate;
 pub mod correlation;
 pub mod data_error;
 pub mod dataset;

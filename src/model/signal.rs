@@ -44,6 +44,43 @@ pub struct Thresholds {
     pub sell: f64,
 }
 
+impl Thresholds {
+    /// The thresholds of models trained before calibration, unless their config said otherwise.
+    pub const FIXED_DEFAULT: Thresholds = Thresholds {
+        buy: 0.10,
+        sell: 0.10,
+    };
+
+    /// These thresholds with the sides the config sets explicitly replaced.
+    pub fn overridden(self, over: ThresholdOverride) -> Thresholds {
+        Thresholds {
+            buy: over.buy.unwrap_or(self.buy),
+            sell: over.sell.unwrap_or(self.sell),
+        }
+    }
+}
+
+/// Explicit thresholds from the config (`model.buy_confidence` / `model.sell_confidence`): each
+/// side that is set wins over the model's own, live and in backtests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdOverride {
+    pub buy: Option<f64>,
+    pub sell: Option<f64>,
+}
+
+impl ThresholdOverride {
+    pub fn from_config(config: &crate::config::ModelConfig) -> Self {
+        Self {
+            buy: config.buy_confidence,
+            sell: config.sell_confidence,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buy.is_none() && self.sell.is_none()
+    }
+}
+
 /// The ensemble's verdict on one window.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -213,6 +250,26 @@ mod tests {
         let tie = combine(&[[0.5, 0.0, 0.5]], &[1.0], T);
         assert_eq!(tie.signal, Signal::Hold);
         assert_eq!(tie.confidence, 0.0);
+    }
+
+    #[test]
+    fn explicit_sides_override_the_models_thresholds() {
+        let own = Thresholds {
+            buy: 0.05,
+            sell: 0.07,
+        };
+        assert_eq!(own.overridden(ThresholdOverride::default()), own);
+        let buy_only = ThresholdOverride {
+            buy: Some(0.3),
+            sell: None,
+        };
+        assert_eq!(
+            own.overridden(buy_only),
+            Thresholds {
+                buy: 0.3,
+                sell: 0.07
+            }
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 use super::adamw::AdamW;
+use super::calibrate::calibrate_on_validation;
 use super::data_error::DataError;
 use super::dataset::Dataset;
 use super::ensemble::{Ensemble, EnsembleError, EnsembleParams, EnsembleWeighting, MemberInfo};
@@ -63,7 +64,17 @@ pub struct TrainSpec {
     pub weight_decay: f64,
     pub seed: u64,
     pub data: DataSpec,
-    pub thresholds: Thresholds,
+    pub thresholds: ThresholdRule,
+}
+
+/// How a training run sets the model's Buy / Sell thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ThresholdRule {
+    /// The validation-split confidence quantile at which this share of validation candles trade
+    /// (see [`super::calibrate`]).
+    Calibrate { signal_rate: f64 },
+    /// These numbers: retraining a model from before calibration, as it was trained.
+    Fixed(Thresholds),
 }
 
 impl TrainSpec {
@@ -86,9 +97,8 @@ impl TrainSpec {
             weight_decay: config.weight_decay,
             seed: config.seed,
             data,
-            thresholds: Thresholds {
-                buy: config.buy_confidence,
-                sell: config.sell_confidence,
+            thresholds: ThresholdRule::Calibrate {
+                signal_rate: config.signal_rate,
             },
         }
     }
@@ -124,7 +134,12 @@ impl TrainSpec {
             weight_decay: real("weight_decay")?,
             seed: whole("seed")?,
             data: params.data.clone(),
-            thresholds: params.thresholds,
+            thresholds: match params.calibration {
+                Some(c) => ThresholdRule::Calibrate {
+                    signal_rate: c.signal_rate,
+                },
+                None => ThresholdRule::Fixed(params.thresholds),
+            },
         })
     }
 
@@ -258,7 +273,8 @@ pub fn train(
         interval,
         members: infos.clone(),
         member_weights: member_weights(&losses),
-        thresholds: spec.thresholds,
+        thresholds: Thresholds::FIXED_DEFAULT,
+        calibration: None,
         data: spec.data.clone(),
         theta: dataset.theta(),
         training: serde_json::json!({
@@ -270,7 +286,7 @@ pub fn train(
             "seed": spec.seed,
         }),
     };
-    let ensemble = Ensemble::new(
+    let mut ensemble = Ensemble::new(
         dataset.names().to_vec(),
         params,
         EnsembleWeighting {
@@ -280,6 +296,14 @@ pub fn train(
         },
         members,
     )?;
+    match spec.thresholds {
+        ThresholdRule::Calibrate { signal_rate } => {
+            let (thresholds, calibration) =
+                calibrate_on_validation(&ensemble, dataset, signal_rate)?;
+            ensemble.set_own_thresholds(thresholds, Some(calibration));
+        }
+        ThresholdRule::Fixed(thresholds) => ensemble.set_own_thresholds(thresholds, None),
+    }
     let score = |ids: &[usize]| -> Result<Metrics, TrainError> {
         let (x, y) = context.batch(ids)?;
         let mut probabilities = Vec::with_capacity(y.len());

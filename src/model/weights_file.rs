@@ -24,7 +24,7 @@ pub fn load_tensors(bytes: &[u8]) -> Result<HashMap<String, Tensor>, ModelError>
 }
 
 /// The `__metadata__` map of a safetensors file (empty when it has none).
-fn metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>, ModelError> {
+pub(crate) fn metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>, ModelError> {
     let not = |reason: &str| ModelError::NotSafetensors {
         reason: reason.to_string(),
     };
@@ -251,7 +251,43 @@ pub fn write_member(spec: &MemberSpec, weights: &Weights) -> Result<Vec<u8>, Mod
     write_tensors(&tensors, &metadata)
 }
 
-/// A [B, T, F] input tensor as row-major values and B, checked against `spec`.
+/// A tensor of windows [B, T, F] of any length T ≥ 1 over `features` inputs, as f32 values, its
+/// batch B and its window T. A refusal suggests `usual_window` for a tensor that is not 3-D.
+pub fn input_windows(
+    name: &str,
+    tensor: &Tensor,
+    features: usize,
+    usual_window: usize,
+) -> Result<(Vec<f32>, usize, usize), ModelError> {
+    let (batch, window) = match tensor.dims() {
+        &[batch, window, f] if batch > 0 && window > 0 && f == features => (batch, window),
+        dims => {
+            let window = match dims {
+                [_, t, _] if *t > 0 => *t,
+                _ => usual_window,
+            };
+            return Err(ModelError::InputShape {
+                name: name.to_string(),
+                found: dims.to_vec(),
+                expected: vec![dims.first().copied().unwrap_or(1).max(1), window, features],
+                why: format!(
+                    "[B, T, F]: B ≥ 1 windows of any T ≥ 1 steps of F = {features} features"
+                ),
+            });
+        }
+    };
+    let values = float_values(name, tensor)?;
+    if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::NonFiniteInput {
+            name: name.to_string(),
+            index,
+            value: values[index],
+        });
+    }
+    Ok((values, batch, window))
+}
+
+/// A [B, T, F] input tensor as row-major values and B, checked against `spec` (its T too).
 pub fn input_values(
     name: &str,
     tensor: &Tensor,

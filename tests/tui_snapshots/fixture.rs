@@ -10,7 +10,8 @@ use trademon::feed::{FeedEvent, FeedEventKind};
 use trademon::model::signal::Signal;
 use trademon::protocol::{
     FeatureWeight, HealthReport, LinkState, Market, ModelSummary, ModelsView, Scores, Series,
-    SignalInfo, Snapshot, SourceInfo, StreamHealth, StreamState, TestScores, TrainingProgress,
+    SignalInfo, SignalThresholds, Snapshot, SourceInfo, StreamHealth, StreamState, TestScores,
+    TrainingProgress,
 };
 
 /// 2024-06-10 06:13:20 UTC.
@@ -288,6 +289,12 @@ fn model(
             model: scores(0.371, 0.362, loss, 0.661),
             logistic: scores(0.364, 0.351, 1.0931, 0.663),
             majority: scores(0.339, 0.169, 1.0986, 0.667),
+        }),
+        // A PyTorch member stores no thresholds; the others were calibrated in training.
+        thresholds: (origin != "torch-import").then(|| SignalThresholds {
+            buy: 0.0312,
+            sell: 0.0312,
+            source: "calibrated: 20 % of validation candles trade".to_string(),
         }),
     }
 }

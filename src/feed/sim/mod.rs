@@ -160,6 +160,14 @@ struct Shared {
     shutdown: watch::Sender<bool>,
 }
 
+/// The market model's one-minute candles of `symbol` for `seed`, `count` of them from
+/// `first_open_ms` (floored to the minute) on: the candles the exchange serves for a series whose
+/// history begins there (`start_ms − history_minutes`), generated without serving them.
+pub fn model_candles(seed: u64, symbol: Symbol, first_open_ms: i64, count: usize) -> Vec<Candle> {
+    let mut market = market::Market::new(seed, symbol, first_open_ms);
+    (0..count).map(|_| market.next_minute().candle).collect()
+}
+
 /// Starts the exchange on `addr` (port 0: the OS picks one) and returns once it accepts
 /// connections. History is generated (or the replay file loaded) before that.
 pub async fn start(options: SimOptions, addr: SocketAddr) -> Result<SimHandle, SimError> {

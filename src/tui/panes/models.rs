@@ -1,6 +1,7 @@
 //! The Models pane: every registered version with its held-out test scores beside the two
 //! baselines, which one runs and which is champion, where it came from (simulated data is said
-//! plainly), a background training run's progress, and the keys that act on the selection.
+//! plainly), the confidence the running model's Buy / Sell signals need and where it comes from,
+//! a background training run's progress, and the keys that act on the selection.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -102,7 +103,27 @@ fn draw_active(buf: &mut Buffer, area: Rect, models: &ModelsView) -> u16 {
         )),
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
-    1
+    let Some(t) = models.active_model().and_then(|m| m.thresholds.as_ref()) else {
+        return 1;
+    };
+    if area.height < 2 {
+        return 1;
+    }
+    let needs = if t.buy == t.sell {
+        format!(" Buy or Sell at confidence ≥ {:.4}, else Hold ", t.buy)
+    } else {
+        format!(
+            " Buy at confidence ≥ {:.4}, Sell ≥ {:.4}, else Hold ",
+            t.buy, t.sell
+        )
+    };
+    let line = Line::from(vec![
+        Span::styled(" signals ", theme::muted()),
+        Span::raw(needs),
+        Span::styled(format!("({})", t.source), theme::muted()),
+    ]);
+    buf.set_line(area.x, area.y + 1, &line, area.width);
+    2
 }
 
 fn draw_progress(buf: &mut Buffer, area: Rect, p: &TrainingProgress) {
