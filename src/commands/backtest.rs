@@ -183,6 +183,7 @@ pub(super) struct Loaded {
 fn load_model(
     db: &Path,
     wanted: &str,
+    interval: Interval,
     thresholds: ThresholdOverride,
 ) -> Result<Loaded, BacktestCommandError> {
     let registry = Registry::open(db)?;
@@ -194,8 +195,9 @@ fn load_model(
         registry.get(wanted)?
     };
     let blob = registry.load_blob(record.id)?;
+    // An imported member has no interval of its own: it runs at the backtest's.
     let mut ensemble =
-        Ensemble::from_record(&record, &blob).map_err(|e| BacktestCommandError::Model {
+        Ensemble::load(&record, &blob, interval).map_err(|e| BacktestCommandError::Model {
             model: record.version.clone(),
             reason: e.to_string(),
         })?;
@@ -251,7 +253,9 @@ pub fn run_with(
         series.push((symbol, candles));
     }
     let model = match &spec {
-        StrategySpec::Model(wanted) => Some(load_model(db, wanted, args.thresholds)?),
+        StrategySpec::Model(wanted) => {
+            Some(load_model(db, wanted, args.interval, args.thresholds)?)
+        }
         _ => None,
     };
     let mut report = match args.walk_forward {

@@ -105,7 +105,10 @@ impl Runnable {
                 for info in &mut params.members {
                     info.spec.window = window;
                 }
-                let ensemble = Ensemble::new(e.names.clone(), params, e.weighting.clone(), members)
+                let weighting = e
+                    .stored_weighting()
+                    .ok_or_else(|| "the ensemble has no logistic fallback".to_string())?;
+                let ensemble = Ensemble::new(e.names.clone(), params, weighting, members)
                     .map_err(|e| e.to_string())?;
                 Ok(Self::Ensemble(Box::new(ensemble)))
             }

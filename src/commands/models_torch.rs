@@ -15,8 +15,7 @@ use crate::model::registry::{ModelRecord, NewModel, Origin, Registry, RegistryEr
 use crate::model::weighting::IndicatorWeights;
 use crate::model::{Member, MemberSpec, ModelError, weights_file};
 
-/// The registry kind of a model that is one PyTorch-trained member.
-pub const TORCH_MEMBER_KIND: &str = "torch-member";
+pub use crate::model::torch_member::TORCH_MEMBER_KIND;
 
 /// Anything `trademon models ...` can refuse: the registry's errors and those of the files
 /// `import-torch` and `eval` read.

@@ -182,7 +182,12 @@ pub fn register(
         features: ensemble.names.clone(),
         params: serde_json::to_value(&ensemble.params).map_err(encode)?,
         metrics: serde_json::to_value(report).map_err(encode)?,
-        weighting: serde_json::to_value(&ensemble.weighting).map_err(encode)?,
+        weighting: serde_json::to_value(ensemble.stored_weighting().ok_or_else(|| {
+            TrainCommandError::Encode(
+                "the trained ensemble has no logistic fallback to store".into(),
+            )
+        })?)
+        .map_err(encode)?,
         blob,
     })?)
 }

@@ -19,6 +19,7 @@ use crate::model::ensemble::{Ensemble, EnsembleParams, EnsembleWeighting, KIND};
 use crate::model::predict::Scratch;
 use crate::model::registry::{LiveEventKind, ModelRecord, Registry};
 use crate::model::signal::{self, ThresholdOverride, Thresholds, Verdict};
+use crate::model::torch_member::TORCH_MEMBER_KIND;
 use crate::model::train::TrainingReport;
 use crate::protocol::{
     ModelSummary, ModelsView, Scores, SignalInfo, SignalThresholds, Snapshot, TestScores,
@@ -190,13 +191,20 @@ impl ModelRunner {
     }
 
     /// Makes `record` the running model, falling back to its logistic baseline when the
-    /// ensemble cannot be loaded.
+    /// ensemble cannot be loaded. A member imported from PyTorch has no interval of its own: it
+    /// runs at the console's main interval (the first streamed), and has no fallback.
     fn activate(&mut self, record: &ModelRecord, state: &Snapshot, now_ms: i64) {
         let loaded = self
             .registry()
             .ok_or_else(|| "no registry".to_string())
             .and_then(|r| r.load_blob(record.id).map_err(|e| e.to_string()))
-            .and_then(|blob| Ensemble::from_record(record, &blob).map_err(|e| e.to_string()))
+            .and_then(|blob| match state.intervals.first() {
+                Some(&main) => Ensemble::load(record, &blob, main).map_err(|e| e.to_string()),
+                None if record.kind == TORCH_MEMBER_KIND => {
+                    Err("no interval is streamed to run it at".to_string())
+                }
+                None => Ensemble::from_record(record, &blob).map_err(|e| e.to_string()),
+            })
             .map(|mut ensemble| {
                 ensemble.override_thresholds(ThresholdOverride::from_config(&self.config));
                 ensemble
@@ -415,6 +423,18 @@ impl ModelRunner {
                     Ok(verdict) => {
                         attribution = Some((to_thread.clone(), input, verdict.class));
                         (verdict, false)
+                    }
+                    Err(e) if !ensemble.has_fallback() => {
+                        let reason = format!(
+                            "{}: {e}; it has no logistic baseline to fall back to, so no signals",
+                            active.version
+                        );
+                        if self.view.fallback.as_deref() != Some(reason.as_str()) {
+                            tracing::error!("model failed: {reason}");
+                            self.view.fallback = Some(reason);
+                            out.models_changed = true;
+                        }
+                        return;
                     }
                     Err(e) => {
                         let reason = format!("{}: {e}", active.version);

@@ -45,6 +45,20 @@ pub enum EnsembleError {
     WrongKind { model: String, kind: String },
     #[error("inconsistent ensemble: {0}")]
     Inconsistent(String),
+    #[error("it has no logistic baseline to fall back to")]
+    NoFallback,
+    #[error("model {model}: {reason}")]
+    StoredMember { model: String, reason: String },
+    #[error(
+        "model {model} reads {features} inputs ({first}, ...), not the live feature set of {live} \
+         features, so it cannot run on live features"
+    )]
+    NotLiveFeatures {
+        model: String,
+        features: usize,
+        first: String,
+        live: usize,
+    },
 }
 
 /// One member's lineage.
@@ -88,12 +102,22 @@ pub struct EnsembleWeighting {
     pub logistic: LogisticRegression,
 }
 
+/// The input pipeline of a runnable model: how raw feature rows become the members' inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputWeighting {
+    pub normalizer: Normalizer,
+    pub indicators: IndicatorWeights,
+}
+
 /// A runnable ensemble.
 #[derive(Clone, Debug)]
 pub struct Ensemble {
     pub names: Vec<String>,
     pub params: EnsembleParams,
-    pub weighting: EnsembleWeighting,
+    pub weighting: InputWeighting,
+    /// The logistic baseline the engine falls back to; `None` for a model that has none (a
+    /// member imported from PyTorch), which then gives no signal when it fails.
+    fallback: Option<LogisticRegression>,
     members: Vec<Member>,
     /// What signals are judged by: the model's own thresholds, or the config's where it sets them.
     thresholds: Thresholds,
@@ -106,15 +130,56 @@ impl Ensemble {
         weighting: EnsembleWeighting,
         members: Vec<Member>,
     ) -> Result<Self, EnsembleError> {
+        let EnsembleWeighting {
+            normalizer,
+            indicators,
+            logistic,
+        } = weighting;
+        Self::with_fallback(
+            names,
+            params,
+            InputWeighting {
+                normalizer,
+                indicators,
+            },
+            Some(logistic),
+            members,
+        )
+    }
+
+    /// An ensemble with or without a logistic fallback.
+    pub(super) fn with_fallback(
+        names: Vec<String>,
+        params: EnsembleParams,
+        weighting: InputWeighting,
+        fallback: Option<LogisticRegression>,
+        members: Vec<Member>,
+    ) -> Result<Self, EnsembleError> {
         let ensemble = Self {
             names,
             thresholds: params.thresholds,
             params,
             weighting,
+            fallback,
             members,
         };
         ensemble.check()?;
         Ok(ensemble)
+    }
+
+    /// What the registry's `weighting` column holds for it: `None` for a model without a
+    /// logistic fallback (an imported member keeps its own form of the column).
+    pub fn stored_weighting(&self) -> Option<EnsembleWeighting> {
+        Some(EnsembleWeighting {
+            normalizer: self.weighting.normalizer.clone(),
+            indicators: self.weighting.indicators.clone(),
+            logistic: self.fallback.clone()?,
+        })
+    }
+
+    /// Whether it has a logistic baseline to fall back to.
+    pub fn has_fallback(&self) -> bool {
+        self.fallback.is_some()
     }
 
     fn check(&self) -> Result<(), EnsembleError> {
@@ -147,14 +212,16 @@ impl Ensemble {
         }
         if self.weighting.normalizer.width() != width
             || self.weighting.indicators.weights.len() != width
-            || self.weighting.logistic.features != width
+            || self.fallback.as_ref().is_some_and(|l| l.features != width)
         {
             return bad(format!(
                 "normaliser, indicator weights or fallback are not {width} features wide"
             ));
         }
         self.weighting.normalizer.check()?;
-        self.weighting.logistic.check()?;
+        if let Some(logistic) = &self.fallback {
+            logistic.check()?;
+        }
         Ok(())
     }
 
@@ -377,15 +444,18 @@ impl Ensemble {
         Ok(drivers)
     }
 
-    /// The logistic fallback on the newest feature row alone.
+    /// The logistic fallback on the newest feature row alone; an error for a model without one.
     pub fn fallback_probabilities(&self, row: &[f64]) -> Result<[f64; 3], EnsembleError> {
+        let Some(logistic) = &self.fallback else {
+            return Err(EnsembleError::NoFallback);
+        };
         let mut normalised = vec![0.0; self.names.len()];
         self.weighting.normalizer.apply(
             row,
             &self.weighting.indicators.weights,
             &mut normalised,
         )?;
-        Ok(self.weighting.logistic.predict_proba(&normalised)?)
+        Ok(logistic.predict_proba(&normalised)?)
     }
 }
 

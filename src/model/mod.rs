@@ -37,6 +37,7 @@ pub mod prepare;
 pub mod registry;
 pub mod signal;
 pub mod split;
+pub mod torch_member;
 pub mod train;
 pub mod weighting;
 
