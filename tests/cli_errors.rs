@@ -13,12 +13,8 @@ use std::process::{Command, Output};
 use cli_support::text;
 
 fn run(dir: &Path, args: &[&str], backtrace: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_trademon"));
+    let mut command = cli_support::command(dir, args);
     command
-        .args(args)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
         .env_remove("NO_COLOR")
         .env_remove("RUST_BACKTRACE")
         .env_remove("RUST_LIB_BACKTRACE");

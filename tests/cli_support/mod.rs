@@ -8,15 +8,20 @@ use std::process::{Command, Output};
 use trademon::domain::Interval;
 use trademon::protocol::{Snapshot, SourceInfo};
 
-/// Runs `trademon args` with its config, data and home directories under `dir`.
-pub fn trademon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
+/// `trademon args` with its config, data and home directories under `dir`, not yet run.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trademon"));
+    command
         .args(args)
         .env("XDG_CONFIG_HOME", dir.join("cfg"))
         .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .output()
-        .unwrap()
+        .env("HOME", dir);
+    command
+}
+
+/// Runs `trademon args` with its config, data and home directories under `dir`.
+pub fn trademon(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().unwrap()
 }
 
 pub fn text(o: &[u8]) -> String {
