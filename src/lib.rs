@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod engine;
+pub mod fmt;
 pub mod features;
 pub mod feed;
 pub mod indicators;

@@ -237,7 +237,7 @@ fn updates_change_the_frame() {
     });
     let after = render(80, 24, console.snapshot.as_ref(), &console.view);
     assert_ne!(before, after);
-    let price = trademon::tui::format::price(Some(moved.close));
+    let price = trademon::fmt::price(Some(moved.close));
     assert!(after.contains(&price), "{price} not on screen:\n{after}");
 }
 

@@ -176,8 +176,8 @@ pub fn to_text(r: &Report) -> String {
             text.push_str(&format!(
                 "  {:>3}  test {} .. {}  return {:+8.2} %  buy-hold {:+8.2} %  trades {:>4}{model}\n",
                 f.index,
-                crate::tui::format::utc_datetime(f.test_from_ms),
-                crate::tui::format::utc_datetime(f.test_to_ms),
+                crate::fmt::utc_datetime(f.test_from_ms),
+                crate::fmt::utc_datetime(f.test_to_ms),
                 100.0 * f.metrics.total_return,
                 100.0 * f.metrics.buy_and_hold_return,
                 f.metrics.trades,

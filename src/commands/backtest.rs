@@ -314,7 +314,7 @@ fn save(store: &mut Store, report: &Report) -> Result<i64, BacktestCommandError>
         reason: format!("the report cannot be written as JSON: {e}"),
     })?;
     Ok(store.insert_backtest_run(&BacktestRunRow {
-        created_ms: crate::engine::wall_clock_ms(),
+        created_ms: crate::domain::wall_clock_ms(),
         strategy: report.strategy.clone(),
         symbols: symbols.join(","),
         interval: report.interval.to_string(),

@@ -12,7 +12,8 @@ use crate::engine::history::{
     DownloadError, DownloadProgress, DownloadReport, DownloadSpec, WEIGHT_LIMIT_PER_MINUTE,
     download,
 };
-use crate::engine::{Source, wall_clock_ms};
+use crate::domain::wall_clock_ms;
+use crate::engine::Source;
 use crate::feed::rest::RestClient;
 use crate::feed::sim::{self, SimError, SimOptions};
 use crate::store::Store;
@@ -196,7 +197,7 @@ impl Bar {
 
 /// The human-readable report.
 pub fn to_text(report: &DownloadReport) -> String {
-    use crate::tui::format::utc_datetime as utc_minute;
+    use crate::fmt::utc_datetime as utc_minute;
     let mut out = format!("download from {}:\n", report.rest_url);
     for s in &report.series {
         out.push_str(&format!(

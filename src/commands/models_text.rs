@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::model::registry::{ChampionChange, ModelEvent, ModelRecord, TrainedOn};
 use crate::protocol::SignalThresholds;
-use crate::tui::format::utc_datetime;
+use crate::fmt::utc_datetime;
 
 /// `YYYY-MM-DD` UTC.
 fn date(ms: Option<i64>) -> String {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::backtest::Report;
 use crate::store::{BacktestRun, Store};
-use crate::tui::format;
+use crate::fmt;
 
 use super::backtest::{BacktestCommandError, open_run, to_text, write_files};
 
@@ -85,11 +85,11 @@ pub fn to_text_output(output: &RunsOutput) -> String {
                 text.push_str(&format!(
                     "{:>5}  {:<17}  {:<28}  {:<16}  {:>4}  {:>8}  {:>10}  {:>10}  {:>6}\n",
                     r.id,
-                    format::utc_datetime(r.created_ms)
+                    fmt::utc_datetime(r.created_ms)
                         .get(..16)
                         .unwrap_or_default(),
-                    format::fit(&strategy, 28),
-                    format::fit(&r.symbols, 16),
+                    fmt::fit(&strategy, 28),
+                    fmt::fit(&r.symbols, 16),
                     r.interval,
                     r.candles,
                     pct(r.total_return),

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use crate::daemon::client::{self, ClientError};
 use crate::daemon::status::{StatusReport, Verdict};
-use crate::engine::wall_clock_ms;
-use crate::tui::format;
+use crate::domain::wall_clock_ms;
+use crate::fmt;
 
 /// Asks the daemon at `socket`; without one, reads `db`.
 pub async fn status(socket: &Path, db: &Path) -> StatusReport {
@@ -44,8 +44,8 @@ pub fn to_text(report: &StatusReport) -> String {
             "uptime",
             format!(
                 "{} (since {} UTC), {} attached client(s)",
-                format::duration(d.uptime_ms),
-                format::utc_datetime(d.started_at_ms),
+                fmt::duration(d.uptime_ms),
+                fmt::utc_datetime(d.started_at_ms),
                 d.clients
             ),
         );
@@ -55,7 +55,7 @@ pub fn to_text(report: &StatusReport) -> String {
         format!(
             "{} ({})",
             report.database,
-            report.db_bytes.map_or("absent".to_string(), format::bytes)
+            report.db_bytes.map_or("absent".to_string(), fmt::bytes)
         ),
     );
     if let Some(link) = &report.link {
@@ -85,9 +85,9 @@ pub fn to_text(report: &StatusReport) -> String {
                 "  {:<10} {:>4}  {} UTC  close {:<14} age {}{}\n",
                 c.symbol,
                 c.interval,
-                format::utc_datetime(c.open_time_ms),
-                format::price(Some(c.close)),
-                format::duration(c.age_ms),
+                fmt::utc_datetime(c.open_time_ms),
+                fmt::price(Some(c.close)),
+                fmt::duration(c.age_ms),
                 if c.stale { "  STALE" } else { "" }
             ));
         }
@@ -101,7 +101,7 @@ pub fn to_text(report: &StatusReport) -> String {
                 s.interval,
                 s.signal.to_uppercase(),
                 s.confidence * 100.0,
-                format::duration(now - s.made_ms),
+                fmt::duration(now - s.made_ms),
                 s.model_version
             ));
         }

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, DaemonFrame, FrameError};
 use super::status::{DaemonInfo, StatusReport, Verdict};
-use crate::engine::wall_clock_ms;
+use crate::domain::wall_clock_ms;
 use crate::protocol::{Command, Snapshot, Update};
 
 /// Frames waiting for one client at most; past this it is behind.

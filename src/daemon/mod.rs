@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 use tokio::sync::watch;
 
-use crate::engine::{EngineSummary, Runtime, RuntimeError, RuntimeOptions, wall_clock_ms};
+use crate::domain::wall_clock_ms;
+use crate::engine::{EngineSummary, Runtime, RuntimeError, RuntimeOptions};
 use hub::HubOptions;
 use lock::{LockError, LockFile, SocketFile};
 

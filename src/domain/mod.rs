@@ -1,9 +1,12 @@
-//! Plain market types shared by every module: symbols, intervals, market calendars, candles,
-//! trades. No I/O.
+//! Plain types shared by every module: symbols, intervals, market calendars, candles, trades,
+//! signals, feed events and the link state, and the clock time is read from. No I/O.
 
 mod calendar;
 mod candle;
+mod clock;
+mod feed_event;
 mod interval;
+mod signal;
 mod symbol;
 
 pub use calendar::{
@@ -12,3 +15,6 @@ pub use calendar::{
 pub use candle::{Candle, CandleError, Trade, TradeAggregator};
 pub use interval::{Interval, IntervalError};
 pub use symbol::{Symbol, SymbolError};
+pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
+pub use feed_event::{FeedEvent, FeedEventKind, LinkState};
+pub use signal::Signal;

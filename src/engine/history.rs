@@ -200,7 +200,7 @@ async fn fetch_range(
         if let Some(pause) = weight_pause(
             rest.used_weight(),
             spec.weight_budget,
-            super::wall_clock_ms(),
+            crate::domain::wall_clock_ms(),
         ) {
             report.weight_waits += 1;
             progress(DownloadProgress::Waiting(format!(

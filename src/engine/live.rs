@@ -16,10 +16,11 @@ mod live_indicators;
 use super::backtests::{BacktestRunner, Output as BacktestOutput};
 use super::models::{ModelCommand, ModelRunner, Output as ModelOutput};
 use super::publish::Publisher;
-use super::wall_clock_ms;
+use crate::domain::wall_clock_ms;
 use crate::domain::{Candle, Interval, Symbol};
 use crate::feed::client::FeedControl;
-use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
+use crate::domain::{FeedEvent, FeedEventKind};
+use crate::feed::MarketEvent;
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
 use crate::store::writer::{WriteOp, WriterStats};
 use live_indicators::warm_up;
@@ -321,11 +322,7 @@ impl Engine {
     fn on_feed_event(&mut self, event: FeedEvent) {
         match event.kind {
             FeedEventKind::GapFound => self.health.gaps_found += 1,
-            FeedEventKind::Backfilled
-                if event.detail.starts_with(crate::feed::client::GAP_REPAIRED) =>
-            {
-                self.health.gaps_repaired += 1
-            }
+            FeedEventKind::GapRepaired => self.health.gaps_repaired += 1,
             FeedEventKind::ParseError => {
                 self.health.parse_errors += 1;
                 let second = event.time_ms / 1000;

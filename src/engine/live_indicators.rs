@@ -2,7 +2,7 @@
 //! recomputing a series when candles land inside it.
 
 use crate::domain::{Candle, Interval, Symbol};
-use crate::feed::{FeedEvent, FeedEventKind};
+use crate::domain::{FeedEvent, FeedEventKind};
 use crate::protocol::{Series, Snapshot, Update};
 
 use super::super::indicators::SeriesIndicators;

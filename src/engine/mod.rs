@@ -2,7 +2,6 @@
 //! through the writer, and publishes `protocol::Update`s to whatever view is attached.
 
 pub mod backtests;
-mod clock;
 mod health;
 pub mod history;
 mod indicators;
@@ -11,7 +10,6 @@ pub mod models;
 mod publish;
 mod runtime;
 
-pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
 pub use health::HealthCounters;
 pub use indicators::{SeriesIndicators, chart_values};
 pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};

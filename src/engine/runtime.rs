@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{Engine, EngineOptions, EngineSummary, Publisher, initial_snapshot, wall_clock_ms};
+use super::{Engine, EngineOptions, EngineSummary, Publisher, initial_snapshot};
+use crate::domain::wall_clock_ms;
 use crate::config::Config;
 use crate::domain::{Interval, Symbol};
 use crate::feed::client::{FeedOptions, LastClosed};

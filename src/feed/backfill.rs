@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
 
 use super::binance::kline_stream;
-use super::client::{FeedOptions, GAP_REPAIRED, LastClosed, feed_event};
+use super::client::{FeedOptions, LastClosed, feed_event};
 use super::rest::RestClient;
 use super::{FeedEventKind, MarketEvent};
 use crate::domain::{Interval, Symbol};
@@ -54,6 +54,7 @@ async fn fill(
     };
     let got = candles.len() as i64;
     let newest = candles.last().map(|c| c.open_time_ms);
+    let mut kind = FeedEventKind::Backfilled;
     let detail = match why {
         // Nothing closed while we were away: nothing to say.
         Fill::Initial | Fill::Reconnect { .. } if got == 0 => return None,
@@ -70,7 +71,8 @@ async fn fill(
                     .await;
             }
             if got == expected {
-                format!("{GAP_REPAIRED}: {got} candles")
+                kind = FeedEventKind::GapRepaired;
+                format!("gap repaired: {got} candles")
             } else {
                 format!("gap partly repaired: the exchange has {got} of {expected} candles")
             }
@@ -86,7 +88,7 @@ async fn fill(
             .await;
     }
     let _ = events
-        .send(feed_event(FeedEventKind::Backfilled, &stream, detail, got))
+        .send(feed_event(kind, &stream, detail, got))
         .await;
     newest
 }

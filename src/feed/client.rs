@@ -16,8 +16,8 @@ use super::binance::{WsEvent, kline_stream, parse_ws_message, trade_stream};
 use super::rest::RestClient;
 use super::{FeedEvent, FeedEventKind, MarketEvent};
 use crate::domain::{Interval, Symbol};
-use crate::engine::wall_clock_ms;
-use crate::protocol::LinkState;
+use crate::domain::wall_clock_ms;
+use crate::domain::LinkState;
 
 /// What the feed client needs to know.
 #[derive(Clone, Debug)]
@@ -168,8 +168,6 @@ pub async fn run(
 }
 
 const ROTATING: &str = "rotating the connection";
-/// How a backfill detail starts when a gap was fully repaired (the engine counts these).
-pub const GAP_REPAIRED: &str = "gap repaired";
 const ASKED: &str = "reconnect asked for";
 
 pub(super) fn feed_event(

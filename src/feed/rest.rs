@@ -182,7 +182,7 @@ impl RestClient {
                     rate_limits += 1;
                     let _ = events
                         .send(MarketEvent::Feed(FeedEvent {
-                            time_ms: crate::engine::wall_clock_ms(),
+                            time_ms: crate::domain::wall_clock_ms(),
                             kind: FeedEventKind::RateLimited,
                             stream: super::binance::kline_stream(symbol, interval),
                             detail: format!(

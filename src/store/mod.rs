@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::domain::{Calendar, Candle, Interval, Symbol};
-use crate::feed::{FeedEvent, FeedEventKind};
+use crate::domain::{FeedEvent, FeedEventKind};
 
 pub use backtests::{BacktestRun, BacktestRunRow};
 use rows::{

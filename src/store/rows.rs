@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
 use crate::domain::{Calendar, Candle, Interval, Symbol};
-use crate::feed::FeedEvent;
+use crate::domain::FeedEvent;
 
 #[derive(Clone, Copy)]
 pub(crate) enum Conflict {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::rows::{OutcomeRow, PredictionRow, write_outcomes, write_predictions};
 use super::{Conflict, Store, StoreError, write_candles, write_events};
 use crate::domain::{Candle, Interval, Symbol};
-use crate::feed::FeedEvent;
+use crate::domain::FeedEvent;
 use crate::monitor::LatencyWindow;
 
 /// How often the writer copies the WAL back into the database file.

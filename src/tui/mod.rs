@@ -4,7 +4,6 @@
 //! same code serves an attached console over a socket.
 
 mod app;
-pub mod format;
 pub mod key;
 pub mod keymap;
 pub mod panes;

@@ -15,7 +15,8 @@ use crate::protocol::{BacktestProgress, BacktestsView, Snapshot};
 use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
 use crate::tui::widgets::equity::{drawdown_chart, equity_chart};
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 use super::EventState;
 
@@ -110,8 +111,8 @@ fn draw_status(buf: &mut Buffer, area: Rect, backtests: &BacktestsView) {
             Span::raw(format!(
                 " · {} candles {} → {}{model} · {costs}",
                 report.candles,
-                format::utc_datetime(report.from_ms),
-                format::utc_datetime(report.to_ms)
+                fmt::utc_datetime(report.from_ms),
+                fmt::utc_datetime(report.to_ms)
             )),
         ])
     } else {
@@ -199,7 +200,7 @@ fn draw_metrics(buf: &mut Buffer, area: Rect, report: &Report) {
         .take(usize::from(inner.height))
         .enumerate()
     {
-        let name = format::fit(name, width.saturating_sub(value.chars().count() + 1));
+        let name = fmt::fit(name, width.saturating_sub(value.chars().count() + 1));
         let pad = width.saturating_sub(name.chars().count() + value.chars().count());
         let line = Line::from(vec![
             Span::styled(format!(" {name}"), theme::muted()),
@@ -286,8 +287,8 @@ fn draw_trades(buf: &mut Buffer, area: Rect, report: &Report) {
                 "{:<11} {:<11} {:>11} {:>11} ",
                 stamp(trade.entry_time_ms),
                 stamp(trade.exit_time_ms),
-                format::price(Some(trade.entry_price)),
-                format::price(Some(trade.exit_price)),
+                fmt::price(Some(trade.entry_price)),
+                fmt::price(Some(trade.exit_price)),
             )
         } else {
             format!("{:<11} ", stamp(trade.exit_time_ms))
@@ -306,7 +307,7 @@ fn draw_trades(buf: &mut Buffer, area: Rect, report: &Report) {
 
 /// `MM-DD HH:MM` in UTC.
 fn stamp(time_ms: i64) -> String {
-    format!("{} {}", format::utc_md(time_ms), format::utc_hm(time_ms))
+    format!("{} {}", fmt::utc_md(time_ms), fmt::utc_hm(time_ms))
 }
 
 fn draw_runs(buf: &mut Buffer, area: Rect, backtests: &BacktestsView, view: &ViewState) {

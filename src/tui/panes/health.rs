@@ -7,11 +7,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
-use crate::feed::{FeedEvent, FeedEventKind};
+use crate::domain::{FeedEvent, FeedEventKind};
 use crate::protocol::{HealthReport, LinkState, Snapshot, SourceInfo, StreamHealth, StreamState};
 use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 use super::{EventState, status};
 
@@ -106,7 +107,7 @@ fn draw_link_line(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
     let health = &snapshot.health;
     let (mut link, style) = status::link_text(health.link.as_ref(), health.now_ms);
     if let Some(LinkState::Connected { since_ms }) = health.link {
-        link.push_str(&format!(" (since {} UTC)", format::utc_hms(since_ms)));
+        link.push_str(&format!(" (since {} UTC)", fmt::utc_hms(since_ms)));
     }
     let (badge, badge_style) = status::source_badge(&snapshot.source);
     let detail = match &snapshot.source {
@@ -147,7 +148,7 @@ fn age(ms: Option<i64>) -> String {
     match ms {
         None => "-".to_string(),
         Some(ms) if ms < 10_000 => format!("{:.1}s", ms.max(0) as f64 / 1_000.0),
-        Some(ms) => format::duration(ms),
+        Some(ms) => fmt::duration(ms),
     }
 }
 
@@ -196,7 +197,7 @@ fn draw_streams(buf: &mut Buffer, area: Rect, streams: &[StreamHealth], scroll: 
         let y = inner.y + 1 + i as u16;
         let (state, style) = state_style(stream.state);
         let line = Line::from(vec![
-            Span::raw(format!("{:<name_w$} ", format::fit(&stream.name, name_w))),
+            Span::raw(format!("{:<name_w$} ", fmt::fit(&stream.name, name_w))),
             Span::styled(format!("{state:<5}"), style),
             Span::raw(format!(
                 " {:>6.1} {:>6} {:>8}",
@@ -245,9 +246,9 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
             "DB size",
             health
                 .db_bytes
-                .map_or_else(|| "-".to_string(), format::bytes),
+                .map_or_else(|| "-".to_string(), fmt::bytes),
         ),
-        ("uptime", format::duration(health.uptime_ms)),
+        ("uptime", fmt::duration(health.uptime_ms)),
     ];
     let width = usize::from(inner.width);
     for (i, (label, value)) in lines.iter().enumerate().take(usize::from(inner.height)) {
@@ -257,7 +258,7 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
         buf.set_stringn(
             inner.x,
             y,
-            format::fit(label, label_w),
+            fmt::fit(label, label_w),
             label_w,
             theme::muted(),
         );
@@ -268,7 +269,7 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
 
 fn kind_style(kind: FeedEventKind) -> Style {
     match kind {
-        FeedEventKind::Connected | FeedEventKind::Backfilled => Style::new().fg(theme::UP),
+        FeedEventKind::Connected | FeedEventKind::Backfilled | FeedEventKind::GapRepaired => Style::new().fg(theme::UP),
         FeedEventKind::GapFound | FeedEventKind::RateLimited => Style::new().fg(theme::WARN),
         FeedEventKind::Disconnected | FeedEventKind::ParseError => Style::new().fg(theme::DOWN),
     }
@@ -313,7 +314,7 @@ fn draw_events(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
 fn event_line(event: &FeedEvent, stream_w: usize) -> Line<'static> {
     Line::from(vec![
         Span::styled(
-            format!("{} ", format::utc_hms(event.time_ms)),
+            format!("{} ", fmt::utc_hms(event.time_ms)),
             theme::muted(),
         ),
         Span::styled(
@@ -322,7 +323,7 @@ fn event_line(event: &FeedEvent, stream_w: usize) -> Line<'static> {
         ),
         Span::raw(format!(
             "{:<stream_w$} ",
-            format::fit(&event.stream, stream_w)
+            fmt::fit(&event.stream, stream_w)
         )),
         Span::raw(event.detail.clone()),
     ])

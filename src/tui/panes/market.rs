@@ -12,7 +12,8 @@ use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
 use crate::tui::widgets::oscillator::{self, SubChart};
 use crate::tui::widgets::{Visible, candles, overlay, volume};
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 use super::{EventState, centered, status};
 
@@ -103,8 +104,8 @@ fn list_rows(snapshot: &Snapshot, interval_index: usize) -> Vec<Row> {
             let change = m.change(interval_index);
             Row {
                 symbol: m.symbol.to_string(),
-                price: format::price(m.price()),
-                change: format::change_pct(change),
+                price: fmt::price(m.price()),
+                change: fmt::change_pct(change),
                 change_value: change.unwrap_or(0.0),
             }
         })
@@ -208,7 +209,7 @@ fn draw_chart(
         .open
         .or(series.closed.back().copied())
         .map(|c| c.close);
-    let mut axis_width = format::price(latest_close).len() as u16 + 1;
+    let mut axis_width = fmt::price(latest_close).len() as u16 + 1;
     let (visible, scale, labels) = loop {
         let plot_width = area.width.saturating_sub(axis_width);
         let visible = Visible::thin(series, usize::from(plot_width));
@@ -263,7 +264,7 @@ fn draw_chart(
             buf[(axis_x, y)].set_symbol("│").set_style(theme::muted());
         }
         buf[(axis_x, volume_area.y)].set_symbol("┤");
-        let label = format::compact(max);
+        let label = fmt::compact(max);
         buf.set_stringn(
             axis_x + 1,
             volume_area.y,
@@ -342,23 +343,23 @@ fn draw_header(buf: &mut Buffer, area: Rect, visible: &Visible<'_>, interval: In
                 }
                 Part::Time => {
                     spans.push(Span::styled(
-                        format::utc_hm(candle.open_time_ms),
+                        fmt::utc_hm(candle.open_time_ms),
                         theme::muted(),
                     ));
                     continue;
                 }
                 Part::Change => {
                     spans.push(Span::styled(
-                        format::change_pct(Some(change)),
+                        fmt::change_pct(Some(change)),
                         theme::change(change),
                     ));
                     continue;
                 }
-                Part::Open => ("O", format::price(Some(candle.open))),
-                Part::High => ("H", format::price(Some(candle.high))),
-                Part::Low => ("L", format::price(Some(candle.low))),
-                Part::Close => ("C", format::price(Some(candle.close))),
-                Part::Volume => ("V", format::compact(candle.volume)),
+                Part::Open => ("O", fmt::price(Some(candle.open))),
+                Part::High => ("H", fmt::price(Some(candle.high))),
+                Part::Low => ("L", fmt::price(Some(candle.low))),
+                Part::Close => ("C", fmt::price(Some(candle.close))),
+                Part::Volume => ("V", fmt::compact(candle.volume)),
             };
             spans.push(Span::styled(format!("{label}{label_gap}"), theme::muted()));
             spans.push(Span::raw(value));

@@ -12,7 +12,8 @@ use ratatui::widgets::{Block, Widget};
 use crate::protocol::{ModelSummary, ModelsView, Snapshot, TrainingProgress};
 use crate::tui::keymap::Action;
 use crate::tui::view::ViewState;
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 use super::EventState;
 
@@ -128,7 +129,7 @@ fn draw_active(buf: &mut Buffer, area: Rect, models: &ModelsView) -> u16 {
 
 fn draw_progress(buf: &mut Buffer, area: Rect, p: &TrainingProgress) {
     let eta = p.eta_secs.map_or(String::new(), |s| {
-        format!(", at most {} left", format::duration((s * 1000.0) as i64))
+        format!(", at most {} left", fmt::duration((s * 1000.0) as i64))
     });
     let total = f64::from(p.members.max(1) * p.epochs.max(1));
     let done = f64::from(p.member.saturating_sub(1) * p.epochs + p.epoch);
@@ -242,12 +243,12 @@ fn draw_table(buf: &mut Buffer, area: Rect, models: &ModelsView, view: &ViewStat
         let (verdict, verdict_style) = verdict(model);
         let line = Line::from(vec![
             Span::raw(marker),
-            Span::raw(format!("{:<26} ", format::fit(&model.version, 26))),
+            Span::raw(format!("{:<26} ", fmt::fit(&model.version, 26))),
             Span::styled(format!("{:<10} ", model.role), role_style),
             Span::raw(format!(
                 "{:<26} {:<13} ",
-                format::fit(&origin(model), 26),
-                format::fit(&model.data, 13)
+                fmt::fit(&origin(model), 26),
+                fmt::fit(&model.data, 13)
             )),
             Span::raw(scores),
             Span::raw("  "),
@@ -323,9 +324,9 @@ fn draw_compact_rows(buf: &mut Buffer, inner: Rect, models: &ModelsView, view: &
         let line = Line::from(vec![
             Span::raw(format!(
                 "{marker}{:<8} {:<10} {:<11} {scores} ",
-                format::fit(semver(&model.version), 8),
+                fmt::fit(semver(&model.version), 8),
                 model.role,
-                format::fit(&from, 11)
+                fmt::fit(&from, 11)
             )),
             Span::styled(short, style),
         ]);

@@ -8,10 +8,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
-use crate::model::signal::Signal;
+use crate::domain::Signal;
 use crate::protocol::{FeatureWeight, SignalInfo, Snapshot};
 use crate::tui::view::ViewState;
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 /// Height of the signal table at most (borders included), when there is room for the rest.
 const TABLE_MAX: u16 = 12;
@@ -158,10 +159,10 @@ fn draw_table(
         let model = if signal.fallback {
             "fallback".to_string()
         } else {
-            format::fit(&signal.model_version, 8)
+            fmt::fit(&signal.model_version, 8)
         };
         let age = if now > 0 {
-            format!(", {}", format::duration(now - signal.made_ms))
+            format!(", {}", fmt::duration(now - signal.made_ms))
         } else {
             String::new()
         };
@@ -179,7 +180,7 @@ fn draw_table(
                 " {:>5.2}  {down:>5.2} {flat:>5.2} {up:>5.2}  {:<5} {model:<8} {}{age}",
                 signal.confidence,
                 format!("{vd}/{vf}/{vu}"),
-                format::utc_hm(signal.open_time_ms),
+                fmt::utc_hm(signal.open_time_ms),
             )),
         ]);
         buf.set_line(inner.x, y, &line, inner.width);
@@ -244,7 +245,7 @@ fn draw_weights(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
         let line = Line::from(vec![
             Span::raw(format!(
                 "{:<name_width$} {:>5.2} ",
-                format::fit(&w.name, name_width),
+                fmt::fit(&w.name, name_width),
                 w.weight
             )),
             Span::styled(
@@ -315,7 +316,7 @@ fn draw_drivers(buf: &mut Buffer, area: Rect, signal: Option<&SignalInfo>) {
         let line = Line::from(vec![
             Span::raw(format!(
                 "{:<name_width$} {:>+7.3} ",
-                format::fit(name, name_width),
+                fmt::fit(name, name_width),
                 value
             )),
             Span::styled(bar(*value, max, bar_width), style),

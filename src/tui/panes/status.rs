@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use crate::protocol::{LinkState, Snapshot, SourceInfo};
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::view::{DaemonLink, ViewState};
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 /// The badge naming the data source: black on yellow when the prices are not real.
 pub fn source_badge(source: &SourceInfo) -> (&'static str, Style) {
@@ -26,7 +27,7 @@ pub fn link_text(link: Option<&LinkState>, now_ms: i64) -> (String, Style) {
         None => ("● link state unknown".to_string(), theme::muted()),
         Some(LinkState::Connecting) => ("● connecting…".to_string(), Style::new().fg(theme::WARN)),
         Some(LinkState::Connected { since_ms }) => (
-            format!("● connected {}", format::duration(now_ms - since_ms)),
+            format!("● connected {}", fmt::duration(now_ms - since_ms)),
             Style::new().fg(theme::UP),
         ),
         Some(LinkState::Down {
@@ -34,7 +35,7 @@ pub fn link_text(link: Option<&LinkState>, now_ms: i64) -> (String, Style) {
             retry_at_ms,
         }) => {
             let retry = if *retry_at_ms > now_ms {
-                format!("retry in {}", format::duration(retry_at_ms - now_ms + 999))
+                format!("retry in {}", fmt::duration(retry_at_ms - now_ms + 999))
             } else {
                 "retrying…".to_string()
             };
@@ -70,7 +71,7 @@ pub fn draw(
                 right.push(format!("{} {}", market.symbol, interval));
             }
             right.push(if s.health.now_ms > 0 {
-                format!("{} UTC", format::utc_hms(s.health.now_ms))
+                format!("{} UTC", fmt::utc_hms(s.health.now_ms))
             } else {
                 "--:--:-- UTC".to_string()
             });
@@ -120,7 +121,7 @@ pub fn draw(
     let room = width.saturating_sub(left_width + right_width + 2);
     if !view.engine_stopped && room > 1 {
         left.push(Span::raw(" "));
-        left.push(Span::styled(format::fit(&link, room), link_style));
+        left.push(Span::styled(fmt::fit(&link, room), link_style));
     }
     buf.set_line(area.x, area.y, &Line::from(left), area.width);
     let right_text: String = right[..kept]

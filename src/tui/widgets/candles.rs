@@ -5,7 +5,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::domain::{Candle, Interval};
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 use super::Visible;
 
@@ -183,7 +184,7 @@ pub fn render_price_axis(
         let row = scale.row(candle.close);
         if row < area.height {
             let y = area.y + row;
-            let text = format!("{:<width$}", format::price(Some(candle.close)));
+            let text = format!("{:<width$}", fmt::price(Some(candle.close)));
             buf[(area.x, y)]
                 .set_symbol("◀")
                 .set_style(theme::price_tag(candle.close >= candle.open));
@@ -200,7 +201,7 @@ pub fn render_price_axis(
 
 /// Width the price scale needs for its labels and the latest price.
 pub fn price_axis_width(labels: &[(u16, String)], last: Option<&Candle>) -> u16 {
-    let tag = last.map_or(0, |c| format::price(Some(c.close)).len());
+    let tag = last.map_or(0, |c| fmt::price(Some(c.close)).len());
     let widest = labels.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
     (widest.max(tag) + 1).min(usize::from(u16::MAX)) as u16
 }
@@ -233,11 +234,11 @@ const TIME_STEPS_MS: [i64; 22] = [
 
 fn time_label(interval: Interval, open_time_ms: i64) -> String {
     if interval.ms() < 60_000 {
-        format::utc_hms(open_time_ms)
+        fmt::utc_hms(open_time_ms)
     } else if interval.ms() >= 86_400_000 || open_time_ms.rem_euclid(86_400_000) == 0 {
-        format::utc_md(open_time_ms)
+        fmt::utc_md(open_time_ms)
     } else {
-        format::utc_hm(open_time_ms)
+        fmt::utc_hm(open_time_ms)
     }
 }
 

@@ -10,7 +10,8 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Widget};
 
 use crate::backtest::{EquityPoint, Report};
 use crate::tui::panes::backtest::block;
-use crate::tui::{format, theme};
+use crate::fmt;
+use crate::tui::theme;
 
 /// (time, value) points thinned to two per cell (Braille resolution).
 fn points(
@@ -40,8 +41,8 @@ fn bounds(series: &[&[(f64, f64)]]) -> Option<([f64; 2], [f64; 2])> {
 
 fn time_labels(x: [f64; 2]) -> Vec<Line<'static>> {
     vec![
-        Line::from(format::utc_md(x[0] as i64)),
-        Line::from(format::utc_md(x[1] as i64)),
+        Line::from(fmt::utc_md(x[0] as i64)),
+        Line::from(fmt::utc_md(x[1] as i64)),
     ]
 }
 
@@ -108,8 +109,8 @@ pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
             Axis::default()
                 .bounds(y)
                 .labels(vec![
-                    Line::from(format::compact(y[0])),
-                    Line::from(format::compact(y[1])),
+                    Line::from(fmt::compact(y[0])),
+                    Line::from(fmt::compact(y[1])),
                 ])
                 .style(theme::muted()),
         )

@@ -9,18 +9,17 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Candle, Interval, Symbol};
-use crate::feed::FeedEvent;
+pub use crate::domain::LinkState;
+use crate::domain::FeedEvent;
 
-#[path = "protocol_models.rs"]
 mod models;
 pub use models::{
     FeatureWeight, ModelSummary, ModelsView, Scores, SignalInfo, SignalThresholds, TestScores,
     TrainingProgress, put_signal,
 };
 
-#[path = "protocol_backtest.rs"]
-mod backtests;
-pub use backtests::{
+mod backtest;
+pub use backtest::{
     BacktestCosts, BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS,
     REPORT_TRADES, RUNS_LISTED,
 };
@@ -59,13 +58,6 @@ impl SourceInfo {
     }
 }
 
-/// The state of the websocket connection.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum LinkState {
-    Connecting,
-    Connected { since_ms: i64 },
-    Down { reason: String, retry_at_ms: i64 },
-}
 
 /// How one stream is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -408,5 +400,6 @@ pub fn insert_closed(series: &mut Series, candle: Candle, keep: usize) -> Option
 }
 
 #[cfg(test)]
-#[path = "protocol_tests.rs"]
+mod backtest_tests;
+#[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! Where the engine's time comes from: the wall clock live, a historical clock in replays.
+//! Where time comes from: the wall clock live, a historical clock in replays.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -52,7 +52,3 @@ impl BacktestsView {
         self.report.as_ref().and_then(|r| r.run_id)
     }
 }
-
-#[cfg(test)]
-#[path = "protocol_backtest_tests.rs"]
-mod tests;

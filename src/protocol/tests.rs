@@ -166,7 +166,7 @@ fn unknown_symbol_is_ignored() {
 fn signal(
     open_time_ms: i64,
     interval: Interval,
-    signal: crate::model::signal::Signal,
+    signal: crate::domain::Signal,
 ) -> SignalInfo {
     SignalInfo {
         symbol: Symbol::new("BTCUSDT").expect("valid"),
@@ -185,7 +185,7 @@ fn signal(
 
 #[test]
 fn signals_keep_the_newest_per_series() {
-    use crate::model::signal::Signal;
+    use crate::domain::Signal;
     let mut state = snapshot();
     state.apply(&Update::Signal(Box::new(signal(
         120_000,
@@ -252,7 +252,7 @@ fn models_updates_leave_training_progress_to_its_own_update() {
 
 #[test]
 fn model_updates_and_commands_survive_json() {
-    use crate::model::signal::Signal;
+    use crate::domain::Signal;
     let updates = [
         Update::Signal(Box::new(signal(60_000, Interval::M1, Signal::Sell))),
         Update::Models(Box::default()),

@@ -1,4 +1,5 @@
-//! How numbers, prices, sizes, durations and UTC times are written on screen.
+//! How numbers, prices, sizes, durations and UTC times are written for people to read: used by
+//! reports and panes alike.
 
 /// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian calendar).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {

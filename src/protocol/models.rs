@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Interval, Symbol};
-use crate::model::signal::Signal;
+use crate::domain::Signal;
 
 /// The latest signal of one series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
