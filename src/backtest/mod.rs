@@ -1,14 +1,18 @@
 //! Backtests: stored candles replayed through a strategy with the engine's fill rules — a signal
 //! at the close of candle t fills at the open of candle t+1, plus slippage; commission on the
 //! traded notional at entry and exit; long/flat or long/short; a fraction of equity per position.
-//! This module holds the simulator, the strategies that need no model, and the metrics; the
-//! command, walk-forward and the console pane build on it.
+//! This module holds the simulator, the strategies that need no model, the metrics, and the
+//! use-cases the CLI and the engine share: running (one symbol, a portfolio, walk-forward),
+//! storing and reopening a run (`runner`).
 
+pub mod files;
 pub mod guard;
 pub mod metrics;
 pub mod model;
+mod modes;
 pub mod portfolio;
 pub mod report;
+pub mod runner;
 pub mod sim;
 pub mod strategy;
 pub mod walk;

@@ -7,13 +7,13 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
+use crate::domain::wall_clock_ms;
 use crate::domain::{Interval, Symbol};
+use crate::engine::Source;
 use crate::engine::history::{
     DownloadError, DownloadProgress, DownloadReport, DownloadSpec, WEIGHT_LIMIT_PER_MINUTE,
     download,
 };
-use crate::domain::wall_clock_ms;
-use crate::engine::Source;
 use crate::feed::rest::RestClient;
 use crate::feed::sim::{self, SimError, SimOptions};
 use crate::store::Store;

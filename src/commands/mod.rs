@@ -2,8 +2,6 @@
 
 pub mod attach;
 pub mod backtest;
-mod backtest_files;
-mod backtest_modes;
 pub mod daemon;
 pub mod download;
 pub mod errors;

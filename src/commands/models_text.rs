@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::fmt::utc_datetime;
 use crate::model::registry::{ChampionChange, ModelEvent, ModelRecord, TrainedOn};
 use crate::protocol::SignalThresholds;
-use crate::fmt::utc_datetime;
 
 /// `YYYY-MM-DD` UTC.
 fn date(ms: Option<i64>) -> String {

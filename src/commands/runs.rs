@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::backtest::Report;
-use crate::store::{BacktestRun, Store};
 use crate::fmt;
+use crate::store::{BacktestRun, Store};
 
 use super::backtest::{BacktestCommandError, open_run, to_text, write_files};
 

@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::domain::{Candle, Interval, Symbol};
-use crate::model::ensemble::{EnsembleParams, KIND};
-use crate::model::registry::{ModelRecord, NewModel, Origin, Registry, RegistryError, TrainedOn};
+use crate::model::ensemble::EnsembleParams;
+use crate::model::registry::{ModelRecord, Origin, RegistryError, TrainedOn};
 use crate::model::train::{Progress, TrainError, TrainSpec, Trained, TrainingReport, train};
 use crate::store::{Store, StoreError};
 
@@ -61,14 +61,7 @@ pub struct TrainOutput {
     pub beats_baselines: bool,
 }
 
-/// Where the database's data came from, judged by its default file names.
-pub fn data_origin(db: &Path) -> TrainedOn {
-    match db.file_name().and_then(|n| n.to_str()) {
-        Some("simulated.db") => TrainedOn::Simulated,
-        Some("trademon.db") => TrainedOn::Real,
-        _ => TrainedOn::Unknown,
-    }
-}
+pub use crate::model::registry::data_origin;
 
 /// The stored candles `args` name and `spec` with the series' market calendar, which decides
 /// which holes are gaps (the model keeps it in its lineage): what [`run`] trains on.
@@ -153,7 +146,7 @@ fn progress_bar(spec: &TrainSpec) -> ProgressBar {
     bar
 }
 
-/// Registers a trained ensemble.
+/// Registers a trained ensemble: [`crate::model::registry::register_trained`].
 pub fn register(
     db: &Path,
     symbol: Symbol,
@@ -161,35 +154,9 @@ pub fn register(
     trained: &Trained,
     origin: Origin,
 ) -> Result<ModelRecord, TrainCommandError> {
-    let ensemble = &trained.ensemble;
-    let report = &trained.report;
-    let encode = |e: serde_json::Error| TrainCommandError::Encode(e.to_string());
-    let blob = ensemble
-        .blob()
-        .map_err(|e| TrainCommandError::Encode(e.to_string()))?;
-    let mut registry = Registry::open(db)?;
-    Ok(registry.register(NewModel {
-        kind: KIND.to_string(),
-        origin,
-        trained_on: data_origin(db),
-        symbol: Some(symbol),
-        interval: Some(interval),
-        data_from_ms: Some(report.data_from_ms),
-        data_to_ms: Some(report.data_to_ms),
-        rows_train: report.samples_train as u64,
-        rows_validation: report.samples_validation as u64,
-        rows_test: report.samples_test as u64,
-        features: ensemble.names.clone(),
-        params: serde_json::to_value(&ensemble.params).map_err(encode)?,
-        metrics: serde_json::to_value(report).map_err(encode)?,
-        weighting: serde_json::to_value(ensemble.stored_weighting().ok_or_else(|| {
-            TrainCommandError::Encode(
-                "the trained ensemble has no logistic fallback to store".into(),
-            )
-        })?)
-        .map_err(encode)?,
-        blob,
-    })?)
+    Ok(crate::model::registry::register_trained(
+        db, symbol, interval, trained, origin,
+    )?)
 }
 
 /// The human report.

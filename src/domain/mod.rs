@@ -13,8 +13,8 @@ pub use calendar::{
     Calendar, CalendarError, DAILY_CLOSURE_DAYS, INTRADAY_CLOSURE_DAYS, closure_days,
 };
 pub use candle::{Candle, CandleError, Trade, TradeAggregator};
-pub use interval::{Interval, IntervalError};
-pub use symbol::{Symbol, SymbolError};
 pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
 pub use feed_event::{FeedEvent, FeedEventKind, LinkState};
+pub use interval::{Interval, IntervalError};
 pub use signal::Signal;
+pub use symbol::{Symbol, SymbolError};

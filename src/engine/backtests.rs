@@ -1,5 +1,5 @@
 //! The engine's backtests: one run at a time in a background thread (the same
-//! `commands::backtest::run_with` the CLI uses, so the run is stored), its progress coalesced to
+//! `backtest::runner::run_with` the CLI uses, so the run is stored), its progress coalesced to
 //! the engine's polling, the finished report thinned before it is published, stored runs listed
 //! and reopened (read in a thread too: a stored report can be megabytes of JSON).
 
@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use crate::backtest::Report;
-use crate::commands::backtest::{
+use crate::backtest::runner::{
     BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
 };
 use crate::domain::{Interval, Symbol};

@@ -8,8 +8,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::{Engine, EngineOptions, EngineSummary, Publisher, initial_snapshot};
-use crate::domain::wall_clock_ms;
 use crate::config::Config;
+use crate::domain::wall_clock_ms;
 use crate::domain::{Interval, Symbol};
 use crate::feed::client::{FeedOptions, LastClosed};
 use crate::feed::sim::{self, SimHandle, SimOptions};

@@ -87,9 +87,7 @@ async fn fill(
             })
             .await;
     }
-    let _ = events
-        .send(feed_event(kind, &stream, detail, got))
-        .await;
+    let _ = events.send(feed_event(kind, &stream, detail, got)).await;
     newest
 }
 

@@ -15,9 +15,9 @@ use super::backfill::{backfill_all, repair};
 use super::binance::{WsEvent, kline_stream, parse_ws_message, trade_stream};
 use super::rest::RestClient;
 use super::{FeedEvent, FeedEventKind, MarketEvent};
-use crate::domain::{Interval, Symbol};
-use crate::domain::wall_clock_ms;
 use crate::domain::LinkState;
+use crate::domain::wall_clock_ms;
+use crate::domain::{Interval, Symbol};
 
 /// What the feed client needs to know.
 #[derive(Clone, Debug)]

@@ -6,8 +6,8 @@ pub mod client;
 pub mod rest;
 pub mod sim;
 
-pub use crate::domain::{FeedEvent, FeedEventKind, LinkState};
 use crate::domain::{Candle, Interval, Symbol, Trade};
+pub use crate::domain::{FeedEvent, FeedEventKind, LinkState};
 
 /// What the feed tells the engine.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,4 +34,3 @@ pub enum MarketEvent {
     /// The connection's state changed.
     Link(LinkState),
 }
-

@@ -17,6 +17,7 @@
 mod record;
 mod rows;
 mod rules;
+mod trained;
 mod weights;
 
 use std::path::Path;
@@ -27,6 +28,7 @@ pub use record::{
     ChampionChange, EventKind, ExportReport, LiveEventKind, ModelEvent, ModelRecord, NewModel,
     Origin, RegistryError, Role, SemVer, TrainedOn,
 };
+pub use trained::{data_origin, new_model, register_trained};
 pub use weights::sha256_hex;
 
 use rows::{

@@ -8,9 +8,9 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Candle, Interval, Symbol};
-pub use crate::domain::LinkState;
 use crate::domain::FeedEvent;
+pub use crate::domain::LinkState;
+use crate::domain::{Candle, Interval, Symbol};
 
 mod models;
 pub use models::{
@@ -57,7 +57,6 @@ impl SourceInfo {
         }
     }
 }
-
 
 /// How one stream is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Interval, Symbol};
 use crate::domain::Signal;
+use crate::domain::{Interval, Symbol};
 
 /// The latest signal of one series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -163,11 +163,7 @@ fn unknown_symbol_is_ignored() {
     assert_eq!(s, before);
 }
 
-fn signal(
-    open_time_ms: i64,
-    interval: Interval,
-    signal: crate::domain::Signal,
-) -> SignalInfo {
+fn signal(open_time_ms: i64, interval: Interval, signal: crate::domain::Signal) -> SignalInfo {
     SignalInfo {
         symbol: Symbol::new("BTCUSDT").expect("valid"),
         interval,

@@ -4,6 +4,7 @@ mod backtests;
 pub mod export;
 mod history;
 pub mod import;
+mod latency;
 mod rows;
 mod schema;
 pub mod writer;
@@ -16,6 +17,7 @@ use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::domain::{FeedEvent, FeedEventKind};
 
 pub use backtests::{BacktestRun, BacktestRunRow};
+pub use latency::LatencyWindow;
 use rows::{
     Conflict, check_integrity, classify, read_calendar, write_calendar, write_candles, write_events,
 };

@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::StoreError;
-use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::domain::FeedEvent;
+use crate::domain::{Calendar, Candle, Interval, Symbol};
 
 #[derive(Clone, Copy)]
 pub(crate) enum Conflict {

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::latency::LatencyWindow;
 use super::rows::{OutcomeRow, PredictionRow, write_outcomes, write_predictions};
 use super::{Conflict, Store, StoreError, write_candles, write_events};
-use crate::domain::{Candle, Interval, Symbol};
 use crate::domain::FeedEvent;
-use crate::monitor::LatencyWindow;
+use crate::domain::{Candle, Interval, Symbol};
 
 /// How often the writer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);

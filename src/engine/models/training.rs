@@ -62,7 +62,7 @@ impl ModelRunner {
                     };
                     let trained = train(&candles, interval, &spec, &mut progress, &thread_stop)
                         .map_err(|e| e.to_string())?;
-                    let record = crate::commands::train::register(
+                    let record = crate::model::registry::register_trained(
                         &db,
                         symbol,
                         interval,

@@ -255,6 +255,8 @@ pub enum RegistryError {
     },
     #[error("cannot register the model: {reason}")]
     Invalid { reason: String },
+    #[error("the trained model cannot be stored: {0}")]
+    Encode(String),
     #[error("cannot register the model: {what} is not a safetensors file: {reason}")]
     NotSafetensors { what: String, reason: String },
     #[error(

@@ -11,12 +11,12 @@ use ratatui::widgets::{Block, Widget};
 
 use crate::backtest::report::metric_rows;
 use crate::backtest::{Position, Report};
+use crate::fmt;
 use crate::protocol::{BacktestProgress, BacktestsView, Snapshot};
 use crate::tui::keymap::Action;
+use crate::tui::theme;
 use crate::tui::view::ViewState;
 use crate::tui::widgets::equity::{drawdown_chart, equity_chart};
-use crate::fmt;
-use crate::tui::theme;
 
 use super::EventState;
 

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use crate::domain::{FeedEvent, FeedEventKind};
+use crate::fmt;
 use crate::protocol::{HealthReport, LinkState, Snapshot, SourceInfo, StreamHealth, StreamState};
 use crate::tui::keymap::Action;
-use crate::tui::view::ViewState;
-use crate::fmt;
 use crate::tui::theme;
+use crate::tui::view::ViewState;
 
 use super::{EventState, status};
 
@@ -244,9 +244,7 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
         ("rows stored", health.rows_stored.to_string()),
         (
             "DB size",
-            health
-                .db_bytes
-                .map_or_else(|| "-".to_string(), fmt::bytes),
+            health.db_bytes.map_or_else(|| "-".to_string(), fmt::bytes),
         ),
         ("uptime", fmt::duration(health.uptime_ms)),
     ];
@@ -269,7 +267,9 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
 
 fn kind_style(kind: FeedEventKind) -> Style {
     match kind {
-        FeedEventKind::Connected | FeedEventKind::Backfilled | FeedEventKind::GapRepaired => Style::new().fg(theme::UP),
+        FeedEventKind::Connected | FeedEventKind::Backfilled | FeedEventKind::GapRepaired => {
+            Style::new().fg(theme::UP)
+        }
         FeedEventKind::GapFound | FeedEventKind::RateLimited => Style::new().fg(theme::WARN),
         FeedEventKind::Disconnected | FeedEventKind::ParseError => Style::new().fg(theme::DOWN),
     }
@@ -313,18 +313,12 @@ fn draw_events(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
 
 fn event_line(event: &FeedEvent, stream_w: usize) -> Line<'static> {
     Line::from(vec![
-        Span::styled(
-            format!("{} ", fmt::utc_hms(event.time_ms)),
-            theme::muted(),
-        ),
+        Span::styled(format!("{} ", fmt::utc_hms(event.time_ms)), theme::muted()),
         Span::styled(
             format!("{:<12} ", event.kind.as_str()),
             kind_style(event.kind),
         ),
-        Span::raw(format!(
-            "{:<stream_w$} ",
-            fmt::fit(&event.stream, stream_w)
-        )),
+        Span::raw(format!("{:<stream_w$} ", fmt::fit(&event.stream, stream_w))),
         Span::raw(event.detail.clone()),
     ])
 }

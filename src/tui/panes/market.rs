@@ -7,13 +7,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use crate::domain::Interval;
+use crate::fmt;
 use crate::protocol::{Market, Snapshot};
 use crate::tui::keymap::Action;
+use crate::tui::theme;
 use crate::tui::view::ViewState;
 use crate::tui::widgets::oscillator::{self, SubChart};
 use crate::tui::widgets::{Visible, candles, overlay, volume};
-use crate::fmt;
-use crate::tui::theme;
 
 use super::{EventState, centered, status};
 

@@ -9,11 +9,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
+use crate::fmt;
 use crate::protocol::{ModelSummary, ModelsView, Snapshot, TrainingProgress};
 use crate::tui::keymap::Action;
-use crate::tui::view::ViewState;
-use crate::fmt;
 use crate::tui::theme;
+use crate::tui::view::ViewState;
 
 use super::EventState;
 

@@ -9,10 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use crate::domain::Signal;
-use crate::protocol::{FeatureWeight, SignalInfo, Snapshot};
-use crate::tui::view::ViewState;
 use crate::fmt;
+use crate::protocol::{FeatureWeight, SignalInfo, Snapshot};
 use crate::tui::theme;
+use crate::tui::view::ViewState;
 
 /// Height of the signal table at most (borders included), when there is room for the rest.
 const TABLE_MAX: u16 = 12;

@@ -6,11 +6,11 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use crate::fmt;
 use crate::protocol::{LinkState, Snapshot, SourceInfo};
 use crate::tui::keymap::{Action, Keymap};
-use crate::tui::view::{DaemonLink, ViewState};
-use crate::fmt;
 use crate::tui::theme;
+use crate::tui::view::{DaemonLink, ViewState};
 
 /// The badge naming the data source: black on yellow when the prices are not real.
 pub fn source_badge(source: &SourceInfo) -> (&'static str, Style) {

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Widget};
 
 use crate::backtest::{EquityPoint, Report};
-use crate::tui::panes::backtest::block;
 use crate::fmt;
+use crate::tui::panes::backtest::block;
 use crate::tui::theme;
 
 /// (time, value) points thinned to two per cell (Braille resolution).

@@ -10,7 +10,7 @@ use crate::backtest::{
 use crate::domain::{Candle, Interval, Symbol};
 use crate::model::train::{TrainError, TrainSpec, train};
 
-use super::backtest::{BacktestArgs, BacktestCommandError, Loaded, Progress, StrategySpec};
+use super::runner::{BacktestArgs, BacktestCommandError, Loaded, Progress, StrategySpec};
 
 /// The strategy for one symbol's candles.
 pub(super) fn strategy_for(

@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::backtest::{EquityPoint, Position, Report};
+use super::{EquityPoint, Position, Report};
 
-use super::backtest::BacktestCommandError;
+use crate::backtest::runner::BacktestCommandError;
 
 /// Writes the three files into `dir` (made if missing); returns their paths.
 pub fn write_files(dir: &Path, report: &Report) -> Result<Vec<String>, BacktestCommandError> {

@@ -1,5 +1,0 @@
-//! Health metrics the engine publishes: latency windows and message rates.
-
-mod latency;
-
-pub use latency::LatencyWindow;
