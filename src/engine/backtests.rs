@@ -1,12 +1,12 @@
 //! The engine's backtests: one run at a time in a background thread (the same
-//! `backtest::runner::run_with` the CLI uses, so the run is stored), its progress coalesced to
-//! the engine's polling, the finished report thinned before it is published, stored runs listed
-//! and reopened (read in a thread too: a stored report can be megabytes of JSON).
+//! `backtest::runner::run_with` the CLI uses, so the run is stored), its progress (at most every
+//! 100 ms) and result arriving as job events, the finished report thinned before it is
+//! published, stored runs listed and reopened (read in a thread too: a stored report can be
+//! megabytes of JSON).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use crate::backtest::Report;
@@ -21,10 +21,13 @@ use crate::protocol::{
 };
 use crate::store::Store;
 
-/// Progress messages sent by the thread at most this often (the engine polls every 100 ms).
+use super::jobs::{JobEvent, JobSender, run_to_end};
+
+/// Progress messages sent by the thread at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
-enum JobMessage {
+/// What a backtest job reports.
+pub enum BacktestMessage {
     Progress(Progress),
     /// The report, or the error text and whether it was a requested stop.
     Done(Result<Box<Report>, (String, bool)>),
@@ -32,7 +35,6 @@ enum JobMessage {
 
 struct Job {
     progress: BacktestProgress,
-    messages: Receiver<JobMessage>,
     stop: Arc<AtomicBool>,
 }
 
@@ -49,8 +51,10 @@ pub struct Output {
 pub struct BacktestRunner {
     db: Option<PathBuf>,
     job: Option<Job>,
-    /// A stored run being read: its id and the answer to come.
-    opening: Option<(i64, Receiver<Result<Report, String>>)>,
+    /// The stored run being read (a newer request replaces an older one still being read).
+    opening: Option<i64>,
+    /// Where the jobs report.
+    jobs: JobSender,
     /// The config's explicit Buy / Sell thresholds, for model strategies.
     thresholds: ThresholdOverride,
     pub view: BacktestsView,
@@ -58,11 +62,12 @@ pub struct BacktestRunner {
 
 impl BacktestRunner {
     /// Lists the stored runs (none without a database); runs will cost `costs`.
-    pub fn start(db: Option<PathBuf>, costs: BacktestCosts) -> Self {
+    pub fn start(db: Option<PathBuf>, costs: BacktestCosts, jobs: JobSender) -> Self {
         let mut runner = Self {
             db,
             job: None,
             opening: None,
+            jobs,
             thresholds: ThresholdOverride::default(),
             view: BacktestsView {
                 costs,
@@ -140,7 +145,7 @@ impl BacktestRunner {
         let mut args =
             BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.view.costs);
         args.thresholds = self.thresholds;
-        let (tx, messages) = channel();
+        let tx = self.jobs.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let spawned = std::thread::Builder::new()
@@ -152,16 +157,22 @@ impl BacktestRunner {
                     let due = last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
                     if due || p.fraction >= 1.0 {
                         last_sent = Some(Instant::now());
-                        let _ = progress_tx.send(JobMessage::Progress(p.clone()));
+                        let message = BacktestMessage::Progress(p.clone());
+                        let _ = progress_tx.send(JobEvent::Backtest(message));
                     }
                 };
-                let result = run_with(&db, &args, &mut progress, &thread_stop)
-                    .map(Box::new)
-                    .map_err(|e| {
-                        let stopped = matches!(e, BacktestCommandError::Stopped);
-                        (e.to_string(), stopped)
-                    });
-                let _ = tx.send(JobMessage::Done(result));
+                let work = || {
+                    run_with(&db, &args, &mut progress, &thread_stop)
+                        .map(Box::new)
+                        .map_err(|e| {
+                            let stopped = matches!(e, BacktestCommandError::Stopped);
+                            (e.to_string(), stopped)
+                        })
+                };
+                let result = run_to_end(work, |panic| {
+                    Err((format!("the backtest thread panicked: {panic}"), false))
+                });
+                let _ = tx.send(JobEvent::Backtest(BacktestMessage::Done(result)));
             });
         if let Err(e) = spawned {
             return self.refuse(format!("cannot start the backtest thread: {e}"));
@@ -178,7 +189,6 @@ impl BacktestRunner {
         self.view.message = None;
         self.job = Some(Job {
             progress: progress.clone(),
-            messages,
             stop,
         });
         Output {
@@ -187,21 +197,25 @@ impl BacktestRunner {
         }
     }
 
-    /// Reads stored run `id` in the background; [`Self::poll`] publishes it.
+    /// Reads stored run `id` in the background; it arrives as a job event.
     pub fn open(&mut self, id: i64) -> Output {
         let Some(db) = self.db.clone() else {
             return self.refuse("cannot open a stored backtest: this run has no database".into());
         };
-        let (tx, answer) = channel();
+        let tx = self.jobs.clone();
         let spawned = std::thread::Builder::new()
             .name("trademon-backtest-open".into())
             .spawn(move || {
-                let _ = tx.send(read_report(&db, id));
+                let result = run_to_end(
+                    || read_report(&db, id).map(Box::new),
+                    |panic| Err(format!("reading it panicked: {panic}")),
+                );
+                let _ = tx.send(JobEvent::BacktestOpened { id, result });
             });
         match spawned {
             Ok(_) => {
                 // A newer request replaces an older one still being read.
-                self.opening = Some((id, answer));
+                self.opening = Some(id);
                 Output::default()
             }
             Err(e) => self.refuse(format!("cannot start a thread to open run {id}: {e}")),
@@ -219,69 +233,55 @@ impl BacktestRunner {
         }
     }
 
-    /// Progress, the end of a running backtest and a stored run that was read.
-    pub fn poll(&mut self) -> Output {
+    /// A job's report: progress, the end of the running backtest, or a stored run read back.
+    pub fn on_job(&mut self, event: JobEvent) -> Output {
         let mut out = Output::default();
-        if let Some((id, answer)) = &self.opening {
-            let id = *id;
-            match answer.try_recv() {
-                Ok(result) => {
+        match event {
+            JobEvent::BacktestOpened { id, result } => {
+                if self.opening == Some(id) {
                     self.opening = None;
-                    self.show(result.map_err(|e| format!("cannot open backtest run {id}: {e}")));
-                    out.view_changed = true;
-                }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => {
-                    self.opening = None;
-                    self.view.message = Some(format!("opening backtest run {id} failed"));
+                    self.show(
+                        result
+                            .map(|r| *r)
+                            .map_err(|e| format!("cannot open backtest run {id}: {e}")),
+                    );
                     out.view_changed = true;
                 }
             }
-        }
-        let Some(job) = &mut self.job else {
-            return out;
-        };
-        let mut moved = false;
-        let ended = loop {
-            match job.messages.try_recv() {
-                Ok(JobMessage::Progress(p)) => {
+            JobEvent::Backtest(BacktestMessage::Progress(p)) => {
+                if let Some(job) = &mut self.job {
                     job.progress.stage = p.stage;
                     job.progress.fraction = p.fraction.clamp(0.0, 1.0);
-                    moved = true;
-                }
-                Ok(JobMessage::Done(result)) => break Some(result),
-                Err(TryRecvError::Empty) => break None,
-                Err(TryRecvError::Disconnected) => {
-                    break Some(Err((
-                        "the backtest thread ended without a result".into(),
-                        false,
-                    )));
+                    self.view.running = Some(job.progress.clone());
+                    out.progress = Some(Some(job.progress.clone()));
                 }
             }
-        };
-        let Some(result) = ended else {
-            if moved {
-                self.view.running = Some(job.progress.clone());
-                out.progress = Some(Some(job.progress.clone()));
+            JobEvent::Backtest(BacktestMessage::Done(result)) => {
+                let Some(job) = self.job.take() else {
+                    return out;
+                };
+                let label = format!(
+                    "{} on {} {}",
+                    job.progress.strategy,
+                    job.progress.symbol.as_str(),
+                    job.progress.interval
+                );
+                self.view.running = None;
+                out.progress = Some(None);
+                out.view_changed = true;
+                match result {
+                    Ok(report) => self.show(Ok(*report)),
+                    Err((_, true)) => {
+                        self.view.message = Some(format!("backtest of {label} stopped"));
+                    }
+                    Err((e, false)) => {
+                        self.view.message = Some(format!("backtest of {label} failed: {e}"));
+                    }
+                }
+                self.refresh_list();
             }
-            return out;
-        };
-        let label = format!(
-            "{} on {} {}",
-            job.progress.strategy,
-            job.progress.symbol.as_str(),
-            job.progress.interval
-        );
-        self.job = None;
-        self.view.running = None;
-        out.progress = Some(None);
-        out.view_changed = true;
-        match result {
-            Ok(report) => self.show(Ok(*report)),
-            Err((_, true)) => self.view.message = Some(format!("backtest of {label} stopped")),
-            Err((e, false)) => self.view.message = Some(format!("backtest of {label} failed: {e}")),
+            JobEvent::Training(_) | JobEvent::Attributed(_) => {}
         }
-        self.refresh_list();
         out
     }
 

@@ -92,7 +92,7 @@ impl Harness {
     fn until(&mut self, what: &str, done: impl Fn(&Snapshot) -> bool) -> Vec<Update> {
         let mut seen = Vec::new();
         for _ in 0..6_000 {
-            self.engine.poll_backtests();
+            self.engine.poll_jobs();
             while let Ok(update) = self.updates.try_recv() {
                 self.replica.apply(&update);
                 seen.push(update);
@@ -278,7 +278,11 @@ fn garbage_requests_end_in_clear_messages() {
 
 #[test]
 fn without_a_database_backtests_are_refused() {
-    let mut runner = BacktestRunner::start(None, BacktestCosts::default());
+    let mut runner = BacktestRunner::start(
+        None,
+        BacktestCosts::default(),
+        crate::engine::jobs::detached(),
+    );
     let out = runner.run(btc(), Interval::M1, "buy-hold".into(), 0);
     assert!(out.view_changed && out.progress.is_none());
     assert!(

@@ -14,6 +14,8 @@ use super::indicators::SeriesIndicators;
 #[path = "live_indicators.rs"]
 mod live_indicators;
 use super::backtests::{BacktestRunner, Output as BacktestOutput};
+use super::component::{Component, Effects};
+use super::jobs::{JobEvent, JobSender};
 use super::models::{ModelCommand, ModelRunner, Output as ModelOutput};
 use super::publish::Publisher;
 use crate::domain::wall_clock_ms;
@@ -125,8 +127,15 @@ pub struct Engine {
     parse_errors_this_second: (i64, u32),
     /// Per symbol, per interval (the order of the options).
     indicators: Vec<Vec<SeriesIndicators>>,
+    /// The model component, first of the components the engine calls.
     models: ModelRunner,
+    /// The other components (`component::registered`).
+    components: Vec<Box<dyn Component>>,
     backtests: BacktestRunner,
+    /// Held so the job channel stays open whatever the components hold; the receiver below is
+    /// an arm of [`Engine::run`]'s `select!`.
+    _jobs_tx: JobSender,
+    jobs: tokio::sync::mpsc::UnboundedReceiver<JobEvent>,
 }
 
 impl Engine {
@@ -151,17 +160,21 @@ impl Engine {
         let mut state = state;
         let indicators = warm_up(&options, &mut state);
         let simulated = !matches!(options.source, SourceInfo::Binance { .. });
-        let mut models = ModelRunner::start(
+        let (jobs_tx, jobs) = super::jobs::channel();
+        let mut models = ModelRunner::start_with(
             db_path.clone(),
             options.model.clone(),
             simulated,
             &state,
             wall_clock_ms(),
+            jobs_tx.clone(),
         );
+        let components = super::component::registered(&options.model);
         state.models = models.view.clone();
-        let backtests = BacktestRunner::start(db_path.clone(), options.backtest).with_thresholds(
-            crate::model::signal::ThresholdOverride::from_config(&options.model),
-        );
+        let backtests = BacktestRunner::start(db_path.clone(), options.backtest, jobs_tx.clone())
+            .with_thresholds(crate::model::signal::ThresholdOverride::from_config(
+                &options.model,
+            ));
         state.backtests = backtests.view.clone();
         let initial = models.take_initial();
         for signal in &initial.signals {
@@ -184,7 +197,97 @@ impl Engine {
             parse_errors_this_second: (0, 0),
             indicators,
             models,
+            components,
             backtests,
+            _jobs_tx: jobs_tx,
+            jobs,
+        }
+    }
+
+    /// Adds a component after the registered ones (for tests and tools that bring their own).
+    pub fn with_component(mut self, component: Box<dyn Component>) -> Self {
+        self.components.push(component);
+        self
+    }
+
+    /// Every component, the model component first: the one list the engine calls.
+    fn components(&mut self) -> impl Iterator<Item = &mut dyn Component> {
+        std::iter::once(&mut self.models as &mut dyn Component).chain(
+            self.components
+                .iter_mut()
+                .map(|c| c.as_mut() as &mut dyn Component),
+        )
+    }
+
+    /// Closed candles of one series to every component.
+    fn on_closed(&mut self, symbol: Symbol, interval: Interval, candles: &[Candle], now_ms: i64) {
+        if candles.is_empty() {
+            return;
+        }
+        let mut out = Effects::default();
+        for component in self.components() {
+            component.on_closed(symbol, interval, candles, now_ms, &mut out);
+        }
+        self.apply(out, now_ms);
+    }
+
+    /// Applies what components produced: rows to the store, updates published, and signals
+    /// published then handed to every component (what they make of a signal is applied, its
+    /// own signals published without being handed round again).
+    fn apply(&mut self, out: Effects, now_ms: i64) {
+        let signals = self.apply_one(out);
+        if signals.is_empty() {
+            return;
+        }
+        let mut more = Effects::default();
+        for signal in &signals {
+            for component in self.components() {
+                component.on_signal(signal, now_ms, &mut more);
+            }
+        }
+        self.apply_one(more);
+    }
+
+    fn apply_one(&mut self, out: Effects) -> Vec<crate::protocol::SignalInfo> {
+        for op in out.writes {
+            let _ = self.writer.send(op);
+        }
+        for update in out.updates {
+            self.publish(update);
+        }
+        for signal in &out.signals {
+            self.publish(Update::Signal(Box::new(signal.clone())));
+        }
+        out.signals
+    }
+
+    /// A job's report: the backtests' own, or handed to the components until one takes it.
+    pub fn on_job(&mut self, event: JobEvent) {
+        let now_ms = wall_clock_ms();
+        if matches!(
+            event,
+            JobEvent::Backtest(_) | JobEvent::BacktestOpened { .. }
+        ) {
+            let out = self.backtests.on_job(event);
+            self.apply_backtests(out);
+            return;
+        }
+        let mut event = Some(event);
+        let mut out = Effects::default();
+        for component in self.components() {
+            component.on_job(&mut event, &mut out);
+            if event.is_none() {
+                break;
+            }
+        }
+        self.apply(out, now_ms);
+    }
+
+    /// Handles the job reports that have arrived (the loop does this as they come; for code
+    /// that drives the engine by hand).
+    pub fn poll_jobs(&mut self) {
+        while let Ok(event) = self.jobs.try_recv() {
+            self.on_job(event);
         }
     }
 
@@ -268,8 +371,7 @@ impl Engine {
                 } else {
                     self.publish_rebuilt(symbol, interval, vec![candle]);
                 }
-                let out = self.models.on_closed(symbol, interval, &candle, now);
-                self.apply_models(out);
+                self.on_closed(symbol, interval, &[candle], now);
             }
             MarketEvent::Backfill {
                 symbol,
@@ -300,13 +402,19 @@ impl Engine {
                 } else {
                     self.publish_rebuilt(symbol, interval, candles.clone());
                 }
-                let out = self.models.on_backfill(symbol, interval, &candles, now);
-                self.apply_models(out);
+                self.on_closed(symbol, interval, &candles, now);
             }
             MarketEvent::Trade { symbol, trade } => {
                 self.health.trade(symbol, now);
                 if let Some(s) = self.symbol_index(symbol) {
                     self.pending_prices[s] = Some((trade.price, trade.time_ms));
+                }
+                if !self.components.is_empty() {
+                    let mut out = Effects::default();
+                    for component in self.components() {
+                        component.on_trade(symbol, &trade, now, &mut out);
+                    }
+                    self.apply(out, now);
                 }
             }
             MarketEvent::Link(link) => {
@@ -395,12 +503,6 @@ impl Engine {
         }
     }
 
-    /// Publishes a backtest's progress, its end, and stored runs read back.
-    pub fn poll_backtests(&mut self) {
-        let out = self.backtests.poll();
-        self.apply_backtests(out);
-    }
-
     fn apply_backtests(&mut self, out: BacktestOutput) {
         if let Some(progress) = out.progress {
             self.publish(Update::BacktestProgress(progress.map(Box::new)));
@@ -469,18 +571,17 @@ impl Engine {
                     Some(command) => self.on_command(command),
                     None => commands_open = false,
                 },
+                Some(event) = self.jobs.recv() => self.on_job(event),
                 _ = health_tick.tick() => {
                     self.report_health();
-                    let out = self.models.poll();
-                    self.apply_models(out);
-                    for signal in self.models.attributed() {
-                        self.publish(Update::Signal(Box::new(signal)));
+                    let now_ms = wall_clock_ms();
+                    let mut out = Effects::default();
+                    for component in self.components() {
+                        component.on_tick(now_ms, &mut out);
                     }
+                    self.apply(out, now_ms);
                 }
-                _ = price_tick.tick() => {
-                    self.flush_prices();
-                    self.poll_backtests();
-                }
+                _ = price_tick.tick() => self.flush_prices(),
                 _ = shutdown.changed() => break,
             }
         }
@@ -488,7 +589,9 @@ impl Engine {
         while let Ok(event) = market.try_recv() {
             self.on_market(event);
         }
-        self.models.stop_training();
+        for component in self.components() {
+            component.stop();
+        }
         self.backtests.stop();
         self.flush_prices();
         self.report_health();

@@ -1,15 +1,20 @@
 //! The live engine: the only owner of live state. It takes market events, stores closed candles
-//! through the writer, and publishes `protocol::Update`s to whatever view is attached.
+//! through the writer, runs its components (`component.rs`: the model component first) on closed
+//! candles, signals, trade prints and ticks, takes its background jobs' reports (`jobs.rs`) as an
+//! arm of its loop, and publishes `protocol::Update`s to whatever view is attached.
 
 pub mod backtests;
+pub mod component;
 mod health;
 pub mod history;
 mod indicators;
+pub mod jobs;
 mod live;
 pub mod models;
 mod publish;
 mod runtime;
 
+pub use component::{Component, Effects};
 pub use health::HealthCounters;
 pub use indicators::{SeriesIndicators, chart_values};
 pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};

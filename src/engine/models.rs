@@ -1,103 +1,37 @@
-//! The engine's model side: the active ensemble run on every closed candle of every symbol at the
-//! model's interval, predictions and their realised outcomes sent to the store, the logistic
-//! fallback when the model cannot run, model switches / promotions / rollbacks from the console
-//! (audited in the registry), and training runs in a background thread whose progress and result
-//! come back as updates.
+//! The engine's model component: the active model's signal pipeline run on every closed candle
+//! of every symbol at the model's interval, predictions and their realised outcomes sent to the
+//! store, model switches / promotions / rollbacks from the console (audited in the registry),
+//! and the Models view. Its jobs — training (`training.rs`) and signals' drivers
+//! (`attribution.rs`) — run on threads of their own and report back as [`JobEvent`]s.
 
+mod attribution;
+mod commands;
 mod training;
+mod view;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::Sender;
 
+use super::component::{Component, Effects};
+use super::jobs::{JobEvent, JobSender, detached};
 use crate::config::ModelConfig;
 use crate::domain::{Candle, Interval, Symbol};
-use crate::features::{FEATURE_COUNT, FeatureSet};
-use crate::model::calibrate;
-use crate::model::ensemble::{Ensemble, EnsembleParams, EnsembleWeighting, KIND};
-use crate::model::predict::Scratch;
-use crate::model::registry::{LiveEventKind, ModelRecord, Registry};
-use crate::model::signal::{self, ThresholdOverride, Thresholds, Verdict};
-use crate::model::torch_member::TORCH_MEMBER_KIND;
-use crate::model::train::TrainingReport;
-use crate::protocol::{
-    ModelSummary, ModelsView, Scores, SignalInfo, SignalThresholds, Snapshot, TestScores,
-    TrainingProgress,
-};
+use crate::model::pipeline::{Prediction, SignalPipeline, Track};
+use crate::model::registry::{ModelRecord, Registry};
+use crate::model::signal::ThresholdOverride;
+use crate::protocol::{ModelsView, SignalInfo, Snapshot, TrainingProgress, Update};
 use crate::store::writer::WriteOp;
 use crate::store::{OutcomeRow, PredictionRow};
+use attribution::{AttributionJob, spawn_attribution};
 use training::Job;
+pub(super) use training::JobMessage as TrainingMessage;
+pub use view::summary;
 
-/// Features shown as a signal's drivers.
-const DRIVERS: usize = 6;
-
-/// What runs: the ensemble, or only its logistic fallback when the ensemble cannot.
-enum Runner {
-    Ensemble {
-        ensemble: Arc<Ensemble>,
-        scratch: Vec<Scratch>,
-        /// To the attribution thread: gradient × input takes milliseconds, so it never runs on
-        /// the engine's loop; the signal goes out at once and its drivers follow.
-        attribution: Sender<AttributionJob>,
-    },
-    Fallback {
-        params: Box<EnsembleParams>,
-        weighting: Box<EnsembleWeighting>,
-        names: usize,
-    },
-}
-
+/// The running model: its pipeline, and the attribution thread when the ensemble runs.
 struct Active {
-    id: i64,
-    version: String,
-    interval: Interval,
-    window: usize,
-    horizon: usize,
-    theta: f64,
-    /// Base candles per higher-timeframe candle in the model's features.
-    htf_factor: u32,
-    runner: Runner,
-}
-
-/// A signal whose drivers are to be computed.
-struct AttributionJob {
-    signal: SignalInfo,
-    input: Vec<f32>,
-    class: usize,
-}
-
-/// Starts the thread that computes signals' drivers for `ensemble`; it ends when the sender is
-/// dropped (another model was activated).
-fn spawn_attribution(ensemble: Arc<Ensemble>, done: Sender<SignalInfo>) -> Sender<AttributionJob> {
-    let (tx, jobs) = channel::<AttributionJob>();
-    let spawned = std::thread::Builder::new()
-        .name("trademon-attribution".into())
-        .spawn(move || {
-            while let Ok(mut job) = jobs.recv() {
-                match ensemble.drivers(&job.input, job.class, DRIVERS) {
-                    Ok(drivers) => {
-                        job.signal.drivers = drivers;
-                        if done.send(job.signal).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => tracing::warn!("no drivers for a signal: {e}"),
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!("no attribution thread, signals come without drivers: {e}");
-    }
-    tx
-}
-
-/// One series' features and recent closes, for inputs and outcomes.
-struct Track {
-    features: FeatureSet,
-    rows: VecDeque<[f64; FEATURE_COUNT]>,
-    /// (open time, close) of the last `horizon + 1` candles.
-    closes: VecDeque<(i64, f64)>,
+    pipeline: SignalPipeline,
+    attribution: Option<Sender<AttributionJob>>,
 }
 
 /// The engine's models.
@@ -109,9 +43,8 @@ pub struct ModelRunner {
     job: Option<Job>,
     /// Made while loading a model; taken by the engine.
     initial: Output,
-    /// Signals with their drivers, back from the attribution thread.
-    attributed: Receiver<SignalInfo>,
-    attributed_tx: Sender<SignalInfo>,
+    /// Where jobs (training, attribution) report.
+    jobs: JobSender,
     pub view: ModelsView,
 }
 
@@ -126,9 +59,24 @@ pub struct Output {
     pub training: Option<Option<TrainingProgress>>,
 }
 
+impl Output {
+    /// As a component's effects: the updates to publish and the rows to store.
+    pub fn into_effects(self, view: &ModelsView, out: &mut Effects) {
+        out.writes.extend(self.writes);
+        out.signals.extend(self.signals);
+        if self.models_changed {
+            out.updates.push(Update::Models(Box::new(view.clone())));
+        }
+        if let Some(training) = self.training {
+            out.updates.push(Update::Training(training.map(Box::new)));
+        }
+    }
+}
+
 impl ModelRunner {
     /// Opens the registry (when there is a database) and loads the champion. With `demo` (the
-    /// data is simulated) an empty registry first gets the bundled demo model as champion.
+    /// data is simulated) an empty registry first gets the bundled demo model as champion. Jobs'
+    /// results go nowhere: for a runner driven by hand (see [`Self::start_with`]).
     pub fn start(
         db: Option<PathBuf>,
         config: ModelConfig,
@@ -136,7 +84,18 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
     ) -> Self {
-        let (attributed_tx, attributed) = channel();
+        Self::start_with(db, config, demo, state, now_ms, detached())
+    }
+
+    /// [`Self::start`] with jobs reporting to `jobs` (the engine's `select!`).
+    pub fn start_with(
+        db: Option<PathBuf>,
+        config: ModelConfig,
+        demo: bool,
+        state: &Snapshot,
+        now_ms: i64,
+        jobs: JobSender,
+    ) -> Self {
         let mut runner = Self {
             db,
             config,
@@ -144,8 +103,7 @@ impl ModelRunner {
             tracks: HashMap::new(),
             job: None,
             initial: Output::default(),
-            attributed,
-            attributed_tx,
+            jobs,
             view: ModelsView::default(),
         };
         if demo && let Some(mut registry) = runner.registry() {
@@ -190,79 +148,36 @@ impl ModelRunner {
         }
     }
 
-    /// Makes `record` the running model, falling back to its logistic baseline when the
-    /// ensemble cannot be loaded. A member imported from PyTorch has no interval of its own: it
-    /// runs at the console's main interval (the first streamed), and has no fallback.
+    /// Makes `record` the running model through the signal pipeline, which falls back to its
+    /// logistic baseline when the ensemble cannot be loaded. A member imported from PyTorch has
+    /// no interval of its own: it runs at the console's main interval (the first streamed), and
+    /// has no fallback.
     fn activate(&mut self, record: &ModelRecord, state: &Snapshot, now_ms: i64) {
-        let loaded = self
+        let blob = self
             .registry()
             .ok_or_else(|| "no registry".to_string())
-            .and_then(|r| r.load_blob(record.id).map_err(|e| e.to_string()))
-            .and_then(|blob| match state.intervals.first() {
-                Some(&main) => Ensemble::load(record, &blob, main).map_err(|e| e.to_string()),
-                None if record.kind == TORCH_MEMBER_KIND => {
-                    Err("no interval is streamed to run it at".to_string())
-                }
-                None => Ensemble::from_record(record, &blob).map_err(|e| e.to_string()),
-            })
-            .map(|mut ensemble| {
-                ensemble.override_thresholds(ThresholdOverride::from_config(&self.config));
-                ensemble
-            });
-        let runner = match loaded {
-            Ok(ensemble) => {
-                self.view.fallback = None;
-                let scratch = ensemble.scratch();
-                let ensemble = Arc::new(ensemble);
-                let attribution = spawn_attribution(ensemble.clone(), self.attributed_tx.clone());
-                Runner::Ensemble {
-                    ensemble,
-                    scratch,
-                    attribution,
-                }
-            }
-            Err(reason) => {
-                tracing::error!("model {} cannot run: {reason}", record.version);
-                let params = serde_json::from_value::<EnsembleParams>(record.params.clone());
-                let weighting =
-                    serde_json::from_value::<EnsembleWeighting>(record.weighting.clone());
-                match (record.kind.as_str(), params, weighting) {
-                    (KIND, Ok(params), Ok(weighting)) => {
-                        self.view.fallback = Some(format!("{}: {reason}", record.version));
-                        Runner::Fallback {
-                            params: Box::new(params),
-                            weighting: Box::new(weighting),
-                            names: record.features.len(),
-                        }
+            .and_then(|r| r.load_blob(record.id).map_err(|e| e.to_string()));
+        let over = ThresholdOverride::from_config(&self.config);
+        let pipeline =
+            match SignalPipeline::load(record, blob, state.intervals.first().copied(), over) {
+                Ok((pipeline, fallback)) => {
+                    if let Some(reason) = &fallback {
+                        tracing::error!("model {} cannot run: {reason}", record.version);
                     }
-                    _ => {
-                        self.view.fallback = Some(format!(
-                            "{}: {reason}; it has no logistic baseline to fall back to, so no \
-                             signals",
-                            record.version
-                        ));
-                        self.active = None;
-                        self.view.active = None;
-                        self.view.active_interval = None;
-                        self.view.weights.clear();
-                        return;
-                    }
+                    self.view.fallback = fallback;
+                    pipeline
                 }
-            }
-        };
-        let (params, weights) = match &runner {
-            Runner::Ensemble { ensemble, .. } => (&ensemble.params, &ensemble.weighting.indicators),
-            Runner::Fallback {
-                params, weighting, ..
-            } => (params.as_ref(), &weighting.indicators),
-        };
-        let (interval, window, horizon, theta, htf_factor) = (
-            params.interval,
-            params.data.window,
-            params.data.horizon,
-            params.theta,
-            params.data.htf_factor,
-        );
+                Err(reason) => {
+                    tracing::error!("model {} cannot run: {reason}", record.version);
+                    self.view.fallback = Some(reason);
+                    self.active = None;
+                    self.view.active = None;
+                    self.view.active_interval = None;
+                    self.view.weights.clear();
+                    return;
+                }
+            };
+        let weights = pipeline.indicator_weights();
         self.view.weights = (0..weights.names.len())
             .map(|j| crate::protocol::FeatureWeight {
                 name: weights.names[j].clone(),
@@ -272,18 +187,15 @@ impl ModelRunner {
                 rank_ic: weights.rank_ic.get(j).copied().unwrap_or(0.0),
             })
             .collect();
-        self.active = Some(Active {
-            id: record.id,
-            version: record.version.clone(),
-            interval,
-            window,
-            horizon,
-            theta,
-            htf_factor,
-            runner,
-        });
+        let attribution = pipeline
+            .ensemble()
+            .map(|ensemble| spawn_attribution(ensemble.clone(), self.jobs.clone()));
         self.view.active = Some(record.id);
-        self.view.active_interval = Some(interval);
+        self.view.active_interval = Some(pipeline.interval);
+        self.active = Some(Active {
+            pipeline,
+            attribution,
+        });
         self.warm_up(state, now_ms);
     }
 
@@ -291,7 +203,7 @@ impl ModelRunner {
     /// the newest stored candle of each symbol gets one (kept for [`Self::take_initial`]).
     fn warm_up(&mut self, state: &Snapshot, now_ms: i64) {
         self.tracks.clear();
-        let Some(interval) = self.active.as_ref().map(|a| a.interval) else {
+        let Some(interval) = self.active.as_ref().map(|a| a.pipeline.interval) else {
             return;
         };
         let Some(index) = state.intervals.iter().position(|i| *i == interval) else {
@@ -324,7 +236,11 @@ impl ModelRunner {
         now_ms: i64,
     ) -> Output {
         let mut out = Output::default();
-        if self.active.as_ref().is_some_and(|a| a.interval == interval) {
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.pipeline.interval == interval)
+        {
             self.push(symbol, candle, true, now_ms, &mut out);
         }
         out
@@ -339,7 +255,11 @@ impl ModelRunner {
         now_ms: i64,
     ) -> Output {
         let mut out = Output::default();
-        if self.active.as_ref().is_some_and(|a| a.interval == interval) {
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.pipeline.interval == interval)
+        {
             for (k, candle) in candles.iter().enumerate() {
                 self.push(symbol, candle, k + 1 == candles.len(), now_ms, &mut out);
             }
@@ -355,138 +275,70 @@ impl ModelRunner {
         now_ms: i64,
         out: &mut Output,
     ) {
-        let Some(active) = &self.active else {
-            return;
-        };
-        let (interval, window, horizon) = (active.interval, active.window, active.horizon);
-        let track = self.tracks.entry(symbol).or_insert_with(|| Track {
-            features: FeatureSet::with_factor(interval, active.htf_factor),
-            rows: VecDeque::with_capacity(window + 1),
-            closes: VecDeque::with_capacity(horizon + 2),
-        });
-        // A refused or out-of-order candle changes nothing (the feed counted it already).
-        let Ok(Some(row)) = track.features.update(candle) else {
-            return;
-        };
-        track.rows.push_back(row.values);
-        while track.rows.len() > window {
-            track.rows.pop_front();
-        }
-        track.closes.push_back((candle.open_time_ms, candle.close));
-        while track.closes.len() > horizon + 1 {
-            track.closes.pop_front();
-        }
-        // The prediction made `horizon` candles ago now has its outcome.
-        if track.closes.len() == horizon + 1
-            && let (Some(&(then_ms, then)), Some(&(now_open, close))) =
-                (track.closes.front(), track.closes.back())
-            && now_open - then_ms == interval.ms() * horizon as i64
-            && then > 0.0
-        {
-            let realised = (close / then).ln();
-            out.writes.push(WriteOp::Outcome(OutcomeRow {
-                model_version: active.version.clone(),
-                symbol,
-                interval,
-                open_time_ms: then_ms,
-                realised_return: realised,
-                outcome: crate::model::labels::class_of(realised, active.theta),
-            }));
-        }
-        if predict && track.rows.len() == window {
-            self.predict(symbol, candle.open_time_ms, now_ms, out);
-        }
-    }
-
-    fn predict(&mut self, symbol: Symbol, open_time_ms: i64, now_ms: i64, out: &mut Output) {
-        let over = ThresholdOverride::from_config(&self.config);
         let Some(active) = &mut self.active else {
             return;
         };
-        let Some(track) = self.tracks.get(&symbol) else {
+        let pipeline = &mut active.pipeline;
+        let track = self
+            .tracks
+            .entry(symbol)
+            .or_insert_with(|| pipeline.track());
+        // A refused or out-of-order candle changes nothing (the feed counted it already).
+        let Some(outcome) = pipeline.push(track, candle) else {
             return;
         };
-        let rows: Vec<&[f64]> = track.rows.iter().map(|r| r.as_slice()).collect();
-        let last = rows.last().copied().unwrap_or(&[]);
-        let mut attribution = None;
-        let (verdict, fallback) = match &mut active.runner {
-            Runner::Ensemble {
-                ensemble,
-                scratch,
-                attribution: to_thread,
-            } => {
-                let mut input = Vec::new();
-                let run = ensemble
-                    .input(&rows, &mut input)
-                    .and_then(|()| ensemble.predict_one(&input, scratch));
-                match run {
-                    Ok(verdict) => {
-                        attribution = Some((to_thread.clone(), input, verdict.class));
-                        (verdict, false)
-                    }
-                    Err(e) if !ensemble.has_fallback() => {
-                        let reason = format!(
-                            "{}: {e}; it has no logistic baseline to fall back to, so no signals",
-                            active.version
-                        );
-                        if self.view.fallback.as_deref() != Some(reason.as_str()) {
-                            tracing::error!("model failed: {reason}");
-                            self.view.fallback = Some(reason);
-                            out.models_changed = true;
-                        }
-                        return;
-                    }
-                    Err(e) => {
-                        let reason = format!("{}: {e}", active.version);
-                        if self.view.fallback.as_deref() != Some(reason.as_str()) {
-                            tracing::error!("model failed, logistic fallback in use: {reason}");
-                            self.view.fallback = Some(reason);
-                            out.models_changed = true;
-                        }
-                        match ensemble
-                            .fallback_probabilities(last)
-                            .map(|p| fallback_verdict(p, ensemble.thresholds()))
-                        {
-                            Ok(v) => (v, true),
-                            Err(e) => {
-                                tracing::error!("the fallback failed too: {e}");
-                                return;
-                            }
-                        }
-                    }
+        // The prediction made `horizon` candles ago now has its outcome.
+        if let Some(outcome) = outcome {
+            out.writes.push(WriteOp::Outcome(OutcomeRow {
+                model_version: pipeline.version.clone(),
+                symbol,
+                interval: pipeline.interval,
+                open_time_ms: outcome.open_time_ms,
+                realised_return: outcome.realised_return,
+                outcome: outcome.class,
+            }));
+        }
+        if !(predict && pipeline.ready(track)) {
+            return;
+        }
+        let open_time_ms = candle.open_time_ms;
+        let (verdict, fallback, input) = match pipeline.predict(track) {
+            Prediction::Signal {
+                verdict,
+                fallback,
+                input,
+            } => (verdict, fallback, input),
+            Prediction::NoFallback { reason } => {
+                if self.view.fallback.as_deref() != Some(reason.as_str()) {
+                    tracing::error!("model failed: {reason}");
+                    self.view.fallback = Some(reason);
+                    out.models_changed = true;
                 }
+                return;
             }
-            Runner::Fallback {
-                params,
-                weighting,
-                names,
-            } => {
-                let mut normalised = vec![0.0; *names];
-                let p = weighting
-                    .normalizer
-                    .apply(last, &weighting.indicators.weights, &mut normalised)
-                    .and_then(|()| weighting.logistic.predict_proba(&normalised));
-                match p {
-                    Ok(p) => (
-                        fallback_verdict(p, params.thresholds.overridden(over)),
-                        true,
-                    ),
-                    Err(e) => {
-                        tracing::error!("the fallback failed: {e}");
-                        return;
-                    }
-                }
+            Prediction::FallbackFailed { reason } => {
+                tracing::error!("{reason}");
+                return;
             }
         };
-        let model_version = if fallback {
-            format!("{} (logistic fallback)", active.version)
+        // A fallback of a loaded ensemble says why; one of a model that could not be loaded
+        // was said at activation.
+        if let (Some(reason), Some(_)) = (&fallback, pipeline.ensemble())
+            && self.view.fallback.as_deref() != Some(reason.as_str())
+        {
+            tracing::error!("model failed, logistic fallback in use: {reason}");
+            self.view.fallback = Some(reason.clone());
+            out.models_changed = true;
+        }
+        let model_version = if fallback.is_some() {
+            format!("{} (logistic fallback)", pipeline.version)
         } else {
-            active.version.clone()
+            pipeline.version.clone()
         };
         out.writes.push(WriteOp::Prediction(PredictionRow {
             model_version: model_version.clone(),
             symbol,
-            interval: active.interval,
+            interval: pipeline.interval,
             open_time_ms,
             made_ms: now_ms,
             probabilities: verdict.probabilities,
@@ -495,7 +347,7 @@ impl ModelRunner {
         }));
         let signal = SignalInfo {
             symbol,
-            interval: active.interval,
+            interval: pipeline.interval,
             open_time_ms,
             made_ms: now_ms,
             model_version,
@@ -504,9 +356,9 @@ impl ModelRunner {
             votes: verdict.votes,
             signal: verdict.signal,
             drivers: Vec::new(),
-            fallback,
+            fallback: fallback.is_some(),
         };
-        if let Some((to_thread, input, class)) = attribution {
+        if let (Some(to_thread), Some((input, class))) = (&active.attribution, input) {
             let _ = to_thread.send(AttributionJob {
                 signal: signal.clone(),
                 input,
@@ -516,62 +368,54 @@ impl ModelRunner {
         out.signals.push(signal);
     }
 
-    /// Signals whose drivers were computed since the last call (they replace the same signal
-    /// without drivers).
-    pub fn attributed(&mut self) -> Vec<SignalInfo> {
-        self.attributed.try_iter().collect()
-    }
-
-    /// A model command from a view.
-    pub fn on_command(&mut self, command: ModelCommand, state: &Snapshot, now_ms: i64) -> Output {
-        let mut out = Output {
-            models_changed: true,
-            ..Output::default()
-        };
-        let message = match command {
-            ModelCommand::Switch(id) => self.switch(id, state, now_ms),
-            ModelCommand::Promote(id) => self
-                .registry()
-                .ok_or_else(|| "no registry".to_string())
-                .and_then(|mut r| r.promote(id).map_err(|e| e.to_string()))
-                .map(|change| format!("{} is the champion", change.champion.version)),
-            ModelCommand::Rollback => {
-                let change = self
-                    .registry()
-                    .ok_or_else(|| "no registry".to_string())
-                    .and_then(|mut r| r.rollback().map_err(|e| e.to_string()));
-                change.and_then(|change| {
-                    let id = change.champion.id;
-                    self.switch(id, state, now_ms)
-                        .map(|_| format!("rolled back to {}", change.champion.version))
-                })
-            }
-            ModelCommand::Retrain(symbol, interval) => self.retrain(symbol, interval, now_ms),
-        };
-        self.view.last_training = Some(match message {
-            Ok(text) => text,
-            Err(text) => format!("refused: {text}"),
-        });
-        self.refresh_list();
-        let initial = self.take_initial();
-        out.signals = initial.signals;
-        out.writes = initial.writes;
-        out
-    }
-
-    fn switch(&mut self, id: i64, state: &Snapshot, now_ms: i64) -> Result<String, String> {
-        let mut registry = self.registry().ok_or_else(|| "no registry".to_string())?;
-        let record = registry.get_by_id(id).map_err(|e| e.to_string())?;
-        let previous = self.active.as_ref().map(|a| a.id);
-        self.activate(&record, state, now_ms);
-        let detail = match &self.view.fallback {
-            Some(reason) => format!("switched to {}; it cannot run: {reason}", record.version),
-            None => format!("switched to {}", record.version),
-        };
-        if let Err(e) = registry.record_event(LiveEventKind::Switch, Some(id), previous, &detail) {
-            tracing::warn!("switch not audited: {e}");
+    /// A job's report: training progress or its end, or a signal's drivers.
+    pub fn on_job(&mut self, event: JobEvent) -> Output {
+        match event {
+            JobEvent::Training(message) => self.on_training(message),
+            JobEvent::Attributed(signal) => Output {
+                signals: vec![*signal],
+                ..Output::default()
+            },
+            _ => Output::default(),
         }
-        Ok(detail)
+    }
+}
+
+/// The model component: closed candles (live and backfilled) in; signals, outcomes, the Models
+/// view and training progress out.
+impl Component for ModelRunner {
+    fn name(&self) -> &'static str {
+        "models"
+    }
+
+    fn on_closed(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        candles: &[Candle],
+        now_ms: i64,
+        out: &mut Effects,
+    ) {
+        let produced = match candles {
+            [one] => ModelRunner::on_closed(self, symbol, interval, one, now_ms),
+            many => self.on_backfill(symbol, interval, many, now_ms),
+        };
+        produced.into_effects(&self.view, out);
+    }
+
+    fn on_job(&mut self, event: &mut Option<JobEvent>, out: &mut Effects) {
+        if matches!(
+            event,
+            Some(JobEvent::Training(_)) | Some(JobEvent::Attributed(_))
+        ) && let Some(event) = event.take()
+        {
+            let produced = ModelRunner::on_job(self, event);
+            produced.into_effects(&self.view, out);
+        }
+    }
+
+    fn stop(&mut self) {
+        self.stop_training();
     }
 }
 
@@ -582,53 +426,4 @@ pub enum ModelCommand {
     Promote(i64),
     Rollback,
     Retrain(Symbol, Interval),
-}
-
-fn fallback_verdict(p: [f64; 3], thresholds: Thresholds) -> Verdict {
-    signal::combine(&[p.map(|v| v as f32)], &[1.0], thresholds)
-}
-
-fn scores(m: &crate::model::metrics::Metrics) -> Scores {
-    Scores {
-        accuracy: m.accuracy,
-        macro_f1: m.macro_f1,
-        log_loss: m.log_loss,
-        brier: m.brier,
-    }
-}
-
-/// A registry row as the Models pane lists it, with the thresholds its signals are judged by
-/// under the config's explicit numbers `over`.
-pub fn summary(record: &ModelRecord, over: ThresholdOverride) -> ModelSummary {
-    let report = serde_json::from_value::<TrainingReport>(record.metrics.clone()).ok();
-    let data = match (record.symbol, record.interval) {
-        (Some(s), Some(i)) => format!("{} {i}", s.as_str()),
-        _ => "-".to_string(),
-    };
-    ModelSummary {
-        id: record.id,
-        version: record.version.clone(),
-        created_ms: record.created_ms,
-        origin: record.origin.to_string(),
-        trained_on: record.trained_on.to_string(),
-        role: record.role.to_string(),
-        members: report.as_ref().map_or(1, |r| r.members.len() as u32),
-        data,
-        test: report.map(|r| TestScores {
-            samples: r.samples_test as u64,
-            model: scores(&r.test.model),
-            logistic: scores(&r.test.logistic),
-            majority: scores(&r.test.majority),
-        }),
-        thresholds: serde_json::from_value::<EnsembleParams>(record.params.clone())
-            .ok()
-            .map(|params| {
-                let (t, source) = calibrate::effective(&params, over);
-                SignalThresholds {
-                    buy: t.buy,
-                    sell: t.sell,
-                    source,
-                }
-            }),
-    }
 }

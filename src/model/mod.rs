@@ -33,6 +33,7 @@ pub mod labels;
 pub mod logistic;
 pub mod metrics;
 pub mod normalize;
+pub mod pipeline;
 pub mod prepare;
 pub mod registry;
 pub mod signal;

@@ -1,18 +1,23 @@
 //! Training runs started from the console: one at a time, on a background thread, reading the
-//! series' stored candles; progress and the result come back through a channel the engine polls,
-//! and the trained ensemble is registered as a challenger.
+//! series' stored candles; progress (at most every 100 ms) and the result come back as job
+//! events, and the trained ensemble is registered as a challenger.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
 
 use super::{ModelRunner, Output};
 use crate::domain::{Interval, Symbol};
+use crate::engine::jobs::{JobEvent, run_to_end};
 use crate::model::train::{Progress, TrainSpec, train};
 use crate::protocol::TrainingProgress;
 use crate::store::Store;
 
-pub(super) enum JobMessage {
+/// Progress messages sent by the thread at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// What a training job reports.
+pub enum JobMessage {
     Progress(Progress),
     Done(Result<String, String>),
 }
@@ -21,7 +26,6 @@ pub(super) struct Job {
     pub(super) symbol: Symbol,
     pub(super) interval: Interval,
     started_ms: i64,
-    messages: Receiver<JobMessage>,
     stop: Arc<AtomicBool>,
 }
 
@@ -41,13 +45,13 @@ impl ModelRunner {
         }
         let db = self.db.clone().ok_or_else(|| "no database".to_string())?;
         let mut spec = TrainSpec::from_config(&self.config);
-        let (tx, messages) = channel();
+        let tx = self.jobs.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         std::thread::Builder::new()
             .name("trademon-train".into())
             .spawn(move || {
-                let result = (|| -> Result<String, String> {
+                let work = || -> Result<String, String> {
                     let store = Store::open(&db).map_err(|e| e.to_string())?;
                     let candles = store
                         .candles_between(symbol, interval, i64::MIN, i64::MAX)
@@ -57,8 +61,13 @@ impl ModelRunner {
                         .map_err(|e| e.to_string())?;
                     drop(store);
                     let progress_tx = tx.clone();
+                    let mut last_sent: Option<Instant> = None;
                     let mut progress = |p: &Progress| {
-                        let _ = progress_tx.send(JobMessage::Progress(p.clone()));
+                        if last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                            last_sent = Some(Instant::now());
+                            let message = JobMessage::Progress(p.clone());
+                            let _ = progress_tx.send(JobEvent::Training(message));
+                        }
                     };
                     let trained = train(&candles, interval, &spec, &mut progress, &thread_stop)
                         .map_err(|e| e.to_string())?;
@@ -79,15 +88,15 @@ impl ModelRunner {
                         "{} registered as a challenger (test log-loss {:.4}, {verdict})",
                         record.version, trained.report.test.model.log_loss
                     ))
-                })();
-                let _ = tx.send(JobMessage::Done(result));
+                };
+                let result = run_to_end(work, |panic| Err(format!("training panicked: {panic}")));
+                let _ = tx.send(JobEvent::Training(JobMessage::Done(result)));
             })
             .map_err(|e| format!("cannot start the training thread: {e}"))?;
         self.job = Some(Job {
             symbol,
             interval,
             started_ms: now_ms,
-            messages,
             stop,
         });
         Ok(format!(
@@ -96,50 +105,40 @@ impl ModelRunner {
         ))
     }
 
-    /// Progress and the end of a background training run.
-    pub fn poll(&mut self) -> Output {
+    /// A report of the background training run: its progress or its end.
+    pub(super) fn on_training(&mut self, message: JobMessage) -> Output {
         let mut out = Output::default();
         let Some(job) = &self.job else {
             return out;
         };
-        loop {
-            match job.messages.try_recv() {
-                Ok(JobMessage::Progress(p)) => {
-                    out.training = Some(Some(TrainingProgress {
-                        symbol: job.symbol,
-                        interval: job.interval,
-                        started_ms: job.started_ms,
-                        member: p.member as u32,
-                        members: p.members as u32,
-                        epoch: p.epoch as u32,
-                        epochs: p.epochs as u32,
-                        train_loss: p.train_loss,
-                        validation_loss: p.validation_loss,
-                        validation_accuracy: p.validation_accuracy,
-                        eta_secs: p.eta.map(|d| d.as_secs_f64()),
-                    }));
-                }
-                Ok(JobMessage::Done(result)) => {
-                    self.view.last_training = Some(match result {
-                        Ok(text) => text,
-                        Err(text) => format!("training failed: {text}"),
-                    });
-                    self.job = None;
-                    self.refresh_list();
-                    out.training = Some(None);
-                    out.models_changed = true;
-                    return out;
-                }
-                Err(TryRecvError::Empty) => return out,
-                Err(TryRecvError::Disconnected) => {
-                    self.view.last_training = Some("training stopped unexpectedly".into());
-                    self.job = None;
-                    out.training = Some(None);
-                    out.models_changed = true;
-                    return out;
-                }
+        match message {
+            JobMessage::Progress(p) => {
+                out.training = Some(Some(TrainingProgress {
+                    symbol: job.symbol,
+                    interval: job.interval,
+                    started_ms: job.started_ms,
+                    member: p.member as u32,
+                    members: p.members as u32,
+                    epoch: p.epoch as u32,
+                    epochs: p.epochs as u32,
+                    train_loss: p.train_loss,
+                    validation_loss: p.validation_loss,
+                    validation_accuracy: p.validation_accuracy,
+                    eta_secs: p.eta.map(|d| d.as_secs_f64()),
+                }));
+            }
+            JobMessage::Done(result) => {
+                self.view.last_training = Some(match result {
+                    Ok(text) => text,
+                    Err(text) => format!("training failed: {text}"),
+                });
+                self.job = None;
+                self.refresh_list();
+                out.training = Some(None);
+                out.models_changed = true;
             }
         }
+        out
     }
 
     /// Asks a running training job to stop (on shutdown).

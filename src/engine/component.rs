@@ -1,0 +1,67 @@
+//! The seam a live capability plugs into. A component is one type the engine calls on closed
+//! candles, signals, trade prints, ticks and job reports; what it produces — updates to publish
+//! (its own `Update` variant), rows to store, signals — goes into [`Effects`], which the engine
+//! applies in one place. The model component (`engine/models.rs`) is the first; a drift monitor,
+//! a paper account, alerts or metrics are each one more, added to the list in
+//! [`registered`].
+
+use crate::config::ModelConfig;
+use crate::domain::{Candle, Interval, Symbol, Trade};
+use crate::protocol::{SignalInfo, Update};
+use crate::store::writer::WriteOp;
+
+use super::jobs::JobEvent;
+
+/// What a component's step produced, applied by the engine: `updates` are published (and applied
+/// to the engine's state), `writes` go to the store's owner, `signals` are published and then
+/// handed to every component's [`Component::on_signal`].
+#[derive(Default)]
+pub struct Effects {
+    pub updates: Vec<Update>,
+    pub writes: Vec<WriteOp>,
+    pub signals: Vec<SignalInfo>,
+}
+
+/// A live capability of the engine. Every method has a default that does nothing, so a
+/// component implements only what it listens to.
+pub trait Component: Send {
+    /// For logs.
+    fn name(&self) -> &'static str;
+
+    /// Closed candles of one series: one as it closes live, or several filled in after a gap
+    /// (oldest first).
+    fn on_closed(
+        &mut self,
+        _symbol: Symbol,
+        _interval: Interval,
+        _candles: &[Candle],
+        _now_ms: i64,
+        _out: &mut Effects,
+    ) {
+    }
+
+    /// A signal a component produced (the model's, live).
+    fn on_signal(&mut self, _signal: &SignalInfo, _now_ms: i64, _out: &mut Effects) {}
+
+    /// A trade print.
+    fn on_trade(&mut self, _symbol: Symbol, _trade: &Trade, _now_ms: i64, _out: &mut Effects) {}
+
+    /// The engine's periodic tick (the health interval).
+    fn on_tick(&mut self, _now_ms: i64, _out: &mut Effects) {}
+
+    /// A job's report: a component takes the events of its own jobs out of `event`.
+    fn on_job(&mut self, _event: &mut Option<JobEvent>, _out: &mut Effects) {}
+
+    /// The engine is stopping: end background work.
+    fn stop(&mut self) {}
+}
+
+/// The components the engine runs besides the model component: the one list a new capability
+/// is added to.
+pub fn registered(_model: &ModelConfig) -> Vec<Box<dyn Component>> {
+    Vec::new()
+}
+
+#[cfg(test)]
+#[path = "component_tests.rs"]
+mod tests;
