@@ -8,7 +8,8 @@ use super::panes::{self, EventState};
 use super::widgets::oscillator::SubChart;
 use super::widgets::overlay::Overlay;
 
-/// The panes of the console, in tab order.
+/// Which pane is shown. What each pane is — its title, tab position, drawing and keys — is
+/// its entry in [`panes::PANES`], the one list of panes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Pane {
     #[default]
@@ -20,23 +21,25 @@ pub enum Pane {
 }
 
 impl Pane {
-    /// In the order of their number keys.
-    pub const ALL: [Pane; 5] = [
-        Pane::Market,
-        Pane::Health,
-        Pane::Signals,
-        Pane::Models,
-        Pane::Backtest,
-    ];
+    /// In the order of their number keys (the order of [`panes::PANES`]).
+    pub const ALL: [Pane; panes::PANES.len()] = {
+        let mut all = [Pane::Market; panes::PANES.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = panes::PANES[i].pane;
+            i += 1;
+        }
+        all
+    };
+
+    /// Its entry in the list of panes.
+    pub fn spec(self) -> &'static panes::PaneSpec {
+        let i = self.index();
+        &panes::PANES[i]
+    }
 
     pub fn title(self) -> &'static str {
-        match self {
-            Pane::Market => "Market",
-            Pane::Health => "Health",
-            Pane::Signals => "Signals",
-            Pane::Models => "Models",
-            Pane::Backtest => "Backtest",
-        }
+        self.spec().title
     }
 
     /// The pane whose title is `name` (any case), as keymap files name panes.
@@ -47,7 +50,10 @@ impl Pane {
     }
 
     fn index(self) -> usize {
-        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+        panes::PANES
+            .iter()
+            .position(|p| p.pane == self)
+            .unwrap_or(0)
     }
 
     fn step(self, forward: bool) -> Pane {

@@ -24,6 +24,50 @@ use super::view::{Pane, ViewState};
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
 
+/// A pane as the console shows it: its tab title, how it draws from the snapshot replica and the
+/// view state, and how it takes an action offered to it while it is shown.
+pub struct PaneSpec {
+    pub pane: Pane,
+    pub title: &'static str,
+    pub draw: fn(&mut Buffer, Rect, &Snapshot, &ViewState),
+    pub handle: fn(&mut ViewState, Action, Option<&Snapshot>) -> EventState,
+}
+
+/// The panes in tab order (number keys 1, 2, ...): the one list a new pane (one file in this
+/// folder) is added to; its keys go in `config/keymap.toml`.
+pub const PANES: [PaneSpec; 5] = [
+    PaneSpec {
+        pane: Pane::Market,
+        title: "Market",
+        draw: market::draw,
+        handle: |view, action, _| market::handle(view, action),
+    },
+    PaneSpec {
+        pane: Pane::Health,
+        title: "Health",
+        draw: health::draw,
+        handle: health::handle,
+    },
+    PaneSpec {
+        pane: Pane::Signals,
+        title: "Signals",
+        draw: signals::draw,
+        handle: |_, _, _| EventState::NotConsumed,
+    },
+    PaneSpec {
+        pane: Pane::Models,
+        title: "Models",
+        draw: models::draw,
+        handle: models::handle,
+    },
+    PaneSpec {
+        pane: Pane::Backtest,
+        title: "Backtest",
+        draw: backtest::draw,
+        handle: backtest::handle,
+    },
+];
+
 /// Whether the part of the screen that got an action used it (gitui's `EventState`). What is
 /// not consumed goes on to the global handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,13 +103,7 @@ pub fn handle_focused(
     if view.help_open {
         return help::handle(view, action, keymap);
     }
-    match view.pane {
-        Pane::Market => market::handle(view, action),
-        Pane::Health => health::handle(view, action, snapshot),
-        Pane::Signals => EventState::NotConsumed,
-        Pane::Models => models::handle(view, action, snapshot),
-        Pane::Backtest => backtest::handle(view, action, snapshot),
-    }
+    (view.pane.spec().handle)(view, action, snapshot)
 }
 
 /// Draws one whole frame.
@@ -82,13 +120,7 @@ pub fn draw(frame: &mut Frame, snapshot: Option<&Snapshot>, view: &ViewState, ke
     draw_title(buf, title, view.pane);
     match snapshot {
         None => waiting(buf, body, view.engine_stopped),
-        Some(snapshot) => match view.pane {
-            Pane::Market => market::draw(buf, body, snapshot, view),
-            Pane::Health => health::draw(buf, body, snapshot, view),
-            Pane::Signals => signals::draw(buf, body, snapshot, view),
-            Pane::Models => models::draw(buf, body, snapshot, view),
-            Pane::Backtest => backtest::draw(buf, body, snapshot, view),
-        },
+        Some(snapshot) => (view.pane.spec().draw)(buf, body, snapshot, view),
     }
     status::draw(buf, status, snapshot, view, keymap);
     if view.help_open {
