@@ -13,13 +13,13 @@ use crate::backtest::Report;
 use crate::backtest::runner::{
     BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
 };
+use crate::config::BacktestConfig;
 use crate::domain::{Interval, Symbol};
 use crate::model::signal::ThresholdOverride;
-use crate::protocol::{
-    BacktestCosts, BacktestProgress, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
-    RUNS_LISTED,
-};
+use crate::protocol::{BacktestProgress, BacktestsView, Command, RUNS_LISTED};
 use crate::store::Store;
+
+use super::convert::report_for_view;
 
 /// Progress messages sent by the thread at most this often (the engine polls every 100 ms).
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -53,19 +53,22 @@ pub struct BacktestRunner {
     opening: Option<(i64, Receiver<Result<Report, String>>)>,
     /// The config's explicit Buy / Sell thresholds, for model strategies.
     thresholds: ThresholdOverride,
+    /// What runs cost (the view shows it too).
+    costs: BacktestConfig,
     pub view: BacktestsView,
 }
 
 impl BacktestRunner {
     /// Lists the stored runs (none without a database); runs will cost `costs`.
-    pub fn start(db: Option<PathBuf>, costs: BacktestCosts) -> Self {
+    pub fn start(db: Option<PathBuf>, costs: BacktestConfig) -> Self {
         let mut runner = Self {
             db,
             job: None,
             opening: None,
             thresholds: ThresholdOverride::default(),
+            costs,
             view: BacktestsView {
-                costs,
+                costs: costs.into(),
                 ..BacktestsView::default()
             },
         };
@@ -84,7 +87,7 @@ impl BacktestRunner {
             return;
         };
         match Store::open(db).and_then(|s| s.backtest_runs(RUNS_LISTED)) {
-            Ok(runs) => self.view.runs = runs,
+            Ok(runs) => self.view.runs = runs.into_iter().map(Into::into).collect(),
             Err(e) => {
                 tracing::warn!("cannot list the stored backtests: {e}");
                 self.view.message = Some(format!("cannot list the stored backtests: {e}"));
@@ -137,8 +140,7 @@ impl BacktestRunner {
         if let Err(e) = parse_strategy(&strategy) {
             return self.refuse(format!("refused: {e}"));
         }
-        let mut args =
-            BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.view.costs);
+        let mut args = BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.costs);
         args.thresholds = self.thresholds;
         let (tx, messages) = channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -289,7 +291,7 @@ impl BacktestRunner {
     fn show(&mut self, result: Result<Report, String>) {
         match result {
             Ok(report) => {
-                self.view.report = Some(Box::new(report.summary(REPORT_POINTS, REPORT_TRADES)));
+                self.view.report = Some(Box::new(report_for_view(&report)));
                 self.view.message = None;
             }
             Err(e) => self.view.message = Some(e),

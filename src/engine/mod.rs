@@ -2,6 +2,7 @@
 //! through the writer, and publishes `protocol::Update`s to whatever view is attached.
 
 pub mod backtests;
+pub mod convert;
 mod health;
 pub mod history;
 mod indicators;
