@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::backtest::Report;
 use crate::backtest::runner::{self, BacktestArgs};
+use crate::backtest::{Report, WalkForward};
 use crate::config::BacktestConfig;
 use crate::domain::{Candle, Interval, Symbol};
 use crate::fmt::metric_rows;
@@ -67,11 +67,11 @@ fn run(id: i64) -> BacktestRunSummary {
 /// A real report: a buy-and-hold of a rising series through the backtest command.
 fn report() -> Report {
     let dir = tempfile::tempdir().unwrap();
-    report_in(&dir.path().join("r.db"))
+    report_in(&dir.path().join("r.db"), None)
 }
 
-/// The same run, stored in `db`.
-fn report_in(db: &Path) -> Report {
+/// The same run, stored in `db`, walked forward with `plan` if given.
+fn report_in(db: &Path, plan: Option<WalkForward>) -> Report {
     let symbol = Symbol::new("ETHBTC").unwrap();
     let candles: Vec<Candle> = (0..300)
         .map(|i| Candle {
@@ -89,7 +89,8 @@ fn report_in(db: &Path) -> Report {
         .unwrap()
         .import_candles(symbol, Interval::M5, &candles)
         .unwrap();
-    let args = BacktestArgs::new(vec![symbol], Interval::M5, "buy-hold", &Default::default());
+    let mut args = BacktestArgs::new(vec![symbol], Interval::M5, "buy-hold", &Default::default());
+    args.walk_forward = plan;
     runner::run(db, &args).unwrap()
 }
 
@@ -179,18 +180,23 @@ fn backtest_updates_and_commands_survive_json() {
 
 #[test]
 fn the_report_a_view_gets_writes_the_json_of_the_engine_s_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = "train=100,test=50".parse().unwrap();
+    let walked = report_in(&dir.path().join("w.db"), Some(plan));
+    assert!(walked.folds.len() > 1, "{:?}", walked.folds);
+    for summary in [report().summary(50, 10), walked] {
+        let sent = BacktestReport::from(summary.clone());
+        assert_eq!(
+            serde_json::to_value(&sent).unwrap(),
+            serde_json::to_value(&summary).unwrap()
+        );
+        let back: BacktestReport =
+            serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
+        assert_eq!(back, sent);
+        assert_eq!(sent.label(), summary.label());
+        assert_eq!(metric_rows(&sent.metrics), metric_rows(&summary.metrics));
+    }
     let full = report();
-    let summary = full.summary(50, 10);
-    let sent = BacktestReport::from(summary.clone());
-    assert_eq!(
-        serde_json::to_value(&sent).unwrap(),
-        serde_json::to_value(&summary).unwrap()
-    );
-    let back: BacktestReport =
-        serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
-    assert_eq!(back, sent);
-    assert_eq!(sent.label(), summary.label());
-    assert_eq!(metric_rows(&sent.metrics), metric_rows(&summary.metrics));
     let curve: Vec<_> = full.equity.iter().copied().map(Into::into).collect();
     let thinned: Vec<_> = Report::thinned(&full.equity, 7)
         .into_iter()
@@ -205,7 +211,7 @@ fn the_report_a_view_gets_writes_the_json_of_the_engine_s_report() {
 fn stored_runs_and_costs_write_the_json_of_their_store_row_and_config() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let id = report_in(&db).run_id.unwrap();
+    let id = report_in(&db, None).run_id.unwrap();
     let runs: Vec<BacktestRun> = Store::open(&db).unwrap().backtest_runs(10).unwrap();
     assert!(runs.iter().any(|r| r.id == id));
     for row in runs {
