@@ -1,6 +1,8 @@
 //! How numbers, prices, sizes, durations and UTC times are written for people to read: used by
 //! reports and panes alike.
 
+use crate::domain::BacktestMetrics;
+
 /// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian calendar).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -136,6 +138,33 @@ pub fn fit(text: &str, width: usize) -> String {
     let mut out: String = text.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// A backtest's metric rows as (name, value) text, in the order the README defines them: the
+/// CLI's report and the Backtest pane both show them.
+pub fn metric_rows(m: &BacktestMetrics) -> Vec<(&'static str, String)> {
+    let pct = |v: f64| format!("{:+.2} %", 100.0 * v);
+    vec![
+        ("total return", pct(m.total_return)),
+        ("buy and hold", pct(m.buy_and_hold_return)),
+        ("CAGR", pct(m.cagr)),
+        ("annual volatility", pct(m.annual_volatility)),
+        ("Sharpe", format!("{:.2}", m.sharpe)),
+        ("Sortino", format!("{:.2}", m.sortino)),
+        ("Calmar", format!("{:.2}", m.calmar)),
+        ("max drawdown", pct(-m.max_drawdown)),
+        (
+            "max drawdown duration",
+            format!("{:.1} h", m.max_drawdown_duration_ms as f64 / 3_600_000.0),
+        ),
+        ("exposure", format!("{:.1} %", 100.0 * m.exposure)),
+        ("trades", m.trades.to_string()),
+        ("win rate", format!("{:.1} %", 100.0 * m.win_rate)),
+        ("profit factor", format!("{:.2}", m.profit_factor)),
+        ("expectancy", format!("{:.4}", m.expectancy)),
+        ("average trade", format!("{:+.3} %", m.average_trade_pct)),
+        ("final equity", format!("{:.2}", m.final_equity)),
+    ]
 }
 
 #[cfg(test)]

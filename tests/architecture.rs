@@ -127,10 +127,10 @@ fn path_mounts(src: &Path) -> BTreeMap<String, String> {
             .to_string_lossy()
             .into_owned();
         for line in text.lines() {
-            if let Some(rest) = line.trim().strip_prefix("#[path = \"") {
-                if let Some(target) = rest.split('"').next() {
-                    mounts.insert(target.to_string(), owner.clone());
-                }
+            if let Some(rest) = line.trim().strip_prefix("#[path = \"")
+                && let Some(target) = rest.split('"').next()
+            {
+                mounts.insert(target.to_string(), owner.clone());
             }
         }
     }

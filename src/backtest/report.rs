@@ -10,6 +10,7 @@ use super::portfolio::SymbolTrade;
 use super::sim::{Costs, EquityPoint};
 use super::walk::{Fold, WalkForward};
 use crate::domain::{Interval, Symbol};
+use crate::fmt::metric_rows;
 
 /// One symbol of the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,32 +104,6 @@ impl Report {
             files: self.files.clone(),
         }
     }
-}
-
-/// The metric rows as (name, value) text, in the order the README defines them.
-pub fn metric_rows(m: &Metrics) -> Vec<(&'static str, String)> {
-    let pct = |v: f64| format!("{:+.2} %", 100.0 * v);
-    vec![
-        ("total return", pct(m.total_return)),
-        ("buy and hold", pct(m.buy_and_hold_return)),
-        ("CAGR", pct(m.cagr)),
-        ("annual volatility", pct(m.annual_volatility)),
-        ("Sharpe", format!("{:.2}", m.sharpe)),
-        ("Sortino", format!("{:.2}", m.sortino)),
-        ("Calmar", format!("{:.2}", m.calmar)),
-        ("max drawdown", pct(-m.max_drawdown)),
-        (
-            "max drawdown duration",
-            format!("{:.1} h", m.max_drawdown_duration_ms as f64 / 3_600_000.0),
-        ),
-        ("exposure", format!("{:.1} %", 100.0 * m.exposure)),
-        ("trades", m.trades.to_string()),
-        ("win rate", format!("{:.1} %", 100.0 * m.win_rate)),
-        ("profit factor", format!("{:.2}", m.profit_factor)),
-        ("expectancy", format!("{:.4}", m.expectancy)),
-        ("average trade", format!("{:+.3} %", m.average_trade_pct)),
-        ("final equity", format!("{:.2}", m.final_equity)),
-    ]
 }
 
 /// The human report.

@@ -1,6 +1,8 @@
 //! Plain types shared by every module: symbols, intervals, market calendars, candles, trades,
-//! signals, feed events and the link state, and the clock time is read from. No I/O.
+//! signals, feed events and the link state, the clock time is read from, and a backtest's metrics.
+//! No I/O.
 
+mod backtest_metrics;
 mod calendar;
 mod candle;
 mod clock;
@@ -9,6 +11,7 @@ mod interval;
 mod signal;
 mod symbol;
 
+pub use backtest_metrics::BacktestMetrics;
 pub use calendar::{
     Calendar, CalendarError, DAILY_CLOSURE_DAYS, INTRADAY_CLOSURE_DAYS, closure_days,
 };

@@ -13,14 +13,13 @@ use crate::backtest::Report;
 use crate::backtest::runner::{
     BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
 };
+use crate::config::BacktestConfig;
 use crate::domain::{Interval, Symbol};
 use crate::model::signal::ThresholdOverride;
-use crate::protocol::{
-    BacktestCosts, BacktestProgress, BacktestsView, Command, REPORT_POINTS, REPORT_TRADES,
-    RUNS_LISTED,
-};
+use crate::protocol::{BacktestProgress, BacktestsView, Command, RUNS_LISTED};
 use crate::store::Store;
 
+use super::convert::report_for_view;
 use super::jobs::{JobEvent, JobSender, run_to_end};
 
 /// Progress messages sent by the thread at most this often.
@@ -57,20 +56,23 @@ pub struct BacktestRunner {
     jobs: JobSender,
     /// The config's explicit Buy / Sell thresholds, for model strategies.
     thresholds: ThresholdOverride,
+    /// What runs cost (the view shows it too).
+    costs: BacktestConfig,
     pub view: BacktestsView,
 }
 
 impl BacktestRunner {
     /// Lists the stored runs (none without a database); runs will cost `costs`.
-    pub fn start(db: Option<PathBuf>, costs: BacktestCosts, jobs: JobSender) -> Self {
+    pub fn start(db: Option<PathBuf>, costs: BacktestConfig, jobs: JobSender) -> Self {
         let mut runner = Self {
             db,
             job: None,
             opening: None,
             jobs,
             thresholds: ThresholdOverride::default(),
+            costs,
             view: BacktestsView {
-                costs,
+                costs: costs.into(),
                 ..BacktestsView::default()
             },
         };
@@ -89,7 +91,7 @@ impl BacktestRunner {
             return;
         };
         match Store::open(db).and_then(|s| s.backtest_runs(RUNS_LISTED)) {
-            Ok(runs) => self.view.runs = runs,
+            Ok(runs) => self.view.runs = runs.into_iter().map(Into::into).collect(),
             Err(e) => {
                 tracing::warn!("cannot list the stored backtests: {e}");
                 self.view.message = Some(format!("cannot list the stored backtests: {e}"));
@@ -142,8 +144,7 @@ impl BacktestRunner {
         if let Err(e) = parse_strategy(&strategy) {
             return self.refuse(format!("refused: {e}"));
         }
-        let mut args =
-            BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.view.costs);
+        let mut args = BacktestArgs::new(vec![symbol], interval, strategy.clone(), &self.costs);
         args.thresholds = self.thresholds;
         let tx = self.jobs.clone();
         let stop = Arc::new(AtomicBool::new(false));
@@ -289,7 +290,7 @@ impl BacktestRunner {
     fn show(&mut self, result: Result<Report, String>) {
         match result {
             Ok(report) => {
-                self.view.report = Some(Box::new(report.summary(REPORT_POINTS, REPORT_TRADES)));
+                self.view.report = Some(Box::new(report_for_view(&report)));
                 self.view.message = None;
             }
             Err(e) => self.view.message = Some(e),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::*;
 use crate::domain::Candle;
 use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
-use crate::protocol::{Command, Snapshot, SourceInfo, Update};
+use crate::protocol::{Command, REPORT_POINTS, REPORT_TRADES, Snapshot, SourceInfo, Update};
 use crate::store::writer::{Writer, WriterOptions};
 
 fn btc() -> Symbol {
@@ -213,7 +213,7 @@ fn a_second_run_is_refused_and_a_running_one_can_be_cancelled() {
         vec![btc()],
         Interval::M5,
         "sma-cross:10,20",
-        &BacktestCosts::default(),
+        &BacktestConfig::default(),
     );
     let stopped = run_with(&db, &args, &mut |_| {}, &AtomicBool::new(true));
     assert!(
@@ -280,7 +280,7 @@ fn garbage_requests_end_in_clear_messages() {
 fn without_a_database_backtests_are_refused() {
     let mut runner = BacktestRunner::start(
         None,
-        BacktestCosts::default(),
+        BacktestConfig::default(),
         crate::engine::jobs::detached(),
     );
     let out = runner.run(btc(), Interval::M1, "buy-hold".into(), 0);

@@ -5,6 +5,7 @@
 
 pub mod backtests;
 pub mod component;
+pub mod convert;
 mod health;
 pub mod history;
 mod indicators;

@@ -1,9 +1,10 @@
-//! `Snapshot::apply` with the backtest updates, and their JSON round trip with a real report.
+//! `Snapshot::apply` with the backtest updates, and their JSON round trip, with a report built
+//! here (the engine's tests do the same with a real run's report).
 
-use crate::domain::{Candle, Interval, Symbol};
+use crate::domain::{BacktestMetrics, Interval, Symbol};
 use crate::protocol::{
-    BacktestProgress, BacktestRunSummary, BacktestsView, Command, HealthReport, Snapshot,
-    SourceInfo, Update,
+    BacktestProgress, BacktestReport, BacktestRunSummary, BacktestsView, Command, EquityPoint,
+    HealthReport, ReportCosts, ReportLeg, ReportTrade, Snapshot, SourceInfo, TradeSide, Update,
 };
 
 fn snapshot() -> Snapshot {
@@ -53,41 +54,92 @@ fn run(id: i64) -> BacktestRunSummary {
     }
 }
 
-/// A real report: a buy-and-hold of a rising series through the backtest command.
-fn report() -> crate::backtest::Report {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+/// A report as the engine sends one: hand-made, with an infinite profit factor (JSON has none).
+fn report() -> BacktestReport {
+    let metrics = BacktestMetrics {
+        start_equity: 10_000.0,
+        final_equity: 11_000.0,
+        total_return: 0.1,
+        cagr: 2.5,
+        annual_volatility: 0.3,
+        sharpe: 1.5,
+        sortino: 2.0,
+        calmar: f64::INFINITY,
+        max_drawdown: 0.0,
+        max_drawdown_duration_ms: 0,
+        exposure: 1.0,
+        trades: 1,
+        win_rate: 1.0,
+        profit_factor: f64::INFINITY,
+        expectancy: 1_000.0,
+        average_trade_pct: 10.0,
+        buy_and_hold_return: 0.1,
+    };
     let symbol = Symbol::new("ETHBTC").unwrap();
-    let candles: Vec<Candle> = (0..300)
-        .map(|i| Candle {
-            open_time_ms: i * 300_000,
-            open: 1.0 + i as f64 * 0.01,
-            high: 1.1 + i as f64 * 0.01,
-            low: 0.9 + i as f64 * 0.01,
-            close: 1.0 + i as f64 * 0.01,
-            volume: 1.0,
-            quote_volume: 1.0,
-            trades: 1,
-        })
-        .collect();
-    crate::store::Store::open(&db)
-        .unwrap()
-        .import_candles(symbol, Interval::M5, &candles)
-        .unwrap();
-    let args = crate::commands::backtest::BacktestArgs::new(
-        vec![symbol],
-        Interval::M5,
-        "buy-hold",
-        &Default::default(),
-    );
-    crate::commands::backtest::run(&db, &args).unwrap()
+    BacktestReport {
+        strategy: "buy-hold".into(),
+        model: None,
+        symbols: vec![symbol],
+        interval: Interval::M5,
+        candles: 300,
+        from_ms: 0,
+        to_ms: 299 * 300_000,
+        costs: ReportCosts {
+            cash: 10_000.0,
+            fee: 0.001,
+            slippage_bps: 2.0,
+            fraction: 1.0,
+            allow_short: false,
+        },
+        walk_forward: None,
+        metrics: metrics.clone(),
+        legs: vec![ReportLeg {
+            symbol,
+            weight: 1.0,
+            candles: 300,
+            metrics,
+        }],
+        folds: Vec::new(),
+        trades: vec![ReportTrade {
+            symbol,
+            side: TradeSide::Long,
+            entry_time_ms: 300_000,
+            entry_price: 1.0,
+            exit_time_ms: 299 * 300_000,
+            exit_price: 1.1,
+            quantity: 10_000.0,
+            fees: 0.0,
+            pnl: 1_000.0,
+            return_pct: 10.0,
+        }],
+        equity: (0..300)
+            .map(|i| EquityPoint {
+                time_ms: i * 300_000,
+                equity: 10_000.0 + i as f64,
+                drawdown: 0.0,
+            })
+            .collect(),
+        benchmark: Vec::new(),
+        run_id: Some(7),
+        files: Vec::new(),
+    }
+}
+
+/// `report` thinned as the engine thins one before sending it.
+fn summary(mut report: BacktestReport, points: usize, trades: usize) -> BacktestReport {
+    report.equity = BacktestReport::thinned(&report.equity, points);
+    report.benchmark = BacktestReport::thinned(&report.benchmark, points);
+    report
+        .trades
+        .drain(..report.trades.len().saturating_sub(trades));
+    report
 }
 
 #[test]
 fn backtest_updates_apply_apart_and_a_replica_follows_the_engine() {
     let mut engine = snapshot();
     let mut replica = snapshot();
-    let report = report().summary(50, 10);
+    let report = summary(report(), 50, 10);
     assert!(report.equity.len() <= 50);
     let updates = [
         Update::BacktestProgress(Some(Box::new(progress(0.0)))),
@@ -134,7 +186,7 @@ fn backtest_updates_and_commands_survive_json() {
     let view = BacktestsView {
         runs: vec![run(3)],
         running: Some(progress(0.25)),
-        report: Some(Box::new(report().summary(20, 5))),
+        report: Some(Box::new(summary(report(), 20, 5))),
         message: Some("backtest of buy-hold on ETHBTC 5m stopped".into()),
         ..BacktestsView::default()
     };

@@ -24,6 +24,12 @@ pub use backtest::{
     REPORT_TRADES, RUNS_LISTED,
 };
 
+mod backtest_report;
+pub use backtest_report::{
+    BacktestReport, EquityPoint, FoldScores, ReportCosts, ReportFold, ReportLeg, ReportTrade,
+    TradeSide, WalkForwardPlan,
+};
+
 /// Bumped whenever a type in this module changes shape.
 pub const PROTOCOL_VERSION: u32 = 5;
 

@@ -2,16 +2,16 @@
 //! tests), and the keys that start, stop and open runs.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use trademon::backtest::Report;
 use trademon::commands::backtest::{BacktestArgs, run};
 use trademon::domain::{Candle, Interval, Symbol};
-use trademon::protocol::{BacktestProgress, BacktestRunSummary, Command, Snapshot};
+use trademon::protocol::{BacktestProgress, BacktestReport, BacktestRunSummary, Command, Snapshot};
 use trademon::tui::{Action, Keymap, Outcome, Pane, ViewState};
 
 use super::{fixture, render};
 
-/// A real sma-cross report on a deterministic wavy BTCUSDT 5m series (stored as run 1).
-fn report() -> Report {
+/// A real sma-cross report on a deterministic wavy BTCUSDT 5m series (stored as run 1), as the
+/// engine sends it (converted at the engine's edge).
+fn report() -> BacktestReport {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bt.db");
     let symbol = Symbol::new("BTCUSDT").unwrap();
@@ -41,7 +41,7 @@ fn report() -> Report {
         "sma-cross:10,20",
         &Default::default(),
     );
-    run(&db, &args).unwrap().summary(600, 200)
+    run(&db, &args).unwrap().summary(600, 200).into()
 }
 
 fn stored(id: i64, strategy: &str, total_return: Option<f64>) -> BacktestRunSummary {

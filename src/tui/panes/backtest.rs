@@ -7,15 +7,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Widget};
+use ratatui::widgets::Widget;
 
-use crate::backtest::report::metric_rows;
-use crate::backtest::{Position, Report};
 use crate::fmt;
-use crate::protocol::{BacktestProgress, BacktestsView, Snapshot};
+use crate::protocol::{BacktestProgress, BacktestReport, BacktestsView, Snapshot};
 use crate::tui::keymap::Action;
 use crate::tui::theme;
 use crate::tui::view::ViewState;
+use crate::tui::widgets::block;
 use crate::tui::widgets::equity::{drawdown_chart, equity_chart};
 
 use super::EventState;
@@ -78,12 +77,6 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
         }
     }
     draw_runs(buf, runs, backtests, view);
-}
-
-pub(crate) fn block(title: String) -> Block<'static> {
-    Block::bordered()
-        .border_style(theme::border())
-        .title(Span::styled(title, theme::heading()))
 }
 
 /// The progress gauge while running; else the last message; else what is on show and its costs.
@@ -190,12 +183,12 @@ fn draw_empty(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewStat
     }
 }
 
-fn draw_metrics(buf: &mut Buffer, area: Rect, report: &Report) {
+fn draw_metrics(buf: &mut Buffer, area: Rect, report: &BacktestReport) {
     let b = block(" Metrics ".into());
     let inner = b.inner(area);
     b.render(area, buf);
     let width = usize::from(inner.width.saturating_sub(2));
-    for (i, (name, value)) in metric_rows(&report.metrics)
+    for (i, (name, value)) in fmt::metric_rows(&report.metrics)
         .into_iter()
         .take(usize::from(inner.height))
         .enumerate()
@@ -223,7 +216,7 @@ fn draw_trades_empty(buf: &mut Buffer, area: Rect) {
     );
 }
 
-fn draw_trades(buf: &mut Buffer, area: Rect, report: &Report) {
+fn draw_trades(buf: &mut Buffer, area: Rect, report: &BacktestReport) {
     let title = if report.trades.len() < report.metrics.trades {
         format!(
             " Trades (newest {} of {}) ",
@@ -269,19 +262,14 @@ fn draw_trades(buf: &mut Buffer, area: Rect, report: &Report) {
         usize::from(inner.width),
         theme::muted(),
     );
-    for (row, t) in report
+    for (row, trade) in report
         .trades
         .iter()
         .rev()
         .take(usize::from(inner.height - 1))
         .enumerate()
     {
-        let trade = &t.trade;
-        let side = match trade.side {
-            Position::Long => "long",
-            Position::Short => "short",
-            Position::Flat => "flat",
-        };
+        let side = trade.side.as_str();
         let times = if wide {
             format!(
                 "{:<11} {:<11} {:>11} {:>11} ",

@@ -19,6 +19,7 @@ use crate::protocol::Snapshot;
 use super::keymap::{Action, Keymap};
 use super::theme;
 use super::view::{Pane, ViewState};
+pub use super::widgets::centered;
 
 /// Smaller than this, only "terminal too small" is shown.
 pub const MIN_WIDTH: u16 = 40;
@@ -140,17 +141,6 @@ fn draw_title(buf: &mut Buffer, area: Rect, active: Pane) {
         spans.push(Span::raw(" "));
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
-}
-
-/// Writes `text` centred in `area` (on its middle row), cut to the width.
-pub fn centered(buf: &mut Buffer, area: Rect, text: &str, style: ratatui::style::Style) {
-    if area.width == 0 || area.height == 0 {
-        return;
-    }
-    let width = text.chars().count().min(usize::from(area.width)) as u16;
-    let x = area.x + (area.width - width) / 2;
-    let y = area.y + area.height / 2;
-    buf.set_stringn(x, y, text, usize::from(width), style);
 }
 
 fn waiting(buf: &mut Buffer, area: Rect, engine_stopped: bool) {

@@ -6,13 +6,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Widget};
+use ratatui::widgets::Widget;
 
 use crate::domain::Signal;
 use crate::fmt;
 use crate::protocol::{FeatureWeight, SignalInfo, Snapshot};
 use crate::tui::theme;
 use crate::tui::view::ViewState;
+use crate::tui::widgets::block;
 
 /// Height of the signal table at most (borders included), when there is room for the rest.
 const TABLE_MAX: u16 = 12;
@@ -29,12 +30,6 @@ pub fn signal_style(signal: Signal) -> Style {
             .add_modifier(ratatui::style::Modifier::BOLD),
         Signal::Hold => theme::muted(),
     }
-}
-
-fn block(title: String) -> Block<'static> {
-    Block::bordered()
-        .border_style(theme::border())
-        .title(Span::styled(title, theme::heading()))
 }
 
 /// Signals in the order of the markets, then of the intervals.

@@ -8,9 +8,9 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Widget};
 
-use crate::backtest::{EquityPoint, Report};
+use super::{block, centered};
 use crate::fmt;
-use crate::tui::panes::backtest::block;
+use crate::protocol::{BacktestReport, EquityPoint};
 use crate::tui::theme;
 
 /// (time, value) points thinned to two per cell (Braille resolution).
@@ -19,7 +19,7 @@ fn points(
     width: u16,
     value: impl Fn(&EquityPoint) -> f64,
 ) -> Vec<(f64, f64)> {
-    Report::thinned(curve, usize::from(width) * 2)
+    BacktestReport::thinned(curve, usize::from(width) * 2)
         .iter()
         .filter(|p| value(p).is_finite())
         .map(|p| (p.time_ms as f64, value(p)))
@@ -46,7 +46,7 @@ fn time_labels(x: [f64; 2]) -> Vec<Line<'static>> {
     ]
 }
 
-pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
+pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &BacktestReport) {
     // The title is the legend (a legend box inside the plot would sit on the curves): the
     // strategy in its line's colour, buy-and-hold in its.
     let title = Line::from(vec![
@@ -79,7 +79,7 @@ pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
         let b = block(title);
         let inner = b.inner(area);
         b.render(area, buf);
-        crate::tui::panes::centered(buf, inner, "the run has no equity points", theme::muted());
+        centered(buf, inner, "the run has no equity points", theme::muted());
         return;
     };
     let datasets = vec![
@@ -117,7 +117,7 @@ pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &Report) {
         .render(area, buf);
 }
 
-pub fn drawdown_chart(buf: &mut Buffer, area: Rect, report: &Report) {
+pub fn drawdown_chart(buf: &mut Buffer, area: Rect, report: &BacktestReport) {
     let title = format!(
         " Drawdown (max {:.2} %) ",
         100.0 * report.metrics.max_drawdown

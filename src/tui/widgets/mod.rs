@@ -1,5 +1,6 @@
 //! Chart widgets drawn straight into the frame buffer: candlesticks with their price and time
-//! axes, and volume bars.
+//! axes, volume bars, equity and drawdown curves; and the bordered block and centred text that
+//! panes and widgets share.
 
 pub mod candles;
 pub mod equity;
@@ -7,8 +8,33 @@ pub mod oscillator;
 pub mod overlay;
 pub mod volume;
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::Block;
+
+use super::theme;
 use crate::domain::Candle;
 use crate::protocol::{ChartIndicators, Series};
+
+/// A bordered block with a heading title, in the theme's colours.
+pub fn block(title: String) -> Block<'static> {
+    Block::bordered()
+        .border_style(theme::border())
+        .title(Span::styled(title, theme::heading()))
+}
+
+/// Writes `text` centred in `area` (on its middle row), cut to the width.
+pub fn centered(buf: &mut Buffer, area: Rect, text: &str, style: Style) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let width = text.chars().count().min(usize::from(area.width)) as u16;
+    let x = area.x + (area.width - width) / 2;
+    let y = area.y + area.height / 2;
+    buf.set_stringn(x, y, text, usize::from(width), style);
+}
 
 /// The newest candles of a series that fit in a number of columns, oldest first; the last one may
 /// be the open (unfinished) candle. Thinning happens here, before anything is drawn.
