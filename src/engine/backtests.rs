@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::backtest::Report;
 use crate::backtest::runner::{
-    BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
+    BacktestArgs, BacktestCommandError, Progress, open_run_reading, parse_strategy, run_on,
+    run_with,
 };
 use crate::domain::{Interval, Symbol};
 use crate::model::signal::ThresholdOverride;
@@ -20,6 +21,7 @@ use crate::protocol::{
     RUNS_LISTED,
 };
 use crate::store::Store;
+use crate::store::writer::WriteSender;
 
 /// Progress messages sent by the thread at most this often (the engine polls every 100 ms).
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -48,6 +50,11 @@ pub struct Output {
 /// The engine's backtests.
 pub struct BacktestRunner {
     db: Option<PathBuf>,
+    /// The stored runs are listed on this connection, opened once (no integrity check).
+    reader: Option<Store>,
+    /// The store's owner, which stores finished runs; without one (a runner on its own) a run
+    /// opens the database with an owner of its own.
+    owner: Option<WriteSender>,
     job: Option<Job>,
     /// A stored run being read: its id and the answer to come.
     opening: Option<(i64, Receiver<Result<Report, String>>)>,
@@ -59,8 +66,17 @@ pub struct BacktestRunner {
 impl BacktestRunner {
     /// Lists the stored runs (none without a database); runs will cost `costs`.
     pub fn start(db: Option<PathBuf>, costs: BacktestCosts) -> Self {
+        let reader = db.as_deref().and_then(|db| match Store::open_reader(db) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::warn!("cannot read the stored backtests: {e}");
+                None
+            }
+        });
         let mut runner = Self {
             db,
+            reader,
+            owner: None,
             job: None,
             opening: None,
             thresholds: ThresholdOverride::default(),
@@ -73,6 +89,12 @@ impl BacktestRunner {
         runner
     }
 
+    /// Runs are stored by the store's owner `owner`.
+    pub fn with_owner(mut self, owner: WriteSender) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
     /// Model strategies use the config's explicit thresholds `over` where it sets them.
     pub fn with_thresholds(mut self, over: ThresholdOverride) -> Self {
         self.thresholds = over;
@@ -80,10 +102,10 @@ impl BacktestRunner {
     }
 
     fn refresh_list(&mut self) {
-        let Some(db) = &self.db else {
+        let Some(reader) = &self.reader else {
             return;
         };
-        match Store::open(db).and_then(|s| s.backtest_runs(RUNS_LISTED)) {
+        match reader.backtest_runs(RUNS_LISTED) {
             Ok(runs) => self.view.runs = runs,
             Err(e) => {
                 tracing::warn!("cannot list the stored backtests: {e}");
@@ -143,6 +165,7 @@ impl BacktestRunner {
         let (tx, messages) = channel();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
+        let owner = self.owner.clone();
         let spawned = std::thread::Builder::new()
             .name("trademon-backtest".into())
             .spawn(move || {
@@ -155,12 +178,14 @@ impl BacktestRunner {
                         let _ = progress_tx.send(JobMessage::Progress(p.clone()));
                     }
                 };
-                let result = run_with(&db, &args, &mut progress, &thread_stop)
-                    .map(Box::new)
-                    .map_err(|e| {
-                        let stopped = matches!(e, BacktestCommandError::Stopped);
-                        (e.to_string(), stopped)
-                    });
+                let result = match &owner {
+                    Some(owner) => run_on(&db, owner, &args, &mut progress, &thread_stop),
+                    None => run_with(&db, &args, &mut progress, &thread_stop),
+                };
+                let result = result.map(Box::new).map_err(|e| {
+                    let stopped = matches!(e, BacktestCommandError::Stopped);
+                    (e.to_string(), stopped)
+                });
                 let _ = tx.send(JobMessage::Done(result));
             });
         if let Err(e) = spawned {
@@ -305,7 +330,7 @@ impl BacktestRunner {
 }
 
 fn read_report(db: &Path, id: i64) -> Result<Report, String> {
-    open_run(db, id).map_err(|e| e.to_string())
+    open_run_reading(db, id).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

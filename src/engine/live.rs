@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Sender as WriteSender;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -22,7 +21,7 @@ use crate::domain::{FeedEvent, FeedEventKind};
 use crate::feed::MarketEvent;
 use crate::feed::client::FeedControl;
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
-use crate::store::writer::{WriteOp, WriterStats};
+use crate::store::writer::{WriteOp, WriteSender, WriterStats};
 use live_indicators::warm_up;
 
 /// Parse-error events stored per second at most; all of them are counted.
@@ -114,8 +113,11 @@ pub struct Engine {
     options: EngineOptions,
     state: Snapshot,
     health: HealthCounters,
-    writer: WriteSender<WriteOp>,
+    /// The store's owner: every row and every registry change or backtest run of the engine.
+    writer: WriteSender,
     writer_stats: Arc<WriterStats>,
+    /// A row the owner did not take was logged (further ones are only counted).
+    lost_logged: bool,
     db_path: Option<std::path::PathBuf>,
     publisher: Publisher,
     feed_control: mpsc::Sender<FeedControl>,
@@ -134,7 +136,7 @@ impl Engine {
     pub fn new(
         options: EngineOptions,
         state: Snapshot,
-        writer: WriteSender<WriteOp>,
+        writer: WriteSender,
         writer_stats: Arc<WriterStats>,
         db_path: Option<std::path::PathBuf>,
         publisher: Publisher,
@@ -151,31 +153,32 @@ impl Engine {
         let mut state = state;
         let indicators = warm_up(&options, &mut state);
         let simulated = !matches!(options.source, SourceInfo::Binance { .. });
-        let mut models = ModelRunner::start(
+        let mut models = ModelRunner::start_attached(
             db_path.clone(),
+            writer.clone(),
             options.model.clone(),
             simulated,
             &state,
             wall_clock_ms(),
         );
         state.models = models.view.clone();
-        let backtests = BacktestRunner::start(db_path.clone(), options.backtest).with_thresholds(
-            crate::model::signal::ThresholdOverride::from_config(&options.model),
-        );
+        let backtests = BacktestRunner::start(db_path.clone(), options.backtest)
+            .with_owner(writer.clone())
+            .with_thresholds(crate::model::signal::ThresholdOverride::from_config(
+                &options.model,
+            ));
         state.backtests = backtests.view.clone();
         let initial = models.take_initial();
         for signal in &initial.signals {
             crate::protocol::put_signal(&mut state.signals, signal);
         }
-        for op in initial.writes {
-            let _ = writer.send(op);
-        }
-        Self {
+        let mut engine = Self {
             options,
             state,
             health,
             writer,
             writer_stats,
+            lost_logged: false,
             db_path,
             publisher,
             feed_control,
@@ -185,13 +188,28 @@ impl Engine {
             indicators,
             models,
             backtests,
+        };
+        for op in initial.writes {
+            engine.store(op);
+        }
+        engine
+    }
+
+    /// Sends a row to the store's owner. One it cannot take is counted there as lost (the Health
+    /// pane and `trademon status` then say degraded) and logged here once.
+    fn store(&mut self, op: WriteOp) {
+        if let Err(lost) = self.writer.send(op)
+            && !self.lost_logged
+        {
+            tracing::error!("{lost} (further lost rows are only counted)");
+            self.lost_logged = true;
         }
     }
 
     /// Publishes what the model side produced and sends its rows to the store.
     fn apply_models(&mut self, out: ModelOutput) {
         for op in out.writes {
-            let _ = self.writer.send(op);
+            self.store(op);
         }
         for signal in out.signals {
             self.publish(Update::Signal(Box::new(signal)));
@@ -224,7 +242,7 @@ impl Engine {
             self.options.intervals.iter().position(|x| *x == interval),
         ) {
             self.stored[s][i] += 1;
-            let _ = self.writer.send(WriteOp::Candle(symbol, interval, candle));
+            self.store(WriteOp::Candle(symbol, interval, candle));
         }
     }
 
@@ -337,7 +355,7 @@ impl Engine {
             FeedEventKind::RateLimited => self.health.rate_limited += 1,
             _ => {}
         }
-        let _ = self.writer.send(WriteOp::Event(event.clone()));
+        self.store(WriteOp::Event(event.clone()));
         self.publish(Update::Event(event));
     }
 
@@ -363,6 +381,9 @@ impl Engine {
         report.db_write_p50_ms = p50;
         report.db_write_p99_ms = p99;
         report.rows_stored = self.writer_stats.rows_stored.load(Ordering::Relaxed);
+        report.db_rows_lost = self.writer_stats.rows_lost.load(Ordering::Relaxed);
+        report.db_write_errors = self.writer_stats.errors.load(Ordering::Relaxed);
+        report.db_writer_problem = self.writer_stats.problem();
         report.db_bytes = self.db_path.as_ref().map(|p| {
             let wal = format!("{}-wal", p.display());
             [p.as_path(), std::path::Path::new(&wal)]

@@ -17,7 +17,7 @@ use crate::features::{FEATURE_COUNT, FeatureSet};
 use crate::model::calibrate;
 use crate::model::ensemble::{Ensemble, EnsembleParams, EnsembleWeighting, KIND};
 use crate::model::predict::Scratch;
-use crate::model::registry::{LiveEventKind, ModelRecord, Registry};
+use crate::model::registry::{LiveEventKind, ModelRecord, Registry, RegistryError};
 use crate::model::signal::{self, ThresholdOverride, Thresholds, Verdict};
 use crate::model::torch_member::TORCH_MEMBER_KIND;
 use crate::model::train::TrainingReport;
@@ -25,7 +25,7 @@ use crate::protocol::{
     ModelSummary, ModelsView, Scores, SignalInfo, SignalThresholds, Snapshot, TestScores,
     TrainingProgress,
 };
-use crate::store::writer::WriteOp;
+use crate::store::writer::{WriteOp, WriteSender};
 use crate::store::{OutcomeRow, PredictionRow};
 use training::Job;
 
@@ -103,6 +103,8 @@ struct Track {
 /// The engine's models.
 pub struct ModelRunner {
     db: Option<PathBuf>,
+    /// Opened once at start: reads on its own connection, changes through the store's owner.
+    registry: Option<Registry>,
     config: ModelConfig,
     active: Option<Active>,
     tracks: HashMap<Symbol, Track>,
@@ -127,8 +129,9 @@ pub struct Output {
 }
 
 impl ModelRunner {
-    /// Opens the registry (when there is a database) and loads the champion. With `demo` (the
-    /// data is simulated) an empty registry first gets the bundled demo model as champion.
+    /// Opens the registry (when there is a database) with an owner of its own, and loads the
+    /// champion; see [`ModelRunner::start_attached`]. With `demo` (the data is simulated) an
+    /// empty registry first gets the bundled demo model as champion.
     pub fn start(
         db: Option<PathBuf>,
         config: ModelConfig,
@@ -136,9 +139,44 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
     ) -> Self {
+        let registry = db.as_deref().map(Registry::open);
+        Self::start_with(db, registry, config, demo, state, now_ms)
+    }
+
+    /// Like [`ModelRunner::start`], for the engine: the registry reads on one connection opened
+    /// here, once, and every change goes to the engine's store owner `owner`.
+    pub fn start_attached(
+        db: Option<PathBuf>,
+        owner: WriteSender,
+        config: ModelConfig,
+        demo: bool,
+        state: &Snapshot,
+        now_ms: i64,
+    ) -> Self {
+        let registry = db.as_deref().map(|db| Registry::attach(db, owner));
+        Self::start_with(db, registry, config, demo, state, now_ms)
+    }
+
+    fn start_with(
+        db: Option<PathBuf>,
+        registry: Option<Result<Registry, RegistryError>>,
+        config: ModelConfig,
+        demo: bool,
+        state: &Snapshot,
+        now_ms: i64,
+    ) -> Self {
         let (attributed_tx, attributed) = channel();
+        let registry = match registry {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => {
+                tracing::warn!("model registry unavailable: {e}");
+                None
+            }
+            None => None,
+        };
         let mut runner = Self {
             db,
+            registry,
             config,
             active: None,
             tracks: HashMap::new(),
@@ -148,14 +186,14 @@ impl ModelRunner {
             attributed_tx,
             view: ModelsView::default(),
         };
-        if demo && let Some(mut registry) = runner.registry() {
-            match crate::model::demo::install(&mut registry) {
+        if demo && let Some(registry) = runner.registry.as_mut() {
+            match crate::model::demo::install(registry) {
                 Ok(Some(record)) => tracing::info!("registered the demo model {}", record.version),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("demo model not registered: {e}"),
             }
         }
-        match runner.registry().map(|r| r.champion()) {
+        match runner.registry.as_ref().map(|r| r.champion()) {
             Some(Ok(Some(champion))) => runner.activate(&champion, state, now_ms),
             Some(Ok(None)) | None => {}
             Some(Err(e)) => runner.view.fallback = Some(format!("registry: {e}")),
@@ -164,20 +202,9 @@ impl ModelRunner {
         runner
     }
 
-    fn registry(&self) -> Option<Registry> {
-        let db = self.db.as_ref()?;
-        match Registry::open(db) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!("model registry unavailable: {e}");
-                None
-            }
-        }
-    }
-
     /// Re-reads the registry's list into the view.
     pub fn refresh_list(&mut self) {
-        let Some(registry) = self.registry() else {
+        let Some(registry) = &self.registry else {
             return;
         };
         match registry.list() {
@@ -195,7 +222,8 @@ impl ModelRunner {
     /// runs at the console's main interval (the first streamed), and has no fallback.
     fn activate(&mut self, record: &ModelRecord, state: &Snapshot, now_ms: i64) {
         let loaded = self
-            .registry()
+            .registry
+            .as_ref()
             .ok_or_else(|| "no registry".to_string())
             .and_then(|r| r.load_blob(record.id).map_err(|e| e.to_string()))
             .and_then(|blob| match state.intervals.first() {
@@ -531,15 +559,17 @@ impl ModelRunner {
         let message = match command {
             ModelCommand::Switch(id) => self.switch(id, state, now_ms),
             ModelCommand::Promote(id) => self
-                .registry()
+                .registry
+                .as_mut()
                 .ok_or_else(|| "no registry".to_string())
-                .and_then(|mut r| r.promote(id).map_err(|e| e.to_string()))
+                .and_then(|r| r.promote(id).map_err(|e| e.to_string()))
                 .map(|change| format!("{} is the champion", change.champion.version)),
             ModelCommand::Rollback => {
                 let change = self
-                    .registry()
+                    .registry
+                    .as_mut()
                     .ok_or_else(|| "no registry".to_string())
-                    .and_then(|mut r| r.rollback().map_err(|e| e.to_string()));
+                    .and_then(|r| r.rollback().map_err(|e| e.to_string()));
                 change.and_then(|change| {
                     let id = change.champion.id;
                     self.switch(id, state, now_ms)
@@ -560,7 +590,10 @@ impl ModelRunner {
     }
 
     fn switch(&mut self, id: i64, state: &Snapshot, now_ms: i64) -> Result<String, String> {
-        let mut registry = self.registry().ok_or_else(|| "no registry".to_string())?;
+        let registry = self
+            .registry
+            .as_ref()
+            .ok_or_else(|| "no registry".to_string())?;
         let record = registry.get_by_id(id).map_err(|e| e.to_string())?;
         let previous = self.active.as_ref().map(|a| a.id);
         self.activate(&record, state, now_ms);
@@ -568,7 +601,13 @@ impl ModelRunner {
             Some(reason) => format!("switched to {}; it cannot run: {reason}", record.version),
             None => format!("switched to {}", record.version),
         };
-        if let Err(e) = registry.record_event(LiveEventKind::Switch, Some(id), previous, &detail) {
+        let audited = match self.registry.as_mut() {
+            Some(registry) => {
+                registry.record_event(LiveEventKind::Switch, Some(id), previous, &detail)
+            }
+            None => return Ok(detail),
+        };
+        if let Err(e) = audited {
             tracing::warn!("switch not audited: {e}");
         }
         Ok(detail)
