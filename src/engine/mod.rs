@@ -9,6 +9,8 @@ mod live;
 pub mod models;
 mod publish;
 mod runtime;
+#[cfg(test)]
+mod store_owner_tests;
 
 pub use health::HealthCounters;
 pub use indicators::{SeriesIndicators, chart_values};

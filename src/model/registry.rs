@@ -255,4 +255,4 @@ impl Registry {
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

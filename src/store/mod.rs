@@ -53,6 +53,10 @@ pub enum StoreError {
          Restore it from a backup or point --db at a new file"
     )]
     Corrupt { path: String, report: String },
+    #[error(
+        "database {path}: the store writer died ({reason}); what was sent after that was not stored"
+    )]
+    WriterDied { path: String, reason: String },
     #[error("database {path} is not a SQLite database (or is encrypted); it was left untouched")]
     NotADatabase { path: String },
     #[error("cannot create the directory for {path}: {source}")]

@@ -6,6 +6,7 @@
 
 mod handle;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -80,18 +81,6 @@ pub struct Writer {
     thread: JoinHandle<Result<(), StoreError>>,
 }
 
-/// Marks the owner stopped however its thread ends, a panic included.
-struct StoppedOnDrop(Arc<WriterStats>);
-
-impl Drop for StoppedOnDrop {
-    fn drop(&mut self) {
-        self.0.stopped.store(true, Ordering::Relaxed);
-        if std::thread::panicking() {
-            tracing::error!("the store writer died; nothing more will be stored");
-        }
-    }
-}
-
 impl Writer {
     /// Starts the owner of `store` (already opened, checked and migrated by [`Store::open`]: the
     /// owner never checks it again), with room for [`PENDING_MAX`] waiting writes.
@@ -106,8 +95,36 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("trademon-writer".into())
             .spawn(move || {
-                let _stopped = StoppedOnDrop(thread_stats.clone());
-                run(&mut store, rx, options, &thread_stats)
+                let stats = thread_stats;
+                let mut rows = Pending {
+                    candles: Vec::with_capacity(options.batch_max_rows),
+                    ..Pending::default()
+                };
+                let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    run(&mut store, &rx, &mut rows, options, &stats)
+                }));
+                // Ended, whichever way: what is still held or queued will never be stored.
+                stats.stopped.store(true, Ordering::Relaxed);
+                let left = rows.len() + rx.try_iter().count();
+                drop(rx);
+                if left > 0 {
+                    stats.rows_lost.fetch_add(left as u64, Ordering::Relaxed);
+                }
+                ran.unwrap_or_else(|panic| {
+                    let reason = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    tracing::error!("the store writer died ({reason}); nothing more is stored");
+                    if let Ok(mut last) = stats.last_error.lock() {
+                        *last = Some(reason.clone());
+                    }
+                    Err(StoreError::WriterDied {
+                        path: store.path().display().to_string(),
+                        reason,
+                    })
+                })
             })
             .unwrap_or_else(|e| panic!("cannot start the store writer thread: {e}"));
         Self { tx, stats, thread }
@@ -127,11 +144,13 @@ impl Writer {
         let _ = self.tx.call(WriteOp::Flush);
     }
 
-    /// Stops the writer once every other sender is gone: commits, checkpoints, closes.
+    /// Stops the writer once every other sender is gone: commits, checkpoints, closes. A writer
+    /// that died says so here.
     pub fn finish(self) -> Result<(), StoreError> {
         drop(self.tx);
         match self.thread.join() {
             Ok(result) => result,
+            // The thread catches its own panics; this is only a panic in the catching.
             Err(_) => Ok(()),
         }
     }
@@ -146,14 +165,11 @@ enum Call {
 
 fn run(
     store: &mut Store,
-    rx: Receiver<WriteOp>,
+    rx: &Receiver<WriteOp>,
+    rows: &mut Pending,
     options: WriterOptions,
     stats: &WriterStats,
 ) -> Result<(), StoreError> {
-    let mut rows = Pending {
-        candles: Vec::with_capacity(options.batch_max_rows),
-        ..Pending::default()
-    };
     let max_wait = Duration::from_millis(options.batch_max_ms);
     if let Err(e) = store.manual_checkpoints() {
         tracing::warn!(error = %e, "cannot turn off automatic checkpoints; commits may stall on them");
@@ -210,7 +226,7 @@ fn run(
                 }
             }
         }
-        commit(store, &mut rows, stats);
+        commit(store, rows, stats);
         match call {
             Some(Call::Flush(done)) => {
                 let _ = done.send(());
@@ -242,7 +258,7 @@ fn run(
             last_checkpoint = Instant::now();
         }
     }
-    commit(store, &mut rows, stats);
+    commit(store, rows, stats);
     store.checkpoint()
 }
 
@@ -313,3 +329,6 @@ fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
