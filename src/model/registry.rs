@@ -93,6 +93,7 @@ impl Registry {
         self.owner
             .call(move |reply| {
                 WriteOp::Registry(RegistryJob::new(move |conn| {
+                    // A caller that stopped waiting loses only the answer: the change is made.
                     let _ = reply.send(change(conn, &path));
                 }))
             })

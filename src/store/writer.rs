@@ -233,6 +233,7 @@ fn run(
             }
             Some(Call::BacktestRun(run, reply)) => {
                 stats.calls.fetch_add(1, Ordering::Relaxed);
+                // A caller that stopped waiting loses only the answer: the run is stored.
                 let _ = reply.send(store.insert_backtest_run(&run));
             }
             Some(Call::Registry(RegistryJob(job))) => {
