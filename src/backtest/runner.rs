@@ -15,6 +15,7 @@ use crate::domain::{Interval, Symbol};
 use crate::model::ensemble::Ensemble;
 use crate::model::registry::{Registry, RegistryError};
 use crate::model::signal::ThresholdOverride;
+use crate::store::writer::{WriteLost, WriteOp, WriteSender, Writer, WriterOptions};
 use crate::store::{BacktestRunRow, Store, StoreError};
 
 use super::files::write_files;
@@ -100,6 +101,8 @@ pub enum BacktestCommandError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Writer(#[from] WriteLost),
     #[error("model {model}: {reason}")]
     Model { model: String, reason: String },
     #[error("no registered model is champion in {0}: train one or name one with model:ID")]
@@ -180,11 +183,12 @@ pub(super) struct Loaded {
 
 fn load_model(
     db: &Path,
+    owner: &WriteSender,
     wanted: &str,
     interval: Interval,
     thresholds: ThresholdOverride,
 ) -> Result<Loaded, BacktestCommandError> {
-    let registry = Registry::open(db)?;
+    let registry = Registry::attach(db, owner.clone())?;
     let record = if wanted == "champion" {
         registry
             .champion()?
@@ -207,8 +211,27 @@ fn load_model(
 }
 
 /// Runs a backtest, reporting progress; `stop` set ends it with [`BacktestCommandError::Stopped`].
+/// Opens the database (checking it) with an owner of its own for the run's row: for one-shot
+/// commands; a running engine uses [`run_on`] with its owner.
 pub fn run_with(
     db: &Path,
+    args: &BacktestArgs,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
+) -> Result<Report, BacktestCommandError> {
+    let owner = Writer::spawn(Store::open(db)?, WriterOptions::default());
+    let result = run_on(db, &owner.sender(), args, progress, stop);
+    let finished = owner.finish();
+    let report = result?;
+    finished?;
+    Ok(report)
+}
+
+/// [`run_with`] on a store whose owner runs: candles and the model are read on connections of
+/// its own (no integrity check), and the run is stored by `owner`.
+pub fn run_on(
+    db: &Path,
+    owner: &WriteSender,
     args: &BacktestArgs,
     progress: &mut dyn FnMut(&Progress),
     stop: &AtomicBool,
@@ -232,7 +255,7 @@ pub fn run_with(
         stage: "loading candles".into(),
         fraction: 0.0,
     });
-    let mut store = Store::open(db)?;
+    let store = Store::open_reader(db)?;
     let mut series = Vec::with_capacity(args.symbols.len());
     for &symbol in &args.symbols {
         let candles = store.candles_between(
@@ -251,9 +274,13 @@ pub fn run_with(
         series.push((symbol, candles));
     }
     let model = match &spec {
-        StrategySpec::Model(wanted) => {
-            Some(load_model(db, wanted, args.interval, args.thresholds)?)
-        }
+        StrategySpec::Model(wanted) => Some(load_model(
+            db,
+            owner,
+            wanted,
+            args.interval,
+            args.thresholds,
+        )?),
         _ => None,
     };
     let mut report = match args.walk_forward {
@@ -289,7 +316,7 @@ pub fn run_with(
         report.files = write_files(dir, &report)?;
     }
     if args.save {
-        report.run_id = Some(save(&mut store, &report)?);
+        report.run_id = Some(save(owner, &report)?);
     }
     progress(&Progress {
         stage: "done".into(),
@@ -303,15 +330,15 @@ pub fn run(db: &Path, args: &BacktestArgs) -> Result<Report, BacktestCommandErro
     run_with(db, args, &mut |_| {}, &AtomicBool::new(false))
 }
 
-/// Stores `report` (with its id set) and returns the id.
-fn save(store: &mut Store, report: &Report) -> Result<i64, BacktestCommandError> {
+/// Stores `report` through the store's owner and returns the run's id.
+fn save(owner: &WriteSender, report: &Report) -> Result<i64, BacktestCommandError> {
     let symbols: Vec<&str> = report.symbols.iter().map(|s| s.as_str()).collect();
     // The id is only known after the insert; the stored JSON leaves it empty and readers set it.
     let json = serde_json::to_string(report).map_err(|e| BacktestCommandError::Model {
         model: report.strategy.clone(),
         reason: format!("the report cannot be written as JSON: {e}"),
     })?;
-    Ok(store.insert_backtest_run(&BacktestRunRow {
+    let row = Box::new(BacktestRunRow {
         created_ms: crate::domain::wall_clock_ms(),
         strategy: report.strategy.clone(),
         symbols: symbols.join(","),
@@ -325,12 +352,21 @@ fn save(store: &mut Store, report: &Report) -> Result<i64, BacktestCommandError>
         max_drawdown: report.metrics.max_drawdown,
         trades: report.metrics.trades as u64,
         report_json: json,
-    })?)
+    });
+    Ok(owner.call(|reply| WriteOp::BacktestRun(row, reply))??)
 }
 
 /// A stored run, read back.
 pub fn open_run(db: &Path, id: i64) -> Result<Report, BacktestCommandError> {
-    let store = Store::open(db)?;
+    read_run(&Store::open(db)?, db, id)
+}
+
+/// A stored run, read back on a read connection (a running engine's: no integrity check).
+pub fn open_run_reading(db: &Path, id: i64) -> Result<Report, BacktestCommandError> {
+    read_run(&Store::open_reader(db)?, db, id)
+}
+
+fn read_run(store: &Store, db: &Path, id: i64) -> Result<Report, BacktestCommandError> {
     let json = store
         .backtest_report(id)?
         .ok_or_else(|| BacktestCommandError::NoRun {

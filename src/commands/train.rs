@@ -154,8 +154,13 @@ pub fn register(
     trained: &Trained,
     origin: Origin,
 ) -> Result<ModelRecord, TrainCommandError> {
+    let mut registry = crate::model::registry::Registry::open(db)?;
     Ok(crate::model::registry::register_trained(
-        db, symbol, interval, trained, origin,
+        &mut registry,
+        symbol,
+        interval,
+        trained,
+        origin,
     )?)
 }
 

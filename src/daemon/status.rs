@@ -178,6 +178,9 @@ impl StatusReport {
             }
         }
         problems.extend(stale_problems(&candles));
+        if let Some(why) = &snapshot.health.db_writer_problem {
+            problems.push(format!("store: {why}"));
+        }
         let signals = snapshot
             .signals
             .iter()

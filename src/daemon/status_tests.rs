@@ -174,3 +174,17 @@ fn without_a_daemon_the_database_is_read_and_garbage_is_reported() {
         "{problem}"
     );
 }
+
+#[test]
+fn a_store_that_is_not_storing_is_degraded_and_says_why() {
+    let mut s = snapshot(1_000);
+    s.health.db_rows_lost = 3;
+    s.health.db_writer_problem = Some("writer stopped; 3 rows not stored".to_string());
+    let report = StatusReport::from_snapshot(&s, daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.verdict, Verdict::Degraded);
+    assert_eq!(report.verdict.exit_code(), 1);
+    assert_eq!(
+        report.problems,
+        vec!["store: writer stopped; 3 rows not stored".to_string()]
+    );
+}

@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 
 use crate::backtest::Report;
 use crate::backtest::runner::{
-    BacktestArgs, BacktestCommandError, Progress, open_run, parse_strategy, run_with,
+    BacktestArgs, BacktestCommandError, Progress, open_run_reading, parse_strategy, run_on,
+    run_with,
 };
 use crate::config::BacktestConfig;
 use crate::domain::{Interval, Symbol};
 use crate::model::signal::ThresholdOverride;
 use crate::protocol::{BacktestProgress, BacktestsView, Command, RUNS_LISTED};
 use crate::store::Store;
+use crate::store::writer::WriteSender;
 
 use super::convert::report_for_view;
 use super::jobs::{JobEvent, JobSender, run_to_end};
@@ -49,6 +51,11 @@ pub struct Output {
 /// The engine's backtests.
 pub struct BacktestRunner {
     db: Option<PathBuf>,
+    /// The stored runs are listed on this connection, opened once (no integrity check).
+    reader: Option<Store>,
+    /// The store's owner, which stores finished runs; without one (a runner on its own) a run
+    /// opens the database with an owner of its own.
+    owner: Option<WriteSender>,
     job: Option<Job>,
     /// The stored run being read (a newer request replaces an older one still being read).
     opening: Option<i64>,
@@ -64,8 +71,17 @@ pub struct BacktestRunner {
 impl BacktestRunner {
     /// Lists the stored runs (none without a database); runs will cost `costs`.
     pub fn start(db: Option<PathBuf>, costs: BacktestConfig, jobs: JobSender) -> Self {
+        let reader = db.as_deref().and_then(|db| match Store::open_reader(db) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::warn!("cannot read the stored backtests: {e}");
+                None
+            }
+        });
         let mut runner = Self {
             db,
+            reader,
+            owner: None,
             job: None,
             opening: None,
             jobs,
@@ -80,6 +96,12 @@ impl BacktestRunner {
         runner
     }
 
+    /// Runs are stored by the store's owner `owner`.
+    pub fn with_owner(mut self, owner: WriteSender) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
     /// Model strategies use the config's explicit thresholds `over` where it sets them.
     pub fn with_thresholds(mut self, over: ThresholdOverride) -> Self {
         self.thresholds = over;
@@ -87,10 +109,10 @@ impl BacktestRunner {
     }
 
     fn refresh_list(&mut self) {
-        let Some(db) = &self.db else {
+        let Some(reader) = &self.reader else {
             return;
         };
-        match Store::open(db).and_then(|s| s.backtest_runs(RUNS_LISTED)) {
+        match reader.backtest_runs(RUNS_LISTED) {
             Ok(runs) => self.view.runs = runs.into_iter().map(Into::into).collect(),
             Err(e) => {
                 tracing::warn!("cannot list the stored backtests: {e}");
@@ -149,6 +171,7 @@ impl BacktestRunner {
         let tx = self.jobs.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
+        let owner = self.owner.clone();
         let spawned = std::thread::Builder::new()
             .name("trademon-backtest".into())
             .spawn(move || {
@@ -163,12 +186,14 @@ impl BacktestRunner {
                     }
                 };
                 let work = || {
-                    run_with(&db, &args, &mut progress, &thread_stop)
-                        .map(Box::new)
-                        .map_err(|e| {
-                            let stopped = matches!(e, BacktestCommandError::Stopped);
-                            (e.to_string(), stopped)
-                        })
+                    let result = match &owner {
+                        Some(owner) => run_on(&db, owner, &args, &mut progress, &thread_stop),
+                        None => run_with(&db, &args, &mut progress, &thread_stop),
+                    };
+                    result.map(Box::new).map_err(|e| {
+                        let stopped = matches!(e, BacktestCommandError::Stopped);
+                        (e.to_string(), stopped)
+                    })
                 };
                 let result = run_to_end(work, |panic| {
                     Err((format!("the backtest thread panicked: {panic}"), false))
@@ -306,7 +331,7 @@ impl BacktestRunner {
 }
 
 fn read_report(db: &Path, id: i64) -> Result<Report, String> {
-    open_run(db, id).map_err(|e| e.to_string())
+    open_run_reading(db, id).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

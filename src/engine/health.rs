@@ -165,6 +165,9 @@ impl HealthCounters {
             db_write_p50_ms: None,
             db_write_p99_ms: None,
             rows_stored: 0,
+            db_rows_lost: 0,
+            db_write_errors: 0,
+            db_writer_problem: None,
             db_bytes: None,
         }
     }

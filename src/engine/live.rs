@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Sender as WriteSender;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -24,7 +23,7 @@ use crate::domain::{FeedEvent, FeedEventKind};
 use crate::feed::MarketEvent;
 use crate::feed::client::FeedControl;
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
-use crate::store::writer::{WriteOp, WriterStats};
+use crate::store::writer::{WriteOp, WriteSender, WriterStats};
 use live_indicators::warm_up;
 
 /// Parse-error events stored per second at most; all of them are counted.
@@ -116,8 +115,11 @@ pub struct Engine {
     options: EngineOptions,
     state: Snapshot,
     health: HealthCounters,
-    writer: WriteSender<WriteOp>,
+    /// The store's owner: every row and every registry change or backtest run of the engine.
+    writer: WriteSender,
     writer_stats: Arc<WriterStats>,
+    /// A row the owner did not take was logged (further ones are only counted).
+    lost_logged: bool,
     db_path: Option<std::path::PathBuf>,
     publisher: Publisher,
     feed_control: mpsc::Sender<FeedControl>,
@@ -143,7 +145,7 @@ impl Engine {
     pub fn new(
         options: EngineOptions,
         state: Snapshot,
-        writer: WriteSender<WriteOp>,
+        writer: WriteSender,
         writer_stats: Arc<WriterStats>,
         db_path: Option<std::path::PathBuf>,
         publisher: Publisher,
@@ -161,8 +163,9 @@ impl Engine {
         let indicators = warm_up(&options, &mut state);
         let simulated = !matches!(options.source, SourceInfo::Binance { .. });
         let (jobs_tx, jobs) = super::jobs::channel();
-        let mut models = ModelRunner::start_with(
+        let mut models = ModelRunner::start_attached(
             db_path.clone(),
+            writer.clone(),
             options.model.clone(),
             simulated,
             &state,
@@ -172,6 +175,7 @@ impl Engine {
         let components = super::component::registered(&options.model);
         state.models = models.view.clone();
         let backtests = BacktestRunner::start(db_path.clone(), options.backtest, jobs_tx.clone())
+            .with_owner(writer.clone())
             .with_thresholds(crate::model::signal::ThresholdOverride::from_config(
                 &options.model,
             ));
@@ -180,15 +184,13 @@ impl Engine {
         for signal in &initial.signals {
             crate::protocol::put_signal(&mut state.signals, signal);
         }
-        for op in initial.writes {
-            let _ = writer.send(op);
-        }
-        Self {
+        let mut engine = Self {
             options,
             state,
             health,
             writer,
             writer_stats,
+            lost_logged: false,
             db_path,
             publisher,
             feed_control,
@@ -201,6 +203,21 @@ impl Engine {
             backtests,
             _jobs_tx: jobs_tx,
             jobs,
+        };
+        for op in initial.writes {
+            engine.store(op);
+        }
+        engine
+    }
+
+    /// Sends a row to the store's owner. One it cannot take is counted there as lost (the Health
+    /// pane and `trademon status` then say degraded) and logged here once.
+    fn store(&mut self, op: WriteOp) {
+        if let Err(lost) = self.writer.send(op)
+            && !self.lost_logged
+        {
+            tracing::error!("{lost} (further lost rows are only counted)");
+            self.lost_logged = true;
         }
     }
 
@@ -250,7 +267,7 @@ impl Engine {
 
     fn apply_one(&mut self, out: Effects) -> Vec<crate::protocol::SignalInfo> {
         for op in out.writes {
-            let _ = self.writer.send(op);
+            self.store(op);
         }
         for update in out.updates {
             self.publish(update);
@@ -294,7 +311,7 @@ impl Engine {
     /// Publishes what the model side produced and sends its rows to the store.
     fn apply_models(&mut self, out: ModelOutput) {
         for op in out.writes {
-            let _ = self.writer.send(op);
+            self.store(op);
         }
         for signal in out.signals {
             self.publish(Update::Signal(Box::new(signal)));
@@ -327,7 +344,7 @@ impl Engine {
             self.options.intervals.iter().position(|x| *x == interval),
         ) {
             self.stored[s][i] += 1;
-            let _ = self.writer.send(WriteOp::Candle(symbol, interval, candle));
+            self.store(WriteOp::Candle(symbol, interval, candle));
         }
     }
 
@@ -445,7 +462,7 @@ impl Engine {
             FeedEventKind::RateLimited => self.health.rate_limited += 1,
             _ => {}
         }
-        let _ = self.writer.send(WriteOp::Event(event.clone()));
+        self.store(WriteOp::Event(event.clone()));
         self.publish(Update::Event(event));
     }
 
@@ -471,6 +488,9 @@ impl Engine {
         report.db_write_p50_ms = p50;
         report.db_write_p99_ms = p99;
         report.rows_stored = self.writer_stats.rows_stored.load(Ordering::Relaxed);
+        report.db_rows_lost = self.writer_stats.rows_lost.load(Ordering::Relaxed);
+        report.db_write_errors = self.writer_stats.errors.load(Ordering::Relaxed);
+        report.db_writer_problem = self.writer_stats.problem();
         report.db_bytes = self.db_path.as_ref().map(|p| {
             let wal = format!("{}-wal", p.display());
             [p.as_path(), std::path::Path::new(&wal)]

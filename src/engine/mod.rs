@@ -14,6 +14,8 @@ mod live;
 pub mod models;
 mod publish;
 mod runtime;
+#[cfg(test)]
+mod store_owner_tests;
 
 pub use component::{Component, Effects};
 pub use health::HealthCounters;

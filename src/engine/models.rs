@@ -18,10 +18,10 @@ use super::jobs::{JobEvent, JobSender, detached};
 use crate::config::ModelConfig;
 use crate::domain::{Candle, Interval, Symbol};
 use crate::model::pipeline::{Prediction, SignalPipeline, Track};
-use crate::model::registry::{ModelRecord, Registry};
+use crate::model::registry::{ModelRecord, Registry, RegistryError};
 use crate::model::signal::ThresholdOverride;
 use crate::protocol::{ModelsView, SignalInfo, Snapshot, TrainingProgress, Update};
-use crate::store::writer::WriteOp;
+use crate::store::writer::{WriteOp, WriteSender};
 use crate::store::{OutcomeRow, PredictionRow};
 use attribution::{AttributionJob, spawn_attribution};
 use training::Job;
@@ -37,6 +37,8 @@ struct Active {
 /// The engine's models.
 pub struct ModelRunner {
     db: Option<PathBuf>,
+    /// Opened once at start: reads on its own connection, changes through the store's owner.
+    registry: Option<Registry>,
     config: ModelConfig,
     active: Option<Active>,
     tracks: HashMap<Symbol, Track>,
@@ -74,9 +76,10 @@ impl Output {
 }
 
 impl ModelRunner {
-    /// Opens the registry (when there is a database) and loads the champion. With `demo` (the
-    /// data is simulated) an empty registry first gets the bundled demo model as champion. Jobs'
-    /// results go nowhere: for a runner driven by hand (see [`Self::start_with`]).
+    /// Opens the registry (when there is a database) with an owner of its own, and loads the
+    /// champion; see [`ModelRunner::start_attached`]. With `demo` (the data is simulated) an
+    /// empty registry first gets the bundled demo model as champion. Jobs' results go nowhere:
+    /// for a runner driven by hand.
     pub fn start(
         db: Option<PathBuf>,
         config: ModelConfig,
@@ -84,20 +87,46 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
     ) -> Self {
-        Self::start_with(db, config, demo, state, now_ms, detached())
+        let registry = db.as_deref().map(Registry::open);
+        Self::start_with(db, registry, config, demo, state, now_ms, detached())
     }
 
-    /// [`Self::start`] with jobs reporting to `jobs` (the engine's `select!`).
-    pub fn start_with(
+    /// Like [`ModelRunner::start`], for the engine: the registry reads on one connection opened
+    /// here, once, every change goes to the engine's store owner `owner`, and jobs report to
+    /// `jobs` (an arm of the engine's `select!`).
+    pub fn start_attached(
         db: Option<PathBuf>,
+        owner: WriteSender,
         config: ModelConfig,
         demo: bool,
         state: &Snapshot,
         now_ms: i64,
         jobs: JobSender,
     ) -> Self {
+        let registry = db.as_deref().map(|db| Registry::attach(db, owner));
+        Self::start_with(db, registry, config, demo, state, now_ms, jobs)
+    }
+
+    fn start_with(
+        db: Option<PathBuf>,
+        registry: Option<Result<Registry, RegistryError>>,
+        config: ModelConfig,
+        demo: bool,
+        state: &Snapshot,
+        now_ms: i64,
+        jobs: JobSender,
+    ) -> Self {
+        let registry = match registry {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => {
+                tracing::warn!("model registry unavailable: {e}");
+                None
+            }
+            None => None,
+        };
         let mut runner = Self {
             db,
+            registry,
             config,
             active: None,
             tracks: HashMap::new(),
@@ -106,14 +135,14 @@ impl ModelRunner {
             jobs,
             view: ModelsView::default(),
         };
-        if demo && let Some(mut registry) = runner.registry() {
-            match crate::model::demo::install(&mut registry) {
+        if demo && let Some(registry) = runner.registry.as_mut() {
+            match crate::model::demo::install(registry) {
                 Ok(Some(record)) => tracing::info!("registered the demo model {}", record.version),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("demo model not registered: {e}"),
             }
         }
-        match runner.registry().map(|r| r.champion()) {
+        match runner.registry.as_ref().map(|r| r.champion()) {
             Some(Ok(Some(champion))) => runner.activate(&champion, state, now_ms),
             Some(Ok(None)) | None => {}
             Some(Err(e)) => runner.view.fallback = Some(format!("registry: {e}")),
@@ -122,20 +151,9 @@ impl ModelRunner {
         runner
     }
 
-    fn registry(&self) -> Option<Registry> {
-        let db = self.db.as_ref()?;
-        match Registry::open(db) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!("model registry unavailable: {e}");
-                None
-            }
-        }
-    }
-
     /// Re-reads the registry's list into the view.
     pub fn refresh_list(&mut self) {
-        let Some(registry) = self.registry() else {
+        let Some(registry) = &self.registry else {
             return;
         };
         match registry.list() {
@@ -154,7 +172,8 @@ impl ModelRunner {
     /// has no fallback.
     fn activate(&mut self, record: &ModelRecord, state: &Snapshot, now_ms: i64) {
         let blob = self
-            .registry()
+            .registry
+            .as_ref()
             .ok_or_else(|| "no registry".to_string())
             .and_then(|r| r.load_blob(record.id).map_err(|e| e.to_string()));
         let over = ThresholdOverride::from_config(&self.config);

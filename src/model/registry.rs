@@ -19,10 +19,11 @@ mod rows;
 mod rules;
 mod trained;
 mod weights;
+mod writes;
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, params};
 
 pub use record::{
     ChampionChange, EventKind, ExportReport, LiveEventKind, ModelEvent, ModelRecord, NewModel,
@@ -31,39 +32,75 @@ pub use record::{
 pub use trained::{data_origin, new_model, register_trained};
 pub use weights::sha256_hex;
 
-use rows::{
-    blob_of, insert_event, model_by_id, now_ms, select_events, select_models, sql_error,
-    swap_champion,
-};
-use rules::{LineHead, champion_history, check_new, next_version, version_tag};
+use crate::store::writer::{RegistryJob, WriteOp, WriteSender, Writer, WriterOptions};
+use rows::{blob_of, model_by_id, select_events, select_models, sql_error};
+use rules::check_new;
 
-/// The registry over its own connection to the store.
+/// The registry: reads on its own long-lived read connection, changes sent to the store's owner
+/// (the one writer of the file) and answered from there.
 #[derive(Debug)]
 pub struct Registry {
     conn: Connection,
     path: String,
+    owner: WriteSender,
 }
 
 impl Registry {
-    /// Opens the store at `path` (creating it and bringing its schema up to date like
-    /// [`crate::store::Store::open`]) and the registry's connection to it.
+    /// Opens the store at `path` on its own (creating it, checking it and bringing its schema up
+    /// to date like [`crate::store::Store::open`]) with an owner of its own that performs its
+    /// changes: for one-shot commands and tests. The owner ends when the last handle to it goes
+    /// (this registry's, and those given out by [`Registry::owner`]), after committing.
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
-        drop(crate::store::Store::open(path)?);
+        let owner = Writer::spawn(crate::store::Store::open(path)?, WriterOptions::default());
+        Self::attach(path, owner.sender())
+    }
+
+    /// The registry of a store whose owner is already running (the engine's): opens one read
+    /// connection, no integrity check, no migration; every change goes to `owner`.
+    pub fn attach(path: &Path, owner: WriteSender) -> Result<Self, RegistryError> {
         let name = path.display().to_string();
-        let sql = |source| RegistryError::Sqlite {
-            path: name.clone(),
-            source,
-        };
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(&sql)?;
+        .map_err(sql_error(&name))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(&sql)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(&sql)?;
-        Ok(Self { conn, path: name })
+            .map_err(sql_error(&name))?;
+        Ok(Self {
+            conn,
+            path: name,
+            owner,
+        })
+    }
+
+    /// The store owner this registry's changes go to (for a job that registers from its own
+    /// thread with [`Registry::attach`]).
+    pub fn owner(&self) -> WriteSender {
+        self.owner.clone()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        Path::new(&self.path)
+    }
+
+    /// Runs a change on the owner's connection and waits for its answer.
+    fn on_owner<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Connection, &str) -> Result<T, RegistryError> + Send + 'static,
+    ) -> Result<T, RegistryError> {
+        let path = self.path.clone();
+        self.owner
+            .call(move |reply| {
+                WriteOp::Registry(RegistryJob::new(move |conn| {
+                    // A caller that stopped waiting loses only the answer: the change is made.
+                    let _ = reply.send(change(conn, &path));
+                }))
+            })
+            .map_err(|source| RegistryError::Writer {
+                path: self.path.clone(),
+                source,
+            })?
     }
 
     fn not_found(&self, wanted: impl ToString) -> RegistryError {
@@ -74,113 +111,13 @@ impl Registry {
     }
 
     /// Stores a new model as a challenger with the next version of its line, and a `register`
-    /// event naming the line's previous highest version; all or nothing.
+    /// event naming the line's previous highest version; all or nothing. Checked here, written
+    /// by the store's owner.
     pub fn register(&mut self, model: NewModel) -> Result<ModelRecord, RegistryError> {
         check_new(&model)?;
         let layout = weights::layout(&model.blob, "the new model's weights")?;
         let sha256 = sha256_hex(&model.blob);
-        let path = self.path.clone();
-        let sql = sql_error(&path);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&sql)?;
-        let duplicate: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, version FROM models WHERE sha256 = ?1",
-                params![sha256],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(&sql)?;
-        if let Some((id, version)) = duplicate {
-            return Err(RegistryError::AlreadyRegistered { id, version });
-        }
-        let symbol = model.symbol.map(|s| s.to_string());
-        let interval = model.interval.map(|i| i.as_str());
-        let head = tx
-            .query_row(
-                "SELECT id, version, major, minor, patch, features_json, params_json, blob
-                 FROM models WHERE kind = ?1 AND symbol IS ?2 AND interval IS ?3
-                 ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
-                params![model.kind, symbol, interval],
-                |r| {
-                    let version: String = r.get(1)?;
-                    let part = |i| {
-                        r.get::<_, i64>(i)
-                            .map(|v| v.clamp(0, u32::MAX.into()) as u32)
-                    };
-                    let blob: Vec<u8> = r.get(7)?;
-                    Ok(LineHead {
-                        id: r.get(0)?,
-                        semver: SemVer {
-                            major: part(2)?,
-                            minor: part(3)?,
-                            patch: part(4)?,
-                        },
-                        features: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
-                        params: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-                        layout: weights::layout(&blob, &version).ok(),
-                        version,
-                    })
-                },
-            )
-            .optional()
-            .map_err(&sql)?;
-        let (semver, rule) = next_version(head.as_ref(), &model.features, &model.params, &layout);
-        let previous_id = head.map(|h| h.id);
-        let tag = version_tag(&model, semver);
-        let created_ms = now_ms();
-        tx.execute(
-            "INSERT INTO models (version, major, minor, patch, created_ms, kind, origin, trained_on,
-                symbol, interval, data_from_ms, data_to_ms, rows_train, rows_validation, rows_test,
-                features_json, params_json, metrics_json, weighting_json, blob, sha256, role)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, 'challenger')",
-            params![
-                tag,
-                semver.major,
-                semver.minor,
-                semver.patch,
-                created_ms,
-                model.kind,
-                model.origin.as_str(),
-                model.trained_on.as_str(),
-                symbol,
-                interval,
-                model.data_from_ms,
-                model.data_to_ms,
-                model.rows_train as i64,
-                model.rows_validation as i64,
-                model.rows_test as i64,
-                serde_json::Value::from(model.features.clone()).to_string(),
-                model.params.to_string(),
-                model.metrics.to_string(),
-                model.weighting.to_string(),
-                model.blob,
-                sha256,
-            ],
-        )
-        .map_err(&sql)?;
-        let id = tx.last_insert_rowid();
-        let detail = format!("registered {tag}: {rule}");
-        insert_event(
-            &tx,
-            &path,
-            (
-                created_ms,
-                EventKind::Register,
-                Some(id),
-                previous_id,
-                &detail,
-            ),
-        )?;
-        let record = model_by_id(&tx, &path, id)?.ok_or_else(|| RegistryError::NotFound {
-            wanted: id.to_string(),
-            path: path.clone(),
-        })?;
-        tx.commit().map_err(&sql)?;
-        Ok(record)
+        self.on_owner(move |conn, path| writes::register(conn, path, model, &layout, &sha256))
     }
 
     /// All models, oldest first.
@@ -241,82 +178,13 @@ impl Registry {
 
     /// Makes model `id` the champion and retires the one before it.
     pub fn promote(&mut self, id: i64) -> Result<ChampionChange, RegistryError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_error(&path))?;
-        let target = model_by_id(&tx, &path, id)?.ok_or_else(|| RegistryError::NotFound {
-            wanted: id.to_string(),
-            path: path.clone(),
-        })?;
-        if target.role == Role::Champion {
-            return Err(RegistryError::AlreadyChampion {
-                id,
-                version: target.version,
-            });
-        }
-        let previous = select_models(&tx, &path, "role = 'champion'", [])?
-            .into_iter()
-            .next();
-        let detail = match &previous {
-            Some(p) => format!("promoted {}, retired {}", target.version, p.version),
-            None => format!("promoted {} (first champion)", target.version),
-        };
-        let change = swap_champion(&tx, &path, target, previous, EventKind::Promote, &detail)?;
-        tx.commit().map_err(sql_error(&path))?;
-        Ok(change)
+        self.on_owner(move |conn, path| writes::promote(conn, path, id))
     }
 
     /// Gives the championship back to the champion before the current one, following the audit
     /// log (promotions push, rollbacks pop), and retires the current one.
     pub fn rollback(&mut self) -> Result<ChampionChange, RegistryError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_error(&path))?;
-        let current = select_models(&tx, &path, "role = 'champion'", [])?
-            .into_iter()
-            .next()
-            .ok_or_else(|| RegistryError::NothingToRollBack {
-                reason: format!("{path} has no champion; `trademon models promote ID` makes one"),
-            })?;
-        let history = champion_history(&tx, &path)?;
-        if history.last() != Some(&current.id) {
-            return Err(RegistryError::Inconsistent {
-                path,
-                reason: format!(
-                    "the champion is model {} but the audit log ends with model {:?}",
-                    current.id,
-                    history.last()
-                ),
-            });
-        }
-        let Some(&target_id) = history.len().checked_sub(2).and_then(|i| history.get(i)) else {
-            return Err(RegistryError::NothingToRollBack {
-                reason: format!(
-                    "{} (id {}) is the first champion in the audit log",
-                    current.version, current.id
-                ),
-            });
-        };
-        let target =
-            model_by_id(&tx, &path, target_id)?.ok_or_else(|| RegistryError::Inconsistent {
-                path: path.clone(),
-                reason: format!("the audit log names model {target_id}, which is not stored"),
-            })?;
-        let detail = format!("rolled back from {} to {}", current.version, target.version);
-        let change = swap_champion(
-            &tx,
-            &path,
-            target,
-            Some(current),
-            EventKind::Rollback,
-            &detail,
-        )?;
-        tx.commit().map_err(sql_error(&path))?;
-        Ok(change)
+        self.on_owner(writes::rollback)
     }
 
     /// Records a live event of the engine: a switch of the active model or a fall back.
@@ -327,14 +195,10 @@ impl Registry {
         previous_model_id: Option<i64>,
         detail: &str,
     ) -> Result<ModelEvent, RegistryError> {
-        for id in [model_id, previous_model_id].into_iter().flatten() {
-            self.get_by_id(id)?;
-        }
-        insert_event(
-            &self.conn,
-            &self.path,
-            (now_ms(), kind.into(), model_id, previous_model_id, detail),
-        )
+        let detail = detail.to_string();
+        self.on_owner(move |conn, path| {
+            writes::record_event(conn, path, kind, model_id, previous_model_id, &detail)
+        })
     }
 
     /// The audit log, oldest first: all of it, or the entries naming one model.
@@ -392,4 +256,4 @@ impl Registry {
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -99,6 +99,16 @@ pub struct HealthReport {
     pub db_write_p50_ms: Option<f64>,
     pub db_write_p99_ms: Option<f64>,
     pub rows_stored: u64,
+    /// Rows the store's owner did not take (its queue was full, or it had stopped): not stored.
+    #[serde(default)]
+    pub db_rows_lost: u64,
+    /// Failed commits (their rows are retried with the next batch).
+    #[serde(default)]
+    pub db_write_errors: u64,
+    /// Why the store is not storing everything (stopped, commits failing, rows lost), in words;
+    /// `None` while it is. Makes `trademon status` degraded.
+    #[serde(default)]
+    pub db_writer_problem: Option<String>,
     pub db_bytes: Option<u64>,
 }
 

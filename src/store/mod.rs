@@ -1,4 +1,5 @@
-//! The one SQLite file: schema and migrations, queries, and the batching writer task.
+//! The one SQLite file: schema and migrations, queries, read connections, and its owner (the
+//! writer thread that performs every write of a running program).
 
 mod backtests;
 pub mod export;
@@ -24,6 +25,12 @@ use rows::{
 pub use rows::{OutcomeRow, PredictionRow, gaps_in};
 pub use schema::SCHEMA_VERSION;
 
+/// `PRAGMA quick_check`s run on the calling thread so far (unit tests count them).
+#[cfg(test)]
+pub(crate) fn quick_checks_on_this_thread() -> u64 {
+    rows::QUICK_CHECKS.with(|n| n.get())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
@@ -46,6 +53,10 @@ pub enum StoreError {
          Restore it from a backup or point --db at a new file"
     )]
     Corrupt { path: String, report: String },
+    #[error(
+        "database {path}: the store writer died ({reason}); what was sent after that was not stored"
+    )]
+    WriterDied { path: String, reason: String },
     #[error("database {path} is not a SQLite database (or is encrypted); it was left untouched")]
     NotADatabase { path: String },
     #[error("cannot create the directory for {path}: {source}")]
@@ -57,7 +68,7 @@ pub enum StoreError {
 }
 
 /// A connection to the store. One [`writer::Writer`] owns the writing connection; readers open
-/// their own.
+/// their own with [`Store::open_reader`].
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
@@ -121,6 +132,28 @@ impl Store {
         };
         store.migrate(version)?;
         Ok(store)
+    }
+
+    /// A read-only connection to a store that its owner has already opened with [`Store::open`]:
+    /// no integrity check and no migration, so it is cheap to open and never writes. Open one
+    /// once and keep it; `quick_check` runs once, when the owner opens the file.
+    pub fn open_reader(path: &Path) -> Result<Self, StoreError> {
+        let name = path.display().to_string();
+        let sql = |source| StoreError::Sqlite {
+            path: name.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(&name, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {

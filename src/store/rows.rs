@@ -7,6 +7,13 @@ use super::StoreError;
 use crate::domain::FeedEvent;
 use crate::domain::{Calendar, Candle, Interval, Symbol};
 
+#[cfg(test)]
+thread_local! {
+    /// `PRAGMA quick_check`s run on this thread (tests count them: they are expensive on a big
+    /// file and run once, at the owner's open).
+    pub(crate) static QUICK_CHECKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 #[derive(Clone, Copy)]
 pub(crate) enum Conflict {
     Replace,
@@ -199,6 +206,8 @@ pub(crate) fn classify(path: &str, e: rusqlite::Error) -> StoreError {
 }
 
 pub(crate) fn check_integrity(conn: &Connection, path: &str) -> Result<(), StoreError> {
+    #[cfg(test)]
+    QUICK_CHECKS.with(|n| n.set(n.get() + 1));
     let mut stmt = conn
         .prepare("PRAGMA quick_check")
         .map_err(|e| classify(path, e))?;

@@ -1,62 +1,58 @@
-//! The single writer: one thread owns the writing connection and commits batches, at most every
-//! `batch_max_ms` or `batch_max_rows` rows, whichever comes first.
+//! The store's owner: one thread owns the writing connection and performs every write of a
+//! running program, in the order sent. Rows (candles, events, predictions, outcomes) are batched
+//! and committed at most every `batch_max_ms` or `batch_max_rows` rows, whichever comes first;
+//! writes that answer (a backtest run, a registry change) commit what is pending first, then run
+//! in their own transaction and answer over a one-shot channel.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex};
+mod handle;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::latency::LatencyWindow;
+use rusqlite::Connection;
+
 use super::rows::{OutcomeRow, PredictionRow, write_outcomes, write_predictions};
-use super::{Conflict, Store, StoreError, write_candles, write_events};
+use super::{BacktestRunRow, Conflict, Store, StoreError, write_candles, write_events};
 use crate::domain::FeedEvent;
 use crate::domain::{Candle, Interval, Symbol};
+pub use handle::{PENDING_MAX, WriteLost, WriteSender, WriterStats};
 
 /// How often the writer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// What the writer is asked to store.
+/// Every write there is. A new write is a new variant here.
 #[derive(Debug)]
 pub enum WriteOp {
     Candle(Symbol, Interval, Candle),
     Event(FeedEvent),
     Prediction(PredictionRow),
     Outcome(OutcomeRow),
+    /// A finished backtest; answers with the run's id.
+    BacktestRun(Box<BacktestRunRow>, SyncSender<Result<i64, StoreError>>),
+    /// A registry change: registering a model, a promotion, a rollback, a live model event. Its
+    /// rules and SQL are `model::registry`'s; the job runs here on the owner's connection (with
+    /// foreign keys on) and answers its caller itself.
+    Registry(RegistryJob),
     /// Commit what is pending now and answer.
-    Flush(Sender<()>),
+    Flush(SyncSender<()>),
 }
 
-/// Counters the writer keeps; read by the Health pane.
-#[derive(Debug)]
-pub struct WriterStats {
-    pub rows_stored: AtomicU64,
-    pub batches: AtomicU64,
-    pub errors: AtomicU64,
-    pub commit_latency: Mutex<LatencyWindow>,
-    /// Time spent in WAL checkpoints, which run between batches.
-    pub checkpoint_latency: Mutex<LatencyWindow>,
-    pub last_error: Mutex<Option<String>>,
-}
+/// A registry change to run on the owner's connection.
+pub struct RegistryJob(Box<dyn FnOnce(&mut Connection) + Send>);
 
-impl WriterStats {
-    fn new() -> Self {
-        Self {
-            rows_stored: AtomicU64::new(0),
-            batches: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            commit_latency: Mutex::new(LatencyWindow::new(1024)),
-            checkpoint_latency: Mutex::new(LatencyWindow::new(256)),
-            last_error: Mutex::new(None),
-        }
+impl RegistryJob {
+    pub fn new(job: impl FnOnce(&mut Connection) + Send + 'static) -> Self {
+        Self(Box::new(job))
     }
+}
 
-    /// (p50, p99) of recent commit latencies in ms.
-    pub fn latency_ms(&self) -> (Option<f64>, Option<f64>) {
-        match self.commit_latency.lock() {
-            Ok(w) => (w.percentile_ms(0.5), w.percentile_ms(0.99)),
-            Err(_) => (None, None),
-        }
+impl std::fmt::Debug for RegistryJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegistryJob")
     }
 }
 
@@ -66,28 +62,75 @@ pub struct WriterOptions {
     pub batch_max_ms: u64,
 }
 
-/// Handle to the writer thread. Dropping every sender and calling [`Writer::finish`] commits what is
+impl Default for WriterOptions {
+    /// The config's defaults: 1000 rows or 100 ms.
+    fn default() -> Self {
+        Self {
+            batch_max_rows: 1000,
+            batch_max_ms: 100,
+        }
+    }
+}
+
+/// The owner thread. Dropping every sender and calling [`Writer::finish`] commits what is
 /// pending, checkpoints the WAL and closes the file.
 #[derive(Debug)]
 pub struct Writer {
-    tx: Sender<WriteOp>,
+    tx: WriteSender,
     stats: Arc<WriterStats>,
     thread: JoinHandle<Result<(), StoreError>>,
 }
 
 impl Writer {
-    pub fn spawn(mut store: Store, options: WriterOptions) -> Self {
-        let (tx, rx) = channel();
-        let stats = Arc::new(WriterStats::new());
+    /// Starts the owner of `store` (already opened, checked and migrated by [`Store::open`]: the
+    /// owner never checks it again), with room for [`PENDING_MAX`] waiting writes.
+    pub fn spawn(store: Store, options: WriterOptions) -> Self {
+        Self::spawn_bounded(store, options, PENDING_MAX)
+    }
+
+    /// [`Writer::spawn`] with room for `capacity` waiting writes.
+    pub fn spawn_bounded(mut store: Store, options: WriterOptions, capacity: usize) -> Self {
+        let (tx, rx, stats) = WriteSender::new(capacity);
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("trademon-writer".into())
-            .spawn(move || run(&mut store, rx, options, &thread_stats))
+            .spawn(move || {
+                let stats = thread_stats;
+                let mut rows = Pending {
+                    candles: Vec::with_capacity(options.batch_max_rows),
+                    ..Pending::default()
+                };
+                let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    run(&mut store, &rx, &mut rows, options, &stats)
+                }));
+                // Ended, whichever way: what is still held or queued will never be stored.
+                stats.stopped.store(true, Ordering::Relaxed);
+                let left = rows.len() + rx.try_iter().count();
+                drop(rx);
+                if left > 0 {
+                    stats.rows_lost.fetch_add(left as u64, Ordering::Relaxed);
+                }
+                ran.unwrap_or_else(|panic| {
+                    let reason = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".into());
+                    tracing::error!("the store writer died ({reason}); nothing more is stored");
+                    if let Ok(mut last) = stats.last_error.lock() {
+                        *last = Some(reason.clone());
+                    }
+                    Err(StoreError::WriterDied {
+                        path: store.path().display().to_string(),
+                        reason,
+                    })
+                })
+            })
             .unwrap_or_else(|e| panic!("cannot start the store writer thread: {e}"));
         Self { tx, stats, thread }
     }
 
-    pub fn sender(&self) -> Sender<WriteOp> {
+    pub fn sender(&self) -> WriteSender {
         self.tx.clone()
     }
 
@@ -97,39 +140,48 @@ impl Writer {
 
     /// Commits what is pending and waits until it is on disk.
     pub fn flush(&self) {
-        let (done, wait) = channel();
-        if self.tx.send(WriteOp::Flush(done)).is_ok() {
-            let _ = wait.recv();
-        }
+        // A stopped writer has nothing pending; its stats say it stopped.
+        let _ = self.tx.call(WriteOp::Flush);
     }
 
-    /// Stops the writer once every other sender is gone: commits, checkpoints, closes.
+    /// Stops the writer once every other sender is gone: commits, checkpoints, closes. A writer
+    /// that died says so here.
     pub fn finish(self) -> Result<(), StoreError> {
         drop(self.tx);
         match self.thread.join() {
             Ok(result) => result,
+            // The thread catches its own panics; this is only a panic in the catching.
             Err(_) => Ok(()),
         }
     }
 }
 
+/// A write that answers, run after the batch before it is committed.
+enum Call {
+    Flush(SyncSender<()>),
+    BacktestRun(Box<BacktestRunRow>, SyncSender<Result<i64, StoreError>>),
+    Registry(RegistryJob),
+}
+
 fn run(
     store: &mut Store,
-    rx: Receiver<WriteOp>,
+    rx: &Receiver<WriteOp>,
+    rows: &mut Pending,
     options: WriterOptions,
     stats: &WriterStats,
 ) -> Result<(), StoreError> {
-    let mut candles: Vec<(Symbol, Interval, Candle)> = Vec::with_capacity(options.batch_max_rows);
-    let mut events: Vec<FeedEvent> = Vec::new();
-    let mut model_rows = ModelRows::default();
-    let mut waiting: Vec<Sender<()>> = Vec::new();
     let max_wait = Duration::from_millis(options.batch_max_ms);
     if let Err(e) = store.manual_checkpoints() {
         tracing::warn!(error = %e, "cannot turn off automatic checkpoints; commits may stall on them");
     }
+    // The registry's audit log refers to its models; its jobs run with foreign keys on.
+    if let Err(e) = store.conn.pragma_update(None, "foreign_keys", true) {
+        tracing::warn!(error = %e, "cannot turn on foreign keys for registry changes");
+    }
     let mut last_checkpoint = Instant::now();
     loop {
-        // Block for the first op of a batch, then gather until the deadline or the row limit.
+        // Block for the first op of a batch, then gather until the deadline, the row limit, or a
+        // write that answers.
         let first = match rx.recv() {
             Ok(op) => op,
             Err(_) => break,
@@ -137,19 +189,28 @@ fn run(
         let deadline = Instant::now() + max_wait;
         let mut next = Some(first);
         let mut closed = false;
+        let mut call = None;
         loop {
             match next.take() {
-                Some(WriteOp::Candle(s, i, c)) => candles.push((s, i, c)),
-                Some(WriteOp::Event(e)) => events.push(e),
-                Some(WriteOp::Prediction(p)) => model_rows.predictions.push(p),
-                Some(WriteOp::Outcome(o)) => model_rows.outcomes.push(o),
+                Some(WriteOp::Candle(s, i, c)) => rows.candles.push((s, i, c)),
+                Some(WriteOp::Event(e)) => rows.events.push(e),
+                Some(WriteOp::Prediction(p)) => rows.predictions.push(p),
+                Some(WriteOp::Outcome(o)) => rows.outcomes.push(o),
                 Some(WriteOp::Flush(done)) => {
-                    waiting.push(done);
+                    call = Some(Call::Flush(done));
+                    break;
+                }
+                Some(WriteOp::BacktestRun(run, reply)) => {
+                    call = Some(Call::BacktestRun(run, reply));
+                    break;
+                }
+                Some(WriteOp::Registry(job)) => {
+                    call = Some(Call::Registry(job));
                     break;
                 }
                 None => {}
             }
-            if candles.len() + events.len() + model_rows.len() >= options.batch_max_rows {
+            if rows.len() >= options.batch_max_rows {
                 break;
             }
             let now = Instant::now();
@@ -165,9 +226,21 @@ fn run(
                 }
             }
         }
-        commit(store, &mut candles, &mut events, &mut model_rows, stats);
-        for done in waiting.drain(..) {
-            let _ = done.send(());
+        commit(store, rows, stats);
+        match call {
+            Some(Call::Flush(done)) => {
+                let _ = done.send(());
+            }
+            Some(Call::BacktestRun(run, reply)) => {
+                stats.calls.fetch_add(1, Ordering::Relaxed);
+                // A caller that stopped waiting loses only the answer: the run is stored.
+                let _ = reply.send(store.insert_backtest_run(&run));
+            }
+            Some(Call::Registry(RegistryJob(job))) => {
+                stats.calls.fetch_add(1, Ordering::Relaxed);
+                job(&mut store.conn);
+            }
+            None => {}
         }
         if closed {
             break;
@@ -186,41 +259,44 @@ fn run(
             last_checkpoint = Instant::now();
         }
     }
-    commit(store, &mut candles, &mut events, &mut model_rows, stats);
+    commit(store, rows, stats);
     store.checkpoint()
 }
 
-/// Model predictions and outcomes waiting for the next commit.
+/// Rows waiting for the next commit.
 #[derive(Default)]
-struct ModelRows {
+struct Pending {
+    candles: Vec<(Symbol, Interval, Candle)>,
+    events: Vec<FeedEvent>,
     predictions: Vec<PredictionRow>,
     outcomes: Vec<OutcomeRow>,
 }
 
-impl ModelRows {
+impl Pending {
     fn len(&self) -> usize {
-        self.predictions.len() + self.outcomes.len()
+        self.candles.len() + self.events.len() + self.predictions.len() + self.outcomes.len()
+    }
+
+    fn clear(&mut self) {
+        self.candles.clear();
+        self.events.clear();
+        self.predictions.clear();
+        self.outcomes.clear();
     }
 }
 
-fn commit(
-    store: &mut Store,
-    candles: &mut Vec<(Symbol, Interval, Candle)>,
-    events: &mut Vec<FeedEvent>,
-    model_rows: &mut ModelRows,
-    stats: &WriterStats,
-) {
-    if candles.is_empty() && events.is_empty() && model_rows.len() == 0 {
+fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) {
+    if rows.len() == 0 {
         return;
     }
     let started = Instant::now();
     let result = (|| -> rusqlite::Result<()> {
         let tx = store.conn.transaction()?;
-        write_candles(&tx, candles.iter().copied(), Conflict::Replace)?;
-        write_events(&tx, events)?;
+        write_candles(&tx, rows.candles.iter().copied(), Conflict::Replace)?;
+        write_events(&tx, &rows.events)?;
         // Predictions before outcomes: an outcome may be for a prediction in this batch.
-        write_predictions(&tx, &model_rows.predictions)?;
-        write_outcomes(&tx, &model_rows.outcomes)?;
+        write_predictions(&tx, &rows.predictions)?;
+        write_outcomes(&tx, &rows.outcomes)?;
         tx.commit()
     })();
     match result {
@@ -229,23 +305,31 @@ fn commit(
             if let Ok(mut w) = stats.commit_latency.lock() {
                 w.record_micros(elapsed.as_micros() as u64);
             }
-            stats.rows_stored.fetch_add(
-                (candles.len() + events.len() + model_rows.len()) as u64,
-                Ordering::Relaxed,
-            );
+            stats
+                .rows_stored
+                .fetch_add(rows.len() as u64, Ordering::Relaxed);
             stats.batches.fetch_add(1, Ordering::Relaxed);
-            candles.clear();
-            events.clear();
-            model_rows.predictions.clear();
-            model_rows.outcomes.clear();
+            stats.failing.store(false, Ordering::Relaxed);
+            rows.clear();
         }
         Err(e) => {
             // Keep the rows: the next batch retries them. A write error is loud, never silent.
             stats.errors.fetch_add(1, Ordering::Relaxed);
+            stats.failing.store(true, Ordering::Relaxed);
             tracing::error!(error = %e, "store writer commit failed; will retry with the next batch");
             if let Ok(mut last) = stats.last_error.lock() {
                 *last = Some(e.to_string());
             }
+            // Kept rows are bounded like the queue: past it they are dropped, counted.
+            if rows.len() > PENDING_MAX {
+                stats
+                    .rows_lost
+                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                rows.clear();
+            }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

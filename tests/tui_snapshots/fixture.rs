@@ -186,6 +186,9 @@ pub fn health() -> HealthReport {
         db_write_p50_ms: Some(0.84),
         db_write_p99_ms: Some(4.2),
         rows_stored: 1_234_567,
+        db_rows_lost: 0,
+        db_write_errors: 0,
+        db_writer_problem: None,
         db_bytes: Some(251_658_240),
     }
 }

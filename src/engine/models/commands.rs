@@ -15,15 +15,17 @@ impl ModelRunner {
         let message = match command {
             ModelCommand::Switch(id) => self.switch(id, state, now_ms),
             ModelCommand::Promote(id) => self
-                .registry()
+                .registry
+                .as_mut()
                 .ok_or_else(|| "no registry".to_string())
-                .and_then(|mut r| r.promote(id).map_err(|e| e.to_string()))
+                .and_then(|r| r.promote(id).map_err(|e| e.to_string()))
                 .map(|change| format!("{} is the champion", change.champion.version)),
             ModelCommand::Rollback => {
                 let change = self
-                    .registry()
+                    .registry
+                    .as_mut()
                     .ok_or_else(|| "no registry".to_string())
-                    .and_then(|mut r| r.rollback().map_err(|e| e.to_string()));
+                    .and_then(|r| r.rollback().map_err(|e| e.to_string()));
                 change.and_then(|change| {
                     let id = change.champion.id;
                     self.switch(id, state, now_ms)
@@ -44,7 +46,10 @@ impl ModelRunner {
     }
 
     fn switch(&mut self, id: i64, state: &Snapshot, now_ms: i64) -> Result<String, String> {
-        let mut registry = self.registry().ok_or_else(|| "no registry".to_string())?;
+        let registry = self
+            .registry
+            .as_ref()
+            .ok_or_else(|| "no registry".to_string())?;
         let record = registry.get_by_id(id).map_err(|e| e.to_string())?;
         let previous = self.active.as_ref().map(|a| a.pipeline.id);
         self.activate(&record, state, now_ms);
@@ -52,7 +57,13 @@ impl ModelRunner {
             Some(reason) => format!("switched to {}; it cannot run: {reason}", record.version),
             None => format!("switched to {}", record.version),
         };
-        if let Err(e) = registry.record_event(LiveEventKind::Switch, Some(id), previous, &detail) {
+        let audited = match self.registry.as_mut() {
+            Some(registry) => {
+                registry.record_event(LiveEventKind::Switch, Some(id), previous, &detail)
+            }
+            None => return Ok(detail),
+        };
+        if let Err(e) = audited {
             tracing::warn!("switch not audited: {e}");
         }
         Ok(detail)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::{ModelRunner, Output};
 use crate::domain::{Interval, Symbol};
 use crate::engine::jobs::{JobEvent, run_to_end};
+use crate::model::registry::Registry;
 use crate::model::train::{Progress, TrainSpec, train};
 use crate::protocol::TrainingProgress;
 use crate::store::Store;
@@ -44,6 +45,12 @@ impl ModelRunner {
             ));
         }
         let db = self.db.clone().ok_or_else(|| "no database".to_string())?;
+        // The trained model is registered through the store's owner, like every write.
+        let owner = self
+            .registry
+            .as_ref()
+            .map(|r| r.owner())
+            .ok_or_else(|| "no model registry".to_string())?;
         let mut spec = TrainSpec::from_config(&self.config);
         let tx = self.jobs.clone();
         let stop = Arc::new(AtomicBool::new(false));
@@ -52,7 +59,8 @@ impl ModelRunner {
             .name("trademon-train".into())
             .spawn(move || {
                 let work = || -> Result<String, String> {
-                    let store = Store::open(&db).map_err(|e| e.to_string())?;
+                    // A read connection: the owner checked the file once, when it opened it.
+                    let store = Store::open_reader(&db).map_err(|e| e.to_string())?;
                     let candles = store
                         .candles_between(symbol, interval, i64::MIN, i64::MAX)
                         .map_err(|e| e.to_string())?;
@@ -71,8 +79,9 @@ impl ModelRunner {
                     };
                     let trained = train(&candles, interval, &spec, &mut progress, &thread_stop)
                         .map_err(|e| e.to_string())?;
+                    let mut registry = Registry::attach(&db, owner).map_err(|e| e.to_string())?;
                     let record = crate::model::registry::register_trained(
-                        &db,
+                        &mut registry,
                         symbol,
                         interval,
                         &trained,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::tests::{count, model, open};
+use super::tests::{by_hand, count, model, open};
 use super::*;
 
 fn roles(reg: &Registry) -> Vec<Role> {
@@ -81,7 +81,7 @@ fn a_log_that_disagrees_with_the_roles_is_reported() {
     reg.promote(a).unwrap();
     reg.promote(b).unwrap();
     // Someone edits the roles by hand.
-    reg.conn
+    by_hand(&reg)
         .execute_batch(
             "UPDATE models SET role = 'retired'; UPDATE models SET role = 'champion' WHERE id = 1",
         )
@@ -144,11 +144,11 @@ fn the_schema_refuses_what_the_registry_never_writes() {
         "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'moon', 0.1, NULL, NULL)".to_string(),
         "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, NULL, 3)".to_string(),
     ];
+    let hand = by_hand(&reg);
     for sql in &refused {
-        assert!(reg.conn.execute_batch(sql).is_err(), "accepted: {sql}");
+        assert!(hand.execute_batch(sql).is_err(), "accepted: {sql}");
     }
-    reg.conn
-        .execute_batch("INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, 0.002, 2)")
+    hand.execute_batch("INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, 0.002, 2)")
         .unwrap();
     assert_eq!(reg.champion().unwrap().map(|m| m.id), Some(a));
     let version: i64 = reg

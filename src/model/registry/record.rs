@@ -238,6 +238,12 @@ pub enum RegistryError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("database {path}: {source}")]
+    Writer {
+        path: String,
+        #[source]
+        source: crate::store::writer::WriteLost,
+    },
     #[error("no database at {path}; nothing is registered there (check --db)")]
     NoDatabase { path: String },
     #[error("no model {wanted:?} in {path}; `trademon models list` shows the registered ones")]

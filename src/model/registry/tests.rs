@@ -9,7 +9,7 @@ use super::*;
 use crate::domain::{Interval, Symbol};
 
 /// A safetensors file of f32 tensors filled from `fill`, with `meta` in its header.
-pub(super) fn blob_with(
+pub(crate) fn blob_with(
     shapes: &[(&str, &[usize])],
     fill: f32,
     meta: Option<HashMap<String, String>>,
@@ -38,7 +38,7 @@ pub(super) fn blob_with(
 
 const MEMBER: &[(&str, &[usize])] = &[("head.weight", &[3, 4]), ("head.bias", &[3])];
 
-pub(super) fn blob(fill: f32) -> Vec<u8> {
+pub(crate) fn blob(fill: f32) -> Vec<u8> {
     blob_with(MEMBER, fill, None)
 }
 
@@ -46,7 +46,7 @@ pub(super) fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
 }
 
-pub(super) fn model(fill: f32) -> NewModel {
+pub(crate) fn model(fill: f32) -> NewModel {
     NewModel {
         kind: "ensemble".to_string(),
         origin: Origin::Trained,
@@ -70,6 +70,16 @@ pub(super) fn open() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let registry = Registry::open(&dir.path().join("t.db")).unwrap();
     (dir, registry)
+}
+
+/// A second, writable connection to the registry's file, as someone editing it by hand (the
+/// registry's own connection only reads; its changes go through the store's owner).
+pub(super) fn by_hand(registry: &Registry) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(registry.path()).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    conn
 }
 
 pub(super) fn count(registry: &Registry, table: &str) -> i64 {
@@ -217,16 +227,16 @@ fn invalid_models_are_refused_with_the_reason_and_nothing_stored() {
 fn a_register_that_fails_midway_leaves_nothing_behind() {
     let (_dir, mut reg) = open();
     // The models row goes in first; the audit-log insert then fails inside the transaction.
-    reg.conn
+    by_hand(&reg)
         .execute_batch(
-            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON model_events
+            "CREATE TRIGGER refuse BEFORE INSERT ON model_events
              BEGIN SELECT RAISE(ABORT, 'audit log refused'); END;",
         )
         .unwrap();
     let err = reg.register(model(1.0)).unwrap_err();
     assert!(err.to_string().contains("audit log refused"), "{err}");
     assert_eq!(count(&reg, "models"), 0);
-    reg.conn.execute_batch("DROP TRIGGER refuse").unwrap();
+    by_hand(&reg).execute_batch("DROP TRIGGER refuse").unwrap();
     assert_eq!(reg.register(model(1.0)).unwrap().semver, SemVer::FIRST);
 }
 
@@ -286,7 +296,7 @@ fn damaged_weights_are_refused_by_name_and_hash() {
     let mut damaged = blob(1.0);
     let last = damaged.len() - 1;
     damaged[last] ^= 0x40;
-    reg.conn
+    by_hand(&reg)
         .execute(
             "UPDATE models SET blob = ?1 WHERE id = ?2",
             rusqlite::params![damaged, m.id],

@@ -54,14 +54,20 @@ pub fn new_model(
     })
 }
 
-/// Registers a trained ensemble in the database at `db`.
+/// Registers a trained ensemble in `registry`.
 pub fn register_trained(
-    db: &Path,
+    registry: &mut Registry,
     symbol: Symbol,
     interval: Interval,
     trained: &Trained,
     origin: Origin,
 ) -> Result<ModelRecord, RegistryError> {
-    let model = new_model(symbol, interval, trained, origin, data_origin(db))?;
-    Registry::open(db)?.register(model)
+    let model = new_model(
+        symbol,
+        interval,
+        trained,
+        origin,
+        data_origin(registry.path()),
+    )?;
+    registry.register(model)
 }

@@ -223,6 +223,11 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
     let block = block(" Totals ");
     let inner = block.inner(area);
     block.render(area, buf);
+    // A store that is not storing everything comes first, in red (uptime drops off the end).
+    let alarm = health
+        .db_writer_problem
+        .as_ref()
+        .map(|why| ("store", why.clone()));
     let lines = [
         ("messages/s", format!("{:.1}", health.messages_per_sec)),
         ("reconnects", health.reconnects.to_string()),
@@ -249,7 +254,8 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
         ("uptime", fmt::duration(health.uptime_ms)),
     ];
     let width = usize::from(inner.width);
-    for (i, (label, value)) in lines.iter().enumerate().take(usize::from(inner.height)) {
+    let lines = alarm.iter().chain(lines.iter());
+    for (i, (label, value)) in lines.enumerate().take(usize::from(inner.height)) {
         let y = inner.y + i as u16;
         let value_w = value.chars().count().min(width);
         let label_w = width.saturating_sub(value_w + 1);
@@ -261,7 +267,12 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
             theme::muted(),
         );
         let x = inner.right() - value_w as u16;
-        buf.set_stringn(x, y, value, value_w, theme::text());
+        let style = if i == 0 && alarm.is_some() {
+            Style::new().fg(theme::DOWN)
+        } else {
+            theme::text()
+        };
+        buf.set_stringn(x, y, value, value_w, style);
     }
 }
 

@@ -1,0 +1,178 @@
+//! The engine writes only through its store owner, on a real SQLite file: registry changes and a
+//! backtest run are answered by it, no command re-checks the file, and a dead owner turns the
+//! health report degraded.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::domain::{Candle, Interval, Symbol};
+use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use crate::feed::MarketEvent;
+use crate::model::registry::tests::model;
+use crate::model::registry::{EventKind, Registry};
+use crate::protocol::{Command, SourceInfo};
+use crate::store::writer::{RegistryJob, WriteOp, Writer, WriterOptions};
+use crate::store::{Store, quick_checks_on_this_thread};
+
+fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap()
+}
+
+fn candles(n: i64) -> Vec<Candle> {
+    (0..n)
+        .map(|i| {
+            let close = 100.0 + 10.0 * (i as f64 / 15.0).sin();
+            Candle {
+                open_time_ms: 1_600_000_000_000 + i * 300_000,
+                open: close - 0.1,
+                high: close + 0.4,
+                low: close - 0.5,
+                close,
+                volume: 3.0,
+                quote_volume: 300.0,
+                trades: 4,
+            }
+        })
+        .collect()
+}
+
+/// An engine on `db` and the owner it writes through (opened, and checked, here).
+fn engine(db: &Path) -> (Engine, Writer) {
+    let options = EngineOptions {
+        source: SourceInfo::Replay {
+            path: "test".into(),
+        },
+        symbols: vec![btc()],
+        intervals: vec![Interval::M5],
+        trades: false,
+        keep_candles: 100,
+        stale_after: Duration::from_secs(10),
+        health_every: Duration::from_secs(1),
+        price_every: Duration::from_millis(100),
+        model: crate::config::Config::default().model,
+        backtest: crate::config::Config::default().backtest,
+    };
+    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
+    let writer = Writer::spawn(
+        Store::open(db).unwrap(),
+        WriterOptions {
+            batch_max_rows: 100,
+            batch_max_ms: 10,
+        },
+    );
+    let (control, _) = tokio::sync::mpsc::channel(4);
+    let engine = Engine::new(
+        options,
+        state,
+        writer.sender(),
+        writer.stats(),
+        Some(db.to_path_buf()),
+        Publisher::none(),
+        control,
+    );
+    (engine, writer)
+}
+
+#[test]
+fn registry_changes_and_backtest_runs_go_through_the_owner_and_nothing_rechecks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    Store::open(&db)
+        .unwrap()
+        .import_candles(btc(), Interval::M5, &candles(600))
+        .unwrap();
+    let (a, b) = {
+        let mut registry = Registry::open(&db).unwrap();
+        let a = registry.register(model(1.0)).unwrap().id;
+        let b = registry.register(model(2.0)).unwrap().id;
+        registry.promote(a).unwrap();
+        (a, b)
+    };
+    let (mut engine, writer) = engine(&db);
+    let checks = quick_checks_on_this_thread();
+    let stats = writer.stats();
+    let calls = stats.calls.load(Ordering::Relaxed);
+
+    engine.on_command(Command::PromoteModel { id: b });
+    engine.on_command(Command::SwitchModel { id: a });
+    engine.on_command(Command::RollbackModel);
+    engine.on_command(Command::RunBacktest {
+        symbol: btc(),
+        interval: Interval::M5,
+        strategy: "sma-cross:10,20".into(),
+    });
+    for _ in 0..6_000 {
+        engine.poll_jobs();
+        if engine.snapshot().backtests.running.is_none() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let backtests = &engine.snapshot().backtests;
+    assert!(backtests.running.is_none(), "{backtests:?}");
+    assert_eq!(backtests.runs.len(), 1, "{backtests:?}");
+
+    assert_eq!(
+        quick_checks_on_this_thread(),
+        checks,
+        "model commands and backtests never re-check the file"
+    );
+    // promote, the switch's audit entry, rollback, the switch it makes, the backtest run.
+    assert_eq!(stats.calls.load(Ordering::Relaxed) - calls, 5);
+    let registry = Registry::open(&db).unwrap();
+    assert_eq!(registry.champion().unwrap().map(|m| m.id), Some(a));
+    let kinds: Vec<EventKind> = registry
+        .events(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    use EventKind::{Promote, Register, Rollback, Switch};
+    assert_eq!(
+        kinds,
+        [
+            Register, Register, Promote, Promote, Switch, Rollback, Switch
+        ]
+    );
+    assert_eq!(stats.problem(), None);
+}
+
+#[test]
+fn a_dead_owner_turns_the_health_report_degraded_and_counts_what_it_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let (mut engine, writer) = engine(&db);
+    engine.report_health();
+    assert_eq!(engine.snapshot().health.db_writer_problem, None);
+    let tx = writer.sender();
+    let died = tx.call(|reply: std::sync::mpsc::SyncSender<()>| {
+        WriteOp::Registry(RegistryJob::new(move |_| {
+            let _keep = reply;
+            panic!("the disk is gone");
+        }))
+    });
+    assert!(died.is_err());
+    let stats = writer.stats();
+    for _ in 0..1_000 {
+        if stats.stopped.load(Ordering::Relaxed) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    engine.on_market(MarketEvent::Kline {
+        symbol: btc(),
+        interval: Interval::M5,
+        candle: candles(1)[0],
+        closed: true,
+    });
+    engine.report_health();
+    let health = &engine.snapshot().health;
+    assert_eq!(health.db_rows_lost, 1);
+    let problem = health.db_writer_problem.as_deref().unwrap();
+    assert!(problem.contains("writer stopped"), "{problem}");
+    assert!(problem.contains("1 rows not stored"), "{problem}");
+    drop(engine);
+    drop(tx);
+    assert!(writer.finish().is_err(), "finishing says the writer died");
+}

@@ -1,0 +1,156 @@
+//! What the rest of the program holds of the store owner: a handle that queues rows (bounded,
+//! never silently dropped) and asks for writes that need an answer, and the owner's counters.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use super::super::latency::LatencyWindow;
+use super::WriteOp;
+
+/// Operations waiting for the owner, at most. A row sent while this many wait is not stored: it
+/// is counted in [`WriterStats::rows_lost`] and the engine's health turns degraded. At the live
+/// rates (a few hundred rows a second) a full queue means the owner has been stuck for a minute
+/// or more; blocking the engine's loop on it instead would freeze the console with it.
+pub const PENDING_MAX: usize = 16_384;
+
+/// Counters the writer keeps; read by the Health pane and `trademon status`.
+#[derive(Debug)]
+pub struct WriterStats {
+    pub rows_stored: AtomicU64,
+    pub batches: AtomicU64,
+    /// Failed commits (their rows are retried with the next batch, up to [`PENDING_MAX`]).
+    pub errors: AtomicU64,
+    /// Rows never stored: the queue was full, the owner had stopped, or rows kept for a retry
+    /// passed [`PENDING_MAX`] while commits kept failing.
+    pub rows_lost: AtomicU64,
+    /// Writes answered to their caller (registry changes, backtest runs).
+    pub calls: AtomicU64,
+    /// The last commit failed (cleared by the next one that succeeds).
+    pub failing: AtomicBool,
+    /// The owner thread has ended (finished, or died).
+    pub stopped: AtomicBool,
+    pub commit_latency: Mutex<LatencyWindow>,
+    /// Time spent in WAL checkpoints, which run between batches.
+    pub checkpoint_latency: Mutex<LatencyWindow>,
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl WriterStats {
+    pub(super) fn new() -> Self {
+        Self {
+            rows_stored: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            rows_lost: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+            commit_latency: Mutex::new(LatencyWindow::new(1024)),
+            checkpoint_latency: Mutex::new(LatencyWindow::new(256)),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// (p50, p99) of recent commit latencies in ms.
+    pub fn latency_ms(&self) -> (Option<f64>, Option<f64>) {
+        match self.commit_latency.lock() {
+            Ok(w) => (w.percentile_ms(0.5), w.percentile_ms(0.99)),
+            Err(_) => (None, None),
+        }
+    }
+
+    /// Why the store is not taking every row, in words; `None` while it is.
+    pub fn problem(&self) -> Option<String> {
+        let lost = self.rows_lost.load(Ordering::Relaxed);
+        let lost = (lost > 0).then(|| format!("{lost} rows not stored"));
+        let failing = self.failing.load(Ordering::Relaxed).then(|| {
+            let why = self
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_else(|| "unknown error".into());
+            format!("commits failing ({why})")
+        });
+        let stopped = self
+            .stopped
+            .load(Ordering::Relaxed)
+            .then(|| "writer stopped".to_string());
+        let parts: Vec<String> = [stopped, failing, lost].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    fn lose(&self, rows: u64, why: &str) {
+        if self.rows_lost.fetch_add(rows, Ordering::Relaxed) == 0 {
+            tracing::error!(
+                "store writer: {why}; rows are being lost (shown in Health and status)"
+            );
+        }
+    }
+}
+
+/// A write the owner did not take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriteLost {
+    #[error("the store writer has {PENDING_MAX} writes waiting; this one was not stored")]
+    Full,
+    #[error("the store writer has stopped; this write was not stored")]
+    Stopped,
+}
+
+/// A handle to the store owner: every write of a running program goes through one.
+#[derive(Clone, Debug)]
+pub struct WriteSender {
+    tx: SyncSender<WriteOp>,
+    stats: Arc<WriterStats>,
+}
+
+impl WriteSender {
+    pub(super) fn new(
+        capacity: usize,
+    ) -> (Self, std::sync::mpsc::Receiver<WriteOp>, Arc<WriterStats>) {
+        let (tx, rx) = sync_channel(capacity);
+        let stats = Arc::new(WriterStats::new());
+        (
+            Self {
+                tx,
+                stats: stats.clone(),
+            },
+            rx,
+            stats,
+        )
+    }
+
+    /// Queues a row without waiting. A row the owner cannot take (queue full, owner stopped) is
+    /// counted as lost, which the Health pane and `trademon status` report as degraded.
+    pub fn send(&self, op: WriteOp) -> Result<(), WriteLost> {
+        match self.tx.try_send(op) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                self.stats.lose(1, "its queue is full");
+                Err(WriteLost::Full)
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.stats.lose(1, "it has stopped");
+                Err(WriteLost::Stopped)
+            }
+        }
+    }
+
+    /// Sends a write that answers (`make` wraps the reply sender into the op) and waits for the
+    /// answer. It waits for room in the queue: its caller needs the answer, which comes after
+    /// every write queued before it anyway.
+    pub fn call<T>(&self, make: impl FnOnce(SyncSender<T>) -> WriteOp) -> Result<T, WriteLost> {
+        let (reply, answer) = sync_channel(1);
+        if self.tx.send(make(reply)).is_err() {
+            return Err(WriteLost::Stopped);
+        }
+        // No answer: the owner ended (or died) before it got to this write.
+        answer.recv().map_err(|_| WriteLost::Stopped)
+    }
+
+    pub fn stats(&self) -> Arc<WriterStats> {
+        self.stats.clone()
+    }
+}
