@@ -19,4 +19,4 @@ pub use health::HealthCounters;
 pub use indicators::{SeriesIndicators, chart_values};
 pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};
 pub use publish::Publisher;
-pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source};
+pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source, source_info};
