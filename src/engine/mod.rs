@@ -4,6 +4,8 @@
 //! arm of its loop, and publishes `protocol::Update`s to whatever view is attached.
 
 pub mod backtests;
+#[cfg(test)]
+mod clock_tests;
 pub mod component;
 mod health;
 pub mod history;
