@@ -110,6 +110,7 @@ async fn fill(
 }
 
 /// Repairs a gap seen on the live stream.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn repair(
     clock: Arc<dyn Clock>,
     rest: RestClient,
