@@ -146,3 +146,63 @@ impl MarketSource for BuiltIn {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::{FeedEventKind, LinkState, ManualClock};
+
+    #[tokio::test]
+    async fn the_feed_stamps_links_and_events_with_its_clock() {
+        let btc = Symbol::new("BTCUSDT").unwrap();
+        let mut sim_options = SimOptions::new(3, vec![btc]);
+        sim_options.history_minutes = 30;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let source = BuiltIn::start(sim_options, addr).await.unwrap();
+        assert_eq!((source.name(), source.real_prices()), ("simulated", false));
+        assert_eq!(
+            source.streams(&[btc], &[Interval::M1], true),
+            ["btcusdt@kline_1m", "btcusdt@trade"]
+        );
+
+        let clock = Arc::new(ManualClock::new(42_000));
+        let options = FeedOptions {
+            symbols: vec![btc],
+            intervals: vec![Interval::M1],
+            trades: false,
+            initial_backfill: 5,
+            silence_timeout: Duration::from_secs(30),
+            rotate_after: Duration::from_secs(3600),
+            reconnect_min: Duration::from_millis(50),
+            reconnect_max: Duration::from_millis(500),
+            clock: clock.clone(),
+        };
+        let (tx, mut rx) = mpsc::channel(1024);
+        let (_control, control_rx) = mpsc::channel(1);
+        let (stop, stop_rx) = watch::channel(false);
+        let feed = tokio::spawn(source.run(options, LastClosed::new(), tx, control_rx, stop_rx));
+        let (mut since, mut connected_at) = (None, None);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while since.is_none() || connected_at.is_none() {
+            let event = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .expect("the feed connects")
+                .expect("the feed runs");
+            match event {
+                MarketEvent::Link(LinkState::Connected { since_ms }) => since = Some(since_ms),
+                MarketEvent::Feed(e) if e.kind == FeedEventKind::Connected => {
+                    connected_at = Some(e.time_ms)
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(since, Some(42_000));
+        assert_eq!(connected_at, Some(42_000));
+        stop.send_replace(true);
+        feed.await.unwrap();
+        source.shutdown();
+    }
+}
