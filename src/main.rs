@@ -76,12 +76,12 @@ fn real_main() -> Result<ExitCode> {
         Command::Run(flags) => {
             let source = commands::run::resolve_source(flags.feed.source.as_deref(), &config)
                 .map_err(|e| eyre!(e))?;
-            !matches!(source, trademon::engine::Source::Binance { .. })
+            !source.real_prices()
         }
         Command::Daemon(flags) => {
             let source = commands::run::resolve_source(flags.feed.source.as_deref(), &config)
                 .map_err(|e| eyre!(e))?;
-            !matches!(source, trademon::engine::Source::Binance { .. })
+            !source.real_prices()
         }
         Command::Download {
             source, rest_url, ..
@@ -93,7 +93,7 @@ fn real_main() -> Result<ExitCode> {
         // Like the daemon they talk to: the database of the configured source.
         Command::Attach { .. } | Command::Status { .. } if !cli.sim => {
             let source = commands::run::resolve_source(None, &config).map_err(|e| eyre!(e))?;
-            !matches!(source, trademon::engine::Source::Binance { .. })
+            !source.real_prices()
         }
         _ => cli.sim,
     };

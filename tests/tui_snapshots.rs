@@ -116,9 +116,7 @@ fn waiting_for_the_engine_80x24() {
 #[test]
 fn replay_link_down_no_candles_engine_stopped_80x24() {
     let mut snapshot = fixture::snapshot();
-    snapshot.source = SourceInfo::Replay {
-        path: "/data/XRPETH-1m.csv".to_string(),
-    };
+    snapshot.source = SourceInfo::replay("/data/XRPETH-1m.csv".to_string());
     snapshot.health.link = Some(LinkState::Down {
         reason: "connection refused".to_string(),
         retry_at_ms: fixture::NOW_MS + 2_500,

@@ -1,5 +1,5 @@
 //! `trademon download`: history over REST into the database, from the built-in exchange (which
-//! then simulates as much history as asked) or any Binance-protocol REST URL.
+//! then simulates as much history as asked) or an exchange's REST URL.
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,15 +7,15 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
-use crate::domain::wall_clock_ms;
-use crate::domain::{Interval, Symbol};
+use std::sync::Arc;
+
+use crate::domain::{Clock, Interval, Symbol, WallClock};
 use crate::engine::Source;
 use crate::engine::history::{
-    DownloadError, DownloadProgress, DownloadReport, DownloadSpec, WEIGHT_LIMIT_PER_MINUTE,
-    download,
+    DownloadError, DownloadProgress, DownloadReport, DownloadSpec, download,
 };
-use crate::feed::rest::RestClient;
-use crate::feed::sim::{self, SimError, SimOptions};
+use crate::feed::sim::{self, BuiltIn, SimError, SimOptions};
+use crate::feed::{MarketSource, SourceError};
 use crate::store::Store;
 
 /// The built-in exchange simulates at most this many minutes of history (`feed.sim.history_minutes`
@@ -31,7 +31,7 @@ pub struct DownloadArgs {
     pub to_ms: Option<i64>,
     /// Where from: the resolved `--source` (the configured one without the flag).
     pub source: Source,
-    /// `--rest-url`: any Binance-protocol REST base URL (wins over the source).
+    /// `--rest-url`: a REST base URL of the source's exchange (wins over the source).
     pub rest_url: Option<String>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
@@ -45,6 +45,8 @@ pub enum DownloadCommandError {
     Download(#[from] DownloadError),
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("{0}")]
     Usage(String),
 }
@@ -62,7 +64,7 @@ pub struct Incomplete {
 
 /// Whether the download goes to the simulated database: the built-in exchange, not a REST URL.
 pub fn is_simulated(source: &Source, rest_url: Option<&str>) -> bool {
-    rest_url.is_none() && !matches!(source, Source::Binance { .. })
+    rest_url.is_none() && !source.real_prices()
 }
 
 pub async fn run(db: &Path, args: DownloadArgs) -> Result<DownloadReport, DownloadCommandError> {
@@ -80,10 +82,12 @@ pub async fn run(db: &Path, args: DownloadArgs) -> Result<DownloadReport, Downlo
             args.from_ms
         )));
     }
-    let mut sim_handle = None;
-    let rest_url = match (&args.rest_url, &args.source) {
-        (Some(url), _) => url.clone(),
-        (None, Source::Binance { rest_url, .. }) => rest_url.clone(),
+    let clock: Arc<dyn Clock> = Arc::new(WallClock);
+    let source: Box<dyn MarketSource> = match (&args.rest_url, &args.source) {
+        (Some(url), source) => crate::feed::history(source, url, &clock)?,
+        (None, Source::Exchange { rest_url, .. }) => {
+            crate::feed::history(&args.source, rest_url, &clock)?
+        }
         (None, Source::Replay(path)) => {
             return Err(usage(format!(
                 "--source replay:{}: a recorded file is loaded with `trademon import FILE`, not downloaded",
@@ -92,27 +96,24 @@ pub async fn run(db: &Path, args: DownloadArgs) -> Result<DownloadReport, Downlo
         }
         (None, Source::Sim) => {
             let handle = start_sim(&args).await?;
-            let url = handle.rest_url();
-            sim_handle = Some(handle);
-            url
+            let sim = &args.config.feed.sim;
+            Box::new(BuiltIn::from_handle(handle, sim.seed, sim.speed, None))
         }
     };
     let mut store = Store::open(db)?;
-    let rest = RestClient::new(&rest_url);
     let spec = DownloadSpec {
         symbols: args.symbols.clone(),
         intervals: args.intervals.clone(),
         from_ms: args.from_ms,
         to_ms: args.to_ms,
-        weight_budget: WEIGHT_LIMIT_PER_MINUTE * 8 / 10,
+        weight_budget: source.weight_limit_per_minute() * 8 / 10,
         retry_pause: Duration::from_millis(250),
+        clock: clock.clone(),
     };
     let mut bar = Bar::new(args.progress);
-    let result = download(&mut store, &rest, &spec, &mut |p| bar.show(p)).await;
+    let result = download(&mut store, source.as_ref(), &spec, &mut |p| bar.show(p)).await;
     bar.finish();
-    if let Some(handle) = sim_handle {
-        handle.shutdown();
-    }
+    source.shutdown();
     Ok(result?)
 }
 
@@ -121,7 +122,7 @@ pub async fn run(db: &Path, args: DownloadArgs) -> Result<DownloadReport, Downlo
 /// same candles whenever the command runs (what `data/` is regenerated from).
 async fn start_sim(args: &DownloadArgs) -> Result<sim::SimHandle, DownloadCommandError> {
     // The exchange's clock starts at --to when that is in the past: no need to simulate beyond.
-    let now = Interval::M1.floor(wall_clock_ms());
+    let now = Interval::M1.floor(WallClock.now_ms());
     let now = args.to_ms.map_or(now, |to| {
         now.min(Interval::M1.floor(to.saturating_add(59_999)))
     });

@@ -62,7 +62,7 @@ pub fn exit_code<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>)
         }
         let runtime = cause.is::<rusqlite::Error>()
             || cause.is::<reqwest::Error>()
-            || cause.is::<crate::feed::rest::RestError>()
+            || cause.is::<crate::feed::RestError>()
             || cause.is::<crate::daemon::DaemonError>()
             || cause.is::<crate::daemon::client::ClientError>()
             || cause.is::<crate::tui::TuiError>()

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Dirs, SourceKind};
+use crate::config::{Config, Dirs};
 use crate::domain::{Interval, Symbol};
 use crate::engine::{EngineSummary, Runtime, RuntimeError, RuntimeOptions, Source};
 use crate::protocol::SourceInfo;
@@ -23,28 +23,7 @@ pub struct RunArgs {
 
 /// Turns `--source` (sim | binance | replay | replay:PATH) and the config into a [`Source`].
 pub fn resolve_source(flag: Option<&str>, config: &Config) -> Result<Source, String> {
-    let binance = || Source::Binance {
-        ws_url: config.feed.binance.ws_url.clone(),
-        rest_url: config.feed.binance.rest_url.clone(),
-    };
-    match flag {
-        None => Ok(match config.feed.source {
-            SourceKind::Sim => Source::Sim,
-            SourceKind::Binance => binance(),
-            SourceKind::Replay => Source::Replay(PathBuf::from(&config.feed.sim.replay)),
-        }),
-        Some("sim") => Ok(Source::Sim),
-        Some("binance") => Ok(binance()),
-        Some("replay") if !config.feed.sim.replay.is_empty() => {
-            Ok(Source::Replay(PathBuf::from(&config.feed.sim.replay)))
-        }
-        Some(other) => match other.strip_prefix("replay:") {
-            Some(path) if !path.is_empty() => Ok(Source::Replay(PathBuf::from(path))),
-            _ => Err(format!(
-                "--source {other:?}: use sim, binance, or replay:PATH (replay alone needs feed.sim.replay)"
-            )),
-        },
-    }
+    Source::resolve(flag, &config.feed)
 }
 
 /// Candles per series at the end of a headless run.

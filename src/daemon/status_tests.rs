@@ -34,10 +34,7 @@ fn daemon() -> DaemonInfo {
 fn snapshot(age_ms: i64) -> Snapshot {
     let open = NOW_MS - age_ms - 60_000;
     Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 1.0,
-        },
+        source: SourceInfo::simulated(1, 1.0),
         intervals: vec![Interval::M1],
         markets: vec![Market {
             symbol: "BTCUSDT".parse::<Symbol>().unwrap(),

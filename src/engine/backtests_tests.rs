@@ -46,12 +46,12 @@ fn harness(db: &std::path::Path) -> Harness {
         .import_candles(btc(), Interval::M5, &candles(1_500))
         .unwrap();
     let options = EngineOptions {
-        source: SourceInfo::Replay {
-            path: "test".into(),
-        },
+        source: SourceInfo::replay("test"),
         symbols: vec![btc()],
         intervals: vec![Interval::M5],
         trades: false,
+        streams: Vec::new(),
+        clock: std::sync::Arc::new(crate::domain::WallClock),
         keep_candles: 100,
         stale_after: Duration::from_secs(10),
         health_every: Duration::from_secs(1),

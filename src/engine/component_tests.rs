@@ -80,13 +80,12 @@ fn a_component_receives_closed_candles_signals_and_trades() {
     let db = dir.path().join("simulated.db");
     let symbol = Symbol::new("BTCUSDT").unwrap();
     let options = EngineOptions {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 1.0,
-        },
+        source: SourceInfo::simulated(1, 1.0),
         symbols: vec![symbol],
         intervals: vec![Interval::M1],
         trades: true,
+        streams: Vec::new(),
+        clock: std::sync::Arc::new(crate::domain::WallClock),
         keep_candles: 1_000,
         stale_after: Duration::from_secs(10),
         health_every: Duration::from_secs(1),

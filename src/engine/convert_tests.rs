@@ -19,10 +19,7 @@ use super::report_for_view;
 
 fn snapshot() -> Snapshot {
     Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 1.0,
-        },
+        source: SourceInfo::simulated(1, 1.0),
         intervals: vec![Interval::M5],
         markets: Vec::new(),
         health: HealthReport::default(),

@@ -1,7 +1,6 @@
 //! Per-stream message counters and the link state, turned into a `HealthReport` once a second.
 
 use crate::domain::{Interval, Symbol};
-use crate::feed::binance::{kline_stream, trade_stream};
 use crate::protocol::{HealthReport, LinkState, StreamHealth, StreamState};
 
 #[derive(Clone, Debug)]
@@ -34,13 +33,15 @@ pub struct HealthCounters {
 }
 
 impl HealthCounters {
+    /// `names`: the source's stream names, kline streams symbol-major then trade streams; any
+    /// other length gives plain names (`BTCUSDT 1m`, `BTCUSDT trades`).
     pub fn new(
         symbols: &[Symbol],
         intervals: &[Interval],
         trades: bool,
+        names: &[String],
         stale_after_ms: i64,
     ) -> Self {
-        let mut streams = Vec::new();
         let counter = |name| StreamCounter {
             name,
             messages: 0,
@@ -48,14 +49,19 @@ impl HealthCounters {
             last_message_ms: None,
             rate: 0.0,
         };
-        for s in symbols {
-            for i in intervals {
-                streams.push(counter(kline_stream(*s, *i)));
+        let expected = symbols.len() * intervals.len() + if trades { symbols.len() } else { 0 };
+        let streams = if names.len() == expected {
+            names.iter().cloned().map(counter).collect()
+        } else {
+            let mut plain = Vec::with_capacity(expected);
+            for s in symbols {
+                plain.extend(intervals.iter().map(|i| counter(format!("{s} {i}"))));
             }
-        }
-        if trades {
-            streams.extend(symbols.iter().map(|s| counter(trade_stream(*s))));
-        }
+            if trades {
+                plain.extend(symbols.iter().map(|s| counter(format!("{s} trades"))));
+            }
+            plain
+        };
         Self {
             symbols: symbols.to_vec(),
             intervals: intervals.to_vec(),
@@ -97,6 +103,17 @@ impl HealthCounters {
             let index = self.symbols.len() * self.intervals.len() + s;
             self.touch(index, now_ms);
         }
+    }
+
+    /// The name of a kline stream, as feed events show it.
+    pub fn kline_stream(&self, symbol: Symbol, interval: Interval) -> String {
+        let index = self.symbol_index(symbol).and_then(|s| {
+            let i = self.intervals.iter().position(|x| *x == interval)?;
+            Some(s * self.intervals.len() + i)
+        });
+        index
+            .and_then(|i| self.streams.get(i))
+            .map_or_else(|| format!("{symbol} {interval}"), |c| c.name.clone())
     }
 
     fn touch(&mut self, index: usize, now_ms: i64) {
@@ -181,7 +198,22 @@ mod tests {
     fn counts_and_states() {
         let btc = Symbol::new("BTCUSDT").unwrap();
         let eth = Symbol::new("ETHUSDT").unwrap();
-        let mut h = HealthCounters::new(&[btc, eth], &[Interval::M1, Interval::M5], true, 5_000);
+        let names = [
+            "btcusdt@kline_1m",
+            "btcusdt@kline_5m",
+            "ethusdt@kline_1m",
+            "ethusdt@kline_5m",
+            "btcusdt@trade",
+            "ethusdt@trade",
+        ]
+        .map(String::from);
+        let mut h = HealthCounters::new(
+            &[btc, eth],
+            &[Interval::M1, Interval::M5],
+            true,
+            &names,
+            5_000,
+        );
         h.report(0, 0);
         h.link = Some(LinkState::Connected { since_ms: 0 });
         for _ in 0..4 {

@@ -1,7 +1,7 @@
 //! The `download` job: history over REST into the store, resumable and polite.
 //!
 //! For each series, the part of `[from, to)` that is neither stored nor was asked before is
-//! fetched in pages of [`KLINES_PAGE`]. Each page is written with the range it answered in one
+//! fetched in pages of the source's page size. Each page is written with the range it answered in one
 //! transaction, so a download that stops anywhere (a ban, a dropped connection, garbage, kill -9)
 //! leaves whole pages behind and the next run fetches only the rest. Candles the exchange itself
 //! lacks inside an answered range are reported as its gaps and never asked for again.
@@ -11,14 +11,12 @@
 //! (an IP ban) stops every request at once. A dropped connection or a garbage page is tried again
 //! a few times with a growing pause before the series is given up.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{Candle, Interval, Symbol};
-use crate::feed::rest::{KLINES_PAGE, RestClient, RestError};
+use crate::domain::{Candle, Clock, Interval, Symbol};
+use crate::feed::{MarketSource, RestError};
 use crate::store::{Store, StoreError};
-
-/// Binance's request-weight limit per minute for one IP.
-pub const WEIGHT_LIMIT_PER_MINUTE: u32 = 6000;
 /// Longest `Retry-After` waited for; a longer one ends the download.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// 429s answered in one series before it is given up.
@@ -38,6 +36,8 @@ pub struct DownloadSpec {
     pub weight_budget: u32,
     /// First pause after a dropped connection or a garbage page (doubles on each retry).
     pub retry_pause: Duration,
+    /// "Now" for the request-weight minute.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What happened to one series.
@@ -114,13 +114,13 @@ pub fn weight_pause(used: u32, budget: u32, now_ms: i64) -> Option<Duration> {
 /// ban, which stops everything.
 pub async fn download(
     store: &mut Store,
-    rest: &RestClient,
+    source: &dyn MarketSource,
     spec: &DownloadSpec,
     progress: &mut dyn FnMut(DownloadProgress),
 ) -> Result<DownloadReport, DownloadError> {
-    let server_now = rest.server_time().await.map_err(DownloadError::Clock)?;
+    let server_now = source.server_time().await.map_err(DownloadError::Clock)?;
     let mut report = DownloadReport {
-        rest_url: rest.base().to_string(),
+        rest_url: source.rest_url(),
         ..DownloadReport::default()
     };
     for &symbol in &spec.symbols {
@@ -160,7 +160,7 @@ pub async fn download(
                 }
                 if let Err(e) = fetch_range(
                     store,
-                    rest,
+                    source,
                     spec,
                     (symbol, interval),
                     (start, end),
@@ -185,7 +185,7 @@ pub async fn download(
 #[allow(clippy::too_many_arguments)]
 async fn fetch_range(
     store: &mut Store,
-    rest: &RestClient,
+    source: &dyn MarketSource,
     spec: &DownloadSpec,
     (symbol, interval): (Symbol, Interval),
     (start, end): (i64, i64),
@@ -198,24 +198,21 @@ async fn fetch_range(
     let mut retries_here = 0;
     while cursor < end {
         if let Some(pause) = weight_pause(
-            rest.used_weight(),
+            source.used_weight(),
             spec.weight_budget,
-            crate::domain::wall_clock_ms(),
+            spec.clock.now_ms(),
         ) {
             report.weight_waits += 1;
             progress(DownloadProgress::Waiting(format!(
                 "request weight {} of {} used this minute; waiting {}s",
-                rest.used_weight(),
+                source.used_weight(),
                 spec.weight_budget,
                 pause.as_secs()
             )));
             tokio::time::sleep(pause).await;
         }
         report.requests += 1;
-        let page = match rest
-            .klines(symbol, interval, cursor, end - 1, KLINES_PAGE)
-            .await
-        {
+        let page = match source.klines_page(symbol, interval, cursor, end - 1).await {
             Ok(page) => page,
             Err(RestError::RateLimited { retry_after, .. })
                 if retry_after <= MAX_RETRY_AFTER && series.rate_limited < MAX_RATE_LIMITS =>
@@ -249,10 +246,9 @@ async fn fetch_range(
         };
         retries_here = 0;
         series.pages += 1;
-        let full = page.len() >= KLINES_PAGE;
+        let full = page.len() >= source.page_size();
         let candles: Vec<Candle> = page
             .into_iter()
-            .map(|row| row.candle)
             .filter(|c| c.open_time_ms >= cursor && c.open_time_ms < end)
             .collect();
         let answered_to = match candles.last() {

@@ -17,11 +17,9 @@ use super::component::{Component, Effects};
 use super::jobs::{JobEvent, JobSender};
 use super::models::{ModelCommand, ModelRunner, Output as ModelOutput};
 use super::publish::Publisher;
-use crate::domain::wall_clock_ms;
-use crate::domain::{Candle, Interval, Symbol};
+use crate::domain::{Candle, Clock, Interval, Symbol};
 use crate::domain::{FeedEvent, FeedEventKind};
-use crate::feed::MarketEvent;
-use crate::feed::client::FeedControl;
+use crate::feed::{FeedControl, MarketEvent};
 use crate::protocol::{Command, LinkState, Market, Series, Snapshot, SourceInfo, Update};
 use crate::store::writer::{WriteOp, WriteSender, WriterStats};
 use live_indicators::warm_up;
@@ -36,6 +34,11 @@ pub struct EngineOptions {
     pub symbols: Vec<Symbol>,
     pub intervals: Vec<Interval>,
     pub trades: bool,
+    /// Stream names as the source calls them: kline streams symbol-major, then trade streams
+    /// (empty: `BTCUSDT 1m` / `BTCUSDT trades`).
+    pub streams: Vec<String>,
+    /// Where "now" comes from: the wall clock live, a manual clock in tests.
+    pub clock: Arc<dyn Clock>,
     pub keep_candles: usize,
     /// A connected stream with nothing for this long is shown as stale.
     pub stale_after: Duration,
@@ -155,13 +158,14 @@ impl Engine {
             &options.symbols,
             &options.intervals,
             options.trades,
+            &options.streams,
             options.stale_after.as_millis() as i64,
         );
         let n = options.symbols.len();
         let stored = vec![vec![0; options.intervals.len()]; n];
         let mut state = state;
         let indicators = warm_up(&options, &mut state);
-        let simulated = !matches!(options.source, SourceInfo::Binance { .. });
+        let simulated = !options.source.real_prices;
         let (jobs_tx, jobs) = super::jobs::channel();
         let mut models = ModelRunner::start_attached(
             db_path.clone(),
@@ -169,7 +173,7 @@ impl Engine {
             options.model.clone(),
             simulated,
             &state,
-            wall_clock_ms(),
+            options.clock.now_ms(),
             jobs_tx.clone(),
         );
         let components = super::component::registered(&options.model);
@@ -280,7 +284,7 @@ impl Engine {
 
     /// A job's report: the backtests' own, or handed to the components until one takes it.
     pub fn on_job(&mut self, event: JobEvent) {
-        let now_ms = wall_clock_ms();
+        let now_ms = self.options.clock.now_ms();
         if matches!(
             event,
             JobEvent::Backtest(_) | JobEvent::BacktestOpened { .. }
@@ -350,7 +354,7 @@ impl Engine {
 
     /// Handles one market event.
     pub fn on_market(&mut self, event: MarketEvent) {
-        let now = wall_clock_ms();
+        let now = self.options.clock.now_ms();
         match event {
             MarketEvent::Kline {
                 symbol,
@@ -482,7 +486,7 @@ impl Engine {
 
     /// Publishes a health report.
     pub fn report_health(&mut self) {
-        let now = wall_clock_ms();
+        let now = self.options.clock.now_ms();
         let mut report = self.health.report(now, self.state.started_at_ms);
         let (p50, p99) = self.writer_stats.latency_ms();
         report.db_write_p50_ms = p50;
@@ -517,7 +521,8 @@ impl Engine {
             Command::RunBacktest { .. }
             | Command::OpenBacktest { .. }
             | Command::CancelBacktest => {
-                let out = self.backtests.on_command(command, wall_clock_ms());
+                let now = self.options.clock.now_ms();
+                let out = self.backtests.on_command(command, now);
                 self.apply_backtests(out);
             }
         }
@@ -533,9 +538,8 @@ impl Engine {
     }
 
     fn model_command(&mut self, command: ModelCommand) {
-        let out = self
-            .models
-            .on_command(command, &self.state, wall_clock_ms());
+        let now = self.options.clock.now_ms();
+        let out = self.models.on_command(command, &self.state, now);
         self.apply_models(out);
     }
 
@@ -594,7 +598,7 @@ impl Engine {
                 Some(event) = self.jobs.recv() => self.on_job(event),
                 _ = health_tick.tick() => {
                     self.report_health();
-                    let now_ms = wall_clock_ms();
+                    let now_ms = self.options.clock.now_ms();
                     let mut out = Effects::default();
                     for component in self.components() {
                         component.on_tick(now_ms, &mut out);

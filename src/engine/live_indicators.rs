@@ -67,7 +67,7 @@ impl Engine {
         self.on_feed_event(FeedEvent {
             time_ms: now,
             kind: FeedEventKind::ParseError,
-            stream: crate::feed::binance::kline_stream(symbol, interval),
+            stream: self.health.kline_stream(symbol, interval),
             detail: format!(
                 "refused {symbol} {interval} candle at open_time_ms {}: {error}",
                 candle.open_time_ms
@@ -139,13 +139,12 @@ mod tests {
     fn engine(dir: &std::path::Path, loaded: &[Candle]) -> (Engine, Writer) {
         let symbol = Symbol::new("BTCUSDT").unwrap();
         let options = EngineOptions {
-            source: SourceInfo::Simulated {
-                seed: 1,
-                speed: 1.0,
-            },
+            source: SourceInfo::simulated(1, 1.0),
             symbols: vec![symbol],
             intervals: vec![Interval::M1],
             trades: false,
+            streams: Vec::new(),
+            clock: std::sync::Arc::new(crate::domain::WallClock),
             keep_candles: 1_000,
             stale_after: Duration::from_secs(10),
             health_every: Duration::from_secs(1),

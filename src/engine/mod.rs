@@ -4,6 +4,8 @@
 //! arm of its loop, and publishes `protocol::Update`s to whatever view is attached.
 
 pub mod backtests;
+#[cfg(test)]
+mod clock_tests;
 pub mod component;
 pub mod convert;
 mod health;
@@ -22,4 +24,4 @@ pub use health::HealthCounters;
 pub use indicators::{SeriesIndicators, chart_values};
 pub use live::{Engine, EngineOptions, EngineSummary, initial_snapshot};
 pub use publish::Publisher;
-pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source};
+pub use runtime::{Runtime, RuntimeError, RuntimeOptions, Source, source_info};

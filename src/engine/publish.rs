@@ -70,10 +70,7 @@ mod tests {
 
     fn state() -> Snapshot {
         Snapshot {
-            source: SourceInfo::Simulated {
-                seed: 1,
-                speed: 1.0,
-            },
+            source: SourceInfo::simulated(1, 1.0),
             intervals: vec![],
             markets: vec![],
             health: HealthReport::default(),

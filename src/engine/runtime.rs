@@ -1,7 +1,9 @@
-//! Wires a running instance together: the source (built-in exchange or Binance), the feed
-//! client, the store writer and the engine. `run` (TUI or headless) and the tests start it the same way.
+//! Wires a running instance together: the market source (whichever exchange, seen only as a
+//! [`MarketSource`]), its feed, the store writer and the engine. `run` (TUI or headless) and the
+//! tests start it the same way.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -9,31 +11,20 @@ use tokio::task::JoinHandle;
 
 use super::{Engine, EngineOptions, EngineSummary, Publisher, initial_snapshot};
 use crate::config::Config;
-use crate::domain::wall_clock_ms;
-use crate::domain::{Interval, Symbol};
-use crate::feed::client::{FeedOptions, LastClosed};
-use crate::feed::sim::{self, SimHandle, SimOptions};
-use crate::protocol::{Command, SourceInfo, Update};
+use crate::domain::{Clock, Interval, Symbol, WallClock};
+pub use crate::feed::Source;
+use crate::feed::sim::{BuiltIn, SimHandle};
+use crate::feed::{FeedOptions, LastClosed, MarketSource, SourceError, SourceSetup};
+use crate::protocol::{Command, SourceDetail, SourceInfo, Update};
 use crate::store::writer::{Writer, WriterOptions};
 use crate::store::{Store, StoreError};
-
-/// Where market data comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    /// The built-in simulated exchange on a loopback port.
-    Sim,
-    /// The built-in exchange replaying a recorded file.
-    Replay(PathBuf),
-    /// A real exchange speaking the Binance protocol.
-    Binance { ws_url: String, rest_url: String },
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("simulated exchange: {0}")]
-    Sim(#[from] sim::SimError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("internal task failed: {0}")]
     Task(String),
 }
@@ -47,6 +38,21 @@ pub struct RuntimeOptions {
     pub with_view: bool,
 }
 
+/// What the views are told about `source`.
+pub fn source_info(source: &dyn MarketSource) -> SourceInfo {
+    SourceInfo {
+        exchange: source.name().to_string(),
+        real_prices: source.real_prices(),
+        detail: match source.setup() {
+            SourceSetup::Simulated { seed, speed } => SourceDetail::Simulated { seed, speed },
+            SourceSetup::Replay { path } => SourceDetail::Replay {
+                path: path.display().to_string(),
+            },
+            SourceSetup::Endpoint { url } => SourceDetail::Endpoint { url },
+        },
+    }
+}
+
 /// A running instance.
 pub struct Runtime {
     /// Updates for the view, if one was asked for.
@@ -58,7 +64,7 @@ pub struct Runtime {
     engine: JoinHandle<EngineSummary>,
     feed: JoinHandle<()>,
     writer: Writer,
-    sim: Option<SimHandle>,
+    market: Box<dyn MarketSource>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -71,13 +77,20 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
+    /// Starts on the wall clock.
     pub async fn start(options: RuntimeOptions) -> Result<Self, RuntimeError> {
+        Self::start_with_clock(options, Arc::new(WallClock)).await
+    }
+
+    /// Starts with the engine and the feed taking "now" from `clock`.
+    pub async fn start_with_clock(
+        options: RuntimeOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, RuntimeError> {
         let config = &options.config;
         let feed_config = &config.feed;
         let store = Store::open(&options.db_path)?;
-        // The built-in exchange runs ahead of the wall clock (60x by default), so an earlier run may
-        // have stored candles "in the future". Start after the newest stored candle, so a stored
-        // candle is never replaced by a different simulated one.
+        // Where the stored series end: the built-in exchange starts its market after that.
         let mut newest_close_ms = None;
         for &s in &feed_config.symbols {
             for &i in &feed_config.intervals {
@@ -86,55 +99,11 @@ impl Runtime {
                 }
             }
         }
-
-        let mut symbols = feed_config.symbols.clone();
+        let market =
+            crate::feed::open(&options.source, feed_config, newest_close_ms, &clock).await?;
+        let source_info = source_info(market.as_ref());
+        let symbols = market.symbols(&feed_config.symbols);
         let intervals = feed_config.intervals.clone();
-        let (sim, source_info, ws_url, rest_url) = match &options.source {
-            Source::Sim | Source::Replay(_) => {
-                let replay = match &options.source {
-                    Source::Replay(p) => Some(p.clone()),
-                    _ => None,
-                };
-                // A replay serves the symbol its file is named after (XRPETH-trades.csv: XRPETH).
-                let sim_symbols = if replay.is_some() {
-                    Vec::new()
-                } else {
-                    symbols.clone()
-                };
-                let mut sim_options = SimOptions::new(feed_config.sim.seed, sim_symbols);
-                sim_options.speed = feed_config.sim.speed;
-                sim_options.history_minutes = feed_config.sim.history_minutes;
-                sim_options.replay = replay.clone();
-                if sim_options.replay.is_none() {
-                    let now = Interval::M1.floor(wall_clock_ms());
-                    sim_options.start_ms = Some(
-                        newest_close_ms.map_or(now, |t| now.max(Interval::M1.floor(t) + 60_000)),
-                    );
-                }
-                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], feed_config.sim.port));
-                let handle = sim::start(sim_options, addr).await?;
-                symbols = handle.symbols();
-                let info = match replay {
-                    Some(p) => SourceInfo::Replay {
-                        path: p.display().to_string(),
-                    },
-                    None => SourceInfo::Simulated {
-                        seed: feed_config.sim.seed,
-                        speed: feed_config.sim.speed,
-                    },
-                };
-                let (ws, rest) = (handle.ws_url(), handle.rest_url());
-                (Some(handle), info, ws, rest)
-            }
-            Source::Binance { ws_url, rest_url } => (
-                None,
-                SourceInfo::Binance {
-                    ws_url: ws_url.clone(),
-                },
-                ws_url.clone(),
-                rest_url.clone(),
-            ),
-        };
 
         let mut last_closed = LastClosed::new();
         let mut loaded: Vec<((Symbol, Interval), Vec<crate::domain::Candle>)> = Vec::new();
@@ -153,6 +122,8 @@ impl Runtime {
             symbols: symbols.clone(),
             intervals: intervals.clone(),
             trades: feed_config.trades,
+            streams: market.streams(&symbols, &intervals, feed_config.trades),
+            clock: clock.clone(),
             keep_candles: config.ui.keep_candles,
             stale_after: Duration::from_secs(10),
             health_every: Duration::from_secs(1),
@@ -170,7 +141,7 @@ impl Runtime {
                     .unwrap_or_default()
             },
             recent_events,
-            wall_clock_ms(),
+            clock.now_ms(),
         );
 
         let writer = Writer::spawn(
@@ -192,18 +163,12 @@ impl Runtime {
         };
 
         let feed_options = FeedOptions {
-            ws_url,
-            rest_url,
             symbols,
             intervals,
-            trades: feed_config.trades,
-            initial_backfill: feed_config.initial_backfill,
-            silence_timeout: Duration::from_secs(feed_config.silence_timeout_secs),
-            rotate_after: Duration::from_secs(feed_config.rotate_after_secs),
-            reconnect_min: Duration::from_millis(feed_config.reconnect_min_ms),
-            reconnect_max: Duration::from_millis(feed_config.reconnect_max_ms),
+            clock,
+            ..FeedOptions::from_config(feed_config)
         };
-        let feed = tokio::spawn(crate::feed::client::run(
+        let feed = tokio::spawn(market.run(
             feed_options,
             last_closed,
             market_tx,
@@ -229,13 +194,19 @@ impl Runtime {
             engine,
             feed,
             writer,
-            sim,
+            market,
         })
     }
 
-    /// The built-in exchange, when the source is simulated or a replay.
+    /// The source the feed runs on.
+    pub fn market(&self) -> &dyn MarketSource {
+        self.market.as_ref()
+    }
+
+    /// The built-in exchange, when the source is simulated or a replay (tests inject faults).
     pub fn sim(&self) -> Option<&SimHandle> {
-        self.sim.as_ref()
+        let built_in = self.market.as_any().downcast_ref::<BuiltIn>()?;
+        Some(built_in.handle())
     }
 
     /// Waits until everything received so far is committed to the store.
@@ -251,9 +222,7 @@ impl Runtime {
             .engine
             .await
             .map_err(|e| RuntimeError::Task(e.to_string()))?;
-        if let Some(sim) = &self.sim {
-            sim.shutdown();
-        }
+        self.market.shutdown();
         tokio::task::spawn_blocking(move || self.writer.finish())
             .await
             .map_err(|e| RuntimeError::Task(e.to_string()))??;

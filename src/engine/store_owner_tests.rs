@@ -40,9 +40,7 @@ fn candles(n: i64) -> Vec<Candle> {
 /// An engine on `db` and the owner it writes through (opened, and checked, here).
 fn engine(db: &Path) -> (Engine, Writer) {
     let options = EngineOptions {
-        source: SourceInfo::Replay {
-            path: "test".into(),
-        },
+        source: SourceInfo::replay("test"),
         symbols: vec![btc()],
         intervals: vec![Interval::M5],
         trades: false,
@@ -52,6 +50,8 @@ fn engine(db: &Path) -> (Engine, Writer) {
         price_every: Duration::from_millis(100),
         model: crate::config::Config::default().model,
         backtest: crate::config::Config::default().backtest,
+        streams: Vec::new(),
+        clock: std::sync::Arc::new(crate::domain::WallClock),
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(

@@ -9,10 +9,7 @@ use crate::protocol::{
 
 fn snapshot() -> Snapshot {
     Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 1.0,
-        },
+        source: SourceInfo::simulated(1, 1.0),
         intervals: vec![Interval::M5],
         markets: Vec::new(),
         health: HealthReport::default(),

@@ -31,35 +31,87 @@ pub use backtest_report::{
 };
 
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
 
-/// Where the market data comes from.
+/// Where the market data comes from: which exchange, whether its prices are real, and what it is
+/// set up with. In JSON the detail sits beside the name (`{"exchange":"simulated",
+/// "real_prices":false,"Simulated":{"seed":7,"speed":60.0}}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum SourceInfo {
-    /// The built-in simulated exchange: prices are not real.
+pub struct SourceInfo {
+    /// Lower-case exchange name: `simulated`, `replay`, or the real exchange's.
+    pub exchange: String,
+    /// Whether the prices are a real market's (not simulated, not replayed).
+    pub real_prices: bool,
+    #[serde(flatten)]
+    pub detail: SourceDetail,
+}
+
+/// What a source is set up with, as the views show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SourceDetail {
+    /// The built-in market model.
     Simulated { seed: u64, speed: f64 },
-    /// Recorded data served by the built-in exchange.
+    /// A recorded file served by the built-in exchange.
     Replay { path: String },
-    /// A real exchange speaking the Binance protocol.
-    Binance { ws_url: String },
+    /// An exchange at this websocket URL.
+    Endpoint { url: String },
 }
 
 impl SourceInfo {
+    /// The built-in exchange's market model.
+    pub fn simulated(seed: u64, speed: f64) -> Self {
+        Self {
+            exchange: "simulated".into(),
+            real_prices: false,
+            detail: SourceDetail::Simulated { seed, speed },
+        }
+    }
+
+    /// The built-in exchange replaying `path`.
+    pub fn replay(path: impl Into<String>) -> Self {
+        Self {
+            exchange: "replay".into(),
+            real_prices: false,
+            detail: SourceDetail::Replay { path: path.into() },
+        }
+    }
+
     pub fn is_real(&self) -> bool {
-        matches!(self, SourceInfo::Binance { .. })
+        self.real_prices
     }
 
     /// A short label for the status bar.
     pub fn label(&self) -> String {
-        match self {
-            SourceInfo::Simulated { seed, speed } => {
+        match &self.detail {
+            SourceDetail::Simulated { seed, speed } => {
                 format!("SIMULATED exchange (seed {seed}, {speed}x)")
             }
-            SourceInfo::Replay { path } => format!("REPLAY of {path}"),
-            SourceInfo::Binance { ws_url } => format!("Binance {ws_url}"),
+            SourceDetail::Replay { path } => format!("REPLAY of {path}"),
+            SourceDetail::Endpoint { url } => {
+                let mut name = self.exchange.chars();
+                let title: String = name
+                    .next()
+                    .map(|c| c.to_uppercase().chain(name).collect())
+                    .unwrap_or_default();
+                format!("{title} {url}")
+            }
+        }
+    }
+
+    /// The badge text: the exchange's name in capitals (` SIMULATED `).
+    pub fn badge(&self) -> String {
+        format!(" {} ", self.exchange.to_uppercase())
+    }
+
+    /// What the Health pane shows after the badge.
+    pub fn detail_text(&self) -> String {
+        match &self.detail {
+            SourceDetail::Simulated { seed, speed } => format!("seed {seed}, {speed}x speed"),
+            SourceDetail::Replay { path } => path.clone(),
+            SourceDetail::Endpoint { url } => url.clone(),
         }
     }
 }

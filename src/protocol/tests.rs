@@ -18,10 +18,7 @@ fn candle(t: i64) -> Candle {
 fn snapshot() -> Snapshot {
     let symbol = Symbol::new("BTCUSDT").expect("valid");
     Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 60.0,
-        },
+        source: SourceInfo::simulated(1, 60.0),
         intervals: vec![Interval::M1],
         markets: vec![Market {
             symbol,

@@ -49,10 +49,7 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
 /// The state of an engine on the built-in exchange that has seen nothing yet.
 pub fn empty_snapshot() -> Snapshot {
     Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 1,
-            speed: 60.0,
-        },
+        source: SourceInfo::simulated(1, 60.0),
         intervals: vec![Interval::M1],
         markets: vec![],
         health: Default::default(),

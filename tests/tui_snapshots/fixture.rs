@@ -240,10 +240,7 @@ pub fn events() -> VecDeque<FeedEvent> {
 /// The whole fixture: BTCUSDT and ETHUSDT with a last trade price, SOLUSDT without one.
 pub fn snapshot() -> Snapshot {
     Snapshot {
-        source: SourceInfo::Simulated {
-            seed: 42,
-            speed: 60.0,
-        },
+        source: SourceInfo::simulated(42, 60.0),
         intervals: vec![Interval::M1, Interval::M5],
         markets: vec![
             market("BTCUSDT", 7, 64_000.0, 12.0, true, &[]),

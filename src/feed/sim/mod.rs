@@ -23,6 +23,7 @@
 //!   `X-MBX-USED-WEIGHT-1M`.
 //! - Fault injection: see [`SimFaults`].
 
+mod built_in;
 mod exchange;
 mod faults;
 mod market;
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+pub use built_in::BuiltIn;
 pub use faults::SimFaults;
 pub use market::{SymbolParams, intraday_activity};
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Widget};
 
 use crate::domain::{FeedEvent, FeedEventKind};
 use crate::fmt;
-use crate::protocol::{HealthReport, LinkState, Snapshot, SourceInfo, StreamHealth, StreamState};
+use crate::protocol::{HealthReport, LinkState, Snapshot, StreamHealth, StreamState};
 use crate::tui::keymap::Action;
 use crate::tui::theme;
 use crate::tui::view::ViewState;
@@ -110,11 +110,7 @@ fn draw_link_line(buf: &mut Buffer, area: Rect, snapshot: &Snapshot) {
         link.push_str(&format!(" (since {} UTC)", fmt::utc_hms(since_ms)));
     }
     let (badge, badge_style) = status::source_badge(&snapshot.source);
-    let detail = match &snapshot.source {
-        SourceInfo::Simulated { seed, speed } => format!("seed {seed}, {speed}x speed"),
-        SourceInfo::Replay { path } => path.clone(),
-        SourceInfo::Binance { ws_url } => ws_url.clone(),
-    };
+    let detail = snapshot.source.detail_text();
     let mut spans = vec![
         Span::styled(" link ", theme::muted()),
         Span::styled(link, style),

@@ -13,12 +13,13 @@ use crate::tui::theme;
 use crate::tui::view::{DaemonLink, ViewState};
 
 /// The badge naming the data source: black on yellow when the prices are not real.
-pub fn source_badge(source: &SourceInfo) -> (&'static str, Style) {
-    match source {
-        SourceInfo::Simulated { .. } => (" SIMULATED ", theme::not_real_badge()),
-        SourceInfo::Replay { .. } => (" REPLAY ", theme::not_real_badge()),
-        SourceInfo::Binance { .. } => (" BINANCE ", theme::real_badge()),
-    }
+pub fn source_badge(source: &SourceInfo) -> (String, Style) {
+    let style = if source.real_prices {
+        theme::real_badge()
+    } else {
+        theme::not_real_badge()
+    };
+    (source.badge(), style)
 }
 
 /// The link state in words with its colour, e.g. `● down, retry in 3s: reset by peer`.

@@ -2,7 +2,6 @@
 //! reconnecting with exponential backoff and full jitter, rotating before Binance's 24 h limit,
 //! and backfilling closed candles over REST after every connect and whenever a gap shows.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,62 +11,33 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{backfill_all, repair};
-use super::binance::{WsEvent, kline_stream, parse_ws_message, trade_stream};
 use super::rest::RestClient;
-use super::{FeedEvent, FeedEventKind, MarketEvent};
-use crate::domain::LinkState;
-use crate::domain::wall_clock_ms;
-use crate::domain::{Interval, Symbol};
+use super::wire::{WsEvent, kline_stream, parse_ws_message, trade_stream};
+use crate::domain::{Clock, Interval, LinkState, Symbol};
+use crate::feed::{FeedControl, FeedEvent, FeedEventKind, FeedOptions, LastClosed, MarketEvent};
 
-/// What the feed client needs to know.
-#[derive(Clone, Debug)]
-pub struct FeedOptions {
-    pub ws_url: String,
-    pub rest_url: String,
-    pub symbols: Vec<Symbol>,
-    pub intervals: Vec<Interval>,
-    pub trades: bool,
-    /// Candles fetched for a series with nothing stored yet.
-    pub initial_backfill: u32,
-    pub silence_timeout: Duration,
-    pub rotate_after: Duration,
-    pub reconnect_min: Duration,
-    pub reconnect_max: Duration,
-}
-
-impl FeedOptions {
-    /// Every stream name, kline streams first.
-    pub fn streams(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for s in &self.symbols {
-            for i in &self.intervals {
-                out.push(kline_stream(*s, *i));
-            }
+/// Every stream name of `options`, kline streams first.
+pub fn streams(options: &FeedOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &options.symbols {
+        for i in &options.intervals {
+            out.push(kline_stream(*s, *i));
         }
-        if self.trades {
-            out.extend(self.symbols.iter().map(|s| trade_stream(*s)));
-        }
-        out
     }
-
-    /// The combined-stream URL.
-    pub fn stream_url(&self) -> String {
-        format!(
-            "{}/stream?streams={}",
-            self.ws_url.trim_end_matches('/'),
-            self.streams().join("/")
-        )
+    if options.trades {
+        out.extend(options.symbols.iter().map(|s| trade_stream(*s)));
     }
+    out
 }
 
-/// Asks the running client to do something.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FeedControl {
-    Reconnect,
+/// The combined-stream URL.
+pub fn stream_url(ws_url: &str, options: &FeedOptions) -> String {
+    format!(
+        "{}/stream?streams={}",
+        ws_url.trim_end_matches('/'),
+        streams(options).join("/")
+    )
 }
-
-/// Open time of the newest closed candle of each series the client knows to be stored.
-pub type LastClosed = HashMap<(Symbol, Interval), i64>;
 
 /// Exponential backoff with full jitter: uniform in `[0, min(max, min * 2^attempt)]`, but never
 /// below `min`.
@@ -89,19 +59,21 @@ fn next_random(state: &mut u64) -> u64 {
     x
 }
 
-/// Runs the feed until `shutdown` turns true. Every event goes to `events`.
+/// Runs the feed on `ws_url` (and `rest` for backfill) until `shutdown` turns true. Every event
+/// goes to `events`.
 pub async fn run(
+    ws_url: String,
+    rest: RestClient,
     options: FeedOptions,
     last_closed: LastClosed,
     events: mpsc::Sender<MarketEvent>,
     mut control: mpsc::Receiver<FeedControl>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let rest = RestClient::new(&options.rest_url);
     let last_closed = Arc::new(Mutex::new(last_closed));
-    let mut rng = (wall_clock_ms() as u64) | 1;
+    let mut rng = (options.clock.now_ms() as u64) | 1;
     let mut attempt: u32 = 0;
-    let url = options.stream_url();
+    let url = stream_url(&ws_url, &options);
     loop {
         if *shutdown.borrow() {
             return;
@@ -145,7 +117,7 @@ pub async fn run(
             )
         };
         attempt = attempt.saturating_add(1);
-        let now = wall_clock_ms();
+        let now = options.clock.now_ms();
         let _ = events
             .send(MarketEvent::Link(LinkState::Down {
                 reason: reason.clone(),
@@ -154,6 +126,7 @@ pub async fn run(
             .await;
         let _ = events
             .send(feed_event(
+                options.clock.as_ref(),
                 FeedEventKind::Disconnected,
                 "*",
                 format!("{reason}; reconnecting in {} ms", wait.as_millis()),
@@ -171,13 +144,14 @@ const ROTATING: &str = "rotating the connection";
 const ASKED: &str = "reconnect asked for";
 
 pub(super) fn feed_event(
+    clock: &dyn Clock,
     kind: FeedEventKind,
     stream: &str,
     detail: String,
     count: i64,
 ) -> MarketEvent {
     MarketEvent::Feed(FeedEvent {
-        time_ms: wall_clock_ms(),
+        time_ms: clock.now_ms(),
         kind,
         stream: stream.to_string(),
         detail,
@@ -209,15 +183,16 @@ impl Session<'_> {
         let _ = self
             .events
             .send(MarketEvent::Link(LinkState::Connected {
-                since_ms: wall_clock_ms(),
+                since_ms: self.options.clock.now_ms(),
             }))
             .await;
         let _ = self
             .events
             .send(feed_event(
+                self.options.clock.as_ref(),
                 FeedEventKind::Connected,
                 "*",
-                format!("{} streams", self.options.streams().len()),
+                format!("{} streams", streams(self.options).len()),
                 0,
             ))
             .await;
@@ -285,7 +260,13 @@ impl Session<'_> {
         tracing::warn!(%detail, "malformed market data message");
         let _ = self
             .events
-            .send(feed_event(FeedEventKind::ParseError, "*", detail, 1))
+            .send(feed_event(
+                self.options.clock.as_ref(),
+                FeedEventKind::ParseError,
+                "*",
+                detail,
+                1,
+            ))
             .await;
     }
 
@@ -357,6 +338,7 @@ impl Session<'_> {
         let _ = self
             .events
             .send(feed_event(
+                self.options.clock.as_ref(),
                 FeedEventKind::GapFound,
                 &stream,
                 format!("{missing} closed candles missing before {open_time_ms}"),
@@ -364,6 +346,7 @@ impl Session<'_> {
             ))
             .await;
         tokio::spawn(repair(
+            self.options.clock.clone(),
             self.rest.clone(),
             self.events.clone(),
             symbol,
@@ -403,9 +386,8 @@ mod tests {
 
     #[test]
     fn stream_url_lists_every_stream() {
+        let binance = super::super::Binance::new("ws://127.0.0.1:9/", "http://127.0.0.1:9");
         let options = FeedOptions {
-            ws_url: "ws://127.0.0.1:9/".into(),
-            rest_url: "http://127.0.0.1:9".into(),
             symbols: vec![
                 Symbol::new("BTCUSDT").unwrap(),
                 Symbol::new("ETHUSDT").unwrap(),
@@ -417,9 +399,10 @@ mod tests {
             rotate_after: Duration::from_secs(3600),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
+            clock: Arc::new(crate::domain::WallClock),
         };
         assert_eq!(
-            options.stream_url(),
+            binance.stream_url(&options),
             "ws://127.0.0.1:9/stream?streams=btcusdt@kline_1m/btcusdt@kline_1h/ethusdt@kline_1m/ethusdt@kline_1h/btcusdt@trade/ethusdt@trade"
         );
     }

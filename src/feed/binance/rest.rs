@@ -7,41 +7,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::binance::{ParseError, parse_rest_klines};
-use super::{FeedEvent, FeedEventKind, MarketEvent};
-use crate::domain::{Candle, Interval, Symbol};
+use super::wire::{RestKline, kline_stream, parse_rest_klines};
+use crate::domain::{Candle, Clock, Interval, Symbol};
+pub use crate::feed::RestError;
+use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
 
 /// Binance's maximum page size for `/api/v3/klines`.
 pub const KLINES_PAGE: usize = 1000;
 
 /// Longest `Retry-After` we wait without giving up on this backfill attempt.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-#[derive(Debug, thiserror::Error)]
-pub enum RestError {
-    #[error("GET {url}: {source}")]
-    Http {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
-    #[error("GET {url}: HTTP 429 rate limited, retry after {retry_after:?}")]
-    RateLimited { url: String, retry_after: Duration },
-    #[error("GET {url}: HTTP 418, this IP is banned by the exchange; stopping REST requests")]
-    Banned { url: String },
-    #[error("GET {url}: HTTP {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
-    #[error("GET {url}: bad answer: {source}")]
-    Parse {
-        url: String,
-        #[source]
-        source: ParseError,
-    },
-}
 
 /// A REST client for one exchange base URL.
 #[derive(Clone, Debug)]
@@ -128,7 +103,7 @@ impl RestClient {
             .map(|t| t.server_time)
             .map_err(|e| RestError::Parse {
                 url: format!("{}{path}", self.base),
-                source: e.into(),
+                source: Box::new(e),
             })
     }
 
@@ -140,20 +115,21 @@ impl RestClient {
         start_ms: i64,
         end_ms: i64,
         limit: usize,
-    ) -> Result<Vec<super::binance::RestKline>, RestError> {
+    ) -> Result<Vec<RestKline>, RestError> {
         let path = format!(
             "/api/v3/klines?symbol={symbol}&interval={interval}&startTime={start_ms}&endTime={end_ms}&limit={limit}"
         );
         let body = self.get(&path).await?;
         parse_rest_klines(&body, interval).map_err(|source| RestError::Parse {
             url: format!("{}{path}", self.base),
-            source,
+            source: Box::new(source),
         })
     }
 
     /// All closed candles with `from_ms <= open_time < to_ms` and a close before `server_now_ms`,
     /// paged by [`KLINES_PAGE`]. A 429 waits for `Retry-After` (reported as a feed event) and tries
     /// the same page again.
+    #[allow(clippy::too_many_arguments)]
     pub async fn closed_klines(
         &self,
         symbol: Symbol,
@@ -162,6 +138,7 @@ impl RestClient {
         to_ms: i64,
         server_now_ms: i64,
         events: &mpsc::Sender<MarketEvent>,
+        clock: &dyn Clock,
     ) -> Result<Vec<Candle>, RestError> {
         let ms = interval.ms();
         let mut out = Vec::new();
@@ -182,9 +159,9 @@ impl RestClient {
                     rate_limits += 1;
                     let _ = events
                         .send(MarketEvent::Feed(FeedEvent {
-                            time_ms: crate::domain::wall_clock_ms(),
+                            time_ms: clock.now_ms(),
                             kind: FeedEventKind::RateLimited,
-                            stream: super::binance::kline_stream(symbol, interval),
+                            stream: kline_stream(symbol, interval),
                             detail: format!(
                                 "HTTP 429 on {url}; waiting {}s as Retry-After asks",
                                 retry_after.as_secs()

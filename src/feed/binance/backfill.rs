@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc};
 
-use super::binance::kline_stream;
-use super::client::{FeedOptions, LastClosed, feed_event};
+use super::client::feed_event;
 use super::rest::RestClient;
-use super::{FeedEventKind, MarketEvent};
-use crate::domain::{Interval, Symbol};
+use super::wire::kline_stream;
+use crate::domain::{Clock, Interval, Symbol};
+use crate::feed::{FeedEventKind, FeedOptions, LastClosed, MarketEvent};
 
 /// Why closed candles are fetched over REST.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +26,7 @@ enum Fill {
 /// happened as feed events. Returns the newest open time fetched.
 #[allow(clippy::too_many_arguments)]
 async fn fill(
+    clock: &dyn Clock,
     rest: &RestClient,
     events: &mpsc::Sender<MarketEvent>,
     symbol: Symbol,
@@ -37,7 +38,15 @@ async fn fill(
 ) -> Option<i64> {
     let stream = kline_stream(symbol, interval);
     let candles = match rest
-        .closed_klines(symbol, interval, from_ms, to_ms, server_now_ms, events)
+        .closed_klines(
+            symbol,
+            interval,
+            from_ms,
+            to_ms,
+            server_now_ms,
+            events,
+            clock,
+        )
         .await
     {
         Ok(candles) => candles,
@@ -47,7 +56,13 @@ async fn fill(
                 _ => format!("backfill failed: {e}"),
             };
             let _ = events
-                .send(feed_event(FeedEventKind::Backfilled, &stream, detail, 0))
+                .send(feed_event(
+                    clock,
+                    FeedEventKind::Backfilled,
+                    &stream,
+                    detail,
+                    0,
+                ))
                 .await;
             return None;
         }
@@ -63,6 +78,7 @@ async fn fill(
             if let Fill::Reconnect { .. } = why {
                 let _ = events
                     .send(feed_event(
+                        clock,
                         FeedEventKind::GapFound,
                         &stream,
                         format!("{expected} closed candles missed while disconnected"),
@@ -87,12 +103,16 @@ async fn fill(
             })
             .await;
     }
-    let _ = events.send(feed_event(kind, &stream, detail, got)).await;
+    let _ = events
+        .send(feed_event(clock, kind, &stream, detail, got))
+        .await;
     newest
 }
 
 /// Repairs a gap seen on the live stream.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn repair(
+    clock: Arc<dyn Clock>,
     rest: RestClient,
     events: mpsc::Sender<MarketEvent>,
     symbol: Symbol,
@@ -105,13 +125,22 @@ pub(super) async fn repair(
         Ok(server_now) => {
             let why = Fill::LiveGap { missing };
             fill(
-                &rest, &events, symbol, interval, from_ms, to_ms, server_now, why,
+                clock.as_ref(),
+                &rest,
+                &events,
+                symbol,
+                interval,
+                from_ms,
+                to_ms,
+                server_now,
+                why,
             )
             .await;
         }
         Err(e) => {
             let _ = events
                 .send(feed_event(
+                    clock.as_ref(),
                     FeedEventKind::Backfilled,
                     &kline_stream(symbol, interval),
                     format!("gap not repaired: {e}"),
@@ -135,6 +164,7 @@ pub(super) async fn backfill_all(
         Err(e) => {
             let _ = events
                 .send(feed_event(
+                    options.clock.as_ref(),
                     FeedEventKind::Backfilled,
                     "*",
                     format!("backfill skipped: {e}"),
@@ -164,7 +194,11 @@ pub(super) async fn backfill_all(
             if from >= to {
                 continue;
             }
-            let newest = fill(&rest, &events, symbol, interval, from, to, server_now, why).await;
+            let clock = options.clock.as_ref();
+            let newest = fill(
+                clock, &rest, &events, symbol, interval, from, to, server_now, why,
+            )
+            .await;
             if let Some(newest) = newest {
                 let mut last = last_closed.lock().await;
                 let entry = last.entry((symbol, interval)).or_insert(newest);
