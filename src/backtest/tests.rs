@@ -2,31 +2,26 @@
 
 use super::*;
 use crate::domain::Candle;
+use crate::domain::fixtures::{Lcg, MINUTE_MS, ohlc};
 
+/// Minute `i`, its high and low 0.1 % beyond its body, no quote volume.
 pub(super) fn candle(i: i64, open: f64, close: f64) -> Candle {
+    let (high, low) = (open.max(close) * 1.001, open.min(close) * 0.999);
     Candle {
-        open_time_ms: i * 60_000,
-        open,
-        high: open.max(close) * 1.001,
-        low: open.min(close) * 0.999,
-        close,
-        volume: 1.0,
         quote_volume: 0.0,
-        trades: 1,
+        ..ohlc(i * MINUTE_MS, open, high, low, close)
     }
 }
 
 /// A deterministic random walk of `n` candles.
 pub(super) fn walk(n: usize, seed: u64) -> Vec<Candle> {
-    let mut state = seed;
+    let mut noise = Lcg(seed);
     let mut close = 100.0;
     (0..n as i64)
         .map(|i| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let u = noise.uniform();
             let open = close;
+
             close = open * (1.0 + 0.02 * (u - 0.5));
             candle(i, open, close)
         })

@@ -1,23 +1,11 @@
 use std::collections::VecDeque;
 
 use super::*;
-use crate::domain::{Candle, Interval, Symbol};
+use crate::domain::fixtures::flat;
+use crate::domain::{Interval, Symbol};
 use crate::protocol::{HealthReport, Market, Series, SourceInfo, StreamHealth};
 
 const NOW_MS: i64 = 1_718_000_000_000;
-
-fn candle(open_time_ms: i64) -> Candle {
-    Candle {
-        open_time_ms,
-        open: 1.0,
-        high: 1.0,
-        low: 1.0,
-        close: 1.0,
-        volume: 1.0,
-        quote_volume: 1.0,
-        trades: 1,
-    }
-}
 
 fn daemon() -> DaemonInfo {
     DaemonInfo {
@@ -41,7 +29,7 @@ fn snapshot(age_ms: i64) -> Snapshot {
             last_price: None,
             last_trade_ms: None,
             series: vec![Series {
-                closed: VecDeque::from(vec![candle(open - 60_000), candle(open)]),
+                closed: VecDeque::from(vec![flat(open - 60_000, 1.0), flat(open, 1.0)]),
                 open: None,
                 indicators: VecDeque::new(),
             }],
@@ -150,8 +138,8 @@ fn without_a_daemon_the_database_is_read_and_garbage_is_reported() {
     let open = NOW_MS - 3_600_000;
     store
         .upsert_candles(&[
-            (symbol, Interval::M1, candle(open - 60_000)),
-            (symbol, Interval::M1, candle(open)),
+            (symbol, Interval::M1, flat(open - 60_000, 1.0)),
+            (symbol, Interval::M1, flat(open, 1.0)),
         ])
         .unwrap();
     drop(store);

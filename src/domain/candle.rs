@@ -157,18 +157,10 @@ impl TradeAggregator {
 mod tests {
     use super::*;
     use crate::domain::Interval;
+    use crate::domain::fixtures::ohlc;
 
     fn candle(o: f64, h: f64, l: f64, c: f64) -> Candle {
-        Candle {
-            open_time_ms: 0,
-            open: o,
-            high: h,
-            low: l,
-            close: c,
-            volume: 1.0,
-            quote_volume: 1.0,
-            trades: 1,
-        }
+        ohlc(0, o, h, l, c)
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod calendar;
 mod candle;
 mod clock;
 mod feed_event;
+#[cfg(test)]
+pub mod fixtures;
 mod interval;
 mod signal;
 mod symbol;

@@ -297,6 +297,7 @@ fn record_gaps(gaps: &mut Vec<(i64, i64)>, candles: &[Candle], from: i64, to: i6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures;
 
     #[test]
     fn waits_for_the_next_minute_only_at_the_budget() {
@@ -310,15 +311,12 @@ mod tests {
     #[test]
     fn exchange_gaps_join_across_pages() {
         let candle = |t: i64| Candle {
-            open_time_ms: t,
-            open: 1.0,
-            high: 1.0,
-            low: 1.0,
-            close: 1.0,
             volume: 0.0,
             quote_volume: 0.0,
             trades: 0,
+            ..fixtures::flat(t, 1.0)
         };
+
         let mut gaps = Vec::new();
         record_gaps(&mut gaps, &[candle(0), candle(3)], 0, 5, 1);
         assert_eq!(gaps, vec![(1, 2), (4, 1)]);

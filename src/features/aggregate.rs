@@ -86,17 +86,19 @@ impl CandleAggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::{MINUTE_MS, ohlc};
 
     fn candle(t_min: i64, close: f64) -> Candle {
         Candle {
-            open_time_ms: t_min * 60_000,
-            open: close - 0.5,
-            high: close + 1.0,
-            low: close - 1.0,
-            close,
-            volume: 1.0,
             quote_volume: close,
             trades: 2,
+            ..ohlc(
+                t_min * MINUTE_MS,
+                close - 0.5,
+                close + 1.0,
+                close - 1.0,
+                close,
+            )
         }
     }
 

@@ -1,17 +1,13 @@
 //! Unit tests of the feature set: names, warm-up, no look-ahead, gaps, refused candles, reset.
 
 use super::*;
+use crate::domain::fixtures::SplitMix;
 
 /// A deterministic random walk of valid 1m candles (splitmix64).
 fn walk(n: usize, seed: u64) -> Vec<Candle> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut noise = SplitMix(seed);
+    let mut next = move || noise.uniform();
+
     let mut close = 100.0;
     (0..n)
         .map(|i| {

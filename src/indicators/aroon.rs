@@ -61,19 +61,11 @@ impl Indicator for Aroon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::hlc;
     use crate::indicators::batch;
 
     fn bar(high: f64, low: f64) -> Candle {
-        Candle {
-            open_time_ms: 0,
-            open: low,
-            high,
-            low,
-            close: low,
-            volume: 1.0,
-            quote_volume: 0.0,
-            trades: 0,
-        }
+        hlc(high, low, low)
     }
 
     #[test]

@@ -91,8 +91,8 @@ impl Indicator for Atr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::hlc as bar;
     use crate::indicators::batch;
-    use crate::indicators::hlc_bar as bar;
 
     #[test]
     fn true_range_takes_the_gap_into_account() {

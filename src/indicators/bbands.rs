@@ -122,8 +122,8 @@ impl Indicator for Bbands {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     #[test]
     fn population_deviation_by_hand() {

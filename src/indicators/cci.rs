@@ -100,8 +100,8 @@ impl Indicator for Cci {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::hlc as bar;
     use crate::indicators::batch;
-    use crate::indicators::hlc_bar as bar;
 
     #[test]
     fn hand_checked_period_three() {

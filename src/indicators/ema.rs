@@ -76,8 +76,8 @@ impl Indicator for Ema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     #[test]
     fn seeds_with_the_sma_then_smooths() {

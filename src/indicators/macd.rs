@@ -77,8 +77,8 @@ impl Indicator for Macd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     fn close_to(got: f64, want: f64) -> bool {
         (got - want).abs() < 1e-12

@@ -122,18 +122,13 @@ impl Indicator for Mfi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::hlc;
     use crate::indicators::batch;
 
     fn bar(price: f64, volume: f64) -> Candle {
         Candle {
-            open_time_ms: 0,
-            open: price,
-            high: price,
-            low: price,
-            close: price,
             volume,
-            quote_volume: 0.0,
-            trades: 0,
+            ..hlc(price, price, price)
         }
     }
 

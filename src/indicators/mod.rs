@@ -44,21 +44,6 @@ pub use willr::WillR;
 
 use crate::domain::Candle;
 
-/// A candle with only high, low and close set, for the families' unit tests.
-#[cfg(test)]
-pub(crate) fn hlc_bar(high: f64, low: f64, close: f64) -> Candle {
-    Candle {
-        open_time_ms: 0,
-        open: close,
-        high,
-        low,
-        close,
-        volume: 1.0,
-        quote_volume: 0.0,
-        trades: 0,
-    }
-}
-
 /// One incremental indicator.
 pub trait Indicator {
     type Output: Copy;

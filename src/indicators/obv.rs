@@ -44,8 +44,8 @@ impl Indicator for Obv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     #[test]
     fn adds_up_and_subtracts_down_volume() {

@@ -296,18 +296,14 @@ pub fn raw_batch_into(candles: &[Candle], table: &mut RawTable, threads: Threads
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::{MINUTE_MS, hlc};
     use crate::indicators::RAW_COLUMNS;
 
     fn candle(i: usize, close: f64) -> Candle {
         Candle {
-            open_time_ms: i as i64 * 60_000,
-            open: close,
-            high: close + 0.5,
-            low: close - 0.5,
-            close,
+            open_time_ms: i as i64 * MINUTE_MS,
             volume: 10.0 + i as f64,
-            quote_volume: 0.0,
-            trades: 0,
+            ..hlc(close + 0.5, close - 0.5, close)
         }
     }
 

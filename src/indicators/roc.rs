@@ -56,8 +56,8 @@ impl Indicator for Roc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     #[test]
     fn percent_change_over_the_period() {

@@ -105,8 +105,8 @@ impl Indicator for Rsi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     fn close_to(got: Option<f64>, want: f64) -> bool {
         got.is_some_and(|g| (g - want).abs() < 1e-12)

@@ -135,18 +135,14 @@ impl Indicator for Sar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::hlc;
     use crate::indicators::batch;
 
+    /// Opens at its low, closes at its high.
     fn bar(high: f64, low: f64) -> Candle {
         Candle {
-            open_time_ms: 0,
             open: low,
-            high,
-            low,
-            close: high,
-            volume: 1.0,
-            quote_volume: 0.0,
-            trades: 0,
+            ..hlc(high, low, high)
         }
     }
 

@@ -67,27 +67,10 @@ impl Indicator for Sma {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-
-    /// A candle that only carries a close and a volume (what the close-based families read).
-    pub(crate) fn closes(values: &[f64]) -> Vec<Candle> {
-        values
-            .iter()
-            .enumerate()
-            .map(|(i, &close)| Candle {
-                open_time_ms: i as i64 * 60_000,
-                open: close,
-                high: close,
-                low: close,
-                close,
-                volume: 1.0 + i as f64,
-                quote_volume: close * (1.0 + i as f64),
-                trades: 1,
-            })
-            .collect()
-    }
 
     #[test]
     fn averages_the_last_period_closes() {

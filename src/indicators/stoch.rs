@@ -125,8 +125,8 @@ impl Indicator for Stoch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::hlc as bar;
     use crate::indicators::batch;
-    use crate::indicators::hlc_bar as bar;
 
     #[test]
     fn hand_checked_small_periods() {

@@ -94,8 +94,8 @@ impl Indicator for StochRsi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     fn series(n: usize) -> Vec<f64> {
         (0..n)

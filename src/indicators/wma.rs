@@ -119,8 +119,8 @@ impl Indicator for Wma {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::closes;
     use crate::indicators::batch;
-    use crate::indicators::sma::tests::closes;
 
     #[test]
     fn weighs_the_newest_close_most() {

@@ -1,19 +1,7 @@
 //! Unit tests of `Snapshot::apply`: ordering, bounds, indicator alignment.
 
 use super::*;
-
-fn candle(t: i64) -> Candle {
-    Candle {
-        open_time_ms: t,
-        open: 1.0,
-        high: 2.0,
-        low: 0.5,
-        close: 1.5,
-        volume: 1.0,
-        quote_volume: 1.0,
-        trades: 1,
-    }
-}
+use crate::domain::fixtures::candle;
 
 fn snapshot() -> Snapshot {
     let symbol = Symbol::new("BTCUSDT").expect("valid");

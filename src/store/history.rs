@@ -156,6 +156,7 @@ fn uncovered(from: i64, to: i64, mut covered: Vec<(i64, i64)>) -> Vec<(i64, i64)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures;
 
     #[test]
     fn uncovered_ranges() {
@@ -180,15 +181,12 @@ mod tests {
         let i = Interval::M1;
         let m = 60_000;
         let candle = |k: i64| Candle {
-            open_time_ms: k * m,
-            open: 1.0,
-            high: 2.0,
-            low: 0.5,
-            close: 1.5,
             volume: 3.0,
             quote_volume: 4.0,
             trades: 5,
+            ..fixtures::candle(k * m)
         };
+
         assert_eq!(
             store.missing_ranges(s, i, 0, 10 * m).unwrap(),
             vec![(0, 10 * m)]

@@ -276,6 +276,7 @@ pub fn render_time_axis(buf: &mut Buffer, area: Rect, candles: &Visible<'_>, int
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures;
 
     #[test]
     fn scale_maps_range_to_half_rows() {
@@ -326,16 +327,7 @@ mod tests {
     #[test]
     fn daily_axis_labels_are_dates_on_round_steps() {
         let candles: Vec<Candle> = (0..30)
-            .map(|d| Candle {
-                open_time_ms: 1_717_977_600_000 + d * 86_400_000,
-                open: 1.0,
-                high: 2.0,
-                low: 0.5,
-                close: 1.5,
-                volume: 1.0,
-                quote_volume: 1.0,
-                trades: 1,
-            })
+            .map(|d| fixtures::candle(1_717_977_600_000 + d * 86_400_000))
             .collect();
         let series = crate::protocol::Series {
             closed: candles.into(),

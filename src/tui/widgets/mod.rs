@@ -115,19 +115,7 @@ impl<'a> Visible<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn candle(t: i64) -> Candle {
-        Candle {
-            open_time_ms: t,
-            open: 1.0,
-            high: 2.0,
-            low: 0.5,
-            close: 1.5,
-            volume: 1.0,
-            quote_volume: 1.0,
-            trades: 1,
-        }
-    }
+    use crate::domain::fixtures::candle;
 
     #[test]
     fn thinning_keeps_the_newest_and_the_open_candle() {

@@ -263,21 +263,13 @@ mod tests {
 #[cfg(test)]
 mod render_tests {
     use super::*;
-    use crate::domain::Candle;
+    use crate::domain::fixtures::flat;
     use crate::protocol::{ChartIndicators, Series};
 
     #[test]
     fn the_title_sits_above_the_plot() {
-        let candle = Candle {
-            open_time_ms: 0,
-            open: 1.0,
-            high: 1.0,
-            low: 1.0,
-            close: 1.0,
-            volume: 1.0,
-            quote_volume: 1.0,
-            trades: 1,
-        };
+        let candle = flat(0, 1.0);
+
         let series = Series {
             closed: vec![candle; 6].into(),
             open: None,

@@ -56,19 +56,15 @@ pub fn render_volume(buf: &mut Buffer, area: Rect, candles: &Visible<'_>, max: f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Candle;
+    use crate::domain::{Candle, fixtures};
+
     use crate::protocol::Series;
 
     fn candle(t: i64, volume: f64) -> Candle {
         Candle {
-            open_time_ms: t,
-            open: 1.0,
-            high: 2.0,
-            low: 0.5,
-            close: 1.5,
             volume,
             quote_volume: volume,
-            trades: 1,
+            ..fixtures::candle(t)
         }
     }
 
