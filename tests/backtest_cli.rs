@@ -2,11 +2,12 @@
 //! with the documented columns, and clear refusals of bad input.
 #![allow(clippy::unwrap_used)]
 
-mod cli_support;
+mod support;
 
 use std::path::Path;
 
-use cli_support::{shared_data, text, trademon};
+use support::import::{import, import_shared};
+use support::{shared_data, text, trademon};
 
 #[test]
 fn backtest_prints_metrics_and_writes_trades_and_equity() {
@@ -16,20 +17,7 @@ fn backtest_prints_metrics_and_writes_trades_and_equity() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
     let db = db.to_str().unwrap();
-    let out = trademon(
-        dir.path(),
-        &[
-            "--db",
-            db,
-            "import",
-            csv.to_str().unwrap(),
-            "--symbol",
-            "ETHBTC",
-            "--interval",
-            "5m",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    import(dir.path(), db, &csv, "ETHBTC", "5m");
     let files = dir.path().join("run");
     let out = trademon(
         dir.path(),
@@ -212,27 +200,6 @@ fn backtest_prints_metrics_and_writes_trades_and_equity() {
     }
 }
 
-fn import(dir: &Path, db: &str, name: &str, symbol: &str) -> bool {
-    let Some(p) = shared_data(name) else {
-        return false;
-    };
-    let out = trademon(
-        dir,
-        &[
-            "--db",
-            db,
-            "import",
-            p.to_str().unwrap(),
-            "--symbol",
-            symbol,
-            "--interval",
-            "5m",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    true
-}
-
 fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     let out = trademon(dir, args);
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
@@ -244,8 +211,8 @@ fn a_portfolio_sums_its_symbols_on_their_shares_of_the_cash() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
     let db = db.to_str().unwrap();
-    if !(import(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC")
-        && import(dir.path(), db, "LTCBTC-5m.csv", "LTCBTC"))
+    if import_shared(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC", "5m").is_none()
+        || import_shared(dir.path(), db, "LTCBTC-5m.csv", "LTCBTC", "5m").is_none()
     {
         return;
     }
@@ -322,7 +289,7 @@ fn walk_forward_reports_each_fold_and_the_stitched_out_of_sample_whole() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
     let db = db.to_str().unwrap();
-    if !import(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC") {
+    if import_shared(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC", "5m").is_none() {
         return;
     }
     let report = json(
@@ -391,7 +358,7 @@ fn stored_runs_are_listed_and_shown_again() {
     let empty = trademon(dir.path(), &["--db", db, "runs", "list"]);
     assert!(empty.status.success(), "{}", text(&empty.stderr));
     assert!(text(&empty.stdout).contains("no stored backtest runs"));
-    if !import(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC") {
+    if import_shared(dir.path(), db, "ETHBTC-5m.csv", "ETHBTC", "5m").is_none() {
         return;
     }
     let first = json(

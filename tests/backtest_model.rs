@@ -4,7 +4,7 @@
 //! real candles, with garbage refused.
 #![allow(clippy::unwrap_used)]
 
-mod cli_support;
+mod support;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -18,18 +18,18 @@ use trademon::model::registry::{Origin, Registry};
 use trademon::model::signal::Signal;
 use trademon::model::train::{TrainSpec, train};
 
-use cli_support::{empty_snapshot, shared_data, text, trademon};
+use support::candles::Lcg;
+use support::import::import;
+
+use support::{empty_snapshot, shared_data, text, trademon};
 
 /// A random walk with some trend changes, one candle a minute.
 fn walk(n: usize, seed: u64) -> Vec<Candle> {
     let mut close: f64 = 100.0;
-    let mut state = seed;
+    let mut noise = Lcg(seed);
     (0..n as i64)
         .map(|i| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let u = noise.uniform();
             let drift = 0.0004 * ((i as f64) / 300.0).sin();
             let open = close;
             close = open * (1.0 + drift + 0.003 * (u - 0.5));
@@ -153,20 +153,7 @@ fn model_backtests_and_a_retraining_walk_forward_through_the_cli() {
     let db = dir.path().join("m.db");
     let db_arg = db.to_str().unwrap();
     // No model yet: model:champion says so.
-    let out = trademon(
-        dir.path(),
-        &[
-            "--db",
-            db_arg,
-            "import",
-            csv.to_str().unwrap(),
-            "--symbol",
-            "ALTBTC",
-            "--interval",
-            "1m",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    import(dir.path(), db_arg, &csv, "ALTBTC", "1m");
     let base = [
         "--db",
         db_arg,

@@ -5,19 +5,21 @@
 //! calendar; a bad `--calendar` and a bad file change nothing.
 #![allow(clippy::unwrap_used)]
 
-mod cli_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 
 use trademon::commands::train::{TrainArgs, load};
 use trademon::config::Config;
-use trademon::domain::{Calendar, Interval, Symbol};
+use trademon::domain::{Calendar, Candle, Interval, Symbol};
 use trademon::model::data_error::DataError;
 use trademon::model::dataset::Dataset;
 use trademon::model::train::TrainSpec;
 use trademon::store::Store;
 
-use cli_support::{text, trademon};
+use support::candles::Lcg;
+use support::import::{import_json, run_import};
+use support::{text, trademon};
 
 const DAY: i64 = 86_400_000;
 /// 2021-01-04, a Monday, 00:00 UTC.
@@ -40,26 +42,29 @@ fn stock_days(long_hole: bool) -> Vec<i64> {
 
 /// A candle CSV of a deterministic random walk at `times`.
 fn write_csv(dir: &Path, name: &str, times: &[i64]) -> PathBuf {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut uniform = || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut text = String::from("open_time_ms,open,high,low,close,volume\n");
+    let mut noise = Lcg(0x9E37_79B9_7F4A_7C15);
     let mut close = 100.0;
-    for &t in times {
-        let open: f64 = close;
-        close = open * (0.04 * (uniform() - 0.5)).exp();
-        let high = open.max(close) * (1.0 + 0.01 * uniform());
-        let low = open.min(close) * (1.0 - 0.01 * uniform());
-        let volume = 1000.0 + 1000.0 * uniform();
-        text.push_str(&format!("{t},{open},{high},{low},{close},{volume}\n"));
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    let candles: Vec<Candle> = times
+        .iter()
+        .map(|&t| {
+            let open: f64 = close;
+            close = open * (0.04 * (noise.uniform() - 0.5)).exp();
+            let high = open.max(close) * (1.0 + 0.01 * noise.uniform());
+            let low = open.min(close) * (1.0 - 0.01 * noise.uniform());
+            let volume = 1000.0 + 1000.0 * noise.uniform();
+            Candle {
+                open_time_ms: t,
+                open,
+                high,
+                low,
+                close,
+                volume,
+                quote_volume: 0.0,
+                trades: 0,
+            }
+        })
+        .collect();
+    support::import::write_csv(dir, name, &candles, false)
 }
 
 /// `trademon --db DB import FILE --symbol SYMBOL --interval 1d [--calendar C] --json`.
@@ -70,23 +75,8 @@ fn import(
     symbol: &str,
     calendar: Option<&str>,
 ) -> serde_json::Value {
-    let mut args = vec![
-        "--db",
-        db.to_str().unwrap(),
-        "import",
-        file.to_str().unwrap(),
-        "--symbol",
-        symbol,
-        "--interval",
-        "1d",
-        "--json",
-    ];
-    if let Some(c) = calendar {
-        args.extend(["--calendar", c]);
-    }
-    let out = trademon(dir, &args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let extra = calendar.map(|c| vec!["--calendar", c]).unwrap_or_default();
+    import_json(dir, db, file, symbol, "1d", &extra)
 }
 
 /// Holes between consecutive times (every missing candle).
@@ -302,20 +292,13 @@ fn a_bad_calendar_or_a_bad_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bad.db");
     let file = write_csv(dir.path(), "stock.csv", &stock_days(false));
-    let out = trademon(
+    let out = run_import(
         dir.path(),
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "import",
-            file.to_str().unwrap(),
-            "--symbol",
-            "STOCK",
-            "--interval",
-            "1d",
-            "--calendar",
-            "nonsense",
-        ],
+        &db,
+        &file,
+        "STOCK",
+        "1d",
+        &["--calendar", "nonsense"],
     );
     assert!(!out.status.success());
     let err = text(&out.stderr);
@@ -337,20 +320,13 @@ fn a_bad_calendar_or_a_bad_file_changes_nothing() {
     bad.push_str(&format!("{},10,9,11,10,5\n", MONDAY + 2000 * DAY));
     let bad_file = dir.path().join("bad.csv");
     std::fs::write(&bad_file, bad).unwrap();
-    let out = trademon(
+    let out = run_import(
         dir.path(),
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "import",
-            bad_file.to_str().unwrap(),
-            "--symbol",
-            "STOCK",
-            "--interval",
-            "1d",
-            "--calendar",
-            "sessions",
-        ],
+        &db,
+        &bad_file,
+        "STOCK",
+        "1d",
+        &["--calendar", "sessions"],
     );
     assert!(!out.status.success(), "{}", text(&out.stdout));
     let store = Store::open(&db).unwrap();

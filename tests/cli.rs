@@ -2,36 +2,12 @@
 //! on a replay, import, and refusals of bad input with clear messages.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn trademon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
+use std::process::Command;
 
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
-}
-
-fn shared(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} is missing (CI needs ../shared/data)", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
+use support::import::{import_json, run_import};
+use support::{shared_data, text, trademon};
 
 #[test]
 fn gen_config_prints_the_commented_defaults() {
@@ -110,7 +86,7 @@ fn headless_run_on_the_simulated_exchange_stores_candles() {
 
 #[test]
 fn headless_replay_of_recorded_trades() {
-    let Some(trades) = shared("XRPETH-trades.csv") else {
+    let Some(trades) = shared_data("XRPETH-trades.csv") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -143,27 +119,15 @@ fn headless_replay_of_recorded_trades() {
 
 #[test]
 fn import_then_reimport_changes_nothing() {
-    let Some(file) = shared("ETHBTC-5m.csv") else {
+    let Some(file) = shared_data("ETHBTC-5m.csv") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("i.db");
-    let args = [
-        "--db",
-        db.to_str().unwrap(),
-        "import",
-        file.to_str().unwrap(),
-        "--symbol",
-        "ETHBTC",
-        "--interval",
-        "5m",
-        "--json",
-    ];
-    let first = trademon(dir.path(), &args);
-    assert!(first.status.success(), "{}", text(&first.stderr));
-    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let first = import_json(dir.path(), &db, &file, "ETHBTC", "5m", &[]);
     assert!(first["added"].as_u64().unwrap() > 5000, "{first}");
-    let again = trademon(dir.path(), &args);
+    let again = run_import(dir.path(), &db, &file, "ETHBTC", "5m", &["--json"]);
+
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(again["added"].as_u64(), Some(0), "{again}");
     assert_eq!(again["already_present"], first["added"]);

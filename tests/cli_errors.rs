@@ -4,16 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "cli_support/mod.rs"]
-mod cli_support;
+mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use cli_support::text;
+use support::text;
+use support::tmux::{Session, have_tmux};
 
 fn run(dir: &Path, args: &[&str], backtrace: Option<&str>) -> Output {
-    let mut command = cli_support::command(dir, args);
+    let mut command = support::command(dir, args);
     command
         .env_remove("NO_COLOR")
         .env_remove("RUST_BACKTRACE")
@@ -199,44 +199,26 @@ fn completions_and_both_spellings_of_list_flags() {
 /// progress bar. Needs tmux: under CI its absence is a failure, elsewhere a skip.
 #[test]
 fn on_a_terminal_colour_unless_no_color_and_a_progress_bar() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is needed for the terminal checks under CI"
-        );
-        eprintln!("skipping: tmux is not installed");
+    if !have_tmux("the terminal checks") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     let bin = env!("CARGO_BIN_EXE_trademon");
     let screen = |name: &str, env: &str, args: &str| -> String {
-        let session = format!("trademon-errors-{name}-{}", std::process::id());
         let script = format!(
             "sh -c 'XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/cfg {env} {bin} {args}; echo DONE; sleep 30'"
         );
-        let tmux = |args: &[&str]| Command::new("tmux").args(args).output().unwrap();
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "150",
-            "-y",
-            "20",
-            &script,
-        ]);
+        let session = Session::start(&format!("trademon-errors-{name}"), 150, 20, &script, false);
         let started = std::time::Instant::now();
         let mut seen = String::new();
         while started.elapsed() < std::time::Duration::from_secs(30) {
-            seen = text(&tmux(&["capture-pane", "-e", "-p", "-t", &session]).stdout);
+            seen = session.capture_with_escapes();
             if seen.contains("DONE") {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        tmux(&["kill-session", "-t", &session]);
         seen
     };
     let show = format!("--db {d}/t.db models show 9");

@@ -3,12 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "cli_support/mod.rs"]
-mod cli_support;
+mod support;
 
 use std::path::PathBuf;
 
-use cli_support::{text, trademon};
+use support::{text, trademon};
 
 #[test]
 fn the_demo_dataset_is_what_its_command_regenerates() {

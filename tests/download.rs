@@ -5,12 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "cli_support/mod.rs"]
-mod cli_support;
+mod support;
 
 use std::path::Path;
 
-use cli_support::{text, trademon};
+use support::{text, trademon};
 use trademon::domain::{Candle, Interval, Symbol};
 use trademon::feed::sim::{SimHandle, SimOptions, start};
 use trademon::store::Store;

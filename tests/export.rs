@@ -3,12 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "cli_support/mod.rs"]
-mod cli_support;
+mod support;
 
 use std::path::Path;
 
-use cli_support::{shared_data, text, trademon};
+use support::import::run_import;
+use support::{shared_data, text, trademon};
+
 use trademon::domain::{Candle, Interval, Symbol};
 use trademon::store::Store;
 
@@ -41,19 +42,7 @@ fn export_then_import_round_trips_real_candles_with_gaps() {
         let d = dir.path();
         let first = d.join("first.db");
         let (db1, int) = (first.to_str().unwrap(), interval.as_str());
-        ok(&trademon(
-            d,
-            &[
-                "--db",
-                db1,
-                "import",
-                source.to_str().unwrap(),
-                "--symbol",
-                symbol,
-                "--interval",
-                int,
-            ],
-        ));
+        ok(&run_import(d, db1, &source, symbol, int, &[]));
         let original = all(&first, symbol, interval);
         assert!(original.len() > 1000);
         let gaps = original
@@ -85,19 +74,7 @@ fn export_then_import_round_trips_real_candles_with_gaps() {
             assert_eq!(report["candles"], original.len() as u64);
             assert_eq!(report["gaps"].as_array().unwrap().len(), gaps);
             let fresh = d.join(format!("fresh-{format}.db"));
-            ok(&trademon(
-                d,
-                &[
-                    "--db",
-                    fresh.to_str().unwrap(),
-                    "import",
-                    out_file.to_str().unwrap(),
-                    "--symbol",
-                    symbol,
-                    "--interval",
-                    int,
-                ],
-            ));
+            ok(&run_import(d, &fresh, &out_file, symbol, int, &[]));
             assert_eq!(
                 all(&fresh, symbol, interval),
                 original,
@@ -200,19 +177,7 @@ fn bad_exports_are_refused_and_leave_no_file() {
     let Some(source) = shared_data("ETHBTC-5m.csv") else {
         return;
     };
-    ok(&trademon(
-        d,
-        &[
-            "--db",
-            db,
-            "import",
-            source.to_str().unwrap(),
-            "--symbol",
-            "ETHBTC",
-            "--interval",
-            "5m",
-        ],
-    ));
+    ok(&run_import(d, db, &source, "ETHBTC", "5m", &[]));
     let out = trademon(
         d,
         &[

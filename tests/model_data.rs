@@ -5,7 +5,8 @@
 //! baselines on the test split). An ignored test times `prepare` on 100k synthetic candles.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+mod support;
+
 use std::time::Instant;
 
 use trademon::domain::{Candle, Interval};
@@ -14,20 +15,13 @@ use trademon::model::data_error::DataError;
 use trademon::model::labels::CLASSES;
 use trademon::model::normalize::Normalizer;
 use trademon::model::prepare::{DataSpec, prepare};
-use trademon::store::import::read_candles;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/ALTBTC-1m.csv");
+use support::candles::SplitMix;
+use support::import::shared_candles;
 
 /// The candles of ALTBTC-1m, or `None` (with the reason printed) when absent outside CI.
 fn altbtc() -> Option<Vec<Candle>> {
-    if !Path::new(DATA).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{DATA} is absent (CI=true: shared data is required)");
-        }
-        eprintln!("skipping: {DATA} is absent");
-        return None;
-    }
-    Some(read_candles(Path::new(DATA), Interval::M1).unwrap().candles)
+    shared_candles("ALTBTC-1m.csv", Interval::M1)
 }
 
 #[test]
@@ -165,14 +159,9 @@ fn altbtc_with_a_broken_candle_is_a_clear_error() {
 
 /// A random walk of `n` 1m candles (splitmix64 noise), for the timing only.
 fn walk(n: usize) -> Vec<Candle> {
-    let mut state = 7u64;
-    let mut uniform = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut noise = SplitMix(7);
+    let mut uniform = move || noise.uniform();
+
     let mut close = 100.0;
     (0..n)
         .map(|i| {

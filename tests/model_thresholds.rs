@@ -5,7 +5,7 @@
 //! numbers win over the model's own, in backtests, live and in the Models view.
 #![allow(clippy::unwrap_used)]
 
-mod cli_support;
+mod support;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -23,7 +23,7 @@ use trademon::model::registry::{ModelRecord, Registry};
 use trademon::model::signal::{Signal, ThresholdOverride};
 use trademon::model::train::{TrainSpec, train};
 
-use cli_support::{empty_snapshot, text, trademon};
+use support::{empty_snapshot, text, trademon};
 
 fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()

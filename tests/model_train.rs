@@ -5,7 +5,7 @@
 //! falls back to its logistic baseline; bad input is refused with clear errors.
 #![allow(clippy::unwrap_used)]
 
-mod cli_support;
+mod support;
 
 use trademon::config::Config;
 use trademon::domain::{Interval, Symbol};
@@ -13,7 +13,10 @@ use trademon::engine::models::ModelRunner;
 use trademon::model::ensemble::Ensemble;
 use trademon::model::registry::Registry;
 
-use cli_support::{empty_snapshot, shared_data, text, trademon};
+use support::candles::Lcg;
+use support::import::import;
+
+use support::{empty_snapshot, shared_data, text, trademon};
 
 #[test]
 fn train_registers_an_ensemble_scored_out_of_sample_beside_the_baselines() {
@@ -23,20 +26,7 @@ fn train_registers_an_ensemble_scored_out_of_sample_beside_the_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("real.db");
     let db_arg = db.to_str().unwrap();
-    let out = trademon(
-        dir.path(),
-        &[
-            "--db",
-            db_arg,
-            "import",
-            csv.to_str().unwrap(),
-            "--symbol",
-            "ALTBTC",
-            "--interval",
-            "1m",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    import(dir.path(), db_arg, &csv, "ALTBTC", "1m");
     let out = trademon(
         dir.path(),
         &[
@@ -280,13 +270,10 @@ fn damaged_weights_fall_back_to_the_logistic_baseline_and_say_so() {
 /// A random-walk candle series for quick training runs.
 fn walk(n: usize) -> Vec<trademon::domain::Candle> {
     let mut close: f64 = 100.0;
-    let mut state: u64 = 0x1234_5678;
+    let mut noise = Lcg(0x1234_5678);
     (0..n as i64)
         .map(|i| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let u = noise.uniform();
             let open = close;
             close = open * (1.0 + 0.002 * (u - 0.5));
             trademon::domain::Candle {

@@ -3,32 +3,22 @@
 //! leave the stored rows as they were.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use safetensors::{Dtype, tensor::TensorView};
 use serde_json::{Value, json};
 use trademon::domain::{Interval, Symbol};
 use trademon::model::registry::{ModelRecord, NewModel, Origin, Registry, TrainedOn};
 
-fn trademon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trademon"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", dir.join("cfg"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("HOME", dir)
-        .output()
-        .unwrap()
-}
+use support::{text, trademon};
 
 fn models(dir: &Path, db: &Path, args: &[&str]) -> Output {
     let mut all = vec!["--db", db.to_str().unwrap(), "models"];
     all.extend_from_slice(args);
     trademon(dir, &all)
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
 }
 
 fn ok_json(out: &Output) -> Value {

@@ -6,7 +6,7 @@
 //! invents no fallback. Candles: the stored real ALTBTC 1m series (../shared/data).
 #![allow(clippy::unwrap_used)]
 
-mod cli_support;
+mod support;
 mod torch_support;
 
 use std::collections::BTreeMap;
@@ -24,7 +24,8 @@ use trademon::model::weights_file::write_tensors;
 use trademon::model::{Member, MemberSpec};
 use trademon::protocol::SignalInfo;
 
-use cli_support::{empty_snapshot, shared_data, trademon};
+use support::import::import_shared;
+use support::{empty_snapshot, trademon};
 use torch_support::{models, ok_json, probabilities, text, write};
 
 const CANDLES: usize = 800;
@@ -63,22 +64,9 @@ fn live_member_file(dir: &Path) -> (String, Member) {
 
 /// The real ALTBTC 1m candles imported into `dir`'s store; the first [`CANDLES`] of them.
 fn stored_candles(dir: &Path) -> Option<(PathBuf, Vec<Candle>)> {
-    let csv = shared_data("ALTBTC-1m.csv")?;
     let db = dir.join("registry.db");
-    let out = trademon(
-        dir,
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "import",
-            csv.to_str().unwrap(),
-            "--symbol",
-            "ALTBTC",
-            "--interval",
-            "1m",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    import_shared(dir, &db, "ALTBTC-1m.csv", "ALTBTC", "1m")?;
+
     let mut candles = trademon::store::Store::open(&db)
         .unwrap()
         .candles_between(altbtc(), Interval::M1, i64::MIN, i64::MAX)
