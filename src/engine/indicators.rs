@@ -97,6 +97,7 @@ pub fn chart_values(raw: &RawRow, gap: bool) -> ChartIndicators {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::{MINUTE_MS, ohlc};
     use crate::indicators::{RAW_COLUMNS, raw_batch};
 
     fn candles(n: i64) -> Vec<Candle> {
@@ -104,14 +105,9 @@ mod tests {
             .map(|i| {
                 let close = 100.0 + (i as f64 * 0.7).sin() * 3.0 + i as f64 * 0.1;
                 Candle {
-                    open_time_ms: i * 60_000,
-                    open: close - 0.4,
-                    high: close + 1.0,
-                    low: close - 1.2,
-                    close,
                     volume: 1.0 + (i % 7) as f64,
                     quote_volume: 0.0,
-                    trades: 1,
+                    ..ohlc(i * MINUTE_MS, close - 0.4, close + 1.0, close - 1.2, close)
                 }
             })
             .collect()

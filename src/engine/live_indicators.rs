@@ -107,7 +107,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::domain::fixtures::{MINUTE_MS, ohlc};
     use crate::engine::{Publisher, initial_snapshot};
+
     use crate::feed::MarketEvent;
     use crate::protocol::{ChartIndicators, SourceInfo};
     use crate::store::Store;
@@ -118,14 +120,10 @@ mod tests {
             .map(|i| {
                 let close = 50.0 + (i as f64 * 0.3).sin() * 2.0 + i as f64 * 0.05;
                 Candle {
-                    open_time_ms: i * 60_000,
-                    open: close - 0.2,
-                    high: close + 0.5,
-                    low: close - 0.6,
-                    close,
                     volume: 2.0 + (i % 5) as f64,
                     quote_volume: 0.0,
                     trades: 3,
+                    ..ohlc(i * MINUTE_MS, close - 0.2, close + 0.5, close - 0.6, close)
                 }
             })
             .collect()

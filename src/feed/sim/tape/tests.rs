@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::Symbol;
+use crate::domain::fixtures::ohlc;
 
 const MINUTE: i64 = 60_000;
 /// 2023-11-15 00:00 UTC, on every grid up to 1d.
@@ -22,15 +23,12 @@ fn model_tape_keeping_trades(history: i64, max_closed: usize, retention_ms: i64)
 fn five_minute_candle(open_time_ms: i64, price: f64) -> Unit {
     Unit {
         candle: Candle {
-            open_time_ms,
-            open: price,
-            high: price + 1.0,
-            low: price - 1.0,
-            close: price + 0.5,
             volume: 2.0,
             quote_volume: 2.0 * price,
             trades: 3,
+            ..ohlc(open_time_ms, price, price + 1.0, price - 1.0, price + 0.5)
         },
+
         trades: Vec::new(),
     }
 }
