@@ -4,31 +4,14 @@
 //! backtesting; otherwise it says so and passes.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use trademon::backtest::{Costs, SmaCross, run};
-use trademon::domain::Candle;
 
-fn candles(path: &PathBuf) -> Vec<Candle> {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
-            Candle {
-                open_time_ms: f[0] as i64,
-                open: f[1],
-                high: f[2],
-                low: f[3],
-                close: f[4],
-                volume: f[5],
-                quote_volume: 0.0,
-                trades: 0,
-            }
-        })
-        .collect()
-}
+use support::import::read_plain_csv;
 
 #[test]
 fn sma_cross_matches_backtesting_py() {
@@ -68,7 +51,7 @@ fn sma_cross_matches_backtesting_py() {
     );
     let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
-    let candles = candles(&data);
+    let candles = read_plain_csv(&data);
     let costs = Costs {
         cash: 1e12,
         fee: 0.002,

@@ -5,12 +5,18 @@
 
 mod bad_rows;
 mod props;
+// A test crate in a directory of its own: the shared module is one level up.
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::path::{Path, PathBuf};
 
 use trademon::domain::{Candle, Interval, Symbol};
 use trademon::store::Store;
 use trademon::store::import::{ImportError, ImportFormat, TimeUnit, import_file};
+
+use support::import::read_plain_csv;
+use support::shared_data;
 
 const T0: i64 = 1_700_000_040_000;
 const MINUTE: i64 = 60_000;
@@ -236,44 +242,6 @@ fn missing_file_is_named() {
     );
 }
 
-/// A shared data file, or `None` (with the reason printed) when it is absent outside CI.
-fn shared_data(name: &str) -> Option<PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is missing",
-        path.display()
-    );
-    eprintln!("skipped: {} is missing", path.display());
-    None
-}
-
-/// Parses a shared CSV the plain way, to compare the import against.
-fn naive_parse(path: &Path) -> Vec<Candle> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let v: Vec<&str> = line.split(',').collect();
-            let f = |i: usize| v[i].parse::<f64>().unwrap();
-            Candle {
-                open_time_ms: v[0].parse().unwrap(),
-                open: f(1),
-                high: f(2),
-                low: f(3),
-                close: f(4),
-                volume: f(5),
-                quote_volume: 0.0,
-                trades: 0,
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn real_binance_data_with_and_without_gaps() {
     for (name, rows, complete) in [
@@ -287,7 +255,7 @@ fn real_binance_data_with_and_without_gaps() {
         let mut store = Store::open(&dir.path().join("t.db")).unwrap();
         let symbol = sym(&name[..6]);
         let report = import_file(&mut store, &path, symbol, Interval::M5).unwrap();
-        let expected = naive_parse(&path);
+        let expected = read_plain_csv(&path);
         assert_eq!((report.rows_read, report.added), (rows, rows), "{name}");
         assert_eq!(report.format, ImportFormat::Csv);
         let (first, last) = (

@@ -6,6 +6,7 @@ use trademon::domain::{Candle, Interval};
 use trademon::feed::binance::write_rest_klines;
 use trademon::store::import::{ImportError, read_candles_from_bytes};
 
+use crate::support::import::csv_text;
 use crate::{MINUTE, T0};
 
 fn series() -> impl Strategy<Value = Vec<Candle>> {
@@ -42,14 +43,7 @@ fn series() -> impl Strategy<Value = Vec<Candle>> {
 }
 
 fn write_csv(candles: &[Candle]) -> String {
-    let mut out = String::from("open_time_ms,open,high,low,close,volume,quote_volume,trades\n");
-    for c in candles {
-        out += &format!(
-            "{},{},{},{},{},{},{},{}\n",
-            c.open_time_ms, c.open, c.high, c.low, c.close, c.volume, c.quote_volume, c.trades
-        );
-    }
-    out
+    csv_text(candles, true)
 }
 
 fn write_dump(candles: &[Candle], micros: bool) -> String {

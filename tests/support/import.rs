@@ -122,3 +122,27 @@ pub fn shared_candles(name: &str, interval: Interval) -> Option<Vec<Candle>> {
     let file = shared_data(name)?;
     Some(read_candles(&file, interval).unwrap().candles)
 }
+
+/// Reads a candle CSV the plain way (a header line, then open time, open, high, low, close,
+/// volume), to compare the import and the backtests against something that is not the import.
+pub fn read_plain_csv(path: &Path) -> Vec<Candle> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let v: Vec<&str> = line.split(',').collect();
+            let f = |i: usize| v[i].parse::<f64>().unwrap();
+            Candle {
+                open_time_ms: v[0].parse().unwrap(),
+                open: f(1),
+                high: f(2),
+                low: f(3),
+                close: f(4),
+                volume: f(5),
+                quote_volume: 0.0,
+                trades: 0,
+            }
+        })
+        .collect()
+}
