@@ -5,6 +5,8 @@
 //! arguments, from the library and from the binary.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,24 +16,15 @@ use trademon::features::{FeatureSet, features_batch};
 use trademon::indicators::RAW_COLUMNS;
 use trademon::store::Store;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/ETHBTC-5m.csv");
-const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/talib/ETHBTC-5m.talib.csv"
-);
+use support::{shared_data, shared_file};
 
-/// The shared files, or `None` (with the reason printed) when absent outside CI.
+/// ETHBTC-5m and its TA-Lib reference, or `None` (with the reason printed) when absent outside
+/// CI.
 fn shared() -> Option<(PathBuf, PathBuf)> {
-    for path in [DATA, REFERENCE] {
-        if !Path::new(path).exists() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{path} is absent (CI=true: shared data is required)");
-            }
-            eprintln!("skipping: {path} is absent");
-            return None;
-        }
-    }
-    Some((PathBuf::from(DATA), PathBuf::from(REFERENCE)))
+    Some((
+        shared_data("ETHBTC-5m.csv")?,
+        shared_file("reference/talib", "ETHBTC-5m.talib.csv")?,
+    ))
 }
 
 fn ethbtc() -> Symbol {

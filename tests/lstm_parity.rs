@@ -20,28 +20,22 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 
 use candle_core::{DType, Tensor};
 use trademon::model::weights_file::{input_values, load_tensors, write_tensors};
 use trademon::model::{AdamW, Class, Member, ModelError, Scratch};
 
+use support::shared_file;
+
 const FILES: [&str; 2] = ["member_F17_H32_L1_T20", "member_F26_H64_L2_T20"];
 
 /// The reference file's bytes; `None` (with a reason) when the shared data is absent, except in CI.
 fn reference(name: &str) -> Option<Vec<u8>> {
-    let path = format!(
-        "{}/../shared/reference/lstm/{name}.safetensors",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping: {path}: {e}");
-            None
-        }
-        Err(e) => panic!("{path}: {e}"),
-    }
+    let path = shared_file("reference/lstm", &format!("{name}.safetensors"))?;
+    Some(std::fs::read(path).unwrap())
 }
 
 struct Reference {

@@ -5,6 +5,7 @@
 //! error, a non-zero exit and the store left as it was.
 #![allow(clippy::unwrap_used)]
 
+mod support;
 mod torch_support;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use trademon::model::registry::Registry;
 use trademon::model::weights_file::load_tensors;
 use trademon::model::{Member, MemberSpec};
 
+use support::shared_file;
 use torch_support::{
     SMALL, file_of, member_tensors, models, ok_json, probabilities, refused, stored, text, write,
     x_file,
@@ -25,21 +27,7 @@ const REFERENCES: [&str; 2] = ["member_F17_H32_L1_T20", "member_F26_H64_L2_T20"]
 
 /// The reference file's path; `None` (with a reason) when the shared data is absent, except in CI.
 fn reference(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(format!(
-        "{}/../shared/reference/lstm/{name}.safetensors",
-        env!("CARGO_MANIFEST_DIR")
-    ));
-    if path.is_file() {
-        return Some(path);
-    }
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "{} is missing",
-        path.display()
-    );
-    eprintln!("skipping: {} is absent", path.display());
-    None
+    shared_file("reference/lstm", &format!("{name}.safetensors"))
 }
 
 #[test]

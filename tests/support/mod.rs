@@ -37,15 +37,22 @@ pub fn text(o: &[u8]) -> String {
 /// A file of ../shared/data. Missing, it fails the test under CI (`CI=true`) and skips it,
 /// saying so, elsewhere.
 pub fn shared_data(name: &str) -> Option<PathBuf> {
+    shared_file("data", name)
+}
+
+/// A file of ../shared/FOLDER (`data`, `reference/lstm`, ...). Missing, it fails the test under
+/// CI (`CI=true`) and skips it, saying so, elsewhere.
+pub fn shared_file(folder: &str, name: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("../shared")
+        .join(folder)
         .join(name);
     if p.exists() {
         return Some(p);
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "{} is missing (CI needs ../shared/data)",
+        "{} is missing (CI needs ../shared/{folder})",
         p.display()
     );
     eprintln!("skipping: {} not found", p.display());
