@@ -34,17 +34,33 @@ impl Session {
     /// after its command exits (remain-on-exit), so the screen can still be read.
     pub fn start(name: &str, width: u16, height: u16, command: &str, keep_pane: bool) -> Session {
         let session = Session(format!("{name}-{}", std::process::id()));
-        tmux(&[
+        let (width, height) = (width.to_string(), height.to_string());
+        let args = [
             "new-session",
             "-d",
             "-s",
             &session.0,
             "-x",
-            &width.to_string(),
+            &width,
             "-y",
-            &height.to_string(),
+            &height,
             command,
-        ]);
+        ];
+        // Started just after the last session was killed, it can reach the tmux server as that
+        // exits ("server exited unexpectedly"): then it starts a fresh server on the next try.
+        for attempt in 1.. {
+            let out = Command::new("tmux").args(args).output().unwrap();
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                attempt < 20,
+                "tmux new-session failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+
         if keep_pane {
             tmux(&["set-option", "-t", &session.0, "remain-on-exit", "on"]);
         }
