@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Component, Effects};
+use crate::domain::fixtures::Lcg;
 use crate::domain::{Candle, FeedEvent, FeedEventKind, Interval, Symbol, Trade};
+
 use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
 use crate::feed::MarketEvent;
 use crate::protocol::{SignalInfo, SourceInfo, Update};
@@ -50,13 +52,10 @@ impl Component for Recorder {
 /// A random walk with some trend changes, one candle a minute.
 fn candles(n: i64) -> Vec<Candle> {
     let mut close: f64 = 100.0;
-    let mut state: u64 = 7;
+    let mut noise = Lcg(7);
     (0..n)
         .map(|i| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let u = noise.uniform();
             let drift = 0.0004 * ((i as f64) / 300.0).sin();
             let open = close;
             close = open * (1.0 + drift + 0.003 * (u - 0.5));
