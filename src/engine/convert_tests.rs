@@ -7,7 +7,9 @@ use std::path::Path;
 use crate::backtest::runner::{self, BacktestArgs};
 use crate::backtest::{Report, WalkForward};
 use crate::config::BacktestConfig;
+use crate::domain::fixtures::ohlc;
 use crate::domain::{Candle, Interval, Symbol};
+
 use crate::fmt::metric_rows;
 use crate::protocol::{
     BacktestCosts, BacktestProgress, BacktestReport, BacktestRunSummary, BacktestsView, Command,
@@ -71,15 +73,9 @@ fn report() -> Report {
 fn report_in(db: &Path, plan: Option<WalkForward>) -> Report {
     let symbol = Symbol::new("ETHBTC").unwrap();
     let candles: Vec<Candle> = (0..300)
-        .map(|i| Candle {
-            open_time_ms: i * 300_000,
-            open: 1.0 + i as f64 * 0.01,
-            high: 1.1 + i as f64 * 0.01,
-            low: 0.9 + i as f64 * 0.01,
-            close: 1.0 + i as f64 * 0.01,
-            volume: 1.0,
-            quote_volume: 1.0,
-            trades: 1,
+        .map(|i| {
+            let step = i as f64 * 0.01;
+            ohlc(i * 300_000, 1.0 + step, 1.1 + step, 0.9 + step, 1.0 + step)
         })
         .collect();
     Store::open(db)
