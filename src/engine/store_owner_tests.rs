@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::domain::fixtures::ohlc;
 use crate::domain::{Candle, Interval, Symbol};
+
 use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
 use crate::feed::MarketEvent;
 use crate::model::registry::tests::model;
@@ -23,15 +25,12 @@ fn candles(n: i64) -> Vec<Candle> {
     (0..n)
         .map(|i| {
             let close = 100.0 + 10.0 * (i as f64 / 15.0).sin();
+            let open_time_ms = 1_600_000_000_000 + i * 300_000;
             Candle {
-                open_time_ms: 1_600_000_000_000 + i * 300_000,
-                open: close - 0.1,
-                high: close + 0.4,
-                low: close - 0.5,
-                close,
                 volume: 3.0,
                 quote_volume: 300.0,
                 trades: 4,
+                ..ohlc(open_time_ms, close - 0.1, close + 0.4, close - 0.5, close)
             }
         })
         .collect()

@@ -5,17 +5,14 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use super::*;
+use crate::domain::fixtures;
 
 fn candle(t: i64) -> Candle {
     Candle {
-        open_time_ms: t,
-        open: 1.0,
-        high: 2.0,
-        low: 0.5,
-        close: 1.5,
         volume: 3.0,
         quote_volume: 4.5,
         trades: 7,
+        ..fixtures::candle(t)
     }
 }
 
