@@ -454,3 +454,76 @@ fn ensemble_fallback(
 pub fn fallback_verdict(p: [f64; 3], thresholds: Thresholds) -> Verdict {
     signal::combine(&[p.map(|v| v as f32)], &[1.0], thresholds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::Lcg;
+    use crate::model::registry::Registry;
+
+    /// A random walk of one-minute candles.
+    fn walk(n: usize) -> Vec<Candle> {
+        let mut noise = Lcg(11);
+        let mut close = 100.0f64;
+        (0..n as i64)
+            .map(|i| {
+                let open = close;
+                close = open * (1.0 + 0.003 * (noise.uniform() - 0.5));
+                Candle {
+                    open_time_ms: 1_599_999_960_000 + i * 60_000,
+                    open,
+                    high: open.max(close) * 1.0004,
+                    low: open.min(close) * 0.9996,
+                    close,
+                    volume: 5.0 + 10.0 * noise.uniform(),
+                    quote_volume: 0.0,
+                    trades: 1,
+                }
+            })
+            .collect()
+    }
+
+    /// The single-candle back-end's signal at each candle, as the live engine gets it.
+    fn one_at_a_time(pipeline: &mut SignalPipeline, candles: &[Candle]) -> Vec<Option<Signal>> {
+        let mut track = pipeline.track();
+        candles
+            .iter()
+            .map(|c| {
+                pipeline.push(&mut track, c)?;
+                if !pipeline.ready(&track) {
+                    return None;
+                }
+                match pipeline.predict(&track) {
+                    Prediction::Signal { verdict, .. } => Some(verdict.signal),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_model_that_cannot_load_falls_back_the_same_way_live_and_in_a_backtest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut registry = Registry::open(&dir.path().join("p.db")).unwrap();
+        let record = crate::model::demo::install(&mut registry).unwrap().unwrap();
+        let over = ThresholdOverride::default();
+        // The blob cannot be read: only the logistic baseline can run.
+        let (mut fallback, reason) =
+            SignalPipeline::load(&record, Err("damaged blob".into()), None, over).unwrap();
+        assert!(reason.unwrap().contains("damaged blob"));
+        assert!(fallback.ensemble().is_none());
+        let candles = walk(1_500);
+        let live = one_at_a_time(&mut fallback, &candles);
+        let batch = fallback.batch(&candles, 0, &mut |_, _| true).unwrap();
+        assert_eq!(live, batch, "live and backtest give the fallback's signals");
+        let signalled = batch.iter().flatten().count();
+        assert!(signalled > 1_000, "it signals: {signalled}");
+        // And the loaded ensemble agrees with itself across the two back-ends too.
+        let blob = registry.load_blob(record.id).map_err(|e| e.to_string());
+        let (mut loaded, reason) = SignalPipeline::load(&record, blob, None, over).unwrap();
+        assert_eq!(reason, None);
+        let live = one_at_a_time(&mut loaded, &candles);
+        let batch = loaded.batch(&candles, 0, &mut |_, _| true).unwrap();
+        assert_eq!(live, batch);
+    }
+}
