@@ -38,6 +38,11 @@ fn candles(n: i64) -> Vec<Candle> {
 
 /// An engine on `db` and the owner it writes through (opened, and checked, here).
 fn engine(db: &Path) -> (Engine, Writer) {
+    engine_with(db, crate::config::Config::default().model)
+}
+
+/// [`engine`] with the model settings `model` (what a retrain in the console uses).
+fn engine_with(db: &Path, model: crate::config::ModelConfig) -> (Engine, Writer) {
     let options = EngineOptions {
         source: SourceInfo::replay("test"),
         symbols: vec![btc()],
@@ -47,7 +52,7 @@ fn engine(db: &Path) -> (Engine, Writer) {
         stale_after: Duration::from_secs(10),
         health_every: Duration::from_secs(1),
         price_every: Duration::from_millis(100),
-        model: crate::config::Config::default().model,
+        model,
         backtest: crate::config::Config::default().backtest,
         streams: Vec::new(),
         clock: std::sync::Arc::new(crate::domain::WallClock),
@@ -174,4 +179,67 @@ fn a_dead_owner_turns_the_health_report_degraded_and_counts_what_it_lost() {
     drop(engine);
     drop(tx);
     assert!(writer.finish().is_err(), "finishing says the writer died");
+}
+
+#[test]
+fn a_retrain_from_the_console_reports_through_job_events_and_registers_through_the_owner() {
+    // Training wants candles on the 5m grid (1_600_000_000_000 is 100 s past a 5m boundary).
+    let on_the_grid: Vec<Candle> = candles(3_000)
+        .into_iter()
+        .map(|c| Candle {
+            open_time_ms: c.open_time_ms - 100_000,
+            ..c
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    Store::open(&db)
+        .unwrap()
+        .import_candles(btc(), Interval::M5, &on_the_grid)
+        .unwrap();
+    let mut model = crate::config::Config::default().model;
+    model.members = 1;
+    model.epochs = 2;
+    model.hidden = 8;
+    model.layers = 1;
+    let (mut engine, writer) = engine_with(&db, model);
+    let stats = writer.stats();
+    let calls = stats.calls.load(Ordering::Relaxed);
+    let before = engine.snapshot().models.models.len();
+    engine.on_command(Command::Retrain {
+        symbol: btc(),
+        interval: Interval::M5,
+    });
+    let said = |e: &Engine| {
+        e.snapshot()
+            .models
+            .last_training
+            .clone()
+            .unwrap_or_default()
+    };
+    assert!(
+        said(&engine).contains("in the background"),
+        "{}",
+        said(&engine)
+    );
+    for _ in 0..12_000 {
+        engine.poll_jobs();
+        if said(&engine).contains("registered") || said(&engine).contains("failed") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        said(&engine).contains("registered as a challenger"),
+        "{}",
+        said(&engine)
+    );
+    assert_eq!(
+        engine.snapshot().models.models.len(),
+        before + 1,
+        "the list was re-read"
+    );
+    // The registration is the owner's one answered write.
+    assert_eq!(stats.calls.load(Ordering::Relaxed) - calls, 1);
+    assert_eq!(stats.problem(), None);
 }
