@@ -71,12 +71,7 @@ impl Report {
     /// Every curve point at most `points` of them, evenly spread (the first and the last kept),
     /// for a chart that does not need each candle.
     pub fn thinned(curve: &[EquityPoint], points: usize) -> Vec<EquityPoint> {
-        if curve.len() <= points || points < 2 {
-            return curve.to_vec();
-        }
-        (0..points)
-            .map(|i| curve[i * (curve.len() - 1) / (points - 1)])
-            .collect()
+        crate::domain::thin(curve, points)
     }
 
     /// The same run with its curves thinned to `points` and only the newest `trades` trades: what

@@ -12,6 +12,7 @@ pub mod fixtures;
 mod interval;
 mod signal;
 mod symbol;
+mod thin;
 
 pub use backtest_metrics::BacktestMetrics;
 pub use calendar::{
@@ -23,3 +24,4 @@ pub use feed_event::{FeedEvent, FeedEventKind, LinkState};
 pub use interval::{Interval, IntervalError};
 pub use signal::Signal;
 pub use symbol::{Symbol, SymbolError};
+pub use thin::thin;

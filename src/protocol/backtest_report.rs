@@ -159,11 +159,6 @@ impl BacktestReport {
     /// Every curve point at most `points` of them, evenly spread (the first and the last kept),
     /// for a chart that does not need each one.
     pub fn thinned(curve: &[EquityPoint], points: usize) -> Vec<EquityPoint> {
-        if curve.len() <= points || points < 2 {
-            return curve.to_vec();
-        }
-        (0..points)
-            .map(|i| curve[i * (curve.len() - 1) / (points - 1)])
-            .collect()
+        crate::domain::thin(curve, points)
     }
 }
