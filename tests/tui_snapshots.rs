@@ -37,13 +37,13 @@ fn view(pane: Pane) -> ViewState {
 #[test]
 fn market_80x24() {
     let snapshot = fixture::snapshot();
-    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Market)));
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::MARKET)));
 }
 
 #[test]
 fn market_160x48() {
     let snapshot = fixture::snapshot();
-    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view(Pane::Market)));
+    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view(Pane::MARKET)));
 }
 
 #[test]
@@ -86,13 +86,13 @@ fn market_bare_chart_80x24() {
 #[test]
 fn health_80x24() {
     let snapshot = fixture::snapshot();
-    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Health)));
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::HEALTH)));
 }
 
 #[test]
 fn health_160x48() {
     let snapshot = fixture::snapshot();
-    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view(Pane::Health)));
+    insta::assert_snapshot!(render(160, 48, Some(&snapshot), &view(Pane::HEALTH)));
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn simulated_source_is_unmistakable() {
         let status = screen.lines().last().unwrap();
         assert!(status.contains("SIMULATED"), "{pane:?}: {status}");
     }
-    let market = render(80, 24, Some(&snapshot), &view(Pane::Market));
+    let market = render(80, 24, Some(&snapshot), &view(Pane::MARKET));
     let chart_title = market.lines().nth(1).unwrap();
     assert!(chart_title.contains("SIMULATED"), "{chart_title}");
 }
@@ -152,9 +152,9 @@ fn simulated_source_is_unmistakable() {
 fn tiny_terminals_do_not_panic() {
     let snapshot = fixture::snapshot();
     let views = [
-        view(Pane::Market),
-        view(Pane::Health),
-        view(Pane::Backtest),
+        view(Pane::MARKET),
+        view(Pane::HEALTH),
+        view(Pane::BACKTEST),
         ViewState {
             help_open: true,
             ..ViewState::default()
@@ -199,8 +199,8 @@ fn long_series_are_thinned_to_the_width() {
         series.indicators.push_front(Default::default());
     }
     for (width, height) in [(80, 24), (160, 48)] {
-        let a = render(width, height, Some(&short), &view(Pane::Market));
-        let b = render(width, height, Some(&long), &view(Pane::Market));
+        let a = render(width, height, Some(&short), &view(Pane::MARKET));
+        let b = render(width, height, Some(&long), &view(Pane::MARKET));
         assert_eq!(chart_part(&a), chart_part(&b), "{width}x{height}\n{b}");
     }
 }
@@ -248,7 +248,7 @@ fn stream_table_shows_how_many_more() {
         stream.name = format!("p{i:02}usdt@trade");
         snapshot.health.streams.push(stream);
     }
-    let screen = render(80, 24, Some(&snapshot), &view(Pane::Health));
+    let screen = render(80, 24, Some(&snapshot), &view(Pane::HEALTH));
     let total = snapshot.health.streams.len();
     let shown = screen
         .lines()
@@ -319,14 +319,14 @@ fn candles_are_coloured_and_the_open_one_is_dim() {
 #[test]
 fn signals_80x24() {
     let snapshot = fixture::snapshot_with_models();
-    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Signals)));
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::SIGNALS)));
 }
 
 #[test]
 fn signals_160x48_second_symbol_selected() {
     let snapshot = fixture::snapshot_with_models();
     let view = ViewState {
-        pane: Pane::Signals,
+        pane: Pane::SIGNALS,
         symbol_index: 1,
         ..ViewState::default()
     };
@@ -336,14 +336,14 @@ fn signals_160x48_second_symbol_selected() {
 #[test]
 fn signals_without_a_model() {
     let snapshot = fixture::snapshot();
-    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Signals)));
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::SIGNALS)));
 }
 
 #[test]
 fn models_160x48() {
     let snapshot = fixture::snapshot_with_models();
     let view = ViewState {
-        pane: Pane::Models,
+        pane: Pane::MODELS,
         model_selected: 2,
         ..ViewState::default()
     };
@@ -356,19 +356,19 @@ fn models_80x24_with_the_fallback_running() {
     snapshot.models.fallback = Some("weights blob sha256 mismatch".to_string());
     snapshot.models.training = None;
     snapshot.models.last_training = Some("1.2.0 registered as a challenger".to_string());
-    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::Models)));
+    insta::assert_snapshot!(render(80, 24, Some(&snapshot), &view(Pane::MODELS)));
 }
 
 #[test]
 fn health_shows_the_model_fallback() {
     let mut snapshot = fixture::snapshot_with_models();
     snapshot.models.fallback = Some("weights blob sha256 mismatch".to_string());
-    let screen = render(160, 48, Some(&snapshot), &view(Pane::Health));
+    let screen = render(160, 48, Some(&snapshot), &view(Pane::HEALTH));
     let first = screen.lines().nth(1).unwrap();
     assert!(first.contains("LOGISTIC FALLBACK"), "{first}");
     assert!(first.contains("sha256 mismatch"), "{first}");
     let snapshot = fixture::snapshot_with_models();
-    let screen = render(160, 48, Some(&snapshot), &view(Pane::Health));
+    let screen = render(160, 48, Some(&snapshot), &view(Pane::HEALTH));
     assert!(
         screen.lines().nth(1).unwrap().contains("model 1.1.0"),
         "{screen}"

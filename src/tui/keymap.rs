@@ -16,8 +16,7 @@ pub const DEFAULT_KEYMAP_TOML: &str = include_str!("../../config/keymap.toml");
 const DEFAULTS_NAME: &str = "<built-in keymap>";
 
 /// Everything a key can ask the console to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     Quit,
     ToggleHelp,
@@ -28,8 +27,8 @@ pub enum Action {
     PrevInterval,
     NextPane,
     PrevPane,
-    ShowMarket,
-    ShowHealth,
+    /// Show this pane (`show_<pane id>` in keymap files, one for each entry of the pane list).
+    ShowPane(Pane),
     ScrollDown,
     ScrollUp,
     /// Drop the exchange connection and connect again (sends `Command::Reconnect`).
@@ -38,8 +37,6 @@ pub enum Action {
     CycleOverlay,
     /// Market sub-chart: RSI → MACD → none → RSI.
     CycleSubChart,
-    ShowSignals,
-    ShowModels,
     /// Models pane: run the selected model from the next candle on.
     ActivateModel,
     /// Models pane: make the selected model the champion.
@@ -48,7 +45,6 @@ pub enum Action {
     RollbackModel,
     /// Train a new ensemble for the current symbol and interval in the background.
     Retrain,
-    ShowBacktest,
     /// Backtest the current symbol with the model the console runs (sends `Command::RunBacktest`).
     RunBacktest,
     /// Backtest the current symbol with sma-cross:10,20 (works with no model).
@@ -59,47 +55,69 @@ pub enum Action {
     CancelBacktest,
 }
 
-impl Action {
-    /// Every action with its keymap name, in help-overlay order.
-    pub const ALL: [(Action, &'static str); 27] = [
-        (Action::Quit, "quit"),
-        (Action::ToggleHelp, "toggle_help"),
-        (Action::CloseHelp, "close_help"),
-        (Action::NextSymbol, "next_symbol"),
-        (Action::PrevSymbol, "prev_symbol"),
-        (Action::NextInterval, "next_interval"),
-        (Action::PrevInterval, "prev_interval"),
-        (Action::NextPane, "next_pane"),
-        (Action::PrevPane, "prev_pane"),
-        (Action::ShowMarket, "show_market"),
-        (Action::ShowHealth, "show_health"),
-        (Action::ScrollDown, "scroll_down"),
-        (Action::ScrollUp, "scroll_up"),
-        (Action::Reconnect, "reconnect"),
-        (Action::CycleOverlay, "cycle_overlay"),
-        (Action::CycleSubChart, "cycle_sub_chart"),
-        (Action::ShowSignals, "show_signals"),
-        (Action::ShowModels, "show_models"),
-        (Action::ActivateModel, "activate_model"),
-        (Action::PromoteModel, "promote_model"),
-        (Action::RollbackModel, "rollback_model"),
-        (Action::Retrain, "retrain"),
-        (Action::ShowBacktest, "show_backtest"),
-        (Action::RunBacktest, "run_backtest"),
-        (Action::RunBacktestSma, "run_backtest_sma"),
-        (Action::OpenBacktest, "open_backtest"),
-        (Action::CancelBacktest, "cancel_backtest"),
-    ];
+/// The actions that are not about one pane, in help-overlay order; the `show_<pane>` actions of
+/// [`Action::all`] go after `prev_pane`.
+const FIXED: [(Action, &str); 22] = [
+    (Action::Quit, "quit"),
+    (Action::ToggleHelp, "toggle_help"),
+    (Action::CloseHelp, "close_help"),
+    (Action::NextSymbol, "next_symbol"),
+    (Action::PrevSymbol, "prev_symbol"),
+    (Action::NextInterval, "next_interval"),
+    (Action::PrevInterval, "prev_interval"),
+    (Action::NextPane, "next_pane"),
+    (Action::PrevPane, "prev_pane"),
+    (Action::ScrollDown, "scroll_down"),
+    (Action::ScrollUp, "scroll_up"),
+    (Action::Reconnect, "reconnect"),
+    (Action::CycleOverlay, "cycle_overlay"),
+    (Action::CycleSubChart, "cycle_sub_chart"),
+    (Action::ActivateModel, "activate_model"),
+    (Action::PromoteModel, "promote_model"),
+    (Action::RollbackModel, "rollback_model"),
+    (Action::Retrain, "retrain"),
+    (Action::RunBacktest, "run_backtest"),
+    (Action::RunBacktestSma, "run_backtest_sma"),
+    (Action::OpenBacktest, "open_backtest"),
+    (Action::CancelBacktest, "cancel_backtest"),
+];
 
-    pub fn name(self) -> &'static str {
-        Self::ALL
+/// How a show-pane action is named in keymap files: `show_` and the pane's id.
+const SHOW_PREFIX: &str = "show_";
+
+impl Action {
+    /// Every action, in help-overlay order: one `show_<pane>` per entry of the pane list, in tab
+    /// order, after `prev_pane`.
+    pub fn all() -> Vec<Action> {
+        let panes_after = FIXED
             .iter()
-            .find(|(a, _)| *a == self)
-            .map_or("?", |(_, name)| *name)
+            .position(|(a, _)| *a == Action::PrevPane)
+            .map_or(FIXED.len(), |i| i + 1);
+        let mut all: Vec<Action> = FIXED[..panes_after].iter().map(|(a, _)| *a).collect();
+        all.extend(Pane::ALL.into_iter().map(Action::ShowPane));
+        all.extend(FIXED[panes_after..].iter().map(|(a, _)| *a));
+        all
+    }
+
+    /// Its name in keymap files.
+    pub fn name(self) -> String {
+        match self {
+            Action::ShowPane(pane) => format!("{SHOW_PREFIX}{}", pane.id()),
+            _ => FIXED
+                .iter()
+                .find(|(a, _)| *a == self)
+                .map_or_else(|| "?".to_string(), |(_, name)| (*name).to_string()),
+        }
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        Self::ALL.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
+        if let Some(action) = FIXED.iter().find(|(_, n)| *n == name).map(|(a, _)| *a) {
+            return Some(action);
+        }
+        let pane = Pane::ALL
+            .into_iter()
+            .find(|p| name.strip_prefix(SHOW_PREFIX) == Some(p.id()))?;
+        Some(Action::ShowPane(pane))
     }
 
     /// The heading this action is listed under in the help overlay.
@@ -112,11 +130,7 @@ impl Action {
             | Action::PrevInterval => "Market",
             Action::NextPane
             | Action::PrevPane
-            | Action::ShowMarket
-            | Action::ShowHealth
-            | Action::ShowSignals
-            | Action::ShowModels
-            | Action::ShowBacktest
+            | Action::ShowPane(_)
             | Action::ScrollDown
             | Action::ScrollUp => "Panes",
             Action::Reconnect => "Feed",
@@ -130,6 +144,21 @@ impl Action {
             | Action::OpenBacktest
             | Action::CancelBacktest => "Backtest",
         }
+    }
+}
+
+/// Written and read as its keymap name (`"show_models"`).
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Action::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown action {name:?}")))
     }
 }
 
@@ -304,8 +333,7 @@ impl Keymap {
             let pane = match raw.pane.as_deref() {
                 None => None,
                 Some(name) => Some(Pane::from_name(name).ok_or_else(|| {
-                    let names: Vec<String> =
-                        Pane::ALL.iter().map(|p| p.title().to_lowercase()).collect();
+                    let names: Vec<String> = Pane::ALL.iter().map(|p| p.id().to_string()).collect();
                     entry_error(format!(
                         "unknown pane {name:?}; use one of {}",
                         names.join(" ")
@@ -323,7 +351,7 @@ impl Keymap {
                 continue;
             }
             let action = Action::from_name(&raw.action).ok_or_else(|| {
-                let names: Vec<&str> = Action::ALL.iter().map(|(_, n)| *n).collect();
+                let names: Vec<String> = Action::all().into_iter().map(Action::name).collect();
                 entry_error(format!(
                     "unknown action {:?}; use one of {} none",
                     raw.action,
@@ -368,10 +396,12 @@ mod tests {
 
     #[test]
     fn action_names_match_serde() {
-        for (action, name) in Action::ALL {
+        for action in Action::all() {
+            let name = action.name();
             let json = serde_json::to_string(&action).unwrap();
             assert_eq!(json, format!("\"{name}\""));
-            assert_eq!(Action::from_name(name), Some(action));
+            assert_eq!(Action::from_name(&name), Some(action));
+            assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);
         }
     }
 }

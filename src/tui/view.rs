@@ -8,22 +8,35 @@ use super::panes::{self, EventState};
 use super::widgets::oscillator::SubChart;
 use super::widgets::overlay::Overlay;
 
-/// Which pane is shown. What each pane is — its title, tab position, drawing and keys — is
-/// its entry in [`panes::PANES`], the one list of panes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Pane {
-    #[default]
-    Market,
-    Health,
-    Signals,
-    Models,
-    Backtest,
+/// Which pane is shown: the id of its entry in [`panes::PANES`], the one list of panes. What
+/// each pane is (its title, tab position, drawing and keys) is that entry; the id is also its
+/// name in keymap files (`pane = "models"`, `action = "show_models"`). A new pane needs no
+/// constant here: its entry names it with [`Pane::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pane(&'static str);
+
+impl Default for Pane {
+    /// The first pane of the list.
+    fn default() -> Self {
+        panes::PANES[0].pane
+    }
 }
 
 impl Pane {
+    pub const MARKET: Pane = Pane::new("market");
+    pub const HEALTH: Pane = Pane::new("health");
+    pub const SIGNALS: Pane = Pane::new("signals");
+    pub const MODELS: Pane = Pane::new("models");
+    pub const BACKTEST: Pane = Pane::new("backtest");
+
+    /// The pane with this id: lower-case ASCII, as keymap files write it.
+    pub const fn new(id: &'static str) -> Pane {
+        Pane(id)
+    }
+
     /// In the order of their number keys (the order of [`panes::PANES`]).
     pub const ALL: [Pane; panes::PANES.len()] = {
-        let mut all = [Pane::Market; panes::PANES.len()];
+        let mut all = [Pane(""); panes::PANES.len()];
         let mut i = 0;
         while i < all.len() {
             all[i] = panes::PANES[i].pane;
@@ -31,6 +44,11 @@ impl Pane {
         }
         all
     };
+
+    /// Its id, which keymap files use.
+    pub fn id(self) -> &'static str {
+        self.0
+    }
 
     /// Its entry in the list of panes.
     pub fn spec(self) -> &'static panes::PaneSpec {
@@ -42,11 +60,11 @@ impl Pane {
         self.spec().title
     }
 
-    /// The pane whose title is `name` (any case), as keymap files name panes.
+    /// The pane whose id is `name` (any case), as keymap files name panes.
     pub fn from_name(name: &str) -> Option<Pane> {
         Self::ALL
             .into_iter()
-            .find(|p| p.title().eq_ignore_ascii_case(name))
+            .find(|p| p.id().eq_ignore_ascii_case(name))
     }
 
     fn index(self) -> usize {
@@ -220,16 +238,12 @@ impl ViewState {
             Action::PrevInterval => self.prev_interval(intervals),
             Action::NextPane => self.next_pane(),
             Action::PrevPane => self.prev_pane(),
-            Action::ShowMarket => self.pane = Pane::Market,
-            Action::ShowHealth => self.pane = Pane::Health,
-            Action::ShowSignals => self.pane = Pane::Signals,
-            Action::ShowModels => self.pane = Pane::Models,
-            Action::ShowBacktest => self.pane = Pane::Backtest,
+            Action::ShowPane(pane) => self.pane = pane,
             Action::Reconnect => return Outcome::Send(Command::Reconnect),
             // Chart actions belong to the Market pane; elsewhere they do nothing.
             Action::CycleOverlay | Action::CycleSubChart => {}
             // Acting on the selected model needs the Models pane, where the selection is seen.
-            Action::ActivateModel | Action::PromoteModel if self.pane != Pane::Models => {}
+            Action::ActivateModel | Action::PromoteModel if self.pane != Pane::MODELS => {}
             Action::ActivateModel => {
                 if let Some(id) = self.selected_model(snapshot) {
                     return Outcome::Send(Command::SwitchModel { id });
@@ -248,7 +262,7 @@ impl ViewState {
                 }
             }
             // Opening needs the Backtest pane, where the selection is seen.
-            Action::OpenBacktest if self.pane != Pane::Backtest => {}
+            Action::OpenBacktest if self.pane != Pane::BACKTEST => {}
             Action::OpenBacktest => {
                 if let Some(id) = self.selected_backtest(snapshot) {
                     return Outcome::Send(Command::OpenBacktest { id });

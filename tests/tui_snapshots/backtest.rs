@@ -91,7 +91,7 @@ fn running() -> Snapshot {
 
 fn backtest_view() -> ViewState {
     ViewState {
-        pane: Pane::Backtest,
+        pane: Pane::BACKTEST,
         ..ViewState::default()
     }
 }
@@ -191,7 +191,7 @@ fn backtest_keys_send_the_right_commands() {
         press(&mut view, &snapshot, KeyCode::Char('5')),
         Outcome::Continue
     );
-    assert_eq!(view.pane, Pane::Backtest);
+    assert_eq!(view.pane, Pane::BACKTEST);
     // No model runs: the champion is tested at the console's interval.
     assert_eq!(
         press(&mut view, &snapshot, KeyCode::Char('r')),
@@ -269,13 +269,13 @@ fn pane_bindings_in_user_keymaps() {
     let keymap = Keymap::from_toml("mine.toml", user).unwrap();
     let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
     assert_eq!(
-        keymap.action_in(key('g'), Some(Pane::Backtest)),
+        keymap.action_in(key('g'), Some(Pane::BACKTEST)),
         Some(Action::RunBacktestSma)
     );
-    assert_eq!(keymap.action_in(key('g'), Some(Pane::Market)), None);
-    assert_eq!(keymap.action_in(key('s'), Some(Pane::Backtest)), None);
+    assert_eq!(keymap.action_in(key('g'), Some(Pane::MARKET)), None);
+    assert_eq!(keymap.action_in(key('s'), Some(Pane::BACKTEST)), None);
     assert_eq!(
-        keymap.action_in(key('r'), Some(Pane::Backtest)),
+        keymap.action_in(key('r'), Some(Pane::BACKTEST)),
         Some(Action::RunBacktest)
     );
     assert_eq!(keymap.action_for(key('r')), Some(Action::Reconnect));

@@ -42,11 +42,11 @@ fn default_keymap_binds_the_documented_keys() {
             press(KeyCode::BackTab, KeyModifiers::SHIFT),
             Action::PrevPane,
         ),
-        (char_key('1'), Action::ShowMarket),
-        (char_key('2'), Action::ShowHealth),
-        (char_key('3'), Action::ShowSignals),
-        (char_key('4'), Action::ShowModels),
-        (char_key('5'), Action::ShowBacktest),
+        (char_key('1'), Action::ShowPane(Pane::MARKET)),
+        (char_key('2'), Action::ShowPane(Pane::HEALTH)),
+        (char_key('3'), Action::ShowPane(Pane::SIGNALS)),
+        (char_key('4'), Action::ShowPane(Pane::MODELS)),
+        (char_key('5'), Action::ShowPane(Pane::BACKTEST)),
         (
             press(KeyCode::Enter, KeyModifiers::NONE),
             Action::ActivateModel,
@@ -198,7 +198,7 @@ fn symbols_wrap_both_ways() {
     act(&mut view, &snapshot, Action::PrevSymbol);
     assert_eq!(view.symbol_index, 2);
     // On the Health pane the keys still pick the symbol shown in the status bar.
-    act(&mut view, &snapshot, Action::ShowHealth);
+    act(&mut view, &snapshot, Action::ShowPane(Pane::HEALTH));
     act(&mut view, &snapshot, Action::NextSymbol);
     assert_eq!(view.symbol_index, 0);
 }
@@ -222,23 +222,23 @@ fn panes_switch_by_tab_and_number() {
     let snapshot = fixture::snapshot();
     let mut view = ViewState::default();
     for expected in [
-        Pane::Health,
-        Pane::Signals,
-        Pane::Models,
-        Pane::Backtest,
-        Pane::Market,
+        Pane::HEALTH,
+        Pane::SIGNALS,
+        Pane::MODELS,
+        Pane::BACKTEST,
+        Pane::MARKET,
     ] {
         act(&mut view, &snapshot, Action::NextPane);
         assert_eq!(view.pane, expected);
     }
     act(&mut view, &snapshot, Action::PrevPane);
-    assert_eq!(view.pane, Pane::Backtest);
+    assert_eq!(view.pane, Pane::BACKTEST);
     for (action, pane) in [
-        (Action::ShowMarket, Pane::Market),
-        (Action::ShowHealth, Pane::Health),
-        (Action::ShowSignals, Pane::Signals),
-        (Action::ShowModels, Pane::Models),
-        (Action::ShowBacktest, Pane::Backtest),
+        (Action::ShowPane(Pane::MARKET), Pane::MARKET),
+        (Action::ShowPane(Pane::HEALTH), Pane::HEALTH),
+        (Action::ShowPane(Pane::SIGNALS), Pane::SIGNALS),
+        (Action::ShowPane(Pane::MODELS), Pane::MODELS),
+        (Action::ShowPane(Pane::BACKTEST), Pane::BACKTEST),
     ] {
         act(&mut view, &snapshot, action);
         assert_eq!(view.pane, pane);
@@ -254,7 +254,7 @@ fn model_keys_send_commands_for_the_selection() {
         act(&mut view, &snapshot, Action::ActivateModel),
         Outcome::Continue
     );
-    act(&mut view, &snapshot, Action::ShowModels);
+    act(&mut view, &snapshot, Action::ShowPane(Pane::MODELS));
     // Up and down move the selection here, clamped to the list (3 models, newest first).
     for _ in 0..5 {
         act(&mut view, &snapshot, Action::NextSymbol);
@@ -275,7 +275,7 @@ fn model_keys_send_commands_for_the_selection() {
         Outcome::Send(Command::RollbackModel)
     );
     // Retrain is for the selected symbol and interval, from any pane.
-    act(&mut view, &snapshot, Action::ShowMarket);
+    act(&mut view, &snapshot, Action::ShowPane(Pane::MARKET));
     act(&mut view, &snapshot, Action::NextSymbol);
     act(&mut view, &snapshot, Action::NextInterval);
     assert_eq!(
@@ -288,7 +288,7 @@ fn model_keys_send_commands_for_the_selection() {
     // With no models, the model keys do nothing.
     let bare = fixture::snapshot();
     let mut view = ViewState {
-        pane: Pane::Models,
+        pane: Pane::MODELS,
         ..ViewState::default()
     };
     assert_eq!(
@@ -311,7 +311,7 @@ fn focused_part_gets_actions_first() {
     act(&mut view, &snapshot, Action::NextSymbol);
     assert_eq!((view.symbol_index, view.help_scroll), (0, 1));
     act(&mut view, &snapshot, Action::NextPane);
-    assert_eq!(view.pane, Pane::Market);
+    assert_eq!(view.pane, Pane::MARKET);
     assert_eq!(
         act(&mut view, &snapshot, Action::Reconnect),
         Outcome::Continue
@@ -320,7 +320,7 @@ fn focused_part_gets_actions_first() {
     act(&mut view, &snapshot, Action::CloseHelp);
     assert!(!view.help_open);
     // The Health pane uses the scroll keys for its stream table.
-    act(&mut view, &snapshot, Action::ShowHealth);
+    act(&mut view, &snapshot, Action::ShowPane(Pane::HEALTH));
     act(&mut view, &snapshot, Action::ScrollDown);
     assert_eq!(view.stream_scroll, 5);
     act(&mut view, &snapshot, Action::ScrollDown);
@@ -365,7 +365,7 @@ fn chart_keys_cycle_overlays_and_the_sub_chart_on_the_market_pane() {
     assert_ne!(before, render(120, 40, Some(&snapshot), &view));
     // On the Health pane the chart keys do nothing.
     let mut health = ViewState {
-        pane: Pane::Health,
+        pane: Pane::HEALTH,
         ..ViewState::default()
     };
     act(&mut health, &snapshot, Action::CycleOverlay);

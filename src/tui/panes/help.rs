@@ -41,14 +41,15 @@ pub enum HelpLine {
 pub fn lines(keymap: &Keymap) -> Vec<HelpLine> {
     let mut out = Vec::new();
     let mut groups: Vec<&'static str> = Vec::new();
-    for (action, _) in Action::ALL {
+    let actions = Action::all();
+    for action in &actions {
         if !groups.contains(&action.group()) {
             groups.push(action.group());
         }
     }
     for group in groups {
         let mut entries: Vec<(String, String)> = Vec::new();
-        for (action, _) in Action::ALL.iter().filter(|(a, _)| a.group() == group) {
+        for action in actions.iter().filter(|a| a.group() == group) {
             let mut by_desc: Vec<(Vec<String>, &str)> = Vec::new();
             for binding in keymap.bindings().iter().filter(|b| b.action == *action) {
                 match by_desc.iter_mut().find(|(_, d)| *d == binding.desc) {

@@ -35,34 +35,36 @@ pub struct PaneSpec {
 }
 
 /// The panes in tab order (number keys 1, 2, ...): the one list a new pane (one file in this
-/// folder) is added to; its keys go in `config/keymap.toml`.
+/// folder) is added to. Its entry names it (`pane: Pane::new("drift")`), which gives it a tab,
+/// the `show_drift` action and `pane = "drift"` bindings; its default keys go in
+/// `config/keymap.toml`.
 pub const PANES: [PaneSpec; 5] = [
     PaneSpec {
-        pane: Pane::Market,
+        pane: Pane::MARKET,
         title: "Market",
         draw: market::draw,
         handle: |view, action, _| market::handle(view, action),
     },
     PaneSpec {
-        pane: Pane::Health,
+        pane: Pane::HEALTH,
         title: "Health",
         draw: health::draw,
         handle: health::handle,
     },
     PaneSpec {
-        pane: Pane::Signals,
+        pane: Pane::SIGNALS,
         title: "Signals",
         draw: signals::draw,
         handle: |_, _, _| EventState::NotConsumed,
     },
     PaneSpec {
-        pane: Pane::Models,
+        pane: Pane::MODELS,
         title: "Models",
         draw: models::draw,
         handle: models::handle,
     },
     PaneSpec {
-        pane: Pane::Backtest,
+        pane: Pane::BACKTEST,
         title: "Backtest",
         draw: backtest::draw,
         handle: backtest::handle,
@@ -168,5 +170,48 @@ fn too_small(buf: &mut Buffer, area: Rect) {
             &need,
             theme::muted(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry in [`PANES`] is all a pane needs to be reached: a tab, a `show_<id>` action, a
+    /// `pane = "<id>"` binding scope, and (for the built-in panes) a number key.
+    #[test]
+    fn every_listed_pane_is_reachable_from_its_entry_alone() {
+        let keymap = Keymap::default_bindings();
+        for (i, spec) in PANES.iter().enumerate() {
+            let id = spec.pane.id();
+            assert_eq!(Pane::ALL[i], spec.pane);
+            assert_eq!(spec.pane.spec().title, spec.title);
+            assert_eq!(Pane::from_name(id), Some(spec.pane));
+            let show = Action::from_name(&format!("show_{id}"));
+            assert_eq!(show, Some(Action::ShowPane(spec.pane)), "{id}");
+            assert!(
+                keymap
+                    .bindings()
+                    .iter()
+                    .any(|b| b.action == Action::ShowPane(spec.pane) && b.pane.is_none()),
+                "no default key shows the {id} pane"
+            );
+            let mut view = ViewState::default();
+            view.handle(Action::ShowPane(spec.pane), None, &keymap);
+            assert_eq!(view.pane, spec.pane);
+        }
+        for (i, a) in PANES.iter().enumerate() {
+            let id = a.pane.id();
+            assert!(
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase()),
+                "{id:?}"
+            );
+            assert!(
+                PANES[i + 1..].iter().all(|b| b.pane != a.pane),
+                "{id} listed twice"
+            );
+        }
+        assert_eq!(Action::from_name("show_nowhere"), None);
+        assert_eq!(ViewState::default().pane, PANES[0].pane);
     }
 }
