@@ -1,18 +1,19 @@
-//! `trademon train`: trains an ensemble on stored candles, shows progress, reports the held-out
-//! test scores beside both baselines (saying plainly when the model does not beat them), and
-//! registers the result as a challenger.
+//! `trademon train`: trains an ensemble on stored candles ([`crate::model::training_run`]), shows
+//! progress, reports the held-out test scores beside both baselines (saying plainly when the
+//! model does not beat them), and registers the result as a challenger.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use crate::domain::{Candle, Interval, Symbol};
 use crate::model::ensemble::EnsembleParams;
-use crate::model::registry::{ModelRecord, Origin, RegistryError, TrainedOn};
-use crate::model::train::{Progress, TrainError, TrainSpec, Trained, TrainingReport, train};
-use crate::store::{Store, StoreError};
+use crate::model::registry::TrainedOn;
+use crate::model::train::{Progress, TrainSpec};
+use crate::model::training_run::{self, TrainingData};
+
+pub use crate::model::registry::data_origin;
+pub use crate::model::training_run::{TrainOutput, TrainRunError as TrainCommandError, register};
 
 /// What to train on.
 #[derive(Clone, Debug)]
@@ -25,115 +26,61 @@ pub struct TrainArgs {
     pub progress: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TrainCommandError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(
-        "no {symbol} {interval} candles in {db}{range}: import some (`trademon import`) or let the \
-         console record them; the built-in exchange's candles are in simulated.db (--sim)"
-    )]
-    NoCandles {
-        symbol: Symbol,
-        interval: Interval,
-        db: String,
-        range: String,
-    },
-    #[error("training {symbol} {interval}: {source}")]
-    Train {
-        symbol: Symbol,
-        interval: Interval,
-        #[source]
-        source: Box<TrainError>,
-    },
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    #[error("the trained model cannot be stored: {0}")]
-    Encode(String),
+impl TrainArgs {
+    /// The stored candles these arguments name.
+    pub fn data(&self) -> TrainingData {
+        TrainingData {
+            symbol: self.symbol,
+            interval: self.interval,
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+        }
+    }
 }
 
-/// The command's result.
-#[derive(Clone, Debug, Serialize)]
-pub struct TrainOutput {
-    pub model: ModelRecord,
-    pub report: TrainingReport,
-    /// Lower test log-loss than both baselines.
-    pub beats_baselines: bool,
-}
-
-pub use crate::model::registry::data_origin;
-
-/// The stored candles `args` name and `spec` with the series' market calendar, which decides
-/// which holes are gaps (the model keeps it in its lineage): what [`run`] trains on.
+/// What [`run`] trains on: [`training_run::load`] of the candles `args` name.
 pub fn load(
     db: &Path,
     args: &TrainArgs,
     spec: &TrainSpec,
 ) -> Result<(Vec<Candle>, TrainSpec), TrainCommandError> {
-    let store = Store::open(db)?;
-    let from = args.from_ms.unwrap_or(i64::MIN);
-    let to = args.to_ms.unwrap_or(i64::MAX);
-    let candles = store.candles_between(args.symbol, args.interval, from, to)?;
-    if candles.is_empty() {
-        let range = match (args.from_ms, args.to_ms) {
-            (None, None) => String::new(),
-            _ => format!(" between {from} and {to} (UTC ms)"),
-        };
-        return Err(TrainCommandError::NoCandles {
-            symbol: args.symbol,
-            interval: args.interval,
-            db: db.display().to_string(),
-            range,
-        });
-    }
-    let mut spec = spec.clone();
-    spec.data.calendar = store.calendar(args.symbol, args.interval)?;
-    Ok((candles, spec))
+    training_run::load(db, &args.data(), spec)
 }
 
-/// Trains on the stored candles of `args`, registers the model and returns both.
+/// Trains on the stored candles of `args` ([`training_run::run`]), drawing a progress bar on
+/// stderr when asked, and returns the registered model with its report.
 pub fn run(
     db: &Path,
     args: &TrainArgs,
     spec: &TrainSpec,
 ) -> Result<TrainOutput, TrainCommandError> {
-    let (candles, spec) = load(db, args, spec)?;
-    let spec = &spec;
-    let bar = args.progress.then(|| progress_bar(spec));
+    // The bar appears with the first progress, once the candles are loaded.
+    let mut bar: Option<ProgressBar> = None;
     let mut on_progress = |p: &Progress| {
-        if let Some(bar) = &bar {
-            bar.set_position(((p.member - 1) * spec.epochs + p.epoch) as u64);
-            bar.set_message(format!(
-                "member {}/{} epoch {}/{}  loss {:.4}  validation {:.4} ({:.1}% right)",
-                p.member,
-                p.members,
-                p.epoch,
-                p.epochs,
-                p.train_loss,
-                p.validation_loss,
-                100.0 * p.validation_accuracy
-            ));
+        if !args.progress {
+            return;
         }
+        let bar = bar.get_or_insert_with(|| progress_bar(spec));
+        bar.set_position(((p.member - 1) * spec.epochs + p.epoch) as u64);
+        bar.set_message(format!(
+            "member {}/{} epoch {}/{}  loss {:.4}  validation {:.4} ({:.1}% right)",
+            p.member,
+            p.members,
+            p.epoch,
+            p.epochs,
+            p.train_loss,
+            p.validation_loss,
+            100.0 * p.validation_accuracy
+        ));
     };
-    let stop = AtomicBool::new(false);
-    let trained =
-        train(&candles, args.interval, spec, &mut on_progress, &stop).map_err(|source| {
-            TrainCommandError::Train {
-                symbol: args.symbol,
-                interval: args.interval,
-                source: Box::new(source),
-            }
-        })?;
-    if let Some(bar) = bar {
+    let output = training_run::run(db, &args.data(), spec, &mut on_progress);
+    // A failed training leaves its bar where it stopped; a finished one is cleared.
+    if let Some(bar) = bar
+        && !matches!(output, Err(TrainCommandError::Train { .. }))
+    {
         bar.finish_and_clear();
     }
-    let model = register(db, args.symbol, args.interval, &trained, Origin::Trained)?;
-    let beats_baselines = trained.report.test.beats_baselines();
-    Ok(TrainOutput {
-        model,
-        report: trained.report,
-        beats_baselines,
-    })
+    output
 }
 
 fn progress_bar(spec: &TrainSpec) -> ProgressBar {
@@ -144,24 +91,6 @@ fn progress_bar(spec: &TrainSpec) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
-}
-
-/// Registers a trained ensemble: [`crate::model::registry::register_trained`].
-pub fn register(
-    db: &Path,
-    symbol: Symbol,
-    interval: Interval,
-    trained: &Trained,
-    origin: Origin,
-) -> Result<ModelRecord, TrainCommandError> {
-    let mut registry = crate::model::registry::Registry::open(db)?;
-    Ok(crate::model::registry::register_trained(
-        &mut registry,
-        symbol,
-        interval,
-        trained,
-        origin,
-    )?)
 }
 
 /// The human report.

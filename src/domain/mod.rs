@@ -13,6 +13,7 @@ mod interval;
 mod signal;
 mod symbol;
 mod thin;
+mod time;
 
 pub use backtest_metrics::BacktestMetrics;
 pub use calendar::{
@@ -25,3 +26,4 @@ pub use interval::{Interval, IntervalError};
 pub use signal::Signal;
 pub use symbol::{Symbol, SymbolError};
 pub use thin::thin;
+pub use time::parse_time;

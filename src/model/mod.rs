@@ -21,6 +21,10 @@
 //! logistic baselines and the metrics ([`baseline`], [`logistic`], [`metrics`]), the ensemble's
 //! signal ([`signal`]) and its thresholds calibrated on the validation split ([`calibrate`]),
 //! and the registry that keeps every trained version in SQLite ([`registry`]).
+//!
+//! The use cases the CLI runs on them: a training run on stored candles ([`training_run`]), the
+//! feature export ([`feature_export`]), evaluating a registered model on input windows
+//! ([`eval`]) and importing a member trained in PyTorch ([`torch_import`]).
 
 pub mod baseline;
 pub mod calibrate;
@@ -29,6 +33,8 @@ pub mod data_error;
 pub mod dataset;
 pub mod demo;
 pub mod ensemble;
+pub mod eval;
+pub mod feature_export;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;
@@ -38,8 +44,10 @@ pub mod prepare;
 pub mod registry;
 pub mod signal;
 pub mod split;
+pub mod torch_import;
 pub mod torch_member;
 pub mod train;
+pub mod training_run;
 pub mod weighting;
 
 pub mod adamw;
