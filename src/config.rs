@@ -231,8 +231,17 @@ impl Config {
                 "must be above 0 and at most feed.reconnect_max_ms".into(),
             );
         }
-        if feed.silence_timeout_secs == 0 {
-            return err("feed.silence_timeout_secs", "must be above 0".into());
+        if feed.reconnect_max_ms > 3_600_000 {
+            return err(
+                "feed.reconnect_max_ms",
+                "must be at most 3600000 (an hour)".into(),
+            );
+        }
+        if feed.silence_timeout_secs == 0 || feed.silence_timeout_secs > 86_400 {
+            return err(
+                "feed.silence_timeout_secs",
+                "must be above 0 and at most 86400".into(),
+            );
         }
         if feed.rotate_after_secs == 0 || feed.rotate_after_secs >= 86_400 {
             return err(
@@ -288,13 +297,31 @@ impl Config {
                 );
             }
         }
-        if !(b.cash.is_finite() && b.cash > 0.0) {
-            return err("backtest.cash", format!("{} must be above 0", b.cash));
+        if !(b.cash.is_finite() && b.cash > 0.0 && b.cash <= 1e15) {
+            return err(
+                "backtest.cash",
+                format!("{} must be above 0 and at most 1e15", b.cash),
+            );
         }
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
             return err(
                 "store.batch_max_rows",
                 "batch limits must be above 0".into(),
+            );
+        }
+        if self.store.batch_max_rows > 100_000 {
+            return err(
+                "store.batch_max_rows",
+                format!("{} must be at most 100000", self.store.batch_max_rows),
+            );
+        }
+        if self.store.batch_max_ms > 60_000 {
+            return err(
+                "store.batch_max_ms",
+                format!(
+                    "{} must be at most 60000 (a minute of rows held)",
+                    self.store.batch_max_ms
+                ),
             );
         }
         if self.ui.keep_candles < 10 || self.ui.keep_candles > 100_000 {

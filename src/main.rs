@@ -384,6 +384,9 @@ fn real_main() -> Result<ExitCode> {
                 } else {
                     emit(&summary.to_text())?;
                 }
+                if let Some(failure) = summary.store_failure() {
+                    return Err(commands::run::StoreFailure(failure).into());
+                }
             } else {
                 let keymap = trademon::tui::Keymap::load(commands::run::user_keymap().as_deref())?;
                 runtime.block_on(commands::run::console(args, keymap))?;

@@ -68,7 +68,8 @@ pub fn exit_code<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>)
             || cause.is::<crate::tui::TuiError>()
             || cause.is::<crate::engine::RuntimeError>()
             || cause.is::<tokio::task::JoinError>()
-            || cause.is::<super::download::Incomplete>();
+            || cause.is::<super::download::Incomplete>()
+            || cause.is::<super::run::StoreFailure>();
         if runtime {
             return EXIT_RUNTIME;
         }

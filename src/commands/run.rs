@@ -1,12 +1,14 @@
 //! `trademon run`: the console (or, with `--headless`, the same engine without a terminal).
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Dirs};
 use crate::domain::{Interval, Symbol};
 use crate::engine::{EngineSummary, Runtime, RuntimeError, RuntimeOptions, Source};
 use crate::protocol::SourceInfo;
+use crate::store::writer::WriterStats;
 use crate::store::{Store, StoreError};
 
 /// What `run` was asked for, after the command line was laid over the config.
@@ -53,13 +55,49 @@ pub struct HeadlessSummary {
     pub candles_backfilled: u64,
     pub parse_errors: u64,
     pub rate_limited: u64,
+    /// What the store's owner did with the rows.
+    pub store: StoreCounts,
     pub peak_rss_bytes: Option<u64>,
+}
+
+/// A run that could not store what it received (exit 1, after its summary).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreFailure(pub String);
+
+/// The store's side of a headless run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StoreCounts {
+    /// Rows committed (candles, events, predictions, outcomes).
+    pub rows_stored: u64,
+    /// Rows never stored: the run fails when there are any.
+    pub rows_lost: u64,
+    /// Commits that failed; their rows were held and tried again.
+    pub failed_commits: u64,
+    pub last_error: Option<String>,
+}
+
+impl HeadlessSummary {
+    /// Why the run failed to store what it received, if it did: a headless run with this exits
+    /// 1 after its summary.
+    pub fn store_failure(&self) -> Option<String> {
+        let s = &self.store;
+        (s.rows_lost > 0).then(|| {
+            format!(
+                "{} rows were not stored in {} ({} failed commits; last error: {})",
+                s.rows_lost,
+                self.database,
+                s.failed_commits,
+                s.last_error.as_deref().unwrap_or("none")
+            )
+        })
+    }
 }
 
 /// Runs the engine with no terminal until `run_for` passes or Ctrl-C, then summarises.
 pub async fn headless(args: RunArgs) -> Result<HeadlessSummary, RuntimeError> {
     let started = Instant::now();
-    let runtime = Runtime::start(RuntimeOptions {
+    let mut runtime = Runtime::start(RuntimeOptions {
         config: args.config.clone(),
         db_path: args.db_path.clone(),
         source: args.source.clone(),
@@ -67,35 +105,38 @@ pub async fn headless(args: RunArgs) -> Result<HeadlessSummary, RuntimeError> {
     })
     .await?;
     let source = runtime.source.clone();
-    match args.run_for {
-        Some(d) => {
-            tokio::select! {
-                _ = tokio::time::sleep(d) => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
+    let stats = runtime.store_stats();
+    let run_for = async {
+        match args.run_for {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
         }
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+    };
+    tokio::select! {
+        () = run_for => {}
+        _ = tokio::signal::ctrl_c() => {}
+        // The store's owner died; `stop` says why.
+        () = runtime.engine_stopped() => {}
     }
     let summary = runtime.stop().await?;
-    summarise(&args, source, summary, started.elapsed()).map_err(RuntimeError::from)
+    summarise(&args, source, summary, &stats, started.elapsed()).map_err(RuntimeError::from)
 }
 
 fn summarise(
     args: &RunArgs,
     source: SourceInfo,
     summary: EngineSummary,
+    stats: &WriterStats,
     elapsed: Duration,
 ) -> Result<HeadlessSummary, StoreError> {
-    let store = Store::open(&args.db_path)?;
+    let store = Store::open_reader(&args.db_path)?;
     let mut series = Vec::new();
     for (symbol, counts) in &summary.candles_stored {
-        for (interval, stored) in counts {
+        for (interval, _) in counts {
             series.push(SeriesCount {
                 symbol: *symbol,
                 interval: *interval,
-                stored_this_run: *stored,
+                stored_this_run: stats.candles_stored(*symbol, *interval),
                 in_database: store.count_candles(*symbol, *interval)?,
                 gaps_in_database: store.gaps(*symbol, *interval)?.len(),
             });
@@ -113,6 +154,12 @@ fn summarise(
         candles_backfilled: summary.candles_backfilled,
         parse_errors: summary.parse_errors,
         rate_limited: summary.rate_limited,
+        store: StoreCounts {
+            rows_stored: stats.rows_stored.load(Ordering::Relaxed),
+            rows_lost: stats.rows_lost.load(Ordering::Relaxed),
+            failed_commits: stats.errors.load(Ordering::Relaxed),
+            last_error: stats.last_error.lock().ok().and_then(|e| e.clone()),
+        },
         peak_rss_bytes: super::peak_rss_bytes(),
     })
 }
@@ -152,6 +199,16 @@ impl HeadlessSummary {
             self.parse_errors,
             self.rate_limited
         ));
+        let s = &self.store;
+        if s.rows_lost > 0 || s.failed_commits > 0 {
+            out.push_str(&format!(
+                "store: {} rows stored, {} NOT stored, {} failed commits (last error: {})\n",
+                s.rows_stored,
+                s.rows_lost,
+                s.failed_commits,
+                s.last_error.as_deref().unwrap_or("none")
+            ));
+        }
         if let Some(b) = self.peak_rss_bytes {
             out.push_str(&format!("peak resident memory {:.1} MB\n", b as f64 / 1e6));
         }

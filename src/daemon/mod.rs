@@ -79,7 +79,12 @@ pub async fn run(
     ));
     tracing::info!(socket = %options.socket.display(), pid = std::process::id(), "daemon: serving");
     ready(socket_file.path());
-    stop.await;
+    tokio::select! {
+        () = stop => {}
+        // The store's owner died: nothing more could be stored, so the daemon stops with it
+        // (the error comes from `runtime.stop` below).
+        () = runtime.engine_stopped() => tracing::error!("daemon: the engine stopped on its own"),
+    }
     tracing::info!("daemon: stopping");
     let _ = shutdown_tx.send(true);
     let _ = server.await;

@@ -63,6 +63,8 @@ pub struct EngineSummary {
     pub candles_backfilled: u64,
     pub parse_errors: u64,
     pub rate_limited: u64,
+    /// Why the engine stopped on its own (the store's owner died), if it did.
+    pub stopped_early: Option<String>,
 }
 
 /// Initial state: the series loaded from the store.
@@ -569,6 +571,7 @@ impl Engine {
             candles_backfilled: self.health.candles_backfilled,
             parse_errors: self.health.parse_errors,
             rate_limited: self.health.rate_limited,
+            stopped_early: None,
         }
     }
 
@@ -585,6 +588,7 @@ impl Engine {
         price_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         self.publisher.resync(&self.state);
         let mut commands_open = true;
+        let mut stopped_early = None;
         loop {
             tokio::select! {
                 event = market.recv() => match event {
@@ -598,6 +602,16 @@ impl Engine {
                 Some(event) = self.jobs.recv() => self.on_job(event),
                 _ = health_tick.tick() => {
                     self.report_health();
+                    if self.writer_stats.stopped.load(Ordering::Relaxed) {
+                        // Nothing received from now on could be stored: stop, loudly.
+                        let why = format!(
+                            "the store writer stopped ({})",
+                            self.writer_stats.problem().unwrap_or_else(|| "no reason given".into())
+                        );
+                        tracing::error!("engine: stopping: {why}");
+                        stopped_early = Some(why);
+                        break;
+                    }
                     let now_ms = self.options.clock.now_ms();
                     let mut out = Effects::default();
                     for component in self.components() {
@@ -619,6 +633,9 @@ impl Engine {
         self.backtests.stop();
         self.flush_prices();
         self.report_health();
-        self.summary()
+        EngineSummary {
+            stopped_early,
+            ..self.summary()
+        }
     }
 }

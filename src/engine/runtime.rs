@@ -62,6 +62,8 @@ pub struct Runtime {
     pub db_path: PathBuf,
     shutdown: watch::Sender<bool>,
     engine: JoinHandle<EngineSummary>,
+    /// The engine's end, once [`Runtime::engine_stopped`] has seen it.
+    engine_ended: Option<Result<EngineSummary, tokio::task::JoinError>>,
     feed: JoinHandle<()>,
     writer: Writer,
     market: Box<dyn MarketSource>,
@@ -90,6 +92,7 @@ impl Runtime {
         let config = &options.config;
         let feed_config = &config.feed;
         let store = Store::open(&options.db_path)?;
+        store.ensure_writable()?;
         // Where the stored series end: the built-in exchange starts its market after that.
         let mut newest_close_ms = None;
         for &s in &feed_config.symbols {
@@ -192,6 +195,7 @@ impl Runtime {
             db_path: options.db_path,
             shutdown,
             engine,
+            engine_ended: None,
             feed,
             writer,
             market,
@@ -209,6 +213,19 @@ impl Runtime {
         Some(built_in.handle())
     }
 
+    /// Completes when the engine stops on its own (its store's owner died), before it is asked
+    /// to; pending forever otherwise. Safe to use in `select!` and to call again.
+    pub async fn engine_stopped(&mut self) {
+        if self.engine_ended.is_none() {
+            self.engine_ended = Some((&mut self.engine).await);
+        }
+    }
+
+    /// The store owner's counters.
+    pub fn store_stats(&self) -> Arc<crate::store::writer::WriterStats> {
+        self.writer.stats()
+    }
+
     /// Waits until everything received so far is committed to the store.
     pub fn flush_store(&self) {
         self.writer.flush();
@@ -218,10 +235,11 @@ impl Runtime {
     pub async fn stop(self) -> Result<EngineSummary, RuntimeError> {
         let _ = self.shutdown.send(true);
         let _ = self.feed.await;
-        let summary = self
-            .engine
-            .await
-            .map_err(|e| RuntimeError::Task(e.to_string()))?;
+        let summary = match self.engine_ended {
+            Some(ended) => ended,
+            None => self.engine.await,
+        }
+        .map_err(|e| RuntimeError::Task(e.to_string()))?;
         self.market.shutdown();
         tokio::task::spawn_blocking(move || self.writer.finish())
             .await

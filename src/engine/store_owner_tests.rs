@@ -43,6 +43,15 @@ fn engine(db: &Path) -> (Engine, Writer) {
 
 /// [`engine`] with the model settings `model` (what a retrain in the console uses).
 fn engine_with(db: &Path, model: crate::config::ModelConfig) -> (Engine, Writer) {
+    engine_ticking(db, model, Duration::from_secs(1))
+}
+
+/// [`engine_with`] publishing health every `health_every`.
+fn engine_ticking(
+    db: &Path,
+    model: crate::config::ModelConfig,
+    health_every: Duration,
+) -> (Engine, Writer) {
     let options = EngineOptions {
         source: SourceInfo::replay("test"),
         symbols: vec![btc()],
@@ -50,7 +59,7 @@ fn engine_with(db: &Path, model: crate::config::ModelConfig) -> (Engine, Writer)
         trades: false,
         keep_candles: 100,
         stale_after: Duration::from_secs(10),
-        health_every: Duration::from_secs(1),
+        health_every,
         price_every: Duration::from_millis(100),
         model,
         backtest: crate::config::Config::default().backtest,
@@ -177,6 +186,49 @@ fn a_dead_owner_turns_the_health_report_degraded_and_counts_what_it_lost() {
     assert!(problem.contains("writer stopped"), "{problem}");
     assert!(problem.contains("1 rows not stored"), "{problem}");
     drop(engine);
+    drop(tx);
+    assert!(writer.finish().is_err(), "finishing says the writer died");
+}
+
+/// Issue 13, item 2: the writer died (an absurd batch size made it panic) and the engine ran on,
+/// summarising rows it never stored. Now a dead owner stops the engine, which says why.
+#[test]
+fn a_dead_owner_stops_the_engine_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let (engine, writer) = engine_ticking(
+        &db,
+        crate::config::Config::default().model,
+        Duration::from_millis(20),
+    );
+    let tx = writer.sender();
+    let _ = tx.call(|reply: std::sync::mpsc::SyncSender<()>| {
+        WriteOp::Registry(RegistryJob::new(move |_| {
+            let _keep = reply;
+            panic!("capacity overflow");
+        }))
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The feed and the commands stay open and shutdown never comes: only the dead owner can
+    // end this run.
+    let (_market_tx, market) = tokio::sync::mpsc::channel(8);
+    let (_command_tx, commands) = tokio::sync::mpsc::channel(8);
+    let (_shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+    let summary = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                engine.run(market, commands, shutdown),
+            )
+            .await
+        })
+        .expect("the engine stops by itself once its store owner is dead");
+    let why = summary.stopped_early.expect("it says why it stopped");
+    assert!(why.contains("writer stopped"), "{why}");
+    assert!(why.contains("capacity overflow"), "{why}");
     drop(tx);
     assert!(writer.finish().is_err(), "finishing says the writer died");
 }

@@ -57,6 +57,11 @@ pub enum StoreError {
         "database {path}: the store writer died ({reason}); what was sent after that was not stored"
     )]
     WriterDied { path: String, reason: String },
+    #[error(
+        "database {path} is read-only: trademon cannot store anything in it (check the \
+         permissions of the file and its directory, and that the disk is not mounted read-only)"
+    )]
+    ReadOnly { path: String },
     #[error("database {path} is not a SQLite database (or is encrypted); it was left untouched")]
     NotADatabase { path: String },
     #[error("cannot create the directory for {path}: {source}")]
@@ -132,6 +137,21 @@ impl Store {
         };
         store.migrate(version)?;
         Ok(store)
+    }
+
+    /// Refuses a store that cannot be written (a read-only file, directory or mount), before its
+    /// owner starts: otherwise every commit would fail while the program ran on.
+    pub fn ensure_writable(&self) -> Result<(), StoreError> {
+        let read_only = self
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| self.err(e))?;
+        if read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.display().to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// A read-only connection to a store that its owner has already opened with [`Store::open`]:

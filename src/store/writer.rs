@@ -4,6 +4,7 @@
 //! writes that answer (a backtest run, a registry change) commit what is pending first, then run
 //! in their own transaction and answer over a one-shot channel.
 
+mod commits;
 mod handle;
 
 use std::panic::AssertUnwindSafe;
@@ -19,7 +20,9 @@ use super::rows::{OutcomeRow, PredictionRow, write_outcomes, write_predictions};
 use super::{BacktestRunRow, Conflict, Store, StoreError, write_candles, write_events};
 use crate::domain::FeedEvent;
 use crate::domain::{Candle, Interval, Symbol};
-pub use handle::{PENDING_MAX, WriteLost, WriteSender, WriterStats};
+use commits::{Commits, finish_held};
+pub use commits::{RETRY_MAX, SHUTDOWN_DEADLINE};
+pub use handle::{PENDING_MAX, STORE_ERRORS_RECENT, WriteLost, WriteSender, WriterStats};
 
 /// How often the writer copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
@@ -97,7 +100,7 @@ impl Writer {
             .spawn(move || {
                 let stats = thread_stats;
                 let mut rows = Pending {
-                    candles: Vec::with_capacity(options.batch_max_rows),
+                    candles: Vec::with_capacity(options.batch_max_rows.min(PENDING_MAX)),
                     ..Pending::default()
                 };
                 let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -178,39 +181,41 @@ fn run(
     if let Err(e) = store.conn.pragma_update(None, "foreign_keys", true) {
         tracing::warn!(error = %e, "cannot turn on foreign keys for registry changes");
     }
+    let mut commits = Commits::default();
     let mut last_checkpoint = Instant::now();
+    let mut checkpoint_failing = false;
     loop {
-        // Block for the first op of a batch, then gather until the deadline, the row limit, or a
-        // write that answers.
-        let first = match rx.recv() {
-            Ok(op) => op,
-            Err(_) => break,
+        // Block for the first op of a batch (while commits fail, only until the next try), then
+        // gather until the deadline, the row limit, or a write that answers.
+        let first = match &commits.failing {
+            None => match rx.recv() {
+                Ok(op) => Some(op),
+                Err(_) => break,
+            },
+            Some(f) => {
+                match rx.recv_timeout(f.next_try.saturating_duration_since(Instant::now())) {
+                    Ok(op) => Some(op),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
         };
-        let deadline = Instant::now() + max_wait;
-        let mut next = Some(first);
+        let now = Instant::now();
+        let deadline = match &commits.failing {
+            Some(f) => f.next_try.max(now + max_wait),
+            None => now + max_wait,
+        };
+        let mut next = first;
         let mut closed = false;
         let mut call = None;
         loop {
-            match next.take() {
-                Some(WriteOp::Candle(s, i, c)) => rows.candles.push((s, i, c)),
-                Some(WriteOp::Event(e)) => rows.events.push(e),
-                Some(WriteOp::Prediction(p)) => rows.predictions.push(p),
-                Some(WriteOp::Outcome(o)) => rows.outcomes.push(o),
-                Some(WriteOp::Flush(done)) => {
-                    call = Some(Call::Flush(done));
+            if let Some(op) = next.take() {
+                call = commits.hold(rows, op, stats);
+                if call.is_some() {
                     break;
                 }
-                Some(WriteOp::BacktestRun(run, reply)) => {
-                    call = Some(Call::BacktestRun(run, reply));
-                    break;
-                }
-                Some(WriteOp::Registry(job)) => {
-                    call = Some(Call::Registry(job));
-                    break;
-                }
-                None => {}
             }
-            if rows.len() >= options.batch_max_rows {
+            if commits.failing.is_none() && rows.len() >= options.batch_max_rows {
                 break;
             }
             let now = Instant::now();
@@ -226,7 +231,11 @@ fn run(
                 }
             }
         }
-        commit(store, rows, stats);
+        // A write that answers tries the held rows first, whatever the backoff says: it is
+        // committed after them or not at all.
+        if call.is_some() || commits.due(Instant::now()) {
+            commits.commit(store, rows, stats);
+        }
         match call {
             Some(Call::Flush(done)) => {
                 let _ = done.send(());
@@ -245,22 +254,35 @@ fn run(
         if closed {
             break;
         }
-        // Checkpoint between batches, never inside a commit, at most once a second.
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        // Checkpoint between batches, never inside a commit, at most once a second, and not
+        // while commits fail (it would fail the same way).
+        if commits.failing.is_none() && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             let started = Instant::now();
             match store.checkpoint_passive() {
                 Ok(()) => {
                     if let Ok(mut w) = stats.checkpoint_latency.lock() {
                         w.record_micros(started.elapsed().as_micros() as u64);
                     }
+                    checkpoint_failing = false;
                 }
-                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
+                Err(e) => {
+                    // Said once per streak: it is tried again every second.
+                    if !checkpoint_failing {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; trying again each second");
+                    }
+                    checkpoint_failing = true;
+                }
             }
             last_checkpoint = Instant::now();
         }
     }
-    commit(store, rows, stats);
-    store.checkpoint()
+    finish_held(store, rows, stats, &mut commits);
+    // What is committed is safe in the WAL; a checkpoint that fails (a full disk) only leaves
+    // it there for the next open to copy back.
+    if let Err(e) = store.checkpoint() {
+        tracing::warn!(error = %e, "store writer: the closing WAL checkpoint failed; the WAL keeps the rows");
+    }
+    Ok(())
 }
 
 /// Rows waiting for the next commit.
@@ -285,9 +307,11 @@ impl Pending {
     }
 }
 
-fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) {
+/// Commits the held rows in one transaction. On failure they stay held for the next try, and
+/// the error's text comes back (the caller logs it once per change).
+fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) -> Result<(), String> {
     if rows.len() == 0 {
-        return;
+        return Ok(());
     }
     let started = Instant::now();
     let result = (|| -> rusqlite::Result<()> {
@@ -305,28 +329,13 @@ fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) {
             if let Ok(mut w) = stats.commit_latency.lock() {
                 w.record_micros(elapsed.as_micros() as u64);
             }
-            stats
-                .rows_stored
-                .fetch_add(rows.len() as u64, Ordering::Relaxed);
-            stats.batches.fetch_add(1, Ordering::Relaxed);
-            stats.failing.store(false, Ordering::Relaxed);
+            stats.stored(rows.len() as u64, &rows.candles);
             rows.clear();
+            Ok(())
         }
         Err(e) => {
-            // Keep the rows: the next batch retries them. A write error is loud, never silent.
-            stats.errors.fetch_add(1, Ordering::Relaxed);
-            stats.failing.store(true, Ordering::Relaxed);
-            tracing::error!(error = %e, "store writer commit failed; will retry with the next batch");
-            if let Ok(mut last) = stats.last_error.lock() {
-                *last = Some(e.to_string());
-            }
-            // Kept rows are bounded like the queue: past it they are dropped, counted.
-            if rows.len() > PENDING_MAX {
-                stats
-                    .rows_lost
-                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
-                rows.clear();
-            }
+            stats.failed(&e.to_string());
+            Err(e.to_string())
         }
     }
 }

@@ -1,18 +1,25 @@
 //! What the rest of the program holds of the store owner: a handle that queues rows (bounded,
 //! never silently dropped) and asks for writes that need an answer, and the owner's counters.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::super::latency::LatencyWindow;
 use super::WriteOp;
+use crate::domain::{Candle, Interval, Symbol};
 
 /// Operations waiting for the owner, at most. A row sent while this many wait is not stored: it
 /// is counted in [`WriterStats::rows_lost`] and the engine's health turns degraded. At the live
 /// rates (a few hundred rows a second) a full queue means the owner has been stuck for a minute
 /// or more; blocking the engine's loop on it instead would freeze the console with it.
 pub const PENDING_MAX: usize = 16_384;
+
+/// A failed commit keeps the store degraded this long after it, even when a later commit
+/// succeeded: a disk that fails every few commits is not healthy between them.
+pub const STORE_ERRORS_RECENT: Duration = Duration::from_secs(60);
 
 /// Counters the writer keeps; read by the Health pane and `trademon status`.
 #[derive(Debug)]
@@ -34,6 +41,10 @@ pub struct WriterStats {
     /// Time spent in WAL checkpoints, which run between batches.
     pub checkpoint_latency: Mutex<LatencyWindow>,
     pub last_error: Mutex<Option<String>>,
+    /// When the last commit failed.
+    pub last_failure: Mutex<Option<Instant>>,
+    /// Candles committed since the owner started, per series.
+    pub candles_stored: Mutex<HashMap<(Symbol, Interval), u64>>,
 }
 
 impl WriterStats {
@@ -49,7 +60,50 @@ impl WriterStats {
             commit_latency: Mutex::new(LatencyWindow::new(1024)),
             checkpoint_latency: Mutex::new(LatencyWindow::new(256)),
             last_error: Mutex::new(None),
+            last_failure: Mutex::new(None),
+            candles_stored: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts a commit of `rows` rows, `candles` among them.
+    pub(super) fn stored(&self, rows: u64, candles: &[(Symbol, Interval, Candle)]) {
+        self.rows_stored.fetch_add(rows, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.failing.store(false, Ordering::Relaxed);
+        if let Ok(mut by_series) = self.candles_stored.lock() {
+            for (s, i, _) in candles {
+                *by_series.entry((*s, *i)).or_default() += 1;
+            }
+        }
+    }
+
+    /// Counts a failed commit.
+    pub(super) fn failed(&self, reason: &str) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.failing.store(true, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(reason.to_string());
+        }
+        if let Ok(mut at) = self.last_failure.lock() {
+            *at = Some(Instant::now());
+        }
+    }
+
+    /// Candles of `series` committed since the owner started.
+    pub fn candles_stored(&self, symbol: Symbol, interval: Interval) -> u64 {
+        self.candles_stored
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(symbol, interval)).copied())
+            .unwrap_or(0)
+    }
+
+    fn last_error_text(&self) -> String {
+        self.last_error
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_else(|| "unknown error".into())
     }
 
     /// (p50, p99) of recent commit latencies in ms.
@@ -64,24 +118,39 @@ impl WriterStats {
     pub fn problem(&self) -> Option<String> {
         let lost = self.rows_lost.load(Ordering::Relaxed);
         let lost = (lost > 0).then(|| format!("{lost} rows not stored"));
-        let failing = self.failing.load(Ordering::Relaxed).then(|| {
-            let why = self
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
-                .unwrap_or_else(|| "unknown error".into());
-            format!("commits failing ({why})")
+        let errors = self.errors.load(Ordering::Relaxed);
+        let recent = self
+            .last_failure
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .map(|at| at.elapsed())
+            .filter(|ago| *ago < STORE_ERRORS_RECENT);
+        let failing = if self.failing.load(Ordering::Relaxed) {
+            Some(format!(
+                "commits failing ({}; {errors} failed so far)",
+                self.last_error_text()
+            ))
+        } else {
+            recent.map(|ago| {
+                format!(
+                    "{errors} failed commits, the last {} s ago ({})",
+                    ago.as_secs(),
+                    self.last_error_text()
+                )
+            })
+        };
+        let stopped = self.stopped.load(Ordering::Relaxed).then(|| {
+            match self.last_error.lock().ok().and_then(|e| e.clone()) {
+                Some(why) => format!("writer stopped ({why})"),
+                None => "writer stopped".to_string(),
+            }
         });
-        let stopped = self
-            .stopped
-            .load(Ordering::Relaxed)
-            .then(|| "writer stopped".to_string());
         let parts: Vec<String> = [stopped, failing, lost].into_iter().flatten().collect();
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 
-    fn lose(&self, rows: u64, why: &str) {
+    pub(super) fn lose(&self, rows: u64, why: &str) {
         if self.rows_lost.fetch_add(rows, Ordering::Relaxed) == 0 {
             tracing::error!(
                 "store writer: {why}; rows are being lost (shown in Health and status)"

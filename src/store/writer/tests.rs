@@ -166,3 +166,116 @@ fn pending_writes_are_bounded_and_one_past_the_bound_is_counted_lost() {
     drop(tx);
     writer.finish().unwrap();
 }
+
+/// Makes every commit that stores a candle fail, as a full disk or a read-only file would.
+fn fail_commits(path: &std::path::Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER fail_commits BEFORE INSERT ON candles \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END;",
+        )
+        .unwrap();
+}
+
+fn let_commits_succeed(path: &std::path::Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch("DROP TRIGGER fail_commits")
+        .unwrap();
+}
+
+/// Waits (bounded) until `done` holds.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..3_000 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Issue 13, item 3: on a full disk the owner retried with every batch (100 % CPU, a log line
+/// each time) while `status` said healthy between failures. Now it holds the rows, backs off,
+/// says so once, reports the failure, and stores everything once commits succeed again.
+#[test]
+fn failing_commits_hold_the_rows_back_off_and_store_them_once_the_disk_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let writer = Writer::spawn(
+        Store::open(&path).unwrap(),
+        WriterOptions {
+            batch_max_rows: 10,
+            batch_max_ms: 5,
+        },
+    );
+    fail_commits(&path);
+    let tx = writer.sender();
+    let stats = writer.stats();
+    // Half a second of rows, one every 10 ms: without backoff that is about 50 commits tried.
+    for t in 0..50 {
+        tx.send(WriteOp::Candle(btc(), Interval::M1, candle(t * 60_000)))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let tried = stats.errors.load(Ordering::Relaxed);
+    assert!(tried >= 1, "the commits failed");
+    assert!(
+        tried <= 8,
+        "{tried} commits tried in half a second: the owner does not back off"
+    );
+    assert_eq!(stats.rows_lost.load(Ordering::Relaxed), 0, "rows are held");
+    let problem = stats.problem().unwrap();
+    assert!(problem.contains("commits failing"), "{problem}");
+    assert!(problem.contains("disk is full"), "{problem}");
+    let_commits_succeed(&path);
+    wait_until("the held rows are committed", || {
+        !stats.failing.load(Ordering::Relaxed)
+    });
+    writer.flush();
+    let reader = Store::open_reader(&path).unwrap();
+    assert_eq!(reader.count_candles(btc(), Interval::M1).unwrap(), 50);
+    assert_eq!(stats.candles_stored(btc(), Interval::M1), 50);
+    assert_eq!(stats.rows_lost.load(Ordering::Relaxed), 0);
+    let problem = stats
+        .problem()
+        .expect("a recent failure still degrades the store");
+    assert!(problem.contains("failed commits, the last"), "{problem}");
+    drop(tx);
+    writer.finish().unwrap();
+}
+
+/// While commits fail the owner holds at most [`PENDING_MAX`] rows; past that rows are counted
+/// lost, and at shutdown it tries for [`SHUTDOWN_DEADLINE`], then counts what it still holds.
+#[test]
+fn held_rows_are_capped_and_a_shutdown_on_a_failing_disk_ends_counting_what_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    // Room in the queue for every row: this test is about what the owner holds.
+    let writer = Writer::spawn_bounded(Store::open(&path).unwrap(), options(), 2 * PENDING_MAX);
+    fail_commits(&path);
+    let tx = writer.sender();
+    let stats = writer.stats();
+    // A first row and a flush start the failing streak.
+    tx.send(WriteOp::Candle(btc(), Interval::M1, candle(0)))
+        .unwrap();
+    writer.flush();
+    assert!(stats.failing.load(Ordering::Relaxed));
+    let sent = PENDING_MAX + 100;
+    for t in 1..sent as i64 {
+        tx.send(WriteOp::Candle(btc(), Interval::M1, candle(t * 60_000)))
+            .unwrap();
+    }
+    wait_until("rows past the cap are counted", || {
+        stats.rows_lost.load(Ordering::Relaxed) == (sent - PENDING_MAX) as u64
+    });
+    drop(tx);
+    writer.finish().unwrap();
+    assert_eq!(
+        stats.rows_lost.load(Ordering::Relaxed),
+        sent as u64,
+        "the held rows are counted once the shutdown gives up"
+    );
+    assert_eq!(stats.rows_stored.load(Ordering::Relaxed), 0);
+}
