@@ -4,6 +4,7 @@
 mod backtests;
 pub mod export;
 mod history;
+mod identity;
 pub mod import;
 mod latency;
 mod rows;
@@ -18,6 +19,7 @@ use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::domain::{FeedEvent, FeedEventKind};
 
 pub use backtests::{BacktestRun, BacktestRunRow};
+pub use identity::{APPLICATION_ID, check_path};
 pub use latency::LatencyWindow;
 use rows::{
     Conflict, check_integrity, classify, read_calendar, write_calendar, write_candles, write_events,
@@ -59,6 +61,13 @@ pub enum StoreError {
     WriterDied { path: String, reason: String },
     #[error("database {path} is not a SQLite database (or is encrypted); it was left untouched")]
     NotADatabase { path: String },
+    #[error("database {path} is {what}, not a regular file; point --db at a file")]
+    NotAFile { path: String, what: &'static str },
+    #[error(
+        "database {path} is not a trademon database ({reason}); it was left untouched. \
+         Point --db at a trademon database or a new file"
+    )]
+    Foreign { path: String, reason: String },
     #[error("cannot create the directory for {path}: {source}")]
     Dir {
         path: String,
@@ -86,6 +95,7 @@ impl Store {
     /// Opens (or creates) the database, checks it, and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let name = path.display().to_string();
+        check_path(path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Dir {
                 path: name.clone(),
@@ -111,6 +121,7 @@ impl Store {
             .map_err(sql)?;
         if existed {
             check_integrity(&conn, &name)?;
+            identity::check_ours(&conn, &name)?;
         }
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -184,7 +195,7 @@ impl Store {
                 tx.pragma_update(None, "user_version", index as i64 + 1)
             })?;
         }
-        Ok(())
+        identity::mark(&self.conn).map_err(|e| self.err(e))
     }
 
     pub fn path(&self) -> &Path {
