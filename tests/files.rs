@@ -9,7 +9,7 @@ use std::path::Path;
 
 use trademon::store::{APPLICATION_ID, Store};
 
-use support::{text, trademon};
+use support::{mkfifo, text, trademon};
 
 /// The bytes of every file in `dir` but trademon's log (names and contents), to show nothing
 /// changed.
@@ -25,15 +25,6 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     files.sort();
     files
-}
-
-fn mkfifo(path: &Path) {
-    let ok = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
 }
 
 fn assert_clean_error(out: &std::process::Output, wanted: &str) {

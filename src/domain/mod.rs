@@ -14,7 +14,7 @@ mod signal;
 mod symbol;
 mod thin;
 
-pub use backtest_metrics::BacktestMetrics;
+pub use backtest_metrics::{BacktestMetrics, float};
 pub use calendar::{
     Calendar, CalendarError, DAILY_CLOSURE_DAYS, INTRADAY_CLOSURE_DAYS, closure_days,
 };

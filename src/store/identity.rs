@@ -16,13 +16,21 @@ pub const APPLICATION_ID: i64 = 0x5452_444D;
 /// Refuses a database path that exists but is not a regular file (a symlink is followed): a
 /// device, a FIFO, a directory or a socket would be written through, or gain side files beside it.
 pub fn check_path(path: &Path) -> Result<(), StoreError> {
+    match std::fs::metadata(path).ok().as_ref().and_then(not_regular) {
+        None => Ok(()),
+        Some(what) => Err(StoreError::NotAFile {
+            path: path.display().to_string(),
+            what,
+        }),
+    }
+}
+
+/// What a file is when it is not a regular file ("a directory", "a FIFO (named pipe)", ...).
+pub fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(());
-    };
     let kind = meta.file_type();
-    let what = if kind.is_file() {
-        return Ok(());
+    Some(if kind.is_file() {
+        return None;
     } else if kind.is_dir() {
         "a directory"
     } else if kind.is_fifo() {
@@ -35,10 +43,6 @@ pub fn check_path(path: &Path) -> Result<(), StoreError> {
         "a socket"
     } else {
         "not a regular file"
-    };
-    Err(StoreError::NotAFile {
-        path: path.display().to_string(),
-        what,
     })
 }
 

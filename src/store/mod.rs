@@ -19,7 +19,7 @@ use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::domain::{FeedEvent, FeedEventKind};
 
 pub use backtests::{BacktestRun, BacktestRunRow};
-pub use identity::{APPLICATION_ID, check_path};
+pub use identity::{APPLICATION_ID, check_path, not_regular};
 pub use latency::LatencyWindow;
 use rows::{
     Conflict, check_integrity, classify, read_calendar, write_calendar, write_candles, write_events,
