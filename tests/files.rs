@@ -126,3 +126,68 @@ fn an_unmarked_trademon_database_still_opens_and_gets_marked() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(id(&db), APPLICATION_ID);
 }
+
+/// A log path that cannot be opened (a directory where the file should be: refused even to
+/// root) costs the log, not the command.
+#[test]
+fn an_unwritable_log_does_not_stop_a_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    drop(Store::open(&db).unwrap());
+    std::fs::create_dir(tmp.path().join("trademon.log")).unwrap();
+    for args in [&["models", "list"][..], &["runs", "list"]] {
+        let mut all = vec!["--db", db.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = trademon(tmp.path(), &all);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(err.contains("warning: cannot write the log"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Another process holding the write lock makes a writing command wait the busy timeout (here
+/// shortened through `TRADEMON_BUSY_TIMEOUT_MS`), then fail with one clear line naming it.
+#[test]
+fn a_database_another_process_is_writing_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    drop(Store::open(&db).unwrap());
+    let csv = tmp.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "open_time_ms,open,high,low,close,volume\n1700000040000,1,1,1,1,1\n",
+    )
+    .unwrap();
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM candles;")
+        .unwrap();
+    let out = support::command(
+        tmp.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "import",
+            csv.to_str().unwrap(),
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1m",
+        ],
+    )
+    .env("TRADEMON_BUSY_TIMEOUT_MS", "300")
+    .output()
+    .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: ")
+            && err.contains(&format!(
+                "database {} is locked: another trademon process is writing to it (waited 0.3 s)",
+                db.display()
+            )),
+        "{err}"
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+}

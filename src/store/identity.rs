@@ -1,8 +1,10 @@
 //! Which files the store opens: a regular file (or none yet) marked as trademon's with
 //! `PRAGMA application_id`, never a device, a FIFO or another application's SQLite file, which
-//! are refused before anything is written to them.
+//! are refused before anything is written to them; and how long a connection waits for another
+//! process's writer.
 
 use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -12,6 +14,18 @@ use super::schema::MIGRATIONS;
 
 /// `PRAGMA application_id` of a trademon database: "TRDM" in ASCII.
 pub const APPLICATION_ID: i64 = 0x5452_444D;
+
+/// How long every connection waits for another process that holds the write lock (a concurrent
+/// import of a year of candles takes seconds) before giving up with [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// [`BUSY_TIMEOUT`], or `TRADEMON_BUSY_TIMEOUT_MS` milliseconds when that is set to a number.
+pub fn busy_timeout() -> Duration {
+    std::env::var("TRADEMON_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|ms| ms.trim().parse().ok())
+        .map_or(BUSY_TIMEOUT, Duration::from_millis)
+}
 
 /// Refuses a database path that exists but is not a regular file (a symlink is followed): a
 /// device, a FIFO, a directory or a socket would be written through, or gain side files beside it.
