@@ -224,7 +224,12 @@ fn promote_rollback_and_export() {
     let said = ok_text(&models(
         dir.path(),
         &db,
-        &["export", "torch-member@1.0.0", file.to_str().unwrap()],
+        &[
+            "export",
+            "torch-member@1.0.0",
+            file.to_str().unwrap(),
+            "--force",
+        ],
     ));
     assert!(
         said.starts_with(&format!(
@@ -323,4 +328,59 @@ fn a_file_that_is_not_a_database_is_left_alone() {
         text(&out.stderr)
     );
     assert!(!absent.exists());
+}
+
+/// `models export` writes a new file; an existing regular file only with --force; a symbolic
+/// link, a FIFO or a directory never, whatever the flags (`/dev/full` once became a file).
+#[test]
+fn export_replaces_only_a_regular_file_and_only_with_force() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    seed(&db);
+    let export = |path: &Path, force: bool| {
+        let mut args = vec!["export", "1", path.to_str().unwrap()];
+        if force {
+            args.push("--force");
+        }
+        models(dir.path(), &db, &args)
+    };
+    let refused = |out: Output, needle: &str| {
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.starts_with("error: cannot export to") && err.contains(needle),
+            "{needle:?} in {err}"
+        );
+    };
+    let existing = dir.path().join("existing.safetensors");
+    std::fs::write(&existing, "keep me").unwrap();
+    refused(export(&existing, false), "pass --force");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+    ok_text(&export(&existing, true));
+    assert!(std::fs::read(&existing).unwrap().len() > 100, "replaced");
+
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "victim").unwrap();
+    let link = dir.path().join("link.safetensors");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = dir.path().join("pipe.safetensors");
+    support::mkfifo(&fifo);
+    for force in [false, true] {
+        refused(export(&link, force), "symbolic link");
+        refused(export(&fifo, force), "a FIFO");
+        refused(export(dir.path(), force), "a directory");
+    }
+    assert_eq!(std::fs::read(&target).unwrap(), b"victim");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let partial = std::fs::read_dir(dir.path())
+        .unwrap()
+        .any(|e| e.unwrap().file_name().to_string_lossy().contains("partial"));
+    assert!(!partial, "no temporary file left");
 }

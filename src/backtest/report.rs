@@ -17,6 +17,7 @@ use crate::fmt::metric_rows;
 pub struct LegReport {
     pub symbol: Symbol,
     /// Share of the cash.
+    #[serde(with = "crate::domain::float")]
     pub weight: f64,
     pub candles: usize,
     pub metrics: Metrics,

@@ -17,12 +17,16 @@ pub enum Position {
 /// Money, costs and sizing.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Costs {
+    #[serde(with = "crate::domain::float")]
     pub cash: f64,
     /// Commission as a fraction of the traded notional, charged at entry and at exit.
+    #[serde(with = "crate::domain::float")]
     pub fee: f64,
     /// Slippage against the trade, in basis points of the fill price.
+    #[serde(with = "crate::domain::float")]
     pub slippage_bps: f64,
     /// Fraction of equity put into each position.
+    #[serde(with = "crate::domain::float")]
     pub fraction: f64,
     /// Whether the strategy's `Short` is taken (otherwise it means flat).
     pub allow_short: bool,
@@ -46,14 +50,20 @@ pub struct Trade {
     pub side: Position,
     /// Open time of the candle whose open filled the entry (or exit).
     pub entry_time_ms: i64,
+    #[serde(with = "crate::domain::float")]
     pub entry_price: f64,
     pub exit_time_ms: i64,
+    #[serde(with = "crate::domain::float")]
     pub exit_price: f64,
+    #[serde(with = "crate::domain::float")]
     pub quantity: f64,
     /// Commission paid at entry and exit.
+    #[serde(with = "crate::domain::float")]
     pub fees: f64,
+    #[serde(with = "crate::domain::float")]
     pub pnl: f64,
     /// `pnl` over the money put in at entry (notional plus entry fee), in percent.
+    #[serde(with = "crate::domain::float")]
     pub return_pct: f64,
 }
 
@@ -61,7 +71,9 @@ pub struct Trade {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EquityPoint {
     pub time_ms: i64,
+    #[serde(with = "crate::domain::float")]
     pub equity: f64,
+    #[serde(with = "crate::domain::float")]
     pub drawdown: f64,
 }
 

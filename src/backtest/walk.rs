@@ -89,10 +89,14 @@ impl WalkForward {
 /// What a fold's model scored on its own training window (the held-out tail of it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FoldModel {
+    #[serde(with = "crate::domain::float")]
     pub seconds: f64,
     pub samples_train: usize,
+    #[serde(with = "crate::domain::float")]
     pub log_loss: f64,
+    #[serde(with = "crate::domain::float")]
     pub logistic_log_loss: f64,
+    #[serde(with = "crate::domain::float")]
     pub accuracy: f64,
 }
 

@@ -69,12 +69,24 @@ pub fn exit_code<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>)
             || cause.is::<crate::engine::RuntimeError>()
             || cause.is::<tokio::task::JoinError>()
             || cause.is::<super::download::Incomplete>()
-            || cause.is::<super::run::StoreFailure>();
+            || cause.is::<super::run::StoreFailure>()
+            || not_a_file(cause);
         if runtime {
             return EXIT_RUNTIME;
         }
     }
     EXIT_INPUT
+}
+
+/// A database path that is not a regular file: a run-time failure, as when SQLite itself failed
+/// to open it (before trademon looked first).
+fn not_a_file(cause: &(dyn Error + 'static)) -> bool {
+    use crate::store::StoreError;
+    let store = match cause.downcast_ref::<super::CliError>() {
+        Some(super::CliError::Store(e)) => Some(e),
+        _ => cause.downcast_ref::<StoreError>(),
+    };
+    matches!(store, Some(StoreError::NotAFile { .. }))
 }
 
 /// Printed under a panic's report: a panic is a bug in trademon, never the user's fault.

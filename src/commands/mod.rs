@@ -30,6 +30,8 @@ pub enum CliError {
     Usage(String),
     #[error("no home directory found to keep data in; pass --db PATH")]
     NoDataDir,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Parses `500ms`, `30s`, `5m`, `2h`, `1d`.
@@ -62,24 +64,27 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// The database path: `--db`, else `store.path` from the config, else the data directory:
 /// `trademon.db` for real market data, `simulated.db` when the source is the built-in exchange
-/// (simulated or replayed), so simulated prices never mix with real ones.
+/// (simulated or replayed), so simulated prices never mix with real ones. A path that exists but
+/// is not a regular file is refused here, before the log beside it is opened.
 pub fn db_path(
     explicit: Option<&Path>,
     config: &Config,
     simulated: bool,
 ) -> Result<PathBuf, CliError> {
-    if let Some(p) = explicit {
-        return Ok(p.to_path_buf());
-    }
-    if !config.store.path.is_empty() {
-        return Ok(PathBuf::from(&config.store.path));
-    }
-    let dirs = Dirs::discover().ok_or(CliError::NoDataDir)?;
-    Ok(if simulated {
-        dirs.data_dir.join("simulated.db")
+    let path = if let Some(p) = explicit {
+        p.to_path_buf()
+    } else if !config.store.path.is_empty() {
+        PathBuf::from(&config.store.path)
     } else {
-        dirs.default_db()
-    })
+        let dirs = Dirs::discover().ok_or(CliError::NoDataDir)?;
+        if simulated {
+            dirs.data_dir.join("simulated.db")
+        } else {
+            dirs.default_db()
+        }
+    };
+    crate::store::check_path(&path)?;
+    Ok(path)
 }
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.

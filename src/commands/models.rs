@@ -36,8 +36,11 @@ pub enum ModelsAction {
     Export {
         /// The id, version tag or version.
         id: String,
-        /// The file to write (replaced if it exists).
+        /// The file to write: a new one, or with --force an existing regular file.
         file: PathBuf,
+        /// Replace FILE if it exists as a regular file (never a link, a device or a directory).
+        #[arg(long)]
+        force: bool,
     },
     /// Register a one-member model trained in PyTorch: a .safetensors file under PyTorch's names
     /// (lstm.weight_ih_l0, ..., head.weight, head.bias; check.* tensors are ignored).
@@ -146,9 +149,9 @@ pub fn run(
             ModelsOutput::Change(Box::new(registry.promote(id)?))
         }
         ModelsAction::Rollback => ModelsOutput::Change(Box::new(registry.rollback()?)),
-        ModelsAction::Export { id, file } => {
+        ModelsAction::Export { id, file, force } => {
             let id = registry.get(id)?.id;
-            ModelsOutput::Export(registry.export(id, file)?)
+            ModelsOutput::Export(registry.export(id, file, *force)?)
         }
         ModelsAction::ImportTorch { file, window } => {
             ModelsOutput::Imported(Box::new(models_torch::import_torch(db, file, *window)?))

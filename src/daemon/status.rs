@@ -291,7 +291,7 @@ fn read_database(path: &Path, now_ms: i64, report: &mut StatusReport) -> rusqlit
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(2))?;
+    conn.busy_timeout(crate::store::busy_timeout())?;
     let mut stmt = conn.prepare(
         "SELECT c.symbol, c.interval, c.open_time_ms, c.close FROM candles c
          JOIN (SELECT symbol, interval, MAX(open_time_ms) AS t FROM candles

@@ -23,6 +23,12 @@ pub enum CandleError {
     NotFinite { field: &'static str },
     #[error("{field} is negative ({value})")]
     Negative { field: &'static str, value: f64 },
+    #[error("{field} {value:e} is out of range (at most {limit:e})")]
+    TooLarge {
+        field: &'static str,
+        value: f64,
+        limit: f64,
+    },
     #[error("price {field} is zero")]
     ZeroPrice { field: &'static str },
     #[error("high {high} is below max(open, close) = {max}")]
@@ -31,9 +37,16 @@ pub enum CandleError {
     LowTooHigh { low: f64, min: f64 },
 }
 
+/// The largest price a candle may have (no asset trades near it; a larger one is a bad file).
+pub const MAX_PRICE: f64 = 1e12;
+
+/// The largest volume (base or quote) a candle may have.
+pub const MAX_VOLUME: f64 = 1e18;
+
 impl Candle {
     /// Checks the invariants every stored candle keeps: finite, non-negative values, prices above
-    /// zero, `high >= max(open, close)` and `low <= min(open, close)`.
+    /// zero and at most [`MAX_PRICE`], volumes at most [`MAX_VOLUME`], `high >= max(open, close)`
+    /// and `low <= min(open, close)`.
     pub fn validate(&self) -> Result<(), CandleError> {
         let fields = [
             ("open", self.open),
@@ -49,6 +62,16 @@ impl Candle {
             }
             if value < 0.0 {
                 return Err(CandleError::Negative { field, value });
+            }
+        }
+        for (i, (field, value)) in fields.into_iter().enumerate() {
+            let limit = if i < 4 { MAX_PRICE } else { MAX_VOLUME };
+            if value > limit {
+                return Err(CandleError::TooLarge {
+                    field,
+                    value,
+                    limit,
+                });
             }
         }
         for (field, value) in &fields[..4] {

@@ -15,7 +15,7 @@ mod symbol;
 mod thin;
 mod time;
 
-pub use backtest_metrics::BacktestMetrics;
+pub use backtest_metrics::{BacktestMetrics, float};
 pub use calendar::{
     Calendar, CalendarError, DAILY_CLOSURE_DAYS, INTRADAY_CLOSURE_DAYS, closure_days,
 };

@@ -64,7 +64,7 @@ impl Registry {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql_error(&name))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
+        conn.busy_timeout(crate::store::busy_timeout())
             .map_err(sql_error(&name))?;
         Ok(Self {
             conn,
@@ -237,12 +237,18 @@ impl Registry {
     }
 
     /// Writes model `id` as one safetensors file: its tensors, with the record in
-    /// `__metadata__`. The file appears whole or not at all; an existing file is replaced.
-    pub fn export(&self, id: i64, path: &Path) -> Result<ExportReport, RegistryError> {
+    /// `__metadata__`. The file appears whole or not at all; an existing regular file is
+    /// replaced only with `replace`, anything else at `path` never (see [`weights::write_whole`]).
+    pub fn export(
+        &self,
+        id: i64,
+        path: &Path,
+        replace: bool,
+    ) -> Result<ExportReport, RegistryError> {
         let record = self.get_by_id(id)?;
         let blob = self.load_blob(id)?;
         let (bytes, tensors) = weights::export_bytes(&record, &blob)?;
-        weights::write_whole(path, &bytes)?;
+        weights::write_whole(path, &bytes, replace)?;
         Ok(ExportReport {
             id,
             version: record.version,

@@ -4,6 +4,7 @@
 mod backtests;
 pub mod export;
 mod history;
+mod identity;
 pub mod import;
 mod latency;
 mod rows;
@@ -18,6 +19,7 @@ use crate::domain::{Calendar, Candle, Interval, Symbol};
 use crate::domain::{FeedEvent, FeedEventKind};
 
 pub use backtests::{BacktestRun, BacktestRunRow};
+pub use identity::{APPLICATION_ID, BUSY_TIMEOUT, busy_timeout, check_path, not_regular};
 pub use latency::LatencyWindow;
 use rows::{
     Conflict, check_integrity, classify, read_calendar, write_calendar, write_candles, write_events,
@@ -64,6 +66,24 @@ pub enum StoreError {
     ReadOnly { path: String },
     #[error("database {path} is not a SQLite database (or is encrypted); it was left untouched")]
     NotADatabase { path: String },
+    #[error(
+        "database {path} is locked: another trademon process is writing to it (waited {} s). \
+         `fuser -v {path}` or `lsof {path}` names it; try again when it is done",
+        *waited_ms as f64 / 1000.0
+    )]
+    Busy {
+        path: String,
+        waited_ms: u64,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} is {what}, not a regular file; point --db at a file")]
+    NotAFile { path: String, what: &'static str },
+    #[error(
+        "database {path} is not a trademon database ({reason}); it was left untouched. \
+         Point --db at a trademon database or a new file"
+    )]
+    Foreign { path: String, reason: String },
     #[error("cannot create the directory for {path}: {source}")]
     Dir {
         path: String,
@@ -91,6 +111,7 @@ impl Store {
     /// Opens (or creates) the database, checks it, and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let name = path.display().to_string();
+        check_path(path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Dir {
                 path: name.clone(),
@@ -101,10 +122,7 @@ impl Store {
             && std::fs::metadata(path)
                 .map(|m| m.len() > 0)
                 .unwrap_or(false);
-        let sql = |source| StoreError::Sqlite {
-            path: name.clone(),
-            source,
-        };
+        let sql = |source| classify(&name, source);
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -112,10 +130,10 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
+        conn.busy_timeout(busy_timeout()).map_err(sql)?;
         if existed {
             check_integrity(&conn, &name)?;
+            identity::check_ours(&conn, &name)?;
         }
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -159,17 +177,13 @@ impl Store {
     /// once and keep it; `quick_check` runs once, when the owner opens the file.
     pub fn open_reader(path: &Path) -> Result<Self, StoreError> {
         let name = path.display().to_string();
-        let sql = |source| StoreError::Sqlite {
-            path: name.clone(),
-            source,
-        };
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(&name, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
+        conn.busy_timeout(busy_timeout())
+            .map_err(|e| classify(&name, e))?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
@@ -177,19 +191,20 @@ impl Store {
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.display().to_string(),
-            source,
-        }
+        classify(&self.path.display().to_string(), source)
     }
 
-    /// Runs `f` in one transaction; nothing of it is kept unless all of it succeeds.
+    /// Runs `f` in one transaction; nothing of it is kept unless all of it succeeds. It takes the
+    /// write lock at its start (`BEGIN IMMEDIATE`), so waiting for another writer is the busy
+    /// timeout's wait, never an immediate "database is locked" on the first write.
     pub(crate) fn in_tx<T>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let result = (|| {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
             Ok(value)
@@ -204,7 +219,7 @@ impl Store {
                 tx.pragma_update(None, "user_version", index as i64 + 1)
             })?;
         }
-        Ok(())
+        identity::mark(&self.conn).map_err(|e| self.err(e))
     }
 
     pub fn path(&self) -> &Path {

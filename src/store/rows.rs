@@ -192,16 +192,16 @@ pub fn gaps_in(open_times: &[i64], interval_ms: i64) -> Vec<(i64, i64)> {
 }
 
 pub(crate) fn classify(path: &str, e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e
-        && f.code == rusqlite::ErrorCode::NotADatabase
-    {
-        return StoreError::NotADatabase {
-            path: path.to_string(),
-        };
-    }
-    StoreError::Sqlite {
-        path: path.to_string(),
-        source: e,
+    use rusqlite::ErrorCode;
+    let path = path.to_string();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+            path,
+            waited_ms: super::busy_timeout().as_millis() as u64,
+            source: e,
+        },
+        _ => StoreError::Sqlite { path, source: e },
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bad_rows;
+mod limits;
 mod props;
 // A test crate in a directory of its own: the shared module is one level up.
 #[path = "../support/mod.rs"]

@@ -34,6 +34,12 @@ pub fn text(o: &[u8]) -> String {
     String::from_utf8_lossy(o).into_owned()
 }
 
+/// Makes a FIFO (named pipe) at `path`.
+pub fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
 /// A file of ../shared/data. Missing, it fails the test under CI (`CI=true`) and skips it,
 /// saying so, elsewhere.
 pub fn shared_data(name: &str) -> Option<PathBuf> {

@@ -311,7 +311,7 @@ fn damaged_weights_are_refused_by_name_and_hash() {
     // Export refuses it too and writes nothing.
     let out = dir.path().join("m.safetensors");
     assert!(matches!(
-        reg.export(m.id, &out),
+        reg.export(m.id, &out, false),
         Err(RegistryError::HashMismatch { .. })
     ));
     assert!(!out.exists());
@@ -332,7 +332,7 @@ fn export_round_trips_tensors_and_metadata() {
     m.blob = blob_with(MEMBER, 1.0, Some(own));
     let record = reg.register(m.clone()).unwrap();
     let out = dir.path().join("out.safetensors");
-    let report = reg.export(record.id, &out).unwrap();
+    let report = reg.export(record.id, &out, false).unwrap();
     assert_eq!(
         (report.tensors, report.version.as_str()),
         (2, record.version.as_str())
@@ -378,12 +378,12 @@ fn export_round_trips_tensors_and_metadata() {
         "{names:?}"
     );
     let nowhere = dir.path().join("no/such/dir/m.safetensors");
-    let err = reg.export(record.id, &nowhere).unwrap_err();
+    let err = reg.export(record.id, &nowhere, false).unwrap_err();
     assert!(
         err.to_string().contains("cannot export to") && err.to_string().contains("no/such/dir"),
         "{err}"
     );
-    let err = reg.export(record.id, dir.path()).unwrap_err();
+    let err = reg.export(record.id, dir.path(), false).unwrap_err();
     assert!(matches!(err, RegistryError::Export { .. }), "{err}");
     let names_after: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

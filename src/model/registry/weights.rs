@@ -111,16 +111,39 @@ pub fn export_bytes(record: &ModelRecord, blob: &[u8]) -> Result<(Vec<u8>, usize
     Ok((bytes, count))
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it and a rename, so `path` holds
-/// either its old content or all of the new one.
-pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
+/// Writes `bytes` to `path` through a temporary file beside it, so `path` holds either its old
+/// content or all of the new one. A new file is linked into place (never over one that appeared
+/// meanwhile); an existing regular file is replaced only with `replace` (`--force`); a symbolic
+/// link, a device, a FIFO or a directory never is.
+pub fn write_whole(path: &Path, bytes: &[u8], replace: bool) -> Result<(), RegistryError> {
     let fail = |reason: String| RegistryError::Export {
         path: path.display().to_string(),
         reason,
     };
+    let exists = || fail("it exists; pass --force to replace it".to_string());
     let name = path
         .file_name()
         .ok_or_else(|| fail("it names no file".to_string()))?;
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(fail(
+                "it is a symbolic link; only a regular file is replaced, never a link or what \
+                 it points to"
+                    .to_string(),
+            ));
+        }
+        Ok(meta) => match crate::store::not_regular(&meta) {
+            Some(what) => {
+                return Err(fail(format!(
+                    "it is {what}; only a regular file is ever replaced"
+                )));
+            }
+            None if !replace => return Err(exists()),
+            None => true,
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(fail(e.to_string())),
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -137,11 +160,20 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
             .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)
+        if existing {
+            return std::fs::rename(&temp, path);
+        }
+        // A link fails if the name exists by now: nothing is replaced that was not asked for.
+        std::fs::hard_link(&temp, path)?;
+        std::fs::remove_file(&temp)
     })();
     written.map_err(|e| {
         // Nothing half-written stays behind; the temp file may not exist at all.
         let _ = std::fs::remove_file(&temp);
-        fail(e.to_string())
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
+        } else {
+            fail(e.to_string())
+        }
     })
 }

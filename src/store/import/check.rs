@@ -215,6 +215,15 @@ impl SeriesCheck {
     }
 }
 
+/// At most the first 40 characters of a cell or line an error echoes, "…" after a cut.
+pub(super) fn excerpt(text: &str) -> String {
+    const KEEP: usize = 40;
+    match text.char_indices().nth(KEEP) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// Parses a price or volume cell as the CSV reader does (leading blanks skipped).
 pub(super) fn number(column: &'static str, cell: &str) -> Result<f64, RowProblem> {
     let text = cell.trim_start_matches([' ', '\t']);
@@ -223,7 +232,7 @@ pub(super) fn number(column: &'static str, cell: &str) -> Result<f64, RowProblem
     }
     text.parse().map_err(|_| RowProblem::NotANumber {
         column,
-        text: cell.to_string(),
+        text: excerpt(cell),
     })
 }
 
@@ -235,7 +244,7 @@ pub(super) fn integer(column: &'static str, cell: &str) -> Result<i64, RowProble
     }
     text.parse().map_err(|_| RowProblem::NotAnInteger {
         column,
-        text: cell.to_string(),
+        text: excerpt(cell),
     })
 }
 

@@ -120,8 +120,9 @@ pub(super) fn detect(name: &str, text: &str) -> Result<Layout, ImportError> {
         }
     }
     Err(unknown(format!(
-        "header {first:?} is not {} (optionally followed by ,quote_volume,trades), and the \
+        "header {:?} is not {} (optionally followed by ,quote_volume,trades), and the \
          file is not a JSON array or a 12-column Binance kline dump",
+        check::excerpt(first),
         CANDLE_COLUMNS[..6].join(",")
     )))
 }

@@ -128,6 +128,18 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot import {file}: it is {what}, not a regular file")]
+    NotAFile { file: String, what: &'static str },
+    #[error(
+        "{file}: {size} bytes, over the {limit} bytes one import reads; split the file",
+        limit = MAX_FILE_BYTES
+    )]
+    TooBig { file: String, size: u64 },
+    #[error(
+        "{file}: line {line}: longer than the {limit} bytes a line may have; not a candle file",
+        limit = MAX_LINE_BYTES
+    )]
+    LineTooLong { file: String, line: u64 },
     #[error(
         "{file}: line {line}: not a text file (byte 0x{byte:02x} at offset {offset}); \
          expected candles as CSV or JSON"
@@ -199,13 +211,37 @@ pub struct ImportReport {
     pub zero_filled: Vec<&'static str>,
 }
 
-/// Reads and checks a candle file; nothing is written.
+/// The longest line a CSV file may have (a candle row is under 200 bytes).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The largest file one import reads into memory.
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Reads and checks a candle file; nothing is written. Only a regular file of at most
+/// [`MAX_FILE_BYTES`] is read (a FIFO or a device would be read without end).
 pub fn read_candles(path: &Path, interval: Interval) -> Result<ParsedFile, ImportError> {
+    use std::io::Read;
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+    let read_error = |source| ImportError::Read {
         file: name.clone(),
         source,
-    })?;
+    };
+    // Looked at before opening: opening a FIFO waits for a writer.
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if let Some(what) = crate::store::not_regular(&meta) {
+        return Err(ImportError::NotAFile { file: name, what });
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES) as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ImportError::TooBig {
+            file: name,
+            size: meta.len().max(bytes.len() as u64),
+        });
+    }
     read_candles_from_bytes(&name, &bytes, interval)
 }
 
@@ -220,6 +256,7 @@ pub fn read_candles_from_bytes(
         let (candles, unit, zero_filled) = json::read(name, text, interval)?;
         (ImportFormat::JsonArray, unit, candles, zero_filled)
     } else {
+        check_lines(name, text)?;
         let layout = csv::detect(name, text)?;
         let (candles, unit) = csv::read(name, text, &layout, interval)?;
         (layout.format(), unit, candles, layout.zero_filled())
@@ -287,6 +324,20 @@ pub fn import_file_on(
         closures,
         zero_filled: parsed.zero_filled,
     })
+}
+
+/// Refuses a CSV text with a line over [`MAX_LINE_BYTES`], before any line is split into cells.
+fn check_lines(name: &str, text: &str) -> Result<(), ImportError> {
+    match text
+        .split('\n')
+        .position(|line| line.len() > MAX_LINE_BYTES)
+    {
+        Some(index) => Err(ImportError::LineTooLong {
+            file: name.to_string(),
+            line: index as u64 + 1,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The file as UTF-8 text without a byte-order mark; binary content is refused with where it
