@@ -5,6 +5,8 @@
 
 #[path = "sim_exchange/faults.rs"]
 mod faults;
+#[path = "sim_exchange/limits.rs"]
+mod limits;
 #[path = "sim_exchange/replay.rs"]
 mod replay;
 #[path = "sim_exchange/rest.rs"]

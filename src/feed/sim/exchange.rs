@@ -10,8 +10,10 @@ use super::{SimError, SimOptions};
 use crate::domain::{Interval, Symbol};
 
 const MINUTE_MS: i64 = 60_000;
-/// One-minute candles kept per symbol beyond the history (about 69 days; 6.4 MB).
-const MIN_KEPT_MINUTES: usize = 100_000;
+/// One-minute candles kept per symbol beyond the history: one simulated day, so REST and a
+/// client's backfill after a reconnect reach back a day past the history (1500 + 1440 by default,
+/// 188 KB a symbol). Older requests are answered from the oldest kept candle on.
+const KEPT_BEYOND_HISTORY_MINUTES: usize = 1440;
 /// Trades stay available for streaming this long in real time, at least two minutes of sim time.
 const TRADE_RETENTION_REAL_MS: f64 = 10_000.0;
 
@@ -100,7 +102,7 @@ impl Exchange {
                 let start_ms = options
                     .start_ms
                     .unwrap_or_else(|| Interval::M1.floor(wall_now_ms));
-                let kept = (options.history_minutes as usize + 1440).max(MIN_KEPT_MINUTES);
+                let kept = options.history_minutes as usize + KEPT_BEYOND_HISTORY_MINUTES;
                 let mut listings = Vec::with_capacity(options.symbols.len());
                 for &symbol in &options.symbols {
                     if listings.iter().any(|l: &Listing| l.symbol == symbol) {
@@ -180,5 +182,34 @@ mod tests {
         assert_eq!(split("BNBFDUSD"), ("BNB".into(), "FDUSD".into()));
         assert_eq!(split("ABCXYZ"), ("ABC".into(), "XYZ".into()));
         assert_eq!(split("AB"), ("A".into(), "B".into()));
+    }
+
+    #[test]
+    fn generating_many_candles_keeps_memory_bounded() {
+        let btc = Symbol::new("BTCUSDT").unwrap();
+        let mut options = SimOptions::new(7, vec![btc]);
+        options.history_minutes = 60;
+        options.start_ms = Some(1_700_006_400_000);
+        // A high speed keeps trades for many simulated minutes.
+        options.speed = 100_000.0;
+        let exchange = Exchange::build(&options, 0).unwrap();
+        let kept = 60 + KEPT_BEYOND_HISTORY_MINUTES;
+        let tape = &exchange.listings()[0].tape;
+        let mut peak = (0, 0, 0, 0);
+        for day in 1..=20 {
+            lock(tape).advance(1_700_006_400_000 + day * 1440 * MINUTE_MS);
+            let (closed, closed_capacity, trades, trades_capacity) = lock(tape).retained();
+            assert_eq!(closed, kept, "closed candles after {day} days");
+            assert!(closed_capacity <= kept + kept / 8, "{closed_capacity}");
+            if day > 2 {
+                // Allocations reach a plateau once the retention is full, and stay there.
+                assert!(closed_capacity <= peak.1, "{closed_capacity} > {}", peak.1);
+                assert!(trades_capacity <= peak.3, "{trades_capacity} > {}", peak.3);
+            }
+            assert!(trades <= super::super::tape::MAX_RECENT_TRADES, "{trades}");
+            peak = (closed, closed_capacity, trades, trades_capacity);
+        }
+        let served = lock(tape).closed_candles(Interval::M1);
+        assert_eq!(served.len(), kept);
     }
 }

@@ -19,8 +19,13 @@
 //!   once closed (there are no trades to show it growing).
 //! - Connections: pings every `ping_interval`; a client silent to pings for 60 s, or not taking a
 //!   push's frames within 10 s, is dropped; every connection is closed (close frame) after
-//!   `max_connection_age`. REST keeps HTTP/1.1 connections alive and reports
-//!   `X-MBX-USED-WEIGHT-1M`.
+//!   `max_connection_age`. REST keeps HTTP/1.1 connections alive (closed after 30 s idle) and
+//!   reports `X-MBX-USED-WEIGHT-1M`. A request head must arrive whole within `request_timeout` of
+//!   its first byte; a websocket message or frame from a client over 64 KiB, fragmented or not,
+//!   drops the connection (clients only ever need to send pongs and close frames).
+//! - Memory: each symbol keeps its history plus one simulated day of one-minute candles (a ring
+//!   allocated once; REST and streams serve nothing older) and its recent trades (10 s of real
+//!   time, at most 50,000), so a long run stays flat.
 //! - Fault injection: see [`SimFaults`].
 
 mod built_in;
@@ -68,11 +73,14 @@ pub struct SimOptions {
     pub ping_interval: Duration,
     /// A websocket connection is closed after this long (real time), like Binance's 24 h.
     pub max_connection_age: Duration,
+    /// A request head (a REST request or a websocket handshake) and its body must arrive whole
+    /// within this long of their first byte, or the connection is closed.
+    pub request_timeout: Duration,
 }
 
 impl SimOptions {
     /// Defaults: speed 60, 1500 minutes of history, start at the wall clock, pushes every 250 ms,
-    /// pings every 20 s, connections closed after 24 h.
+    /// pings every 20 s, connections closed after 24 h, requests due within 10 s.
     pub fn new(seed: u64, symbols: Vec<Symbol>) -> Self {
         Self {
             seed,
@@ -84,6 +92,7 @@ impl SimOptions {
             push_interval: Duration::from_millis(250),
             ping_interval: Duration::from_secs(20),
             max_connection_age: Duration::from_secs(24 * 3600),
+            request_timeout: Duration::from_secs(10),
         }
     }
 
@@ -108,6 +117,9 @@ impl SimOptions {
         }
         if self.max_connection_age.is_zero() {
             return invalid("max_connection_age", "must be above 0");
+        }
+        if self.request_timeout.is_zero() {
+            return invalid("request_timeout", "must be above 0");
         }
         Ok(())
     }
@@ -195,6 +207,7 @@ pub async fn start(options: SimOptions, addr: SocketAddr) -> Result<SimHandle, S
         push_interval: options.push_interval,
         ping_interval: options.ping_interval,
         max_connection_age: options.max_connection_age,
+        request_timeout: options.request_timeout,
         shutdown: shutdown_rx,
         weight: std::sync::Mutex::new((0, 0)),
     });

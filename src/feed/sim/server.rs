@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::exchange::Exchange;
 use super::faults::SimFaults;
@@ -16,7 +17,7 @@ use super::{rest, stream};
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Longest request body read (and ignored); GET requests have none.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-/// A connection that sends nothing for this long is closed.
+/// A connection that sends nothing for this long between requests is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every connection task shares.
@@ -27,6 +28,7 @@ pub struct Context {
     pub push_interval: Duration,
     pub ping_interval: Duration,
     pub max_connection_age: Duration,
+    pub request_timeout: Duration,
     pub shutdown: watch::Receiver<bool>,
     /// REST request weight used in the current wall-clock minute: (minute, weight).
     pub weight: Mutex<(i64, u32)>,
@@ -129,33 +131,51 @@ pub fn parse_head(buffer: &[u8]) -> HeadParse {
     }
 }
 
-/// Reads until `buffer` holds a whole head; `None` on garbage, EOF, timeout or an I/O error.
-async fn read_head(socket: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<(RequestHead, usize)> {
+/// Reads more bytes into `buffer` by `deadline`; `None` on EOF, timeout or an I/O error.
+async fn read_more(socket: &mut TcpStream, buffer: &mut Vec<u8>, deadline: Instant) -> Option<()> {
+    let mut chunk = [0u8; 4096];
+    match tokio::time::timeout_at(deadline, socket.read(&mut chunk)).await {
+        Ok(Ok(n)) if n > 0 => {
+            buffer.extend_from_slice(&chunk[..n]);
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// Reads until `buffer` holds a whole head; `None` on garbage, EOF, timeout or an I/O error. The
+/// first byte may take [`IDLE_TIMEOUT`]; the whole head is due `request_timeout` after it, which
+/// is returned as the deadline for the body too (a head sent byte by byte cannot hold the
+/// connection).
+async fn read_head(
+    socket: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    request_timeout: Duration,
+) -> Option<(RequestHead, usize, Instant)> {
+    let mut due = None;
     loop {
         if !buffer.is_empty() {
+            let deadline = *due.get_or_insert_with(|| Instant::now() + request_timeout);
             match parse_head(buffer) {
-                HeadParse::Complete(head, length) => return Some((head, length)),
+                HeadParse::Complete(head, length) => return Some((head, length, deadline)),
                 HeadParse::Garbage => return None,
                 HeadParse::Partial => {}
             }
         }
-        let mut chunk = [0u8; 4096];
-        let read = tokio::time::timeout(IDLE_TIMEOUT, socket.read(&mut chunk)).await;
-        match read {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return None,
-            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
-        }
+        let deadline = due.unwrap_or_else(|| Instant::now() + IDLE_TIMEOUT);
+        read_more(socket, buffer, deadline).await?;
     }
 }
 
 /// Drops a request body of `Content-Length` bytes from the buffer, reading what is missing.
-async fn skip_body(socket: &mut TcpStream, buffer: &mut Vec<u8>, length: usize) -> Option<()> {
+async fn skip_body(
+    socket: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    length: usize,
+    deadline: Instant,
+) -> Option<()> {
     while buffer.len() < length {
-        let mut chunk = [0u8; 4096];
-        match tokio::time::timeout(IDLE_TIMEOUT, socket.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
-            _ => return None,
-        }
+        read_more(socket, buffer, deadline).await?;
     }
     buffer.drain(..length);
     Some(())
@@ -168,9 +188,9 @@ async fn serve_connection(mut socket: TcpStream, context: Arc<Context>) {
     loop {
         let head = tokio::select! {
             _ = &mut stop => return,
-            head = read_head(&mut socket, &mut buffer) => head,
+            head = read_head(&mut socket, &mut buffer, context.request_timeout) => head,
         };
-        let Some((head, head_length)) = head else {
+        let Some((head, head_length, deadline)) = head else {
             return;
         };
         buffer.drain(..head_length);
@@ -188,7 +208,7 @@ async fn serve_connection(mut socket: TcpStream, context: Arc<Context>) {
             Some(Ok(n)) if n <= MAX_BODY_BYTES => n,
             Some(_) => return,
         };
-        if skip_body(&mut socket, &mut buffer, body_length)
+        if skip_body(&mut socket, &mut buffer, body_length, deadline)
             .await
             .is_none()
         {

@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 use super::exchange::Exchange;
@@ -32,6 +32,10 @@ const MAX_STREAMS: usize = 1024;
 const PONG_TIMEOUT: Duration = Duration::from_secs(60);
 /// A client that does not take a push's frames within this long is disconnected (slow consumer).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest message or frame read from a client, fragmented or not: clients only need to send
+/// pongs and close frames (tungstenite's defaults, 64 MiB and 16 MiB, let one connection buffer
+/// that much of an unfinished message). A bigger one drops the connection.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// Is this request for a websocket endpoint?
 pub fn is_websocket_path(target: &str) -> bool {
@@ -229,7 +233,10 @@ pub async fn upgrade(mut socket: TcpStream, head: RequestHead, context: Arc<Cont
     if socket.write_all(accepted.as_bytes()).await.is_err() {
         return;
     }
-    let ws = WebSocketStream::from_raw_socket(socket, Role::Server, None).await;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
+    let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(config)).await;
     let _open = context.faults.open_connection();
     serve(ws, subs, combined, &context, faults).await;
 }

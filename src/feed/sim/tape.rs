@@ -6,6 +6,14 @@ use std::collections::VecDeque;
 use super::market::Market;
 use crate::domain::{Candle, Interval, Trade, TradeAggregator};
 
+/// Recent trades kept at most, whatever the speed (about 2 MB a symbol): at a high speed the
+/// trade retention spans many simulated minutes.
+pub const MAX_RECENT_TRADES: usize = 50_000;
+
+/// The ring of closed candles is allocated whole up front up to this size (128 MB, more than the
+/// largest history the configuration allows); a bigger one grows as it fills.
+const MAX_PREALLOCATED_CANDLES: usize = 1 << 21;
+
 /// One base-interval candle with the trades it is made of (none for candle-only replays).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unit {
@@ -36,9 +44,9 @@ impl Source {
 pub struct Tape {
     base: Interval,
     source: Source,
-    /// Closed base candles, oldest first.
-    closed: Vec<Candle>,
-    /// Candles kept at most (older ones are dropped in batches).
+    /// Closed base candles, oldest first: a ring of `max_closed`, allocated once, the oldest
+    /// dropped as each new one closes.
+    closed: VecDeque<Candle>,
     max_closed: usize,
     /// Open time of the oldest kept candle once older ones were dropped; coarser candles that
     /// would start before it are incomplete and not served.
@@ -48,7 +56,8 @@ pub struct Tape {
     /// How many of `current`'s trades are visible, and their aggregate.
     revealed: usize,
     partial: TradeAggregator,
-    /// Visible trades of the last `trade_retention_ms`, oldest first.
+    /// Visible trades of the last `trade_retention_ms`, oldest first, at most
+    /// [`MAX_RECENT_TRADES`].
     recent: VecDeque<Trade>,
     trade_retention_ms: i64,
     now_ms: i64,
@@ -56,11 +65,12 @@ pub struct Tape {
 
 impl Tape {
     pub fn new(base: Interval, source: Source, max_closed: usize, trade_retention_ms: i64) -> Self {
+        let max_closed = max_closed.max(1);
         Self {
             base,
             source,
-            closed: Vec::new(),
-            max_closed: max_closed.max(1),
+            closed: VecDeque::with_capacity(max_closed.min(MAX_PREALLOCATED_CANDLES)),
+            max_closed,
             trimmed_from_ms: None,
             current: None,
             revealed: 0,
@@ -107,7 +117,11 @@ impl Tape {
                     self.recent
                         .extend(unit.trades[self.revealed..].iter().copied());
                 }
-                self.closed.push(unit.candle);
+                if self.closed.len() == self.max_closed {
+                    self.closed.pop_front();
+                    self.trimmed_from_ms = self.closed.front().map(|c| c.open_time_ms);
+                }
+                self.closed.push_back(unit.candle);
                 self.current = None;
                 self.revealed = 0;
                 self.partial = TradeAggregator::new(self.base);
@@ -123,17 +137,13 @@ impl Tape {
             }
             break;
         }
-        while self
-            .recent
-            .front()
-            .is_some_and(|t| t.time_ms < keep_trades_from)
+        while self.recent.len() > MAX_RECENT_TRADES
+            || self
+                .recent
+                .front()
+                .is_some_and(|t| t.time_ms < keep_trades_from)
         {
             self.recent.pop_front();
-        }
-        if self.closed.len() > self.max_closed + self.max_closed / 8 {
-            let excess = self.closed.len() - self.max_closed;
-            self.closed.drain(..excess);
-            self.trimmed_from_ms = self.closed.first().map(|c| c.open_time_ms);
         }
     }
 
@@ -144,9 +154,9 @@ impl Tape {
 
     /// Closed base candles followed by the open one, starting at index `from`.
     fn units_from(&self, from: usize) -> impl Iterator<Item = Candle> + '_ {
-        let closed = self.closed.get(from..).unwrap_or(&[]);
+        let closed = self.closed.range(from.min(self.closed.len())..);
         let open = self.open_unit().filter(|_| from <= self.closed.len());
-        closed.iter().copied().chain(open)
+        closed.copied().chain(open)
     }
 
     fn unit_open_ms(&self, index: usize) -> i64 {
@@ -256,6 +266,18 @@ impl Tape {
     #[cfg(test)]
     pub fn closed_len(&self) -> usize {
         self.closed.len()
+    }
+
+    /// What the tape holds in memory: (closed candles, their allocated capacity, recent trades,
+    /// their allocated capacity).
+    #[cfg(test)]
+    pub fn retained(&self) -> (usize, usize, usize, usize) {
+        (
+            self.closed.len(),
+            self.closed.capacity(),
+            self.recent.len(),
+            self.recent.capacity(),
+        )
     }
 }
 
