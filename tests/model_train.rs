@@ -267,6 +267,43 @@ fn damaged_weights_fall_back_to_the_logistic_baseline_and_say_so() {
     );
 }
 
+/// Issue 13, item 5: the tampered-blob fallback ran but wrote no `fallback` row to
+/// `model_events`, which the README promises. Now its activation writes one, naming the reason.
+#[test]
+fn a_tampered_model_writes_a_fallback_row_to_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sim.db");
+    let config = Config::default().model;
+    let runner = ModelRunner::start(Some(db.clone()), config.clone(), true, &empty_snapshot(), 0);
+    let id = runner.view.active.unwrap();
+    drop(runner);
+    let fallbacks = |db: &std::path::Path| -> Vec<String> {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .prepare("SELECT detail FROM model_events WHERE kind = 'fallback' AND model_id = ?1")
+            .unwrap()
+            .query_map([id], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    assert!(fallbacks(&db).is_empty(), "an intact model does not fall back");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE models SET blob = CAST(zeroblob(64) AS BLOB) WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+    let runner = ModelRunner::start(Some(db.clone()), config, true, &empty_snapshot(), 0);
+    assert!(runner.view.fallback.is_some());
+    drop(runner);
+    let rows = fallbacks(&db);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("logistic fallback"), "{}", rows[0]);
+    assert!(rows[0].contains("sha256"), "{}", rows[0]);
+}
+
 /// A random-walk candle series for quick training runs.
 fn walk(n: usize) -> Vec<trademon::domain::Candle> {
     let mut close: f64 = 100.0;

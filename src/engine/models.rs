@@ -18,7 +18,7 @@ use super::jobs::{JobEvent, JobSender, detached};
 use crate::config::ModelConfig;
 use crate::domain::{Candle, Interval, Symbol};
 use crate::model::pipeline::{Prediction, SignalPipeline, Track};
-use crate::model::registry::{ModelRecord, Registry, RegistryError};
+use crate::model::registry::{LiveEventKind, ModelRecord, Registry, RegistryError};
 use crate::model::signal::ThresholdOverride;
 use crate::protocol::{ModelsView, SignalInfo, Snapshot, TrainingProgress, Update};
 use crate::store::writer::{WriteOp, WriteSender};
@@ -151,6 +151,18 @@ impl ModelRunner {
         runner
     }
 
+    /// Writes a `fallback` row to the registry's audit log (`model_events`): the model `id`
+    /// runs on its logistic fallback because of `reason`. Said once per reason, as the view is.
+    fn audit_fallback(registry: &mut Option<Registry>, id: i64, version: &str, reason: &str) {
+        let Some(registry) = registry.as_mut() else {
+            return;
+        };
+        let detail = format!("{version} runs on its logistic fallback: {reason}");
+        if let Err(e) = registry.record_event(LiveEventKind::Fallback, Some(id), None, &detail) {
+            tracing::warn!("fallback not audited: {e}");
+        }
+    }
+
     /// Re-reads the registry's list into the view.
     pub fn refresh_list(&mut self) {
         let Some(registry) = &self.registry else {
@@ -182,6 +194,7 @@ impl ModelRunner {
                 Ok((pipeline, fallback)) => {
                     if let Some(reason) = &fallback {
                         tracing::error!("model {} cannot run: {reason}", record.version);
+                        Self::audit_fallback(&mut self.registry, record.id, &record.version, reason);
                     }
                     self.view.fallback = fallback;
                     pipeline
@@ -348,6 +361,8 @@ impl ModelRunner {
             tracing::error!("model failed, logistic fallback in use: {reason}");
             self.view.fallback = Some(reason.clone());
             out.models_changed = true;
+            let (id, version) = (pipeline.id, pipeline.version.clone());
+            Self::audit_fallback(&mut self.registry, id, &version, reason);
         }
         let model_version = if fallback.is_some() {
             format!("{} (logistic fallback)", pipeline.version)
