@@ -287,7 +287,10 @@ fn a_tampered_model_writes_a_fallback_row_to_the_audit_log() {
             .map(|r| r.unwrap())
             .collect()
     };
-    assert!(fallbacks(&db).is_empty(), "an intact model does not fall back");
+    assert!(
+        fallbacks(&db).is_empty(),
+        "an intact model does not fall back"
+    );
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute(

@@ -539,6 +539,13 @@ impl Engine {
         }
     }
 
+    /// Follows registry changes another process made (see `engine::models::registry_watch`).
+    pub(super) fn watch_models(&mut self) {
+        let now = self.options.clock.now_ms();
+        let out = self.models.watch_registry(&self.state, now);
+        self.apply_models(out);
+    }
+
     fn model_command(&mut self, command: ModelCommand) {
         let now = self.options.clock.now_ms();
         let out = self.models.on_command(command, &self.state, now);
@@ -601,6 +608,7 @@ impl Engine {
                 },
                 Some(event) = self.jobs.recv() => self.on_job(event),
                 _ = health_tick.tick() => {
+                    self.watch_models();
                     self.report_health();
                     if self.writer_stats.stopped.load(Ordering::Relaxed) {
                         // Nothing received from now on could be stored: stop, loudly.

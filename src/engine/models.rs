@@ -6,6 +6,7 @@
 
 mod attribution;
 mod commands;
+mod registry_watch;
 mod training;
 mod view;
 
@@ -47,6 +48,8 @@ pub struct ModelRunner {
     initial: Output,
     /// Where jobs (training, attribution) report.
     jobs: JobSender,
+    /// What it last saw of the registry (see `registry_watch`).
+    seen: registry_watch::RegistrySeen,
     pub view: ModelsView,
 }
 
@@ -133,6 +136,7 @@ impl ModelRunner {
             job: None,
             initial: Output::default(),
             jobs,
+            seen: Default::default(),
             view: ModelsView::default(),
         };
         if demo && let Some(registry) = runner.registry.as_mut() {
@@ -148,6 +152,7 @@ impl ModelRunner {
             Some(Err(e)) => runner.view.fallback = Some(format!("registry: {e}")),
         }
         runner.refresh_list();
+        runner.note_registry();
         runner
     }
 
@@ -194,7 +199,12 @@ impl ModelRunner {
                 Ok((pipeline, fallback)) => {
                     if let Some(reason) = &fallback {
                         tracing::error!("model {} cannot run: {reason}", record.version);
-                        Self::audit_fallback(&mut self.registry, record.id, &record.version, reason);
+                        Self::audit_fallback(
+                            &mut self.registry,
+                            record.id,
+                            &record.version,
+                            reason,
+                        );
                     }
                     self.view.fallback = fallback;
                     pipeline

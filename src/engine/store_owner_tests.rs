@@ -190,6 +190,78 @@ fn a_dead_owner_turns_the_health_report_degraded_and_counts_what_it_lost() {
     assert!(writer.finish().is_err(), "finishing says the writer died");
 }
 
+/// Issue 13, item 4: `trademon models promote 2` while a daemon ran left the daemon running 1
+/// and `status` showing 1. Now the engine notices the change at its next health tick, re-reads
+/// the list and runs the new champion; the promotion was audited once, where it was made.
+#[test]
+fn a_champion_promoted_by_another_process_runs_at_the_next_tick_audited_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    Store::open(&db)
+        .unwrap()
+        .import_candles(btc(), Interval::M5, &candles(600))
+        .unwrap();
+    // The champion `a` is a test record whose weights do not load (the engine runs nothing);
+    // `b` is the bundled demo's, which loads.
+    let (a, b) = {
+        let mut registry = Registry::open(&db).unwrap();
+        let a = registry.register(model(1.0)).unwrap().id;
+        let demo = crate::model::demo::new_model_from_export(
+            crate::model::demo::DEMO_MODEL,
+            crate::model::registry::Origin::Trained,
+            crate::model::registry::TrainedOn::Simulated,
+        )
+        .unwrap();
+        let b = registry.register(demo).unwrap().id;
+        registry.promote(a).unwrap();
+        (a, b)
+    };
+    let (mut engine, _writer) = engine(&db);
+    let champion = |engine: &Engine| {
+        let view = &engine.snapshot().models;
+        view.models
+            .iter()
+            .find(|m| m.role == "champion")
+            .map(|m| m.id)
+    };
+    assert_eq!(champion(&engine), Some(a));
+    assert_eq!(
+        engine.snapshot().models.active,
+        None,
+        "a's weights do not load"
+    );
+    engine.watch_models();
+    assert_eq!(champion(&engine), Some(a), "nothing changed yet");
+    // The CLI, in another process: its own connection and its own owner.
+    Registry::open(&db).unwrap().promote(b).unwrap();
+    engine.watch_models();
+    let view = &engine.snapshot().models;
+    assert_eq!(view.active, Some(b), "the new champion runs");
+    let role = |id| {
+        view.models
+            .iter()
+            .find(|m| m.id == id)
+            .unwrap()
+            .role
+            .clone()
+    };
+    assert_eq!(role(b), "champion");
+    assert_eq!(role(a), "retired");
+    let kinds: Vec<EventKind> = Registry::open(&db)
+        .unwrap()
+        .events(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    use EventKind::{Promote, Register};
+    assert_eq!(
+        kinds,
+        [Register, Register, Promote, Promote],
+        "audited once"
+    );
+}
+
 /// Issue 13, item 2: the writer died (an absurd batch size made it panic) and the engine ran on,
 /// summarising rows it never stored. Now a dead owner stops the engine, which says why.
 #[test]

@@ -201,6 +201,16 @@ impl Registry {
         })
     }
 
+    /// The id of the newest audit-log entry (0 for none). Every registry change writes one, so
+    /// a reader sees another process's changes by this growing.
+    pub fn last_event_id(&self) -> Result<i64, RegistryError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM model_events", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql_error(&self.path))
+    }
+
     /// The audit log, oldest first: all of it, or the entries naming one model.
     pub fn events(&self, model_id: Option<i64>) -> Result<Vec<ModelEvent>, RegistryError> {
         match model_id {

@@ -38,6 +38,7 @@ impl ModelRunner {
             Ok(text) => text,
             Err(text) => format!("refused: {text}"),
         });
+        self.note_registry();
         self.refresh_list();
         let initial = self.take_initial();
         out.signals = initial.signals;
