@@ -87,21 +87,28 @@ fn engine_ticking(
     (engine, writer)
 }
 
+/// `db` with 600 stored candles and the models `a` (the champion) and `b`; their ids.
+fn stored_with_two_models(
+    db: &Path,
+    a: crate::model::registry::NewModel,
+    b: crate::model::registry::NewModel,
+) -> (i64, i64) {
+    Store::open(db)
+        .unwrap()
+        .import_candles(btc(), Interval::M5, &candles(600))
+        .unwrap();
+    let mut registry = Registry::open(db).unwrap();
+    let a = registry.register(a).unwrap().id;
+    let b = registry.register(b).unwrap().id;
+    registry.promote(a).unwrap();
+    (a, b)
+}
+
 #[test]
 fn registry_changes_and_backtest_runs_go_through_the_owner_and_nothing_rechecks_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
-    Store::open(&db)
-        .unwrap()
-        .import_candles(btc(), Interval::M5, &candles(600))
-        .unwrap();
-    let (a, b) = {
-        let mut registry = Registry::open(&db).unwrap();
-        let a = registry.register(model(1.0)).unwrap().id;
-        let b = registry.register(model(2.0)).unwrap().id;
-        registry.promote(a).unwrap();
-        (a, b)
-    };
+    let (a, b) = stored_with_two_models(&db, model(1.0), model(2.0));
     let (mut engine, writer) = engine(&db);
     let checks = quick_checks_on_this_thread();
     let stats = writer.stats();
@@ -197,25 +204,15 @@ fn a_dead_owner_turns_the_health_report_degraded_and_counts_what_it_lost() {
 fn a_champion_promoted_by_another_process_runs_at_the_next_tick_audited_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
-    Store::open(&db)
-        .unwrap()
-        .import_candles(btc(), Interval::M5, &candles(600))
-        .unwrap();
     // The champion `a` is a test record whose weights do not load (the engine runs nothing);
     // `b` is the bundled demo's, which loads.
-    let (a, b) = {
-        let mut registry = Registry::open(&db).unwrap();
-        let a = registry.register(model(1.0)).unwrap().id;
-        let demo = crate::model::demo::new_model_from_export(
-            crate::model::demo::DEMO_MODEL,
-            crate::model::registry::Origin::Trained,
-            crate::model::registry::TrainedOn::Simulated,
-        )
-        .unwrap();
-        let b = registry.register(demo).unwrap().id;
-        registry.promote(a).unwrap();
-        (a, b)
-    };
+    let demo = crate::model::demo::new_model_from_export(
+        crate::model::demo::DEMO_MODEL,
+        crate::model::registry::Origin::Trained,
+        crate::model::registry::TrainedOn::Simulated,
+    )
+    .unwrap();
+    let (a, b) = stored_with_two_models(&db, model(1.0), demo);
     let (mut engine, _writer) = engine(&db);
     let champion = |engine: &Engine| {
         let view = &engine.snapshot().models;
