@@ -453,8 +453,20 @@ fn init_logging(db: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard
         .map(Path::to_path_buf)
         .or_else(|| Dirs::discover().map(|d| d.data_dir))?;
     std::fs::create_dir_all(&dir).ok()?;
-    let appender = tracing_appender::rolling::never(dir, "trademon.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // Beside a database in a shared directory (`--db /tmp/x.db`) someone else may have put a
+    // symbolic link there: it is refused, never written through.
+    let path = dir.join("trademon.log");
+    let file = match trademon::daemon::lock::open_own_file(
+        &path,
+        std::fs::OpenOptions::new().append(true),
+    ) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("warning: not logging to {}: {e}", path.display());
+            return None;
+        }
+    };
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEMON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
