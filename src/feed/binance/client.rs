@@ -144,6 +144,7 @@ pub(super) async fn connection(
                     last_closed: &last_closed,
                     events: &events,
                     link: &link,
+                    failures,
                 };
                 let (reason, healthy) = session
                     .run(ws, &mut reconnect, &mut shutdown, &mut attempt)

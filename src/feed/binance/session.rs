@@ -27,6 +27,8 @@ pub(super) struct Session<'a> {
     pub last_closed: &'a Arc<Mutex<LastClosed>>,
     pub events: &'a mpsc::Sender<MarketEvent>,
     pub link: &'a Link,
+    /// Failed connects right before this connection.
+    pub failures: u64,
 }
 
 type Ws =
@@ -54,11 +56,18 @@ impl Session<'_> {
                 self.options.clock.as_ref(),
                 FeedEventKind::Connected,
                 "*",
-                format!(
-                    "{}{} streams",
-                    self.link.label(),
-                    streams(self.options).len()
-                ),
+                match self.failures {
+                    0 => format!(
+                        "{}{} streams",
+                        self.link.label(),
+                        streams(self.options).len()
+                    ),
+                    n => format!(
+                        "{}{} streams, after {n} failed connects",
+                        self.link.label(),
+                        streams(self.options).len()
+                    ),
+                },
                 0,
             ))
             .await;
