@@ -44,6 +44,7 @@ pub struct FeedConfig {
     pub rotate_after_secs: u64,
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
+    pub connect_timeout_secs: u64,
     pub binance: BinanceConfig,
     pub sim: SimConfig,
 }
@@ -235,6 +236,12 @@ impl Config {
             return err(
                 "feed.reconnect_max_ms",
                 "must be at most 3600000 (an hour)".into(),
+            );
+        }
+        if !(1..=300).contains(&feed.connect_timeout_secs) {
+            return err(
+                "feed.connect_timeout_secs",
+                format!("{} must be between 1 and 300", feed.connect_timeout_secs),
             );
         }
         if feed.silence_timeout_secs == 0 || feed.silence_timeout_secs > 86_400 {

@@ -450,33 +450,35 @@ fn run_args(flags: RunFlags, mut config: Config, db_path: PathBuf) -> Result<Run
 /// Logs go to `trademon.log` beside the database (never to the terminal the console draws on),
 /// filtered by `TRADEMON_LOG` (default `info`).
 fn init_logging(db: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use tracing_appender::rolling::{RollingFileAppender, Rotation};
     let dir = db
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .or_else(|| Dirs::discover().map(|d| d.data_dir))?;
+    // Beside a database in a shared directory (`--db /tmp/x.db`) someone else may have put a
+    // symbolic link there: it is refused, never written through.
+    let path = dir.join("trademon.log");
     let file = std::fs::create_dir_all(&dir)
         .map_err(|e| e.to_string())
         .and_then(|()| {
-            RollingFileAppender::builder()
-                .rotation(Rotation::NEVER)
-                .filename_prefix("trademon.log")
-                .build(&dir)
-                .map_err(|e| e.to_string())
+            trademon::daemon::lock::open_own_file(
+                &path,
+                std::fs::OpenOptions::new().append(true),
+            )
+            .map_err(|e| e.to_string())
         });
     let default_level = if file.is_ok() { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEMON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let (writer, guard) = match file {
-        Ok(appender) => tracing_appender::non_blocking(appender),
+        Ok(file) => tracing_appender::non_blocking(file),
         Err(reason) => {
             // An unwritable log costs the log, never the command: warnings go to stderr.
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),
                 "warning: cannot write the log {}: {reason}; logging warnings to stderr instead",
-                dir.join("trademon.log").display()
+                path.display()
             );
             tracing_appender::non_blocking(std::io::stderr())
         }

@@ -184,6 +184,40 @@ async fn oversized_frames_and_a_silent_client_are_cut_off_alone() {
 }
 
 #[tokio::test]
+async fn a_frame_announced_large_then_stalled_is_cut_off_after_the_stall_timeout() {
+    let daemon = FakeDaemon::start(fixture::snapshot()).await;
+    // Many such clients at once: each costs the bytes it sent, not the 64 MiB it announced.
+    let mut stalled = Vec::new();
+    for _ in 0..30 {
+        let mut raw = UnixStream::connect(&daemon.socket).await.unwrap();
+        frame::write(&mut raw, &Hello::ours()).await.unwrap();
+        raw.write_all(&(frame::MAX_FRAME_BYTES as u32).to_be_bytes())
+            .await
+            .unwrap();
+        raw.write_all(b"{").await.unwrap();
+        stalled.push(raw);
+    }
+    let started = std::time::Instant::now();
+    // A normal client is served meanwhile.
+    let (mut good, _) = subscribed(&daemon).await;
+    daemon.publish(health(11)).await;
+    assert_eq!(next_update(&mut good).await, health(11));
+    for raw in &mut stalled {
+        let mut sink = Vec::new();
+        let limit = frame::FRAME_STALL_TIMEOUT + Duration::from_secs(3);
+        let left = limit.saturating_sub(started.elapsed());
+        let read = tokio::time::timeout(left, raw.read_to_end(&mut sink)).await;
+        assert!(read.is_ok(), "not closed within {limit:?} of the stall");
+    }
+    assert!(started.elapsed() >= frame::FRAME_STALL_TIMEOUT - Duration::from_secs(1));
+    // And the daemon still serves.
+    daemon.publish(health(12)).await;
+    assert_eq!(next_update(&mut good).await, health(12));
+    let report = client::status(&daemon.socket).await.unwrap();
+    assert_eq!(report.daemon.unwrap().clients, 1);
+}
+
+#[tokio::test]
 async fn a_stalled_client_gets_a_fresh_snapshot_not_a_backlog_and_never_slows_the_others() {
     let daemon = FakeDaemon::start(fixture::snapshot()).await;
     let (mut fast, _) = subscribed(&daemon).await;

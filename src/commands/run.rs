@@ -50,6 +50,8 @@ pub struct HeadlessSummary {
     pub series: Vec<SeriesCount>,
     pub messages: u64,
     pub reconnects: u64,
+    /// Connect attempts that failed (a dead or unreachable endpoint shows here, not as reconnects).
+    pub failed_connects: u64,
     pub gaps_found: u64,
     pub gaps_repaired: u64,
     pub candles_backfilled: u64,
@@ -149,6 +151,7 @@ fn summarise(
         series,
         messages: summary.messages,
         reconnects: summary.reconnects,
+        failed_connects: summary.failed_connects,
         gaps_found: summary.gaps_found,
         gaps_repaired: summary.gaps_repaired,
         candles_backfilled: summary.candles_backfilled,
@@ -189,10 +192,11 @@ impl HeadlessSummary {
             ));
         }
         out.push_str(&format!(
-            "\nmessages {}  reconnects {}  gaps found {}  gaps repaired {}  candles backfilled {}  \
-             parse errors {}  rate limited {}\n",
+            "\nmessages {}  reconnects {}  failed connects {}  gaps found {}  gaps repaired {}  \
+             candles backfilled {}  parse errors {}  rate limited {}\n",
             self.messages,
             self.reconnects,
+            self.failed_connects,
             self.gaps_found,
             self.gaps_repaired,
             self.candles_backfilled,

@@ -14,8 +14,15 @@ pub async fn status(socket: &Path, db: &Path) -> StatusReport {
         Ok(report) => report,
         Err(e) => {
             let mut report = StatusReport::from_database(db, wall_clock_ms());
-            if !matches!(e, ClientError::NoDaemon { .. }) {
-                report.problems.push(e.to_string());
+            match e {
+                ClientError::NoDaemon { .. } => {}
+                // Not "daemon not running": there may be one, this user cannot reach it.
+                ClientError::PermissionDenied { .. } => {
+                    report.verdict = Verdict::PermissionDenied;
+                    report.problems.retain(|p| p != Verdict::NoDaemon.as_str());
+                    report.problems.insert(0, e.to_string());
+                }
+                e => report.problems.push(e.to_string()),
             }
             report
         }

@@ -24,6 +24,18 @@ pub enum ClientError {
         #[source]
         source: std::io::Error,
     },
+    /// The socket is there but this user may not connect to it (EACCES/EPERM): a daemon of
+    /// another user, or modes that keep this one out. Not "no daemon": there may well be one.
+    #[error(
+        "permission denied: cannot connect to the trademon daemon socket {path} ({source}); it \
+         is another user's (the socket is 0600 in a 0700 directory), or its modes keep this user \
+         out: attach as the user who started the daemon, or start your own with another --socket"
+    )]
+    PermissionDenied {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the daemon at {path} refused this client: {reason}")]
     Refused { path: PathBuf, reason: String },
     #[error("the daemon at {path}: {source}")]
@@ -42,6 +54,19 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// What a failed `connect()` to the socket at `path` means: permission denied (EACCES,
+    /// EPERM) says so, anything else (no such file, connection refused) is no daemon.
+    pub fn connect_failed(path: &Path, source: std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        if source.kind() == std::io::ErrorKind::PermissionDenied {
+            ClientError::PermissionDenied { path, source }
+        } else {
+            ClientError::NoDaemon { path, source }
+        }
+    }
+}
+
 /// A connection whose hellos matched.
 #[derive(Debug)]
 pub struct Connection {
@@ -58,10 +83,7 @@ impl Connection {
     pub async fn open(path: &Path) -> Result<Self, ClientError> {
         let stream = UnixStream::connect(path)
             .await
-            .map_err(|source| ClientError::NoDaemon {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| ClientError::connect_failed(path, source))?;
         let (read, write) = stream.into_split();
         let mut connection = Connection {
             path: path.to_path_buf(),
@@ -301,4 +323,33 @@ async fn pump(
     };
     reader.abort();
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connect_says_permission_denied_with_the_path_not_no_daemon() {
+        let path = Path::new("/run/user/1000/trademon/trademon.sock");
+        for errno in [libc::EACCES, libc::EPERM] {
+            let e = ClientError::connect_failed(path, std::io::Error::from_raw_os_error(errno));
+            let message = e.to_string();
+            assert!(
+                matches!(e, ClientError::PermissionDenied { .. }),
+                "{message}"
+            );
+            assert!(message.starts_with("permission denied"), "{message}");
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(!message.contains("no trademon daemon"), "{message}");
+        }
+        for kind in [
+            std::io::ErrorKind::NotFound,
+            std::io::ErrorKind::ConnectionRefused,
+        ] {
+            let e = ClientError::connect_failed(path, kind.into());
+            assert!(matches!(e, ClientError::NoDaemon { .. }), "{e}");
+            assert!(e.to_string().contains("no trademon daemon at"), "{e}");
+        }
+    }
 }

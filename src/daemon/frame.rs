@@ -2,6 +2,8 @@
 //! that many bytes of JSON. The first frame each way is a [`Hello`]; every later frame from a
 //! client is a [`ClientFrame`], every later frame from the daemon a [`DaemonFrame`].
 
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -95,6 +97,12 @@ pub enum FrameError {
     TooLarge { length: usize, max: usize },
     #[error("empty frame (length 0)")]
     Empty,
+    #[error("frame stalled: {received} of its {length} bytes arrived, then nothing for {stall:?}")]
+    Stalled {
+        received: usize,
+        length: usize,
+        stall: Duration,
+    },
     #[error("malformed frame of {length} bytes: {source} (starts with {start:?})")]
     Malformed {
         length: usize,
@@ -136,17 +144,45 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
     })
 }
 
+/// Once a frame has begun, the other end must send more of it within this long, or the frame is
+/// given up and the connection with it. Between frames a side may be idle as long as it likes (an
+/// attached console that sends no command).
+pub const FRAME_STALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first step of a frame's buffer; it then doubles as bytes arrive, up to the frame's length.
+const FIRST_CHUNK: usize = 4096;
+
 /// Reads one frame's body into `buffer` (reused between frames). A clean end of stream before a
-/// frame starts is [`FrameError::Closed`].
+/// frame starts is [`FrameError::Closed`]; a frame that stops arriving for
+/// [`FRAME_STALL_TIMEOUT`] is [`FrameError::Stalled`].
 pub async fn read_body<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut Vec<u8>,
 ) -> Result<(), FrameError> {
+    read_body_within(reader, buffer, FRAME_STALL_TIMEOUT).await
+}
+
+/// [`read_body`] with the stall limit given. The buffer grows with the bytes that arrive, never
+/// to the announced length up front: a length prefix is a claim, and a peer that announces 64 MiB
+/// and sends one byte must cost one byte, not 64 MiB.
+pub async fn read_body_within<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut Vec<u8>,
+    stall: Duration,
+) -> Result<(), FrameError> {
     let mut prefix = [0u8; 4];
-    match reader.read_exact(&mut prefix).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
-        Err(e) => return Err(FrameError::Io(e)),
+    // The first byte may take as long as it likes: that is idling between frames.
+    let mut got = reader.read(&mut prefix).await?;
+    if got == 0 {
+        return Err(FrameError::Closed);
+    }
+    while got < prefix.len() {
+        let n = within(stall, got, 4, reader.read(&mut prefix[got..])).await?;
+        if n == 0 {
+            // A prefix cut short is a peer that went away between frames.
+            return Err(FrameError::Closed);
+        }
+        got += n;
     }
     let length = u32::from_be_bytes(prefix) as usize;
     if length == 0 {
@@ -159,9 +195,41 @@ pub async fn read_body<R: AsyncRead + Unpin>(
         });
     }
     buffer.clear();
-    buffer.resize(length, 0);
-    reader.read_exact(buffer).await?;
+    let mut body = (&mut *reader).take(length as u64);
+    while buffer.len() < length {
+        if buffer.len() == buffer.capacity() {
+            let target = (buffer.capacity() * 2).max(FIRST_CHUNK).min(length);
+            buffer.reserve_exact(target - buffer.len());
+        }
+        let n = within(stall, buffer.len(), length, body.read_buf(buffer)).await?;
+        if n == 0 {
+            return Err(FrameError::Io(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the connection ended {} bytes into a frame of {length}",
+                    buffer.len()
+                ),
+            )));
+        }
+    }
     Ok(())
+}
+
+/// One read of a frame that has begun, given up after `stall`.
+async fn within(
+    stall: Duration,
+    received: usize,
+    length: usize,
+    read: impl std::future::Future<Output = std::io::Result<usize>>,
+) -> Result<usize, FrameError> {
+    match tokio::time::timeout(stall, read).await {
+        Ok(n) => Ok(n?),
+        Err(_) => Err(FrameError::Stalled {
+            received,
+            length,
+            stall,
+        }),
+    }
 }
 
 /// Reads and parses one frame.
@@ -229,6 +297,83 @@ mod tests {
         assert!(matches!(e, FrameError::Closed), "{e}");
         let e = read_from(&[0, 0]).await.unwrap_err();
         assert!(matches!(e, FrameError::Closed), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_announced_length_is_not_allocated_before_its_bytes_arrive() {
+        let (mut peer, mut ours) = tokio::io::duplex(1024);
+        peer.write_all(&(MAX_FRAME_BYTES as u32).to_be_bytes())
+            .await
+            .unwrap();
+        peer.write_all(b"{").await.unwrap();
+        let mut buffer = Vec::new();
+        let stall = Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        let e = read_body_within(&mut ours, &mut buffer, stall)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FrameError::Stalled {
+                    received: 1,
+                    length: MAX_FRAME_BYTES,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("1 of its 67108864 bytes"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(buffer.len(), 1);
+        assert!(
+            buffer.capacity() <= FIRST_CHUNK,
+            "{} bytes reserved for 1 received",
+            buffer.capacity()
+        );
+        // A prefix cut in half and left there stalls the same way.
+        let (mut peer, mut ours) = tokio::io::duplex(1024);
+        peer.write_all(&[0, 0]).await.unwrap();
+        let e = read_body_within(&mut ours, &mut Vec::new(), stall)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FrameError::Stalled {
+                    received: 2,
+                    length: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_large_frame_arriving_in_pieces_is_read_whole_into_a_buffer_of_its_size() {
+        let body = serde_json::to_vec(&"x".repeat(1_000_000)).unwrap();
+        let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        let (mut peer, mut ours) = tokio::io::duplex(7_001);
+        let writer = tokio::spawn(async move {
+            for piece in bytes.chunks(7_001) {
+                peer.write_all(piece).await.unwrap();
+            }
+            peer
+        });
+        let mut buffer = Vec::new();
+        read_body(&mut ours, &mut buffer).await.unwrap();
+        assert_eq!(buffer, body);
+        assert!(buffer.capacity() <= body.len(), "{}", buffer.capacity());
+        drop(writer.await.unwrap());
+        // The connection ending inside a frame is an I/O error, not a clean close.
+        let (mut peer, mut ours) = tokio::io::duplex(64);
+        peer.write_all(&10u32.to_be_bytes()).await.unwrap();
+        peer.write_all(b"{}").await.unwrap();
+        drop(peer);
+        let e = read_body(&mut ours, &mut Vec::new()).await.unwrap_err();
+        assert!(e.to_string().contains("2 bytes into a frame of 10"), "{e}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The daemon's exclusive locks (one beside the database, one beside the socket, so a second
 //! daemon on either is refused) and its socket file: made owner-only (directory 0700, socket
-//! 0600) and removed when the daemon stops.
+//! 0600) and removed when the daemon stops. Files it writes in a directory others may write to
+//! (a socket in /tmp) are opened without following symbolic links: another user's
+//! `x.sock.lock -> ~/.bashrc` must not make the daemon write its PID over `~/.bashrc`.
 
 use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tokio::net::UnixListener;
@@ -59,12 +61,7 @@ impl LockFile {
         {
             std::fs::create_dir_all(dir).map_err(io_error("cannot create the directory", dir))?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let mut file = open_own_file(&path, OpenOptions::new().read(true).write(true))
             .map_err(io_error("cannot open the lock file", &path))?;
         match file.try_lock() {
             Ok(()) => {}
@@ -95,6 +92,46 @@ impl LockFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Opens (creating it if missing, mode 0600) the regular file at `path` for the daemon's own
+/// writing, refusing a symbolic link (`O_NOFOLLOW`: nothing is opened through it), anything that
+/// is not a regular file, and a file with other hard links (another name for someone else's file).
+/// `options` says how (read, write, append); creating and not truncating are added here.
+pub fn open_own_file(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
+    let refused = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what}; refusing to write through it (remove it if it is not yours)"),
+        )
+    };
+    let file = options
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(path)
+                    .map(|t| format!(" (to {})", t.display()))
+                    .unwrap_or_default();
+                refused(&format!("it is a symbolic link{target}"))
+            }
+            _ => e,
+        })?;
+    // Checked on what was opened, not on the name, so nothing can be swapped in between.
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(refused("it is not a regular file"));
+    }
+    if meta.nlink() > 1 {
+        return Err(refused(&format!(
+            "it has {} hard links (another name for another file)",
+            meta.nlink()
+        )));
+    }
+    Ok(file)
 }
 
 /// The listening socket's file: removed on drop if it is still the one this daemon made.
@@ -225,6 +262,52 @@ mod tests {
         assert!(message.contains("t.db.lock"), "{message}");
         drop(first);
         LockFile::acquire(&db, "database").unwrap();
+    }
+
+    #[test]
+    fn a_planted_symlink_or_hard_link_lock_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious\n").unwrap();
+        let socket = dir.path().join("evil.sock");
+        let lock = dir.path().join("evil.sock.lock");
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let e = LockFile::acquire(&socket, "socket").unwrap_err();
+        let message = e.to_string();
+        assert!(message.contains(&lock.display().to_string()), "{message}");
+        assert!(message.contains("symbolic link"), "{message}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        // A dangling one is not followed to create its target either.
+        let missing = dir.path().join("created-through-the-link");
+        let lock2 = dir.path().join("b.sock.lock");
+        std::os::unix::fs::symlink(&missing, &lock2).unwrap();
+        let e = LockFile::acquire(&dir.path().join("b.sock"), "socket").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!missing.exists());
+        // Another name for the victim (a hard link) is refused too.
+        let lock3 = dir.path().join("c.sock.lock");
+        std::fs::hard_link(&victim, &lock3).unwrap();
+        let e = LockFile::acquire(&dir.path().join("c.sock"), "socket").unwrap_err();
+        assert!(e.to_string().contains("hard links"), "{e}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        // Neither a directory nor a FIFO (opening one must not hang).
+        let lock4 = dir.path().join("d.sock.lock");
+        std::fs::create_dir(&lock4).unwrap();
+        assert!(LockFile::acquire(&dir.path().join("d.sock"), "socket").is_err());
+        let fifo = dir.path().join("e.sock.lock");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = LockFile::acquire(&dir.path().join("e.sock"), "socket").unwrap_err();
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+        // A fresh lock file is the owner's alone.
+        let fresh = LockFile::acquire(&dir.path().join("f.sock"), "socket").unwrap();
+        let mode = std::fs::metadata(fresh.path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[tokio::test]

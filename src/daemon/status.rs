@@ -18,6 +18,9 @@ pub enum Verdict {
     Degraded,
     /// No daemon answered on the socket: exit 2.
     NoDaemon,
+    /// The socket is there but this user may not connect to it (another user's daemon, or modes
+    /// that keep this one out): exit 2, as no daemon answered, but said as it is.
+    PermissionDenied,
 }
 
 impl Verdict {
@@ -25,7 +28,7 @@ impl Verdict {
         match self {
             Verdict::Healthy => 0,
             Verdict::Degraded => 1,
-            Verdict::NoDaemon => 2,
+            Verdict::NoDaemon | Verdict::PermissionDenied => 2,
         }
     }
 
@@ -34,6 +37,7 @@ impl Verdict {
             Verdict::Healthy => "healthy",
             Verdict::Degraded => "degraded",
             Verdict::NoDaemon => "daemon not running",
+            Verdict::PermissionDenied => "permission denied",
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct StatusReport {
     pub source: Option<String>,
     /// The feed's websocket connection, in words.
     pub link: Option<String>,
+    /// Connect attempts to the exchange that failed since the daemon started.
+    #[serde(default)]
+    pub failed_connects: u64,
     pub streams: Vec<StreamStatus>,
     pub candles: Vec<LastCandle>,
     pub signals: Vec<LatestSignal>,
@@ -126,12 +133,21 @@ impl StatusReport {
         now_ms: i64,
     ) -> Self {
         let mut problems = Vec::new();
+        let failed_connects = snapshot.health.failed_connects;
+        let failures = match failed_connects {
+            0 => String::new(),
+            1 => " (1 failed connect)".to_string(),
+            n => format!(" ({n} failed connects)"),
+        };
         let link = snapshot.health.link.as_ref().map(|link| match link {
-            LinkState::Connecting => "connecting".to_string(),
+            LinkState::Connecting => format!("connecting{failures}"),
             LinkState::Connected { since_ms } => {
-                format!("connected for {} s", (now_ms - since_ms).max(0) / 1000)
+                format!(
+                    "connected for {} s{failures}",
+                    (now_ms - since_ms).max(0) / 1000
+                )
             }
-            LinkState::Down { reason, .. } => format!("down: {reason}"),
+            LinkState::Down { reason, .. } => format!("down: {reason}{failures}"),
         });
         match &snapshot.health.link {
             Some(LinkState::Connected { .. }) => {}
@@ -208,6 +224,7 @@ impl StatusReport {
             daemon: Some(daemon),
             source: Some(snapshot.source.label()),
             link,
+            failed_connects,
             streams,
             candles,
             signals,
@@ -226,6 +243,7 @@ impl StatusReport {
             daemon: None,
             source: None,
             link: None,
+            failed_connects: 0,
             streams: Vec::new(),
             candles: Vec::new(),
             signals: Vec::new(),

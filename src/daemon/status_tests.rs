@@ -75,9 +75,17 @@ fn a_down_feed_or_stale_candles_are_degraded_and_say_why() {
         retry_at_ms: NOW_MS + 1_000,
     });
     s.health.streams[0].state = StreamState::Down;
+    s.health.failed_connects = 7;
     let report = StatusReport::from_snapshot(&s, daemon(), Path::new("x.db"), NOW_MS);
     assert_eq!(report.verdict, Verdict::Degraded);
     assert_eq!(report.verdict.exit_code(), 1);
+    // Failed connects are counted and shown with the link.
+    assert_eq!(report.failed_connects, 7);
+    assert_eq!(
+        report.link.as_deref(),
+        Some("down: connection refused (7 failed connects)")
+    );
+
     assert!(
         report
             .problems

@@ -58,6 +58,8 @@ pub struct EngineSummary {
     pub candles_stored: Vec<(Symbol, Vec<(Interval, u64)>)>,
     pub messages: u64,
     pub reconnects: u64,
+    /// Connect attempts that failed (refused, unreachable, timed out, handshake refused).
+    pub failed_connects: u64,
     pub gaps_found: u64,
     pub gaps_repaired: u64,
     pub candles_backfilled: u64,
@@ -440,6 +442,7 @@ impl Engine {
                     self.apply(out, now);
                 }
             }
+            MarketEvent::ConnectFailed => self.health.failed_connects += 1,
             MarketEvent::Link(link) => {
                 if matches!(link, LinkState::Connected { .. }) {
                     self.health.connects += 1;
@@ -573,6 +576,7 @@ impl Engine {
                 .collect(),
             messages: self.health.total_messages(),
             reconnects: self.health.reconnects(),
+            failed_connects: self.health.failed_connects,
             gaps_found: self.health.gaps_found,
             gaps_repaired: self.health.gaps_repaired,
             candles_backfilled: self.health.candles_backfilled,

@@ -42,6 +42,9 @@ pub enum MarketEvent {
     Feed(FeedEvent),
     /// The connection's state changed.
     Link(LinkState),
+    /// One connect attempt failed (refused, unreachable, no answer within the connect timeout,
+    /// handshake refused): sent for every attempt, so the engine can count them.
+    ConnectFailed,
 }
 
 /// Asks the running feed to do something.
@@ -65,6 +68,8 @@ pub struct FeedOptions {
     pub rotate_after: Duration,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
+    /// A connect (TCP, TLS and the websocket handshake) with no answer for this long has failed.
+    pub connect_timeout: Duration,
     /// Where feed events, link states and retry times take "now" from.
     pub clock: Arc<dyn Clock>,
 }
@@ -81,6 +86,7 @@ impl FeedOptions {
             rotate_after: Duration::from_secs(feed.rotate_after_secs),
             reconnect_min: Duration::from_millis(feed.reconnect_min_ms),
             reconnect_max: Duration::from_millis(feed.reconnect_max_ms),
+            connect_timeout: Duration::from_secs(feed.connect_timeout_secs),
             clock: Arc::new(WallClock),
         }
     }

@@ -143,6 +143,11 @@ pub struct HealthReport {
     pub streams: Vec<StreamHealth>,
     pub messages_per_sec: f64,
     pub reconnects: u64,
+    /// Connect attempts that failed (refused, unreachable, no answer within the connect timeout,
+    /// handshake refused). Added without a version bump: older readers ignore it, and a report
+    /// without it reads as 0.
+    #[serde(default)]
+    pub failed_connects: u64,
     pub gaps_found: u64,
     pub gaps_repaired: u64,
     pub candles_backfilled: u64,

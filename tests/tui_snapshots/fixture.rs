@@ -178,6 +178,7 @@ pub fn health() -> HealthReport {
         ],
         messages_per_sec: 68.9,
         reconnects: 2,
+        failed_connects: 3,
         gaps_found: 3,
         gaps_repaired: 2,
         candles_backfilled: 1_806,

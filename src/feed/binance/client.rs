@@ -1,20 +1,19 @@
-//! The websocket client: one combined-stream connection for every kline and trade stream,
-//! reconnecting with exponential backoff and full jitter, rotating before Binance's 24 h limit,
-//! and backfilling closed candles over REST after every connect and whenever a gap shows.
+//! The websocket client: one combined-stream connection for the kline and trade streams given it
+//! (`connections` gives each connection its share), connecting within a timeout, reconnecting
+//! with exponential backoff and full jitter, rotating before Binance's 24 h limit, and
+//! backfilling closed candles over REST after every connect and whenever a gap shows.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::sync::{Mutex, mpsc, watch};
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 
-use super::backfill::{backfill_all, repair};
+use super::connections::Link;
 use super::rest::RestClient;
-use super::wire::{WsEvent, kline_stream, parse_ws_message, trade_stream};
-use crate::domain::{Clock, Interval, LinkState, Symbol};
-use crate::feed::{FeedControl, FeedEvent, FeedEventKind, FeedOptions, LastClosed, MarketEvent};
+use super::session::{ASKED, ROTATING, Session};
+use super::wire::{kline_stream, trade_stream};
+use crate::domain::{Clock, LinkState};
+use crate::feed::{FeedEvent, FeedEventKind, FeedOptions, LastClosed, MarketEvent};
 
 /// Every stream name of `options`, kline streams first.
 pub fn streams(options: &FeedOptions) -> Vec<String> {
@@ -59,42 +58,96 @@ fn next_random(state: &mut u64) -> u64 {
     x
 }
 
-/// Runs the feed on `ws_url` (and `rest` for backfill) until `shutdown` turns true. Every event
-/// goes to `events`.
-pub async fn run(
+/// What one connection failed to do since it last connected: the tracing log and the feed
+/// events say so once per change of state (the first failure, a new reason, the recovery), not
+/// once per retry; the engine counts every failure.
+#[derive(Debug, Default)]
+pub(super) struct Failing {
+    /// Failed connects in a row.
+    count: u64,
+    /// The reason last reported.
+    reason: Option<String>,
+}
+
+impl Failing {
+    /// Notes one more failure; whether it is news (the first, or another reason than the last).
+    pub(super) fn failed(&mut self, reason: &str) -> bool {
+        self.count += 1;
+        let news = self.reason.as_deref() != Some(reason);
+        if news {
+            self.reason = Some(reason.to_string());
+        }
+        news
+    }
+
+    /// Notes a connect; returns the failures before it.
+    pub(super) fn connected(&mut self) -> u64 {
+        self.reason = None;
+        std::mem::take(&mut self.count)
+    }
+}
+
+/// Runs one connection for the streams of `options` on `ws_url` (and `rest` for backfill) until
+/// `shutdown` turns true, reporting its link state through `link` and every other event to
+/// `events`. A change of `reconnect` drops the connection and connects again at once.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn connection(
+    link: Link,
     ws_url: String,
     rest: RestClient,
     options: FeedOptions,
-    last_closed: LastClosed,
+    last_closed: Arc<Mutex<LastClosed>>,
     events: mpsc::Sender<MarketEvent>,
-    mut control: mpsc::Receiver<FeedControl>,
+    mut reconnect: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let last_closed = Arc::new(Mutex::new(last_closed));
-    let mut rng = (options.clock.now_ms() as u64) | 1;
+    // Connections started together must not retry in step.
+    let mut rng = ((options.clock.now_ms() as u64)
+        ^ (link.index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        | 1;
     let mut attempt: u32 = 0;
+    let mut failing = Failing::default();
     let url = stream_url(&ws_url, &options);
+    let label = link.label();
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let _ = events.send(MarketEvent::Link(LinkState::Connecting)).await;
+        link.set(LinkState::Connecting).await;
         let outcome = tokio::select! {
-            r = tokio_tungstenite::connect_async(url.as_str()) => Some(r),
+            r = tokio::time::timeout(
+                options.connect_timeout,
+                tokio_tungstenite::connect_async(url.as_str()),
+            ) => Some(r),
             _ = shutdown.changed() => None,
         };
-        let reason = match outcome {
+        let (reason, failed) = match outcome {
             None => return,
-            Some(Err(e)) => format!("connect failed: {e}"),
-            Some(Ok((ws, _))) => {
+            Some(Err(_)) => (
+                format!(
+                    "connect failed: no answer within {} s (TCP, TLS and websocket handshake)",
+                    options.connect_timeout.as_secs_f64()
+                ),
+                true,
+            ),
+            Some(Ok(Err(e))) => (format!("connect failed: {e}"), true),
+            Some(Ok(Ok((ws, _)))) => {
+                let failures = failing.connected();
+                if failures > 0 {
+                    tracing::info!(url = %ws_url, "{label}feed: connected after {failures} failed connects");
+                } else {
+                    tracing::info!(url = %ws_url, "{label}feed: connected");
+                }
                 let session = Session {
                     options: &options,
                     rest: &rest,
                     last_closed: &last_closed,
                     events: &events,
+                    link: &link,
+                    failures,
                 };
                 let (reason, healthy) = session
-                    .run(ws, &mut control, &mut shutdown, &mut attempt)
+                    .run(ws, &mut reconnect, &mut shutdown, &mut attempt)
                     .await;
                 if *shutdown.borrow() {
                     return;
@@ -102,7 +155,7 @@ pub async fn run(
                 if healthy {
                     attempt = 0;
                 }
-                reason
+                (reason, false)
             }
         };
         let rotate = reason.starts_with(ROTATING) || reason.starts_with(ASKED);
@@ -118,30 +171,55 @@ pub async fn run(
         };
         attempt = attempt.saturating_add(1);
         let now = options.clock.now_ms();
-        let _ = events
-            .send(MarketEvent::Link(LinkState::Down {
-                reason: reason.clone(),
-                retry_at_ms: now + wait.as_millis() as i64,
-            }))
-            .await;
-        let _ = events
-            .send(feed_event(
-                options.clock.as_ref(),
-                FeedEventKind::Disconnected,
-                "*",
-                format!("{reason}; reconnecting in {} ms", wait.as_millis()),
-                0,
+        if failed {
+            let _ = events.send(MarketEvent::ConnectFailed).await;
+        }
+        link.set(LinkState::Down {
+            reason: format!("{label}{reason}"),
+            retry_at_ms: now + wait.as_millis() as i64,
+        })
+        .await;
+        let tell = if failed {
+            failing.failed(&reason).then(|| {
+                tracing::warn!(
+                    url = %ws_url,
+                    "{label}feed: {reason}; retrying with backoff (further failures for the same \
+                     reason are counted, not logged)"
+                );
+                format!(
+                    "{label}{reason}; reconnecting in {} ms (further failures for the same reason \
+                     are only counted)",
+                    wait.as_millis()
+                )
+            })
+        } else {
+            if rotate {
+                tracing::info!(url = %ws_url, "{label}feed: {reason}");
+            } else {
+                tracing::warn!(url = %ws_url, "{label}feed: disconnected: {reason}; reconnecting in {} ms", wait.as_millis());
+            }
+            Some(format!(
+                "{label}{reason}; reconnecting in {} ms",
+                wait.as_millis()
             ))
-            .await;
+        };
+        if let Some(detail) = tell {
+            let _ = events
+                .send(feed_event(
+                    options.clock.as_ref(),
+                    FeedEventKind::Disconnected,
+                    "*",
+                    detail,
+                    0,
+                ))
+                .await;
+        }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
         }
     }
 }
-
-const ROTATING: &str = "rotating the connection";
-const ASKED: &str = "reconnect asked for";
 
 pub(super) fn feed_event(
     clock: &dyn Clock,
@@ -159,208 +237,10 @@ pub(super) fn feed_event(
     })
 }
 
-struct Session<'a> {
-    options: &'a FeedOptions,
-    rest: &'a RestClient,
-    last_closed: &'a Arc<Mutex<LastClosed>>,
-    events: &'a mpsc::Sender<MarketEvent>,
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-impl Session<'_> {
-    /// Reads one connection until it ends. Returns why, and whether it was healthy (it delivered
-    /// data), which resets the backoff.
-    async fn run(
-        &self,
-        mut ws: Ws,
-        control: &mut mpsc::Receiver<FeedControl>,
-        shutdown: &mut watch::Receiver<bool>,
-        attempt: &mut u32,
-    ) -> (String, bool) {
-        let connected_at = Instant::now();
-        let _ = self
-            .events
-            .send(MarketEvent::Link(LinkState::Connected {
-                since_ms: self.options.clock.now_ms(),
-            }))
-            .await;
-        let _ = self
-            .events
-            .send(feed_event(
-                self.options.clock.as_ref(),
-                FeedEventKind::Connected,
-                "*",
-                format!("{} streams", streams(self.options).len()),
-                0,
-            ))
-            .await;
-        let backfill = tokio::spawn(backfill_all(
-            self.options.clone(),
-            self.rest.clone(),
-            self.last_closed.clone(),
-            self.events.clone(),
-        ));
-        let mut healthy = false;
-        let mut last_activity = Instant::now();
-        let rotate_at = connected_at + self.options.rotate_after;
-        let reason = loop {
-            let silence_deadline = last_activity + self.options.silence_timeout;
-            tokio::select! {
-                msg = ws.next() => {
-                    last_activity = Instant::now();
-                    match msg {
-                        None => break "the exchange closed the connection".to_string(),
-                        Some(Err(e)) => break format!("connection error: {e}"),
-                        Some(Ok(Message::Text(text))) => {
-                            if !healthy {
-                                healthy = true;
-                                *attempt = 0;
-                            }
-                            self.on_text(text.as_str()).await;
-                        }
-                        Some(Ok(Message::Binary(bytes))) => {
-                            self.on_garbage(format!("unexpected binary frame of {} bytes", bytes.len())).await;
-                        }
-                        Some(Ok(Message::Close(frame))) => {
-                            break match frame {
-                                Some(f) => format!("the exchange closed the connection ({} {})", f.code, f.reason),
-                                None => "the exchange closed the connection".to_string(),
-                            };
-                        }
-                        // Pings are answered by tungstenite on the next read; pongs need nothing.
-                        Some(Ok(_)) => {}
-                    }
-                }
-                _ = tokio::time::sleep_until(silence_deadline) => {
-                    break format!(
-                        "nothing received for {} s (no data, no ping): connection presumed dead",
-                        self.options.silence_timeout.as_secs_f64()
-                    );
-                }
-                _ = tokio::time::sleep_until(rotate_at) => {
-                    break format!("{ROTATING} before the exchange's 24 h limit");
-                }
-                c = control.recv() => {
-                    if c == Some(FeedControl::Reconnect) {
-                        break format!("{ASKED} by the user");
-                    }
-                }
-                _ = shutdown.changed() => break "shutting down".to_string(),
-            }
-        };
-        backfill.abort();
-        // Best effort: a polite close; the peer may already be gone.
-        let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
-        (reason, healthy)
-    }
-
-    async fn on_garbage(&self, detail: String) {
-        tracing::warn!(%detail, "malformed market data message");
-        let _ = self
-            .events
-            .send(feed_event(
-                self.options.clock.as_ref(),
-                FeedEventKind::ParseError,
-                "*",
-                detail,
-                1,
-            ))
-            .await;
-    }
-
-    async fn on_text(&self, text: &str) {
-        let event = match parse_ws_message(text) {
-            Ok(event) => event,
-            Err(e) => {
-                let mut sample: String = text.chars().take(80).collect();
-                if sample.len() < text.len() {
-                    sample.push('…');
-                }
-                self.on_garbage(format!("{e} in {sample:?}")).await;
-                return;
-            }
-        };
-        match event {
-            WsEvent::Trade { symbol, trade, .. } => {
-                let _ = self.events.send(MarketEvent::Trade { symbol, trade }).await;
-            }
-            WsEvent::Kline {
-                symbol,
-                interval,
-                candle,
-                closed,
-                ..
-            } => {
-                if !self.options.intervals.contains(&interval)
-                    || !self.options.symbols.contains(&symbol)
-                {
-                    self.on_garbage(format!(
-                        "kline for {symbol} {interval}, which we did not ask for"
-                    ))
-                    .await;
-                    return;
-                }
-                if closed {
-                    self.on_closed(symbol, interval, candle.open_time_ms).await;
-                }
-                let _ = self
-                    .events
-                    .send(MarketEvent::Kline {
-                        symbol,
-                        interval,
-                        candle,
-                        closed,
-                    })
-                    .await;
-            }
-        }
-    }
-
-    /// Notes a closed candle; if candles are missing before it, fetches them over REST.
-    async fn on_closed(&self, symbol: Symbol, interval: Interval, open_time_ms: i64) {
-        let ms = interval.ms();
-        let previous = {
-            let mut last = self.last_closed.lock().await;
-            let previous = last.get(&(symbol, interval)).copied();
-            if previous.is_none_or(|p| open_time_ms > p) {
-                last.insert((symbol, interval), open_time_ms);
-            }
-            previous
-        };
-        let Some(previous) = previous else { return };
-        if open_time_ms <= previous + ms {
-            return;
-        }
-        let missing = (open_time_ms - previous) / ms - 1;
-        let stream = kline_stream(symbol, interval);
-        let _ = self
-            .events
-            .send(feed_event(
-                self.options.clock.as_ref(),
-                FeedEventKind::GapFound,
-                &stream,
-                format!("{missing} closed candles missing before {open_time_ms}"),
-                missing,
-            ))
-            .await;
-        tokio::spawn(repair(
-            self.options.clock.clone(),
-            self.rest.clone(),
-            self.events.clone(),
-            symbol,
-            interval,
-            previous + ms,
-            open_time_ms,
-            missing,
-        ));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Interval, Symbol};
 
     #[test]
     fn backoff_grows_with_jitter_and_is_capped() {
@@ -399,6 +279,7 @@ mod tests {
             rotate_after: Duration::from_secs(3600),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
             clock: Arc::new(crate::domain::WallClock),
         };
         assert_eq!(

@@ -1,9 +1,12 @@
-//! Binance spot market data: the wire format (`wire`), the websocket client (`client`), the REST
-//! client (`rest`) and REST backfill (`backfill`), behind [`MarketSource`] as [`Binance`].
+//! Binance spot market data: the wire format (`wire`), the websocket client (`client`), the
+//! streams split over connections (`connections`), the REST client (`rest`) and REST backfill
+//! (`backfill`), behind [`MarketSource`] as [`Binance`].
 
 mod backfill;
 pub mod client;
+pub mod connections;
 pub mod rest;
+mod session;
 pub mod wire;
 
 pub use wire::*;
@@ -109,7 +112,7 @@ impl MarketSource for Binance {
         control: mpsc::Receiver<FeedControl>,
         shutdown: watch::Receiver<bool>,
     ) -> FeedRun {
-        Box::pin(client::run(
+        Box::pin(connections::run(
             self.ws_url.clone(),
             self.rest.clone(),
             options,

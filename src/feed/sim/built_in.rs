@@ -178,6 +178,7 @@ mod tests {
             rotate_after: Duration::from_secs(3600),
             reconnect_min: Duration::from_millis(50),
             reconnect_max: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(10),
             clock: clock.clone(),
         };
         let (tx, mut rx) = mpsc::channel(1024);

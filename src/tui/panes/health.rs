@@ -226,7 +226,11 @@ fn draw_totals(buf: &mut Buffer, area: Rect, health: &HealthReport) {
         .map(|why| ("store", why.clone()));
     let lines = [
         ("messages/s", format!("{:.1}", health.messages_per_sec)),
-        ("reconnects", health.reconnects.to_string()),
+        // Failed connects beside the reconnects that worked, as gaps found beside repaired.
+        (
+            "reconnects/failed",
+            format!("{} / {}", health.reconnects, health.failed_connects),
+        ),
         (
             "gaps found/repaired",
             format!("{} / {}", health.gaps_found, health.gaps_repaired),
