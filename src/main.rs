@@ -461,11 +461,8 @@ fn init_logging(db: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard
     let file = std::fs::create_dir_all(&dir)
         .map_err(|e| e.to_string())
         .and_then(|()| {
-            trademon::daemon::lock::open_own_file(
-                &path,
-                std::fs::OpenOptions::new().append(true),
-            )
-            .map_err(|e| e.to_string())
+            trademon::daemon::lock::open_own_file(&path, std::fs::OpenOptions::new().append(true))
+                .map_err(|e| e.to_string())
         });
     let default_level = if file.is_ok() { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEMON_LOG")
