@@ -183,7 +183,7 @@ fn planted_symlinks_beside_the_socket_and_the_database_are_refused_not_written_t
     assert!(stderr.contains("symbolic link"), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "not logging to {}",
+            "cannot write the log {}",
             dir.path().join("trademon.log").display()
         )),
         "{stderr}"
