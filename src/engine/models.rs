@@ -12,7 +12,6 @@ mod view;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::Sender;
 
 use super::component::{Component, Effects};
 use super::jobs::{JobEvent, JobSender, detached};
@@ -24,7 +23,7 @@ use crate::model::signal::ThresholdOverride;
 use crate::protocol::{ModelsView, SignalInfo, Snapshot, TrainingProgress, Update};
 use crate::store::writer::{WriteOp, WriteSender};
 use crate::store::{OutcomeRow, PredictionRow};
-use attribution::{AttributionJob, spawn_attribution};
+use attribution::{Attribution, AttributionJob, spawn_attribution};
 use training::Job;
 pub(super) use training::JobMessage as TrainingMessage;
 pub use view::summary;
@@ -32,7 +31,7 @@ pub use view::summary;
 /// The running model: its pipeline, and the attribution thread when the ensemble runs.
 struct Active {
     pipeline: SignalPipeline,
-    attribution: Option<Sender<AttributionJob>>,
+    attribution: Option<Attribution>,
 }
 
 /// The engine's models.
@@ -402,8 +401,8 @@ impl ModelRunner {
             drivers: Vec::new(),
             fallback: fallback.is_some(),
         };
-        if let (Some(to_thread), Some((input, class))) = (&active.attribution, input) {
-            let _ = to_thread.send(AttributionJob {
+        if let (Some(to_thread), Some((input, class))) = (&mut active.attribution, input) {
+            to_thread.offer(AttributionJob {
                 signal: signal.clone(),
                 input,
                 class,
