@@ -6,24 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const NOBODY: u32 = 65534;
-
-/// This process's effective uid: the owner of a file it just made.
-fn my_uid(dir: &Path) -> u32 {
-    let probe = dir.join("uid-probe");
-    std::fs::write(&probe, b"").unwrap();
-    let uid = std::fs::metadata(&probe).unwrap().uid();
-    std::fs::remove_file(probe).unwrap();
-    uid
-}
-
-fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
+use support::nobody::{NOBODY, as_nobody, chmod, my_uid, nobody_binary};
 
 /// How to run trademon as a user the socket keeps out, or `None` (then the test skips).
 struct Outsider {
@@ -45,20 +33,7 @@ impl Outsider {
                 home,
             });
         }
-        let setpriv_works = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !setpriv_works {
-            return None;
-        }
-        // The build's binary may sit where nobody can reach it (under /root): a link or a copy
-        // in the test's directory can be run.
-        let bin = top.join("trademon");
-        if std::fs::hard_link(env!("CARGO_BIN_EXE_trademon"), &bin).is_err() {
-            std::fs::copy(env!("CARGO_BIN_EXE_trademon"), &bin).unwrap();
-        }
-        chmod(&bin, 0o755);
+        let bin = nobody_binary(top)?;
         Some(Self {
             bin,
             as_nobody: true,
@@ -68,12 +43,7 @@ impl Outsider {
 
     fn run(&self, args: &[&str], socket: &Path) -> Output {
         let mut command = if self.as_nobody {
-            let mut c = Command::new("setpriv");
-            c.arg(format!("--reuid={NOBODY}"))
-                .arg(format!("--regid={NOBODY}"))
-                .arg("--clear-groups")
-                .arg(&self.bin);
-            c
+            as_nobody(&self.bin)
         } else {
             Command::new(&self.bin)
         };

@@ -9,14 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::nobody::{as_nobody, chmod, my_uid, nobody_binary};
 use support::text;
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| text(&o.stdout).trim() == "0")
-}
 
 fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
@@ -48,16 +42,17 @@ impl Drop for Tmpfs {
 #[test]
 fn a_read_only_database_is_refused_at_start_not_run_on() {
     let name = "a_read_only_database_is_refused_at_start_not_run_on";
-    if !is_root() {
+    let dir = tempfile::tempdir().unwrap();
+    chmod(dir.path(), 0o755);
+    if my_uid(dir.path()) != 0 {
         return skip(
             name,
             "needs root to run the binary as another user (nobody)",
         );
     }
-    if Command::new("setpriv").arg("--help").output().is_err() {
-        return skip(name, "needs setpriv (util-linux) to run as nobody");
-    }
-    let dir = tempfile::tempdir().unwrap();
+    let Some(bin) = nobody_binary(dir.path()) else {
+        return skip(name, "needs setpriv (util-linux) able to switch to nobody");
+    };
     let work = dir.path().join("w");
     std::fs::create_dir(&work).unwrap();
     let db = work.join("ro.db");
@@ -77,22 +72,16 @@ fn a_read_only_database_is_refused_at_start_not_run_on() {
     // The attack: a 0444 file owned by the user, in a directory the user may write.
     Command::new("chown")
         .args(["-R", "65534:65534"])
-        .arg(dir.path())
+        .arg(&work)
         .status()
         .unwrap();
-    Command::new("chmod")
-        .args(["0444"])
-        .arg(&db)
-        .status()
-        .unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_trademon"))
+    chmod(&db, 0o444);
+    let out = as_nobody(&bin)
         .args(["run", "--headless", "--for", "5s", "--db"])
         .arg(&db)
-        .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
-        .env("XDG_DATA_HOME", dir.path().join("data"))
-        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", work.join("cfg"))
+        .env("XDG_DATA_HOME", work.join("data"))
+        .env("HOME", &work)
         .output()
         .unwrap();
     let stderr = text(&out.stderr);
@@ -118,10 +107,10 @@ fn a_read_only_database_is_refused_at_start_not_run_on() {
 #[test]
 fn a_disk_that_fills_up_fails_the_run_loudly_with_its_summary_and_a_bounded_log() {
     let name = "a_disk_that_fills_up_fails_the_run_loudly_with_its_summary_and_a_bounded_log";
-    if !is_root() {
+    let dir = tempfile::tempdir().unwrap();
+    if my_uid(dir.path()) != 0 {
         return skip(name, "needs root to mount a small tmpfs");
     }
-    let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("small");
     let Some(_tmpfs) = Tmpfs::mount(&mount, "3m") else {
         return skip(name, "cannot mount a tmpfs here (no CAP_SYS_ADMIN?)");

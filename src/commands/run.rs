@@ -161,7 +161,7 @@ fn summarise(
             rows_stored: stats.rows_stored.load(Ordering::Relaxed),
             rows_lost: stats.rows_lost.load(Ordering::Relaxed),
             failed_commits: stats.errors.load(Ordering::Relaxed),
-            last_error: stats.last_error.lock().ok().and_then(|e| e.clone()),
+            last_error: stats.last_error(),
         },
         peak_rss_bytes: super::peak_rss_bytes(),
     })

@@ -1,11 +1,12 @@
 //! What the integration tests share: running the binary with its config and data directories in
 //! a temp dir, reading its output, finding the shared candle files, and an empty engine state;
-//! candle series and seeded noise (`candles`), importing candle files (`import`), and driving the
-//! console in a real terminal (`tmux`). Each test crate includes it with `mod support;`.
+//! candle series and seeded noise (`candles`), importing candle files (`import`), running the
+//! binary as another user (`nobody`), and driving the console in a real terminal (`tmux`). Each test crate includes it with `mod support;`.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod candles;
 pub mod import;
+pub mod nobody;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};

@@ -98,12 +98,13 @@ impl WriterStats {
             .unwrap_or(0)
     }
 
+    /// The last commit's error, or the reason the owner died.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
     fn last_error_text(&self) -> String {
-        self.last_error
-            .lock()
-            .ok()
-            .and_then(|e| e.clone())
-            .unwrap_or_else(|| "unknown error".into())
+        self.last_error().unwrap_or_else(|| "unknown error".into())
     }
 
     /// (p50, p99) of recent commit latencies in ms.
@@ -140,12 +141,13 @@ impl WriterStats {
                 )
             })
         };
-        let stopped = self.stopped.load(Ordering::Relaxed).then(|| {
-            match self.last_error.lock().ok().and_then(|e| e.clone()) {
+        let stopped = self
+            .stopped
+            .load(Ordering::Relaxed)
+            .then(|| match self.last_error() {
                 Some(why) => format!("writer stopped ({why})"),
                 None => "writer stopped".to_string(),
-            }
-        });
+            });
         let parts: Vec<String> = [stopped, failing, lost].into_iter().flatten().collect();
         (!parts.is_empty()).then(|| parts.join("; "))
     }
