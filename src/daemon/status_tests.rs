@@ -54,6 +54,7 @@ fn snapshot(age_ms: i64) -> Snapshot {
         signals: Vec::new(),
         models: Default::default(),
         backtests: Default::default(),
+        monitor: Default::default(),
     }
 }
 

@@ -115,6 +115,7 @@ pub fn initial_snapshot(
         signals: Vec::new(),
         models: Default::default(),
         backtests: Default::default(),
+        monitor: Default::default(),
     }
 }
 

@@ -80,6 +80,7 @@ mod tests {
             signals: Vec::new(),
             models: Default::default(),
             backtests: Default::default(),
+            monitor: Default::default(),
         }
     }
 

@@ -18,6 +18,12 @@ pub use models::{
     TrainingProgress, put_signal,
 };
 
+mod monitor;
+pub use monitor::{
+    BaselineScores, DetectorLevel, DetectorView, DriftStatus, Estimate, FeatureDrift, MonitorView,
+    PredictionDrift, ReferenceInfo, Scorecard, SymbolMonitor, WindowScores,
+};
+
 mod backtest;
 pub use backtest::{
     BacktestCosts, BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS,
@@ -31,7 +37,7 @@ pub use backtest_report::{
 };
 
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
@@ -251,6 +257,9 @@ pub struct Snapshot {
     pub models: ModelsView,
     #[serde(default)]
     pub backtests: BacktestsView,
+    /// The active model's live scorecard and drift, per symbol.
+    #[serde(default)]
+    pub monitor: MonitorView,
 }
 
 /// A change to the state.
@@ -294,6 +303,10 @@ pub enum Update {
     Backtests(Box<BacktestsView>),
     /// A background backtest moved on (`None`: it ended).
     BacktestProgress(Option<Box<BacktestProgress>>),
+    /// The monitor's figures for one symbol changed (replaces that symbol's).
+    MonitorSymbol(Box<SymbolMonitor>),
+    /// The monitor started over (a model switch): the whole view.
+    Monitor(Box<MonitorView>),
 }
 
 /// What a view asks of the engine.
@@ -417,6 +430,8 @@ impl Snapshot {
                 self.models.training = training;
             }
             Update::Training(progress) => self.models.training = progress.as_deref().cloned(),
+            Update::MonitorSymbol(one) => self.monitor.put(one),
+            Update::Monitor(view) => self.monitor = (**view).clone(),
             Update::Backtests(backtests) => {
                 // Progress has its own update; this one leaves it as it is.
                 let running = self.backtests.running.take();

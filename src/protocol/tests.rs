@@ -21,6 +21,7 @@ fn snapshot() -> Snapshot {
         signals: Vec::new(),
         models: Default::default(),
         backtests: Default::default(),
+        monitor: Default::default(),
     }
 }
 

@@ -79,5 +79,6 @@ pub fn empty_snapshot() -> Snapshot {
         signals: vec![],
         models: Default::default(),
         backtests: Default::default(),
+        monitor: Default::default(),
     }
 }

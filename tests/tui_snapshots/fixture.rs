@@ -256,6 +256,7 @@ pub fn snapshot() -> Snapshot {
         signals: Vec::new(),
         models: Default::default(),
         backtests: Default::default(),
+        monitor: Default::default(),
     }
 }
 
