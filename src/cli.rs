@@ -116,6 +116,31 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the Drift pane shows, over stored candles: a model's scorecard against its two
+    /// baselines, feature and prediction drift against its reference window, and the drift
+    /// detectors. Exit code 0 stable, 1 drift (dataset drift or a detector in drift), 2 error.
+    Drift {
+        #[arg(long)]
+        symbol: Symbol,
+        #[arg(long)]
+        interval: Interval,
+        /// A model id or version tag, or champion.
+        #[arg(long, default_value = "champion")]
+        model: String,
+        /// First candle: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        from: Option<i64>,
+        /// End of the candles (exclusive), same forms as --from.
+        #[arg(long, value_parser = commands::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+        /// W: closed candles in the window compared with the reference [default:
+        /// monitor.window, 500; at least 300].
+        #[arg(long, value_name = "N")]
+        window: Option<usize>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay stored candles through a strategy (fills at the next open, fees, slippage).
     Backtest {
         /// One symbol, or several (comma-separated) for a portfolio.

@@ -20,8 +20,31 @@ pub struct Config {
     pub feed: FeedConfig,
     pub model: ModelConfig,
     pub backtest: BacktestConfig,
+    pub monitor: MonitorConfig,
     pub store: StoreConfig,
     pub ui: UiConfig,
+}
+
+/// The live monitor of the active model (the Drift pane, `status`'s drift line).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    pub enabled: bool,
+    /// W: closed candles in the window compared with the reference (at least 300).
+    pub window: usize,
+    /// Candles between two exact evaluations, each stored.
+    pub evaluate_every: usize,
+}
+
+impl Default for MonitorConfig {
+    /// The `[monitor]` defaults of config/default.toml.
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: 500,
+            evaluate_every: 10,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,6 +331,19 @@ impl Config {
             return err(
                 "backtest.cash",
                 format!("{} must be above 0 and at most 1e15", b.cash),
+            );
+        }
+        let m = &self.monitor;
+        if !(300..=100_000).contains(&m.window) {
+            return err(
+                "monitor.window",
+                format!("{} must be between 300 and 100000 candles", m.window),
+            );
+        }
+        if !(1..=10_000).contains(&m.evaluate_every) {
+            return err(
+                "monitor.evaluate_every",
+                format!("{} must be between 1 and 10000 candles", m.evaluate_every),
             );
         }
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {

@@ -254,6 +254,35 @@ fn real_main() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Drift {
+            symbol,
+            interval,
+            model,
+            from,
+            to,
+            window,
+            json,
+        } => {
+            let args = trademon::monitor::offline::DriftArgs {
+                symbol,
+                interval,
+                model,
+                from_ms: from,
+                to_ms: to,
+                settings: trademon::monitor::Settings {
+                    window: window.unwrap_or(config.monitor.window),
+                    evaluate_every: config.monitor.evaluate_every,
+                },
+                thresholds: trademon::model::signal::ThresholdOverride::from_config(&config.model),
+            };
+            let output = commands::drift::run(&db, &args)?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
+            } else {
+                emit(&commands::drift::to_text(&output))?;
+            }
+            Ok(ExitCode::from(u8::from(output.drifting())))
+        }
         Command::Backtest {
             symbol,
             weights,

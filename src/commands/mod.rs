@@ -4,6 +4,7 @@ pub mod attach;
 pub mod backtest;
 pub mod daemon;
 pub mod download;
+pub mod drift;
 pub mod errors;
 pub mod export;
 pub mod features;

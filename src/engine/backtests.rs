@@ -306,7 +306,7 @@ impl BacktestRunner {
                 }
                 self.refresh_list();
             }
-            JobEvent::Training(_) | JobEvent::Attributed(_) => {}
+            JobEvent::Training(_) | JobEvent::Attributed(_) | JobEvent::Monitor(_) => {}
         }
         out
     }

@@ -5,12 +5,12 @@
 //! a paper account, alerts or metrics are each one more, added to the list in
 //! [`registered`].
 
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, MonitorConfig};
 use crate::domain::{Candle, Interval, Symbol, Trade};
 use crate::protocol::{SignalInfo, Update};
-use crate::store::writer::WriteOp;
+use crate::store::writer::{WriteOp, WriteSender};
 
-use super::jobs::JobEvent;
+use super::jobs::{JobEvent, JobSender};
 
 /// What a component's step produced, applied by the engine: `updates` are published (and applied
 /// to the engine's state), `writes` go to the store's owner, `signals` are published and then
@@ -56,10 +56,33 @@ pub trait Component: Send {
     fn stop(&mut self) {}
 }
 
+/// What a component may start with.
+pub struct Context<'a> {
+    pub db: Option<&'a std::path::Path>,
+    pub owner: &'a WriteSender,
+    pub model: &'a ModelConfig,
+    pub monitor: MonitorConfig,
+    pub symbols: &'a [Symbol],
+    /// The version of the model running now.
+    pub active_model: Option<String>,
+    pub jobs: &'a JobSender,
+}
+
 /// The components the engine runs besides the model component: the one list a new capability
 /// is added to.
-pub fn registered(_model: &ModelConfig) -> Vec<Box<dyn Component>> {
-    Vec::new()
+pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
+    let mut components: Vec<Box<dyn Component>> = Vec::new();
+    if context.monitor.enabled {
+        components.push(Box::new(super::monitor::MonitorComponent::start(
+            context.db.map(|p| p.to_path_buf()),
+            context.owner.clone(),
+            context.monitor,
+            context.symbols.to_vec(),
+            context.active_model.clone(),
+            context.jobs.clone(),
+        )));
+    }
+    components
 }
 
 #[cfg(test)]

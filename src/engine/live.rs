@@ -49,6 +49,8 @@ pub struct EngineOptions {
     pub model: crate::config::ModelConfig,
     /// What the console's backtests cost.
     pub backtest: crate::config::BacktestConfig,
+    /// The live monitor of the active model.
+    pub monitor: crate::config::MonitorConfig,
 }
 
 /// What the engine did, for `run --headless`.
@@ -181,7 +183,19 @@ impl Engine {
             options.clock.now_ms(),
             jobs_tx.clone(),
         );
-        let components = super::component::registered(&options.model);
+        let active_model = models
+            .view
+            .active_model()
+            .map(|m| m.version.clone());
+        let components = super::component::registered(&super::component::Context {
+            db: db_path.as_deref(),
+            owner: &writer,
+            model: &options.model,
+            monitor: options.monitor,
+            symbols: &options.symbols,
+            active_model,
+            jobs: &jobs_tx,
+        });
         state.models = models.view.clone();
         let backtests = BacktestRunner::start(db_path.clone(), options.backtest, jobs_tx.clone())
             .with_owner(writer.clone())

@@ -14,6 +14,7 @@ mod indicators;
 pub mod jobs;
 mod live;
 pub mod models;
+pub mod monitor;
 mod publish;
 mod runtime;
 #[cfg(test)]

@@ -309,6 +309,21 @@ impl SignalPipeline {
         predict_from: usize,
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Vec<Option<Signal>>, PipelineError> {
+        Ok(self
+            .batch_verdicts(candles, predict_from, progress)?
+            .into_iter()
+            .map(|v| v.map(|v| v.signal))
+            .collect())
+    }
+
+    /// [`SignalPipeline::batch`] with the whole verdict of each candle (its probabilities and
+    /// confidence too).
+    pub fn batch_verdicts(
+        &mut self,
+        candles: &[Candle],
+        predict_from: usize,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<Option<Verdict>>, PipelineError> {
         let mut track = self.track();
         let mut rows: Vec<[f64; FEATURE_COUNT]> = Vec::with_capacity(candles.len());
         // (candle index, index in `rows` of the window's first row)
@@ -322,7 +337,7 @@ impl SignalPipeline {
                 windows.push((index, rows.len() - self.window));
             }
         }
-        let mut signals = vec![None; candles.len()];
+        let mut signals: Vec<Option<Verdict>> = vec![None; candles.len()];
         let total = windows.len();
         let version = self.version.clone();
         let failed = |index: usize| {
@@ -345,7 +360,7 @@ impl SignalPipeline {
                         .map(|r| r.as_slice())
                         .collect();
                     match self.fallback_only(&window) {
-                        Prediction::Signal { verdict, .. } => signals[index] = Some(verdict.signal),
+                        Prediction::Signal { verdict, .. } => signals[index] = Some(verdict),
                         Prediction::NoFallback { reason }
                         | Prediction::FallbackFailed { reason } => {
                             return Err(failed(index)(EnsembleError::Inconsistent(reason)));
@@ -380,7 +395,7 @@ impl SignalPipeline {
                             &ensemble.params.member_weights,
                             ensemble.thresholds(),
                         );
-                        signals[index] = Some(verdict.signal);
+                        signals[index] = Some(verdict);
                     }
                 }
                 Err(e) if !ensemble.has_fallback() => return Err(failed(first_index)(e)),
@@ -406,7 +421,7 @@ impl SignalPipeline {
                         };
                         match prediction {
                             Prediction::Signal { verdict, .. } => {
-                                signals[index] = Some(verdict.signal);
+                                signals[index] = Some(verdict);
                             }
                             Prediction::NoFallback { reason }
                             | Prediction::FallbackFailed { reason } => {

@@ -7,6 +7,7 @@ mod history;
 mod identity;
 pub mod import;
 mod latency;
+pub mod monitor;
 mod rows;
 mod schema;
 pub mod writer;
@@ -21,6 +22,7 @@ use crate::domain::{FeedEvent, FeedEventKind};
 pub use backtests::{BacktestRun, BacktestRunRow};
 pub use identity::{APPLICATION_ID, BUSY_TIMEOUT, busy_timeout, check_path, not_regular};
 pub use latency::LatencyWindow;
+pub use monitor::{DriftRow, ReferenceRow, StoredPrediction};
 use rows::{
     Conflict, check_integrity, classify, read_calendar, write_calendar, write_candles, write_events,
 };
@@ -295,6 +297,22 @@ impl Store {
              WHERE symbol = ?1 AND interval = ?2 AND open_time_ms >= ?3 AND open_time_ms < ?4
              ORDER BY open_time_ms",
             params![symbol.as_str(), interval.as_str(), from_ms, to_ms],
+        )
+    }
+
+    /// The newest `limit` candles opening before `before_ms`, newest first.
+    pub(crate) fn candles_between_desc(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Candle>, StoreError> {
+        self.query_candles(
+            "SELECT open_time_ms, open, high, low, close, volume, quote_volume, trades FROM candles
+             WHERE symbol = ?1 AND interval = ?2 AND open_time_ms < ?3
+             ORDER BY open_time_ms DESC LIMIT ?4",
+            params![symbol.as_str(), interval.as_str(), before_ms, limit as i64],
         )
     }
 

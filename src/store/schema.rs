@@ -122,6 +122,26 @@ pub const MIGRATIONS: &[&str] = &[
         CHECK (from_ms < to_ms),
         PRIMARY KEY (symbol, interval, from_ms)
     ) WITHOUT ROWID;",
+    // 5: the monitor: each model's reference window (its training rows' feature distributions
+    // and test-split predictions), and drift evaluations every few candles.
+    "CREATE TABLE model_references (
+        model_id        INTEGER PRIMARY KEY REFERENCES models (id) ON DELETE CASCADE,
+        created_ms      INTEGER NOT NULL,
+        reference_json  TEXT    NOT NULL CHECK (json_valid(reference_json)),
+        samples         BLOB    NOT NULL
+    );
+    CREATE TABLE drift_evaluations (
+        time_ms        INTEGER NOT NULL,
+        model_version  TEXT    NOT NULL,
+        symbol         TEXT    NOT NULL,
+        interval       TEXT    NOT NULL,
+        open_time_ms   INTEGER NOT NULL,
+        status         TEXT    NOT NULL,
+        dataset_drift  INTEGER NOT NULL CHECK (dataset_drift IN (0, 1)),
+        drifted_share  REAL    NOT NULL CHECK (drifted_share BETWEEN 0 AND 1),
+        summary_json   TEXT    NOT NULL CHECK (json_valid(summary_json)),
+        PRIMARY KEY (model_version, symbol, interval, open_time_ms)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.

@@ -34,6 +34,10 @@ pub enum WriteOp {
     Event(FeedEvent),
     Prediction(PredictionRow),
     Outcome(OutcomeRow),
+    /// A drift evaluation of the monitor.
+    Drift(super::monitor::DriftRow),
+    /// A model's reference window, computed once.
+    Reference(Box<super::monitor::ReferenceRow>),
     /// A finished backtest; answers with the run's id.
     BacktestRun(Box<BacktestRunRow>, SyncSender<Result<i64, StoreError>>),
     /// A registry change: registering a model, a promotion, a rollback, a live model event. Its
@@ -292,11 +296,18 @@ struct Pending {
     events: Vec<FeedEvent>,
     predictions: Vec<PredictionRow>,
     outcomes: Vec<OutcomeRow>,
+    drift: Vec<super::monitor::DriftRow>,
+    references: Vec<super::monitor::ReferenceRow>,
 }
 
 impl Pending {
     fn len(&self) -> usize {
-        self.candles.len() + self.events.len() + self.predictions.len() + self.outcomes.len()
+        self.candles.len()
+            + self.events.len()
+            + self.predictions.len()
+            + self.outcomes.len()
+            + self.drift.len()
+            + self.references.len()
     }
 
     fn clear(&mut self) {
@@ -304,6 +315,8 @@ impl Pending {
         self.events.clear();
         self.predictions.clear();
         self.outcomes.clear();
+        self.drift.clear();
+        self.references.clear();
     }
 }
 
@@ -321,6 +334,10 @@ fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) -> Result<
         // Predictions before outcomes: an outcome may be for a prediction in this batch.
         write_predictions(&tx, &rows.predictions)?;
         write_outcomes(&tx, &rows.outcomes)?;
+        super::monitor::write_drift(&tx, &rows.drift)?;
+        for r in &rows.references {
+            super::monitor::write_reference(&tx, r)?;
+        }
         tx.commit()
     })();
     match result {

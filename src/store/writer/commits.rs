@@ -113,6 +113,8 @@ impl Commits {
             WriteOp::Event(e) => rows.events.push(e),
             WriteOp::Prediction(p) => rows.predictions.push(p),
             WriteOp::Outcome(o) => rows.outcomes.push(o),
+            WriteOp::Drift(d) => rows.drift.push(d),
+            WriteOp::Reference(r) => rows.references.push(*r),
             WriteOp::Flush(done) => return Some(Call::Flush(done)),
             WriteOp::BacktestRun(run, reply) => return Some(Call::BacktestRun(run, reply)),
             WriteOp::Registry(job) => return Some(Call::Registry(job)),
