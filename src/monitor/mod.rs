@@ -1,0 +1,3 @@
+//! Model monitoring: drift detectors.
+
+pub mod detectors;
