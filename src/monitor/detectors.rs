@@ -340,7 +340,7 @@ impl Adwin {
     fn detect(&mut self) -> bool {
         self.tick += 1;
         let clock = self.params.clock.max(1);
-        if self.tick % clock != 0 || self.width <= self.params.grace_period as f64 {
+        if !self.tick.is_multiple_of(clock) || self.width <= self.params.grace_period as f64 {
             return false;
         }
         let mwl = self.params.min_window_length as f64;
