@@ -19,6 +19,7 @@ pub mod feed;
 pub mod fmt;
 pub mod indicators;
 pub mod model;
+pub mod monitor;
 pub mod protocol;
 pub mod store;
 pub mod tui;
