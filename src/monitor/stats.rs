@@ -757,7 +757,7 @@ fn gamma_p_inverse(a: f64, p: f64) -> f64 {
             lo = lo.max(y);
         }
         let mut next = y - fy / density(y);
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if !(next > lo && next < hi && next.is_finite()) {
             next = if hi.is_finite() {
                 0.5 * (lo + hi)
             } else {

@@ -35,9 +35,11 @@ fn nums(v: &Value, key: &str) -> Vec<f64> {
 }
 
 fn list<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
-    v[key]
+    let items = v[key]
         .as_array()
-        .unwrap_or_else(|| panic!("{key} is not an array"))
+        .unwrap_or_else(|| panic!("{key} is not an array"));
+    assert!(!items.is_empty(), "{key} is empty");
+    items
 }
 
 /// Agreement to `rel` relative, with an absolute floor of 1e-15 for values at zero.
