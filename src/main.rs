@@ -246,7 +246,18 @@ fn real_main() -> Result<ExitCode> {
                 to_ms: to,
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
-            let output = commands::train::run(&db, &args, &spec)?;
+            let mut output = commands::train::run(&db, &args, &spec)?;
+            // The model's reference window for the monitor, kept with it.
+            output.reference = Some(
+                match trademon::monitor::persist::compute_and_store(
+                    &db,
+                    &output.model,
+                    config.monitor.window,
+                ) {
+                    Ok(r) => format!("{} training rows of {} features", r.rows, r.features.len()),
+                    Err(e) => format!("not stored: {e}"),
+                },
+            );
             if json {
                 emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
             } else {

@@ -41,7 +41,11 @@ fn setup(db: &Path, eth: impl Fn(i64, usize) -> Vec<Candle>) -> ModelRecord {
     let n = ((record.data_to_ms.unwrap() - from) / 60_000 + 1) as usize + AFTER;
     let mut store = Store::open(db).unwrap();
     store
-        .import_candles(sym("BTCUSDT"), Interval::M1, &model_candles(42, sym("BTCUSDT"), from, n))
+        .import_candles(
+            sym("BTCUSDT"),
+            Interval::M1,
+            &model_candles(42, sym("BTCUSDT"), from, n),
+        )
         .unwrap();
     store
         .import_candles(sym("ETHUSDT"), Interval::M1, &eth(from, n))
@@ -50,7 +54,14 @@ fn setup(db: &Path, eth: impl Fn(i64, usize) -> Vec<Candle>) -> ModelRecord {
 }
 
 fn drift(dir: &Path, db: &Path, args: &[&str]) -> (i32, Value, String) {
-    let mut all = vec!["--db", db.to_str().unwrap(), "drift", "--interval", "1m", "--json"];
+    let mut all = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "drift",
+        "--interval",
+        "1m",
+        "--json",
+    ];
     all.extend_from_slice(args);
     let out = trademon(dir, &all);
     let code = out.status.code().unwrap();
@@ -63,7 +74,12 @@ fn fired(report: &Value) -> Vec<(String, u64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["name"].as_str().unwrap().to_string(), d["fired"].as_u64().unwrap()))
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["fired"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -85,10 +101,92 @@ fn with_no_shock_ten_thousand_candles_stay_stable() {
             report["performance"]["verdict"]
         );
         assert!(report["candles"].as_u64().unwrap() >= 10_000);
-        assert_eq!(report["dataset_drift_evaluations"], 0, "{symbol}: {report:#}");
+        assert_eq!(
+            report["dataset_drift_evaluations"], 0,
+            "{symbol}: {report:#}"
+        );
         for (name, n) in fired(&report) {
             assert!(n <= 1, "{symbol}: {name} fired {n} times");
         }
         assert_eq!(report["reference"]["rows"].as_u64().unwrap() > 10_000, true);
     }
+}
+
+/// The volatility shock: ETHUSDT's returns three times as volatile from this many minutes after
+/// the demo's training data.
+const SHOCK_AFTER: i64 = 3_000;
+/// The candles after the shock within which the verdict must turn.
+const BOUND: i64 = 1_000;
+
+#[test]
+fn a_volatility_shock_on_one_symbol_drifts_its_volatility_features_and_fires_a_detector() {
+    use trademon::feed::sim::{VolatilityShock, generate_candles};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sim.db");
+    let probe = {
+        let mut registry = Registry::open(&dir.path().join("probe.db")).unwrap();
+        trademon::model::demo::install(&mut registry)
+            .unwrap()
+            .unwrap()
+    };
+    let shock_ms = probe.data_to_ms.unwrap() + SHOCK_AFTER * 60_000;
+    let record = setup(&db, |from, n| {
+        let shock = VolatilityShock {
+            symbol: sym("ETHUSDT"),
+            from_ms: shock_ms,
+            factor: 3.0,
+        };
+        generate_candles(42, sym("ETHUSDT"), from, n, &[shock])
+    });
+    let after = (record.data_to_ms.unwrap() + 60_000).to_string();
+    let until = (shock_ms + BOUND * 60_000).to_string();
+    // Before the shock: stable.
+    let before = (shock_ms).to_string();
+    let (code, report, err) = drift(
+        dir.path(),
+        &db,
+        &["--symbol", "ETHUSDT", "--from", &after, "--to", &before],
+    );
+    assert_eq!(code, 0, "{err}{report:#}");
+    // Within BOUND candles of the shock: drifting, its volatility features first.
+    let (code, report, err) = drift(
+        dir.path(),
+        &db,
+        &["--symbol", "ETHUSDT", "--from", &after, "--to", &until],
+    );
+    let drifted: Vec<&str> = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["drifted"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    eprintln!(
+        "ETHUSDT {BOUND} candles after the shock: exit {code}, drifted {drifted:?}, share {}, detectors {:?}",
+        report["drifted_share"],
+        fired(&report)
+    );
+    assert_eq!(code, 1, "{err}{report:#}");
+    assert_eq!(report["status"], "drifting");
+    for volatility in ["atr_14_close", "bb_width"] {
+        assert!(
+            drifted.contains(&volatility),
+            "{volatility} not drifted: {drifted:?}"
+        );
+    }
+    let fired_after_shock = report["detectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["fired_at_ms"].as_i64().is_some_and(|t| t >= shock_ms))
+        .count();
+    assert!(fired_after_shock >= 1, "no detector fired: {report:#}");
+    // The other symbol, over the same period, stays stable.
+    let (code, report, err) = drift(
+        dir.path(),
+        &db,
+        &["--symbol", "BTCUSDT", "--from", &after, "--to", &until],
+    );
+    assert_eq!(code, 0, "{err}{report:#}");
+    assert_eq!(report["dataset_drift_evaluations"], 0);
 }

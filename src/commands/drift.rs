@@ -54,11 +54,22 @@ pub fn to_text(o: &DriftOutput) -> String {
         (None, None) => {}
     }
     let p = &r.performance;
-    let _ = writeln!(s, "\nscorecard ({} candles with an outcome): {}", p.n, p.verdict);
+    let _ = writeln!(
+        s,
+        "\nscorecard ({} candles with an outcome): {}",
+        p.n, p.verdict
+    );
     let _ = writeln!(
         s,
         "  {:<8} {:>6}  {:<22} {:<24} {:>6} {:>6} {:>6}  {:>14} {:>14}",
-        "window", "n", "accuracy (95 %)", "log-loss (95 %)", "F1", "Brier", "ECE", "logistic acc/ll",
+        "window",
+        "n",
+        "accuracy (95 %)",
+        "log-loss (95 %)",
+        "F1",
+        "Brier",
+        "ECE",
+        "logistic acc/ll",
         "majority acc/ll"
     );
     for w in &p.windows {
@@ -116,7 +127,11 @@ pub fn to_text(o: &DriftOutput) -> String {
             "  {:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}",
             "feature", "PSI", "PSI crit", "W/σ", "W limit", "KS", "KS p"
         );
-        for f in r.features.iter().take(if drifted > 0 { drifted.max(10) } else { 10 }) {
+        for f in r
+            .features
+            .iter()
+            .take(if drifted > 0 { drifted.max(10) } else { 10 })
+        {
             let _ = writeln!(
                 s,
                 "  {:<24} {:>8.4} {:>8.4} {:>8.4} {:>8} {:>7.4} {:>9.2e}{}",

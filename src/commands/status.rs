@@ -113,6 +113,33 @@ pub fn to_text(report: &StatusReport) -> String {
             ));
         }
     }
+    if !report.drift.is_empty() {
+        out.push_str("drift\n");
+        for d in &report.drift {
+            let mut detail = Vec::new();
+            if d.dataset_drift {
+                detail.push(format!(
+                    "{:.0} % of features drifted",
+                    100.0 * d.drifted_share
+                ));
+            }
+            if !d.detectors_in_drift.is_empty() {
+                detail.push(format!("{} in drift", d.detectors_in_drift.join(", ")));
+            }
+            out.push_str(&format!(
+                "  {:<10} {:>4}  {:<12} {}{}\n",
+                d.symbol,
+                d.interval,
+                d.status,
+                d.model_version,
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", detail.join("; "))
+                }
+            ));
+        }
+    }
     if report.verdict != Verdict::Healthy {
         out.push_str("problems\n");
         for p in &report.problems {

@@ -147,6 +147,9 @@ pub fn to_text(output: &TrainOutput) -> String {
             c.signal_rate
         ));
     }
+    if let Some(reference) = &output.reference {
+        text.push_str(&format!("Reference window for drift: {reference}.\n"));
+    }
     if output.model.trained_on == TrainedOn::Simulated {
         text.push_str(
             "Trained on SIMULATED prices: these scores say nothing about a real market.\n",

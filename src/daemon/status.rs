@@ -85,6 +85,22 @@ pub struct LatestSignal {
     pub made_ms: i64,
 }
 
+/// The monitor's verdict on the active model for one symbol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftLine {
+    pub symbol: String,
+    pub interval: String,
+    pub model_version: String,
+    /// "stable", "drifting", "no reference" or "warming up".
+    pub status: String,
+    pub dataset_drift: bool,
+    pub drifted_share: f64,
+    /// Detectors in drift now.
+    pub detectors_in_drift: Vec<String>,
+    /// Open time of the newest candle the verdict covers.
+    pub as_of_ms: Option<i64>,
+}
+
 /// What `trademon status` prints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -102,6 +118,9 @@ pub struct StatusReport {
     pub streams: Vec<StreamStatus>,
     pub candles: Vec<LastCandle>,
     pub signals: Vec<LatestSignal>,
+    /// The monitor's verdict per symbol (a daemon's live one, or the last stored evaluation).
+    #[serde(default)]
+    pub drift: Vec<DriftLine>,
     /// The model the engine runs (from a daemon) or the registry's champion (from the database).
     pub model: Option<String>,
     pub database: String,
@@ -209,6 +228,47 @@ impl StatusReport {
                 made_ms: s.made_ms,
             })
             .collect();
+        let drift: Vec<DriftLine> = snapshot
+            .monitor
+            .symbols
+            .iter()
+            .map(|m| DriftLine {
+                symbol: m.symbol.to_string(),
+                interval: m.interval.to_string(),
+                model_version: m.model_version.clone(),
+                status: m.status.as_str().to_string(),
+                dataset_drift: m.dataset_drift,
+                drifted_share: m.drifted_share,
+                detectors_in_drift: m
+                    .detectors
+                    .iter()
+                    .filter(|d| d.state == crate::protocol::DetectorLevel::Drift)
+                    .map(|d| d.name.clone())
+                    .collect(),
+                as_of_ms: m.as_of_ms,
+            })
+            .collect();
+        for d in &drift {
+            if d.status == crate::protocol::DriftStatus::Drifting.as_str() {
+                let mut why = Vec::new();
+                if d.dataset_drift {
+                    why.push(format!(
+                        "dataset drift ({:.0} % of features)",
+                        100.0 * d.drifted_share
+                    ));
+                }
+                if !d.detectors_in_drift.is_empty() {
+                    why.push(format!("{} in drift", d.detectors_in_drift.join(", ")));
+                }
+                problems.push(format!(
+                    "model {} drifting on {} {}: {}",
+                    d.model_version,
+                    d.symbol,
+                    d.interval,
+                    why.join("; ")
+                ));
+            }
+        }
         let model = match (snapshot.models.active_model(), &snapshot.models.fallback) {
             (_, Some(why)) => Some(format!("logistic fallback ({why})")),
             (Some(m), None) => Some(m.version.clone()),
@@ -228,6 +288,7 @@ impl StatusReport {
             streams,
             candles,
             signals,
+            drift,
             model,
             database: database.display().to_string(),
             db_bytes: db_bytes(database),
@@ -247,6 +308,7 @@ impl StatusReport {
             streams: Vec::new(),
             candles: Vec::new(),
             signals: Vec::new(),
+            drift: Vec::new(),
             model: None,
             database: database.display().to_string(),
             db_bytes: db_bytes(database),
@@ -378,6 +440,47 @@ fn read_database(path: &Path, now_ms: i64, report: &mut StatusReport) -> rusqlit
         })?;
         for row in rows {
             report.signals.push(row?);
+        }
+    }
+    if has_table("drift_evaluations")?
+        && let Some(model) = report.model.clone()
+    {
+        let mut stmt = conn.prepare(
+            "SELECT d.symbol, d.interval, d.status, d.dataset_drift, d.drifted_share,
+                    d.open_time_ms, d.summary_json
+             FROM drift_evaluations d
+             JOIN (SELECT symbol, interval, MAX(open_time_ms) AS t FROM drift_evaluations
+                   WHERE model_version = ?1 GROUP BY symbol, interval) n
+             ON d.symbol = n.symbol AND d.interval = n.interval AND d.open_time_ms = n.t
+             WHERE d.model_version = ?1 ORDER BY d.symbol, d.interval",
+        )?;
+        let rows = stmt.query_map([&model], |r| {
+            let summary: String = r.get(6)?;
+            let detectors_in_drift = serde_json::from_str::<serde_json::Value>(&summary)
+                .ok()
+                .and_then(|v| v.get("detectors").cloned())
+                .and_then(|d| d.as_object().cloned())
+                .map(|o| {
+                    o.iter()
+                        .filter(|(_, s)| s.as_str() == Some("drift"))
+                        .map(|(n, _)| n.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let status: String = r.get(2)?;
+            Ok(DriftLine {
+                symbol: r.get(0)?,
+                interval: r.get(1)?,
+                model_version: model.clone(),
+                status: status.replace('_', " "),
+                dataset_drift: r.get(3)?,
+                drifted_share: r.get(4)?,
+                detectors_in_drift,
+                as_of_ms: Some(r.get(5)?),
+            })
+        })?;
+        for row in rows {
+            report.drift.push(row?);
         }
     }
     Ok(())

@@ -183,10 +183,7 @@ impl Engine {
             options.clock.now_ms(),
             jobs_tx.clone(),
         );
-        let active_model = models
-            .view
-            .active_model()
-            .map(|m| m.version.clone());
+        let active_model = models.view.active_model().map(|m| m.version.clone());
         let components = super::component::registered(&super::component::Context {
             db: db_path.as_deref(),
             owner: &writer,

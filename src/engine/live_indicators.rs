@@ -149,7 +149,7 @@ mod tests {
             price_every: Duration::from_millis(100),
             model: crate::config::Config::default().model,
             backtest: crate::config::Config::default().backtest,
-        monitor: crate::config::Config::default().monitor,
+            monitor: crate::config::Config::default().monitor,
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);
         let writer = Writer::spawn(

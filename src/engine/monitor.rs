@@ -174,7 +174,10 @@ impl MonitorComponent {
         let Some(tracker) = self.trackers.get_mut(&symbol) else {
             return;
         };
-        if tracker.newest_ms().is_some_and(|t| t >= candle.open_time_ms) {
+        if tracker
+            .newest_ms()
+            .is_some_and(|t| t >= candle.open_time_ms)
+        {
             return;
         }
         if tracker.push_candle(candle) {
@@ -200,18 +203,18 @@ fn load_model(
     let registry = Registry::attach(db, owner).map_err(|e| e.to_string())?;
     let record = registry.get(version).map_err(|e| e.to_string())?;
     let spec = Arc::new(ModelSpec::of(&record)?);
-    let (reference, computed) = match persist::reference_for(db, &registry, &record, settings.window)
-    {
-        Ok((r, computed)) => {
-            let row = if computed {
-                Some(persist::encode(&r, crate::domain::wall_clock_ms())?)
-            } else {
-                None
-            };
-            (Ok(Arc::new(r)), row)
-        }
-        Err(why) => (Err(why), None),
-    };
+    let (reference, computed) =
+        match persist::reference_for(db, &registry, &record, settings.window) {
+            Ok((r, computed)) => {
+                let row = if computed {
+                    Some(persist::encode(&r, crate::domain::wall_clock_ms())?)
+                } else {
+                    None
+                };
+                (Ok(Arc::new(r)), row)
+            }
+            Err(why) => (Err(why), None),
+        };
     let store = Store::open_reader(db).map_err(|e| e.to_string())?;
     let trackers = symbols
         .iter()

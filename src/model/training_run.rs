@@ -55,6 +55,9 @@ pub struct TrainOutput {
     pub report: TrainingReport,
     /// Lower test log-loss than both baselines.
     pub beats_baselines: bool,
+    /// The monitor's reference window, as stored with the model (set by the caller).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// The stored candles `data` names and `spec` with the series' market calendar, which decides
@@ -108,6 +111,7 @@ pub fn run(
         model,
         report: trained.report,
         beats_baselines,
+        reference: None,
     })
 }
 

@@ -67,7 +67,7 @@ pub fn run(db: &Path, args: &DriftArgs) -> Result<DriftOutput, String> {
     if !db.exists() {
         return Err(format!("{}: no such database", db.display()));
     }
-    let mut registry = Registry::open(db).map_err(|e| e.to_string())?;
+    let registry = Registry::open(db).map_err(|e| e.to_string())?;
     let record = if args.model == "champion" {
         registry
             .champion()
@@ -109,7 +109,7 @@ pub fn run(db: &Path, args: &DriftArgs) -> Result<DriftOutput, String> {
             Ok((r, computed)) => {
                 if computed {
                     let row = persist::encode(&r, crate::domain::wall_clock_ms())?;
-                    store_reference(&mut registry, row)?;
+                    persist::store_via(&registry, row)?;
                 }
                 (Ok(Arc::new(r)), computed)
             }
@@ -154,22 +154,4 @@ pub fn run(db: &Path, args: &DriftArgs) -> Result<DriftOutput, String> {
         dataset_drift_evaluations: drifted,
         reference_computed: computed,
     })
-}
-
-/// Stores a reference computed now through the registry's owner.
-fn store_reference(
-    registry: &mut Registry,
-    row: crate::store::ReferenceRow,
-) -> Result<(), String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let job = crate::store::writer::RegistryJob::new(move |conn| {
-        let _ = tx.send(crate::store::monitor::put_reference_on(conn, &row));
-    });
-    registry
-        .owner()
-        .send(crate::store::writer::WriteOp::Registry(job))
-        .map_err(|e| e.to_string())?;
-    rx.recv()
-        .map_err(|_| "the store's owner stopped".to_string())?
-        .map_err(|e| format!("the reference could not be stored: {e}"))
 }

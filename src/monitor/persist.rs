@@ -31,10 +31,18 @@ pub fn encode(reference: &Reference, created_ms: i64) -> Result<ReferenceRow, St
 
 /// A stored reference read back.
 pub fn decode(row: &ReferenceRow) -> Result<Reference, String> {
-    let mut r: Reference = serde_json::from_str(&row.json)
-        .map_err(|e| format!("the stored reference of model {} is damaged: {e}", row.model_id))?;
-    reference::read_samples(&mut r, &row.samples)
-        .map_err(|e| format!("the stored reference of model {} is damaged: {e}", row.model_id))?;
+    let mut r: Reference = serde_json::from_str(&row.json).map_err(|e| {
+        format!(
+            "the stored reference of model {} is damaged: {e}",
+            row.model_id
+        )
+    })?;
+    reference::read_samples(&mut r, &row.samples).map_err(|e| {
+        format!(
+            "the stored reference of model {} is damaged: {e}",
+            row.model_id
+        )
+    })?;
     Ok(r)
 }
 
@@ -61,7 +69,10 @@ pub fn compute(
     let spec = ModelSpec::of(record)?;
     let (Some(symbol), Some(from), Some(to)) = (record.symbol, spec.data_from_ms, spec.data_to_ms)
     else {
-        return Err(format!("{} has no recorded training series", record.version));
+        return Err(format!(
+            "{} has no recorded training series",
+            record.version
+        ));
     };
     let store = Store::open_reader(db).map_err(|e| e.to_string())?;
     let candles = store
@@ -74,10 +85,14 @@ pub fn compute(
         ));
     }
     let blob = registry.load_blob(record.id).map_err(|e| e.to_string());
-    let mut pipeline =
-        SignalPipeline::load(record, blob, Some(spec.interval), ThresholdOverride::default())
-            .ok()
-            .map(|(p, _)| p);
+    let mut pipeline = SignalPipeline::load(
+        record,
+        blob,
+        Some(spec.interval),
+        ThresholdOverride::default(),
+    )
+    .ok()
+    .map(|(p, _)| p);
     reference::build(&spec, pipeline.as_mut(), &candles, window, source)
 }
 
@@ -94,7 +109,14 @@ pub fn reference_for(
     if let Some(r) = stored(&store, &spec, window)? {
         return Ok((r, false));
     }
-    compute(db, registry, record, window, "stored candles of the training range").map(|r| (r, true))
+    compute(
+        db,
+        registry,
+        record,
+        window,
+        "stored candles of the training range",
+    )
+    .map(|r| (r, true))
 }
 
 /// A tracker of `spec` on `symbol` brought up to date from `store`: the stored candles of its
@@ -125,7 +147,10 @@ pub fn replayed(
     let last = candles.len().saturating_sub(1);
     for (k, candle) in candles.iter().enumerate() {
         let due = tracker.push_candle(candle);
-        while next.peek().is_some_and(|p| p.open_time_ms < candle.open_time_ms) {
+        while next
+            .peek()
+            .is_some_and(|p| p.open_time_ms < candle.open_time_ms)
+        {
             next.next();
         }
         if let Some(p) = next.next_if(|p| p.open_time_ms == candle.open_time_ms) {
@@ -160,4 +185,35 @@ pub fn replayed(
         }
     }
     tracker
+}
+
+/// Stores a reference row through `registry`'s owner (the one writer of the file) and waits for it.
+pub fn store_via(registry: &Registry, row: ReferenceRow) -> Result<(), String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job = crate::store::writer::RegistryJob::new(move |conn| {
+        let _ = tx.send(crate::store::monitor::put_reference_on(conn, &row));
+    });
+    registry
+        .owner()
+        .send(crate::store::writer::WriteOp::Registry(job))
+        .map_err(|e| e.to_string())?;
+    rx.recv()
+        .map_err(|_| "the store's owner stopped".to_string())?
+        .map_err(|e| format!("the reference could not be stored: {e}"))
+}
+
+/// Computes the reference of `record` just trained on the candles stored in `db` and stores it
+/// with the model (`source`: "training rows").
+pub fn compute_and_store(
+    db: &Path,
+    record: &ModelRecord,
+    window: usize,
+) -> Result<Reference, String> {
+    let registry = Registry::open(db).map_err(|e| e.to_string())?;
+    let reference = compute(db, &registry, record, window, "training rows")?;
+    store_via(
+        &registry,
+        encode(&reference, crate::domain::wall_clock_ms())?,
+    )?;
+    Ok(reference)
 }

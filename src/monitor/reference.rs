@@ -135,8 +135,7 @@ pub fn build(
     let mut counts = [0u64; 3];
     for &(k, _) in reference {
         if let (Some(now), Some(ahead)) = (range.get(k), range.get(k + spec.horizon))
-            && ahead.open_time_ms - now.open_time_ms
-                == spec.interval.ms() * spec.horizon as i64
+            && ahead.open_time_ms - now.open_time_ms == spec.interval.ms() * spec.horizon as i64
             && now.close > 0.0
         {
             counts[class_of((ahead.close / now.close).ln(), spec.theta) as usize] += 1;
@@ -144,8 +143,8 @@ pub fn build(
     }
     let total = counts.iter().sum::<u64>().max(1) as f64;
     let class_shares = counts.map(|c| c as f64 / total);
-    let test_start = (rows.len() as f64 * (spec.train_fraction + spec.validation_fraction))
-        .floor() as usize;
+    let test_start =
+        (rows.len() as f64 * (spec.train_fraction + spec.validation_fraction)).floor() as usize;
     let predictions = match (pipeline, rows.get(test_start)) {
         (Some(pipeline), Some(&(k, _))) => prediction_reference(spec, pipeline, range, k)?,
         _ => None,
@@ -153,7 +152,9 @@ pub fn build(
     let last_k = reference.last().map_or(0, |r| r.0);
     Ok(Reference {
         model_id: spec.id,
-        from_ms: range.get(reference[0].0).map_or(from_ms, |c| c.open_time_ms),
+        from_ms: range
+            .get(reference[0].0)
+            .map_or(from_ms, |c| c.open_time_ms),
         to_ms: range.get(last_k).map_or(to_ms, |c| c.open_time_ms),
         rows: train_rows as u64,
         source: source.to_string(),
@@ -270,8 +271,7 @@ fn prediction_reference(
         }
         top += v.probabilities.iter().copied().fold(0.0, f64::max);
         if let (Some(now), Some(ahead)) = (range.get(k), range.get(k + spec.horizon))
-            && ahead.open_time_ms - now.open_time_ms
-                == spec.interval.ms() * spec.horizon as i64
+            && ahead.open_time_ms - now.open_time_ms == spec.interval.ms() * spec.horizon as i64
             && now.close > 0.0
         {
             let class = class_of((ahead.close / now.close).ln(), spec.theta);
@@ -344,11 +344,17 @@ pub fn read_samples(reference: &mut Reference, blob: &[u8]) -> Result<(), String
             .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
             .collect();
         if f.sample.windows(2).any(|w| w[0] > w[1]) || f.sample.iter().any(|v| !v.is_finite()) {
-            return Err(format!("{}: the stored sample is not sorted finite numbers", f.name));
+            return Err(format!(
+                "{}: the stored sample is not sorted finite numbers",
+                f.name
+            ));
         }
     }
     if at != blob.len() {
-        return Err(format!("{} bytes left over in the reference samples", blob.len() - at));
+        return Err(format!(
+            "{} bytes left over in the reference samples",
+            blob.len() - at
+        ));
     }
     Ok(())
 }

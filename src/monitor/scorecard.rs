@@ -196,7 +196,12 @@ impl Scorecard {
             if n == 0 {
                 continue;
             }
-            let slice: Vec<Realised> = self.recent.iter().skip(self.recent.len() - n).copied().collect();
+            let slice: Vec<Realised> = self
+                .recent
+                .iter()
+                .skip(self.recent.len() - n)
+                .copied()
+                .collect();
             out.push(self.window(Some(w), &slice));
         }
         if self.totals.n > 0 {
@@ -299,7 +304,11 @@ impl Scorecard {
                 lo,
                 hi,
             },
-            macro_f1: if classes > 0 { f1 / classes as f64 } else { 0.0 },
+            macro_f1: if classes > 0 {
+                f1 / classes as f64
+            } else {
+                0.0
+            },
             log_loss: Interval95 {
                 value: mean,
                 lo: mean - half,
@@ -361,7 +370,9 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (*seed >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -397,9 +408,17 @@ mod tests {
         assert!(close(all.accuracy.value, direct.accuracy.value));
         assert!(close(all.accuracy.lo, direct.accuracy.lo));
         assert!(close(all.log_loss.value, direct.log_loss.value));
-        assert!(close(all.log_loss.lo, direct.log_loss.lo), "{all:?} {direct:?}");
+        assert!(
+            close(all.log_loss.lo, direct.log_loss.lo),
+            "{all:?} {direct:?}"
+        );
         assert!(close(all.brier, direct.brier));
-        assert!(close(all.macro_f1, direct.macro_f1), "{} {}", all.macro_f1, direct.macro_f1);
+        assert!(
+            close(all.macro_f1, direct.macro_f1),
+            "{} {}",
+            all.macro_f1,
+            direct.macro_f1
+        );
         assert!(close(all.ece, direct.ece), "{} {}", all.ece, direct.ece);
         let (a, b) = (all.logistic.unwrap(), direct.logistic.unwrap());
         assert!(close(a.log_loss, b.log_loss));
@@ -410,7 +429,10 @@ mod tests {
     fn windows_and_verdicts() {
         let mut card = Scorecard::new(1);
         assert!(card.figures().is_empty());
-        assert_eq!(verdict(&card.figures()), "too few outcomes yet (100 needed)");
+        assert_eq!(
+            verdict(&card.figures()),
+            "too few outcomes yet (100 needed)"
+        );
         // A model that is confidently wrong is worse than a flat baseline.
         for k in 0..600 {
             let class = (k % 3) as u8;

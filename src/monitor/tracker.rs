@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::detectors::{Adwin, Ddm, Detector, DetectorState, PageHinkley, PageHinkleyParams, PhMode};
+use super::detectors::{
+    Adwin, Ddm, Detector, DetectorState, PageHinkley, PageHinkleyParams, PhMode,
+};
 use super::reference::{BINS, Reference, log_loss, signal_slot};
 use super::scorecard::{self, Realised, Scorecard, WindowFigures};
 use super::spec::{ModelSpec, TestFigures};
@@ -31,6 +33,11 @@ pub const PSI_ALPHA: f64 = 0.05;
 pub const WINSOR: f64 = 3.0;
 /// PSI values kept per feature for the sparkline.
 pub const HISTORY: usize = 48;
+/// Page–Hinkley and ADWIN see means of blocks of this many outcomes (at least the horizon):
+/// per candle, River's defaults fired 8 (Page–Hinkley) and 2–7 (ADWIN) times over 12,000
+/// stable simulated candles, because consecutive outcomes are not independent; on block means of
+/// 10 they fired at most once.
+pub const DETECTOR_BLOCK: usize = 10;
 
 /// How the monitor runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -247,6 +254,8 @@ pub struct Tracker {
     predictions: VecDeque<([f64; 3], usize)>,
     scorecard: Scorecard,
     detectors: [Slot; 3],
+    /// The block being summed for Page–Hinkley and ADWIN: Σ z, Σ Brier/2, and how many.
+    block: (f64, f64, usize),
     since_evaluation: usize,
     evaluation: Option<Evaluation>,
     psi_history: Vec<VecDeque<f64>>,
@@ -277,12 +286,17 @@ impl Tracker {
                         mode: PhMode::Up,
                         ..PageHinkleyParams::default()
                     })),
-                    "log-loss, standardised by the test split",
-                    settings.window,
+                    "log-loss standardised by the test split, block means",
+                    settings.window / DETECTOR_BLOCK.max(spec.horizon),
                 ),
-                Slot::new(Box::new(Adwin::default()), "Brier score / 2", settings.window),
+                Slot::new(
+                    Box::new(Adwin::default()),
+                    "Brier score / 2, block means",
+                    settings.window / DETECTOR_BLOCK.max(spec.horizon),
+                ),
                 Slot::new(Box::new(Ddm::default()), "error (0/1)", settings.window),
             ],
+            block: (0.0, 0.0, 0),
             rows: VecDeque::with_capacity(settings.window + 1),
             counts: vec![[0; BINS]; monitored],
             closes: VecDeque::with_capacity(spec.horizon + 2),
@@ -330,7 +344,8 @@ impl Tracker {
         }
         self.realise(candle);
         self.since_evaluation += 1;
-        self.rows.len() >= self.settings.window && self.since_evaluation >= self.settings.evaluate_every
+        self.rows.len() >= self.settings.window
+            && self.since_evaluation >= self.settings.evaluate_every
     }
 
     fn push_row(&mut self, values: &[f64; FEATURE_COUNT]) {
@@ -395,16 +410,26 @@ impl Tracker {
             class,
         });
         let loss = log_loss(&p.model, class);
-        if let Some(pr) = self.reference.as_ref().and_then(|r| r.predictions)
-            && pr.log_loss_sd > 0.0
-        {
-            let z = ((loss - pr.log_loss_mean) / pr.log_loss_sd).clamp(-WINSOR, WINSOR);
-            self.detectors[0].update(z, now_ms);
-        }
+        let z = self
+            .reference
+            .as_ref()
+            .and_then(|r| r.predictions)
+            .filter(|pr| pr.log_loss_sd > 0.0)
+            .map(|pr| ((loss - pr.log_loss_mean) / pr.log_loss_sd).clamp(-WINSOR, WINSOR));
         let brier: f64 = (0..3)
             .map(|k| (p.model[k] - f64::from(u8::from(k == class as usize))).powi(2))
             .sum();
-        self.detectors[1].update(brier / 2.0, now_ms);
+        self.block.0 += z.unwrap_or(0.0);
+        self.block.1 += brier / 2.0;
+        self.block.2 += 1;
+        if self.block.2 >= DETECTOR_BLOCK.max(horizon) {
+            let n = self.block.2 as f64;
+            if z.is_some() {
+                self.detectors[0].update(self.block.0 / n, now_ms);
+            }
+            self.detectors[1].update(self.block.1 / n, now_ms);
+            self.block = (0.0, 0.0, 0);
+        }
         let wrong = crate::model::metrics::predicted_class(&p.model) != class;
         self.detectors[2].update(f64::from(u8::from(wrong)), now_ms);
     }
@@ -424,7 +449,8 @@ impl Tracker {
             model: probabilities,
             logistic,
         });
-        self.predictions.push_back((probabilities, signal_slot(signal)));
+        self.predictions
+            .push_back((probabilities, signal_slot(signal)));
         while self.predictions.len() > self.settings.window {
             self.predictions.pop_front();
         }
@@ -517,7 +543,10 @@ impl Tracker {
     /// Whether the last evaluation found dataset drift or a detector is in drift.
     pub fn drifting(&self) -> bool {
         self.evaluation.as_ref().is_some_and(|e| e.dataset_drift)
-            || self.detectors.iter().any(|d| d.state() == DetectorState::Drift)
+            || self
+                .detectors
+                .iter()
+                .any(|d| d.state() == DetectorState::Drift)
     }
 
     /// What the pane and `trademon drift` show.
@@ -533,7 +562,11 @@ impl Tracker {
         };
         let evaluation = self.evaluation.clone().unwrap_or_default();
         let windows = self.scorecard.figures();
-        let all = windows.iter().find(|w| w.last.is_none()).copied().unwrap_or_default();
+        let all = windows
+            .iter()
+            .find(|w| w.last.is_none())
+            .copied()
+            .unwrap_or_default();
         let pending = self.pending.len() as u64;
         let expected_accuracy = (pending > 0).then(|| {
             self.pending

@@ -134,7 +134,12 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(
-                params![model_version, symbol.as_str(), interval.as_str(), limit as i64],
+                params![
+                    model_version,
+                    symbol.as_str(),
+                    interval.as_str(),
+                    limit as i64
+                ],
                 |r| {
                     Ok(DriftRow {
                         time_ms: r.get(0)?,
@@ -150,7 +155,9 @@ impl Store {
                 },
             )
             .map_err(|e| self.err(e))?;
-        let mut out = rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+        let mut out = rows
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
         out.reverse();
         Ok(out)
     }

@@ -88,13 +88,15 @@ impl ModelRunner {
                         crate::model::registry::Origin::Trained,
                     )
                     .map_err(|e| e.to_string())?;
+                    // The monitor's reference window, computed from the rows it trained on.
+                    let reference = store_reference(&record, &trained, &candles, &registry);
                     let verdict = if trained.report.test.beats_baselines() {
                         "beats both baselines"
                     } else {
                         "does not beat the baselines"
                     };
                     Ok(format!(
-                        "{} registered as a challenger (test log-loss {:.4}, {verdict})",
+                        "{} registered as a challenger (test log-loss {:.4}, {verdict}; {reference})",
                         record.version, trained.report.test.model.log_loss
                     ))
                 };
@@ -156,4 +158,37 @@ impl ModelRunner {
             job.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
+}
+
+/// Computes the monitor's reference window of a model just trained on `candles` and sends it to
+/// the store with the model; says how it went, for the trader.
+fn store_reference(
+    record: &crate::model::registry::ModelRecord,
+    trained: &crate::model::train::Trained,
+    candles: &[crate::domain::Candle],
+    registry: &Registry,
+) -> String {
+    let work = || -> Result<String, String> {
+        let spec = crate::monitor::ModelSpec::of(record)?;
+        let mut pipeline = crate::model::pipeline::SignalPipeline::from_ensemble(
+            record.id,
+            &record.version,
+            trained.ensemble.clone(),
+        );
+        let window = crate::config::MonitorConfig::default().window;
+        let reference = crate::monitor::reference::build(
+            &spec,
+            Some(&mut pipeline),
+            candles,
+            window,
+            "training rows",
+        )?;
+        let row = crate::monitor::persist::encode(&reference, crate::domain::wall_clock_ms())?;
+        crate::monitor::persist::store_via(registry, row)?;
+        Ok(format!(
+            "reference window of {} rows stored",
+            reference.rows
+        ))
+    };
+    work().unwrap_or_else(|e| format!("no reference window: {e}"))
 }

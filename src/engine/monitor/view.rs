@@ -99,8 +99,16 @@ pub fn to_view(report: &SymbolReport) -> SymbolMonitor {
         dataset_drift: report.dataset_drift,
         predictions: report.predictions.map(|d| PredictionDrift {
             signals: [d.mix.sell, d.mix.hold, d.mix.buy],
-            reference_signals: [d.reference_mix.sell, d.reference_mix.hold, d.reference_mix.buy],
-            probabilities: [d.probabilities.down, d.probabilities.flat, d.probabilities.up],
+            reference_signals: [
+                d.reference_mix.sell,
+                d.reference_mix.hold,
+                d.reference_mix.buy,
+            ],
+            probabilities: [
+                d.probabilities.down,
+                d.probabilities.flat,
+                d.probabilities.up,
+            ],
             reference_probabilities: [
                 d.reference_probabilities.down,
                 d.reference_probabilities.flat,
