@@ -6,6 +6,8 @@
 //!
 //! The ensemble is trained for one epoch on the first 3,000 candles: inference costs the same
 //! whatever the weights, and a full training would only slow the setup.
+//!
+//! Beside it, `trademon drift` over the same candles (`drift_100k_candles_5_members`).
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -124,6 +126,29 @@ fn main() {
             )
             .expect("signals")
         })
+    });
+    // `trademon drift` over the same stored candles: the model through the signal pipeline's
+    // batch back-end, and the monitor's tracker on every candle (exact statistics every 10).
+    let drift_args = trademon::monitor::offline::DriftArgs {
+        symbol,
+        interval: Interval::M1,
+        model: "champion".into(),
+        from_ms: None,
+        to_ms: None,
+        settings: trademon::monitor::Settings::default(),
+        thresholds: Default::default(),
+    };
+    let t = Instant::now();
+    let drift = trademon::monitor::offline::run(&db, &drift_args).expect("drift runs");
+    eprintln!(
+        "one drift run: {:.2} s for {} candles ({} evaluations; reference computed: {})",
+        t.elapsed().as_secs_f64(),
+        drift.candles,
+        drift.evaluations,
+        drift.reference_computed
+    );
+    group.bench_function("drift_100k_candles_5_members", |b| {
+        b.iter(|| trademon::monitor::offline::run(black_box(&db), &drift_args).expect("drift runs"))
     });
     group.finish();
     c.final_summary();

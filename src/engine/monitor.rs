@@ -326,3 +326,7 @@ impl Component for MonitorComponent {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "monitor_tests.rs"]
+mod tests;

@@ -662,3 +662,7 @@ impl Tracker {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "tracker_tests.rs"]
+mod tests;

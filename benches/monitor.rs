@@ -1,0 +1,102 @@
+//! The monitor's bookkeeping per closed candle, one symbol, the 54 features of a default model,
+//! W = 500: the incremental part every candle pays (features, bin counts, the logistic baseline,
+//! outcomes, scorecard and detectors: `push_candle` + `push_prediction`), and the exact
+//! evaluation (KS and Wasserstein against the 10,000-value reference samples) run every 10
+//! candles. Run: `cargo bench --bench monitor`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::Criterion;
+use trademon::domain::{Candle, Signal, Symbol};
+use trademon::model::registry::Registry;
+use trademon::monitor::reference;
+use trademon::monitor::{ModelSpec, Settings, Tracker};
+
+fn walk(first_ms: i64, n: usize, seed: u64) -> Vec<Candle> {
+    let mut state = seed;
+    let mut close = 100.0;
+    (0..n as i64)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let open = close;
+            close = open * (1.0 + 0.004 * (u - 0.5));
+            Candle {
+                open_time_ms: first_ms + i * 60_000,
+                open,
+                high: open.max(close) * 1.0005,
+                low: open.min(close) * 0.9995,
+                close,
+                volume: 1.0 + u,
+                quote_volume: 0.0,
+                trades: 1,
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut registry = Registry::open(&dir.path().join("m.db")).expect("a registry");
+    let mut record = trademon::model::demo::install(&mut registry)
+        .expect("the demo installs")
+        .expect("a fresh registry");
+    // A reference of 20,000 rows (samples of 10,000 per feature), as a month of training gives.
+    let first = 1_599_999_960_000;
+    let training = walk(first, 24_000, 7);
+    record.data_from_ms = Some(first);
+    record.data_to_ms = Some(training[training.len() - 1].open_time_ms);
+    let spec = Arc::new(ModelSpec::of(&record).expect("a spec"));
+    let reference = Arc::new(
+        reference::build(&spec, None, &training, 500, "training rows").expect("a reference"),
+    );
+    eprintln!(
+        "reference: {} rows, {} features, {} samples each",
+        reference.rows,
+        reference.features.len(),
+        reference.features[0].sample.len()
+    );
+    let live = walk(first + 24_000 * 60_000, 200_000, 9);
+    let settings = Settings {
+        window: 500,
+        evaluate_every: usize::MAX,
+    };
+    let symbol = Symbol::new("BTCUSDT").expect("a symbol");
+    let fresh = || {
+        let mut t = Tracker::new(spec.clone(), Ok(reference.clone()), symbol, settings);
+        for c in &live[..1_000] {
+            t.push_candle(c);
+            t.push_prediction(c.open_time_ms, [0.3, 0.4, 0.3], Signal::Hold);
+        }
+        t
+    };
+    let mut c = Criterion::default().configure_from_args();
+    let mut group = c.benchmark_group("monitor");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+    let mut tracker = fresh();
+    let mut next = 1_000usize;
+    group.bench_function("per_candle_54_features_w500", |b| {
+        b.iter(|| {
+            if next == live.len() {
+                tracker = fresh();
+                next = 1_000;
+            }
+            let candle = &live[next];
+            next += 1;
+            tracker.push_candle(black_box(candle));
+            tracker.push_prediction(candle.open_time_ms, [0.3, 0.4, 0.3], Signal::Hold);
+        })
+    });
+    let mut tracker = fresh();
+    group.bench_function("evaluate_54_features_w500_vs_10000", |b| {
+        b.iter(|| tracker.evaluate())
+    });
+    group.finish();
+    c.final_summary();
+}

@@ -1,0 +1,141 @@
+//! The monitor component in a real engine: a real SQLite file, the demo model (registered before
+//! references existed), the simulator's candles of its training range stored. It computes and
+//! stores the model's reference, watches live candles and signals, publishes its figures and
+//! stores its evaluations; a second engine on the same file picks the scorecard and the PSI
+//! history back up.
+
+use std::time::{Duration, Instant};
+
+use crate::domain::{Candle, Interval, Symbol};
+use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use crate::feed::MarketEvent;
+use crate::feed::sim::model_candles;
+use crate::model::registry::Registry;
+use crate::protocol::{DriftStatus, SourceInfo};
+use crate::store::Store;
+use crate::store::writer::{Writer, WriterOptions};
+
+fn options(symbol: Symbol) -> EngineOptions {
+    let config = crate::config::Config::default();
+    EngineOptions {
+        source: SourceInfo::simulated(42, 1.0),
+        symbols: vec![symbol],
+        intervals: vec![Interval::M1],
+        trades: false,
+        streams: Vec::new(),
+        clock: std::sync::Arc::new(crate::domain::WallClock),
+        keep_candles: 1_000,
+        stale_after: Duration::from_secs(10),
+        health_every: Duration::from_secs(1),
+        price_every: Duration::from_millis(100),
+        model: config.model,
+        backtest: config.backtest,
+        monitor: crate::config::MonitorConfig {
+            enabled: true,
+            window: 300,
+            evaluate_every: 10,
+        },
+    }
+}
+
+fn engine(db: &std::path::Path, writer: &Writer, symbol: Symbol) -> Engine {
+    let options = options(symbol);
+    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
+    let (control, _) = tokio::sync::mpsc::channel(4);
+    Engine::new(
+        options,
+        state,
+        writer.sender(),
+        writer.stats(),
+        Some(db.to_path_buf()),
+        Publisher::none(),
+        control,
+    )
+}
+
+/// Polls the engine's jobs until the monitor has published figures for `symbol`.
+fn until_loaded(engine: &mut Engine, symbol: Symbol) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while engine.snapshot().monitor.of(symbol).is_none() {
+        assert!(Instant::now() < deadline, "the monitor never loaded");
+        std::thread::sleep(Duration::from_millis(20));
+        engine.poll_jobs();
+    }
+}
+
+fn feed(engine: &mut Engine, symbol: Symbol, candles: &[Candle]) {
+    for candle in candles {
+        engine.on_market(MarketEvent::Kline {
+            symbol,
+            interval: Interval::M1,
+            candle: *candle,
+            closed: true,
+        });
+    }
+}
+
+#[test]
+fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simulated.db");
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let record = {
+        let mut registry = Registry::open(&db).unwrap();
+        crate::model::demo::install(&mut registry).unwrap().unwrap()
+    };
+    let from = record.data_from_ms.unwrap();
+    let trained = ((record.data_to_ms.unwrap() - from) / 60_000 + 1) as usize;
+    let all = model_candles(42, symbol, from, trained + 1_500);
+    Store::open(&db)
+        .unwrap()
+        .import_candles(symbol, Interval::M1, &all[..trained])
+        .unwrap();
+    let writer = Writer::spawn(
+        Store::open(&db).unwrap(),
+        WriterOptions {
+            batch_max_rows: 100,
+            batch_max_ms: 10,
+        },
+    );
+    let mut first = engine(&db, &writer, symbol);
+    // Candles that arrive while the model loads wait for it.
+    feed(&mut first, symbol, &all[trained..trained + 50]);
+    until_loaded(&mut first, symbol);
+    feed(&mut first, symbol, &all[trained + 50..trained + 1_000]);
+    let seen = first.snapshot().monitor.of(symbol).unwrap().clone();
+    assert_eq!(seen.model_version, record.version);
+    assert_eq!(seen.status, DriftStatus::Stable, "{seen:#?}");
+    let reference = seen.reference.as_ref().unwrap();
+    assert_eq!(reference.source, "stored candles of the training range");
+    assert!(reference.rows > 10_000);
+    assert_eq!(seen.window_filled, 300);
+    assert_eq!(seen.features.len(), record.features.len());
+    let all_window = seen.scorecard.windows.iter().find(|w| w.last.is_none()).unwrap();
+    assert!(all_window.n >= 900, "{:?}", seen.scorecard.windows);
+    assert!(seen.predictions.is_some());
+    assert_eq!(seen.detectors.len(), 3);
+    drop(first);
+    // Stored: the reference, and an evaluation every 10 candles.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    writer.sender().send(crate::store::writer::WriteOp::Flush(tx)).unwrap();
+    rx.recv().unwrap();
+    let reader = Store::open_reader(&db).unwrap();
+    assert!(reader.reference(record.id).unwrap().is_some());
+    let history = reader
+        .drift_history(&record.version, symbol, Interval::M1, 1_000)
+        .unwrap();
+    assert!(history.len() >= 60, "{} evaluations stored", history.len());
+    // A second engine on the same file: the scorecard and the PSI history come back.
+    let mut second = engine(&db, &writer, symbol);
+    until_loaded(&mut second, symbol);
+    let again = second.snapshot().monitor.of(symbol).unwrap().clone();
+    let n_again = again.scorecard.windows.iter().find(|w| w.last.is_none()).unwrap().n;
+    assert!(n_again >= all_window.n, "{n_again} < {}", all_window.n);
+    assert!(
+        again.features.iter().all(|f| f.psi_history.len() >= 40),
+        "the PSI history was read back"
+    );
+    feed(&mut second, symbol, &all[trained + 1_000..]);
+    drop(second);
+    writer.finish().unwrap();
+}
