@@ -324,6 +324,7 @@ fn real_main() -> Result<ExitCode> {
             symbols,
             seed,
             sim_speed,
+            shock,
         } => {
             if let Some(seed) = seed {
                 config.feed.sim.seed = seed;
@@ -338,6 +339,7 @@ fn real_main() -> Result<ExitCode> {
                     bind: std::net::SocketAddr::new(bind, port),
                     replay,
                     symbols,
+                    shocks: shock,
                 },
             ))?;
             Ok(ExitCode::SUCCESS)
