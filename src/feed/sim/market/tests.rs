@@ -189,15 +189,6 @@ fn realised_volatility(units: &[Unit]) -> f64 {
     (returns.iter().map(|r| (r - m).powi(2)).sum::<f64>() / returns.len() as f64).sqrt()
 }
 
-fn mean_abs_return(units: &[Unit]) -> f64 {
-    mean(
-        &log_returns(units)
-            .iter()
-            .map(|r| r.abs())
-            .collect::<Vec<_>>(),
-    )
-}
-
 #[test]
 fn a_shock_changes_only_its_symbol_from_its_minute_on() {
     let shocks = [shock("BTCUSDT", 1_000, 3.0)];
