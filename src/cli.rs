@@ -227,6 +227,15 @@ pub(crate) enum Command {
         /// Simulated milliseconds per real millisecond.
         #[arg(long, allow_negative_numbers = true)]
         sim_speed: Option<f64>,
+        /// Multiply SYMBOL's one-minute return volatility by FACTOR from TIME on (default: the
+        /// sim start); repeatable. Added to [feed.sim] shocks.
+        #[arg(
+            long,
+            value_name = "SYMBOL:FACTOR[@TIME]",
+            value_parser = trademon::feed::sim::parse_shock,
+            allow_hyphen_values = true
+        )]
+        shock: Vec<trademon::feed::sim::ShockSpec>,
     },
     /// Download candle history over REST into the database: from the built-in exchange (the
     /// default source, no network) or a Binance-protocol REST URL. Resumable: only what is

@@ -87,6 +87,47 @@ pub struct SimConfig {
     pub port: u16,
     pub history_minutes: u32,
     pub replay: String,
+    /// Volatility shocks of the market model (for testing drift monitors).
+    pub shocks: Vec<SimShockConfig>,
+}
+
+/// `{ symbol = "BTCUSDT", factor = 3.0, from = "2026-01-01T00:00" }`: from `from` on (a time in
+/// any form `parse_time` takes, or UTC ms; absent: the sim start) the symbol's one-minute return
+/// volatility is `factor` times the model's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimShockConfig {
+    pub symbol: Symbol,
+    pub factor: f64,
+    #[serde(
+        rename = "from",
+        default,
+        deserialize_with = "de_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub from_ms: Option<i64>,
+}
+
+/// The largest shock factor (the simulator's limit too).
+const MAX_SHOCK_FACTOR: f64 = 100.0;
+
+/// A time as UTC milliseconds or a string `parse_time` takes.
+fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Time {
+        Ms(i64),
+        Text(String),
+    }
+    match Time::deserialize(d) {
+        Ok(Time::Ms(ms)) => Ok(Some(ms)),
+        Ok(Time::Text(text)) => crate::domain::parse_time(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Err(_) => Err(serde::de::Error::custom(
+            "must be a time: UTC milliseconds or a string YYYY-MM-DD[THH:MM[:SS]]",
+        )),
+    }
 }
 
 /// What a backtest costs, unless the command line says otherwise (the console's Backtest pane
@@ -310,6 +351,34 @@ impl Config {
         }
         if sim.history_minutes > 1_000_000 {
             return err("feed.sim.history_minutes", "at most 1000000".into());
+        }
+        for (i, shock) in sim.shocks.iter().enumerate() {
+            let key = |field: &str| format!("feed.sim.shocks[{i}].{field}");
+            if !(shock.factor.is_finite() && shock.factor > 0.0 && shock.factor <= MAX_SHOCK_FACTOR)
+            {
+                return err(
+                    &key("factor"),
+                    format!(
+                        "{} must be a finite number above 0 and at most {MAX_SHOCK_FACTOR}",
+                        shock.factor
+                    ),
+                );
+            }
+            if !feed.symbols.contains(&shock.symbol) {
+                return err(
+                    &key("symbol"),
+                    format!("{} is not one of feed.symbols", shock.symbol),
+                );
+            }
+            if sim.shocks[..i]
+                .iter()
+                .any(|s| s.symbol == shock.symbol && s.from_ms == shock.from_ms)
+            {
+                return err(
+                    &key("from"),
+                    format!("{} already has a shock from this time", shock.symbol),
+                );
+            }
         }
         if feed.source == SourceKind::Replay && sim.replay.is_empty() {
             return err(

@@ -364,6 +364,7 @@ fn real_main() -> Result<ExitCode> {
             symbols,
             seed,
             sim_speed,
+            shock,
         } => {
             if let Some(seed) = seed {
                 config.feed.sim.seed = seed;
@@ -378,6 +379,7 @@ fn real_main() -> Result<ExitCode> {
                     bind: std::net::SocketAddr::new(bind, port),
                     replay,
                     symbols,
+                    shocks: shock,
                 },
             ))?;
             Ok(ExitCode::SUCCESS)

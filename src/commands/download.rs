@@ -140,6 +140,8 @@ async fn start_sim(args: &DownloadArgs) -> Result<sim::SimHandle, DownloadComman
     options.speed = sim_config.speed;
     options.history_minutes = minutes.max(1) as u32;
     options.start_ms = Some(now);
+    // Shocks without a `from` start at the clock's start (--to): the history is left as it is.
+    options.shocks = sim::config_shocks(sim_config, &args.symbols, now);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     Ok(sim::start(options, addr).await?)
 }

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use crate::config::Config;
-use crate::domain::Symbol;
-use crate::feed::sim::{self, SimError, SimOptions};
+use crate::domain::{Clock, Interval, Symbol, WallClock};
+use crate::feed::sim::{self, ShockSpec, SimError, SimOptions};
 
 #[derive(Clone, Debug)]
 pub struct ServeSimArgs {
@@ -12,14 +12,40 @@ pub struct ServeSimArgs {
     pub bind: SocketAddr,
     pub replay: Option<std::path::PathBuf>,
     pub symbols: Vec<Symbol>,
+    /// `--shock`s, on top of the config's `[feed.sim] shocks`.
+    pub shocks: Vec<ShockSpec>,
 }
 
-/// Serves until Ctrl-C.
-pub async fn serve(args: ServeSimArgs) -> Result<(), SimError> {
+/// The options `serve-sim` runs the exchange with. Shocks without a time start at the sim start,
+/// so when some lack one the start is fixed here (the wall clock floored to the minute, as the
+/// exchange would pick); the config's shocks apply to the symbols served, `--shock`s must name
+/// one of them.
+pub fn options(args: &ServeSimArgs, wall_now_ms: i64) -> SimOptions {
     let sim_config = &args.config.feed.sim;
     let mut options = SimOptions::new(sim_config.seed, args.symbols.clone());
     options.speed = sim_config.speed;
     options.history_minutes = sim_config.history_minutes;
     options.replay = args.replay.clone();
+    if options.replay.is_none() {
+        let start_ms = Interval::M1.floor(wall_now_ms);
+        let untimed = args.shocks.iter().any(|s| s.from_ms.is_none())
+            || sim_config.shocks.iter().any(|s| s.from_ms.is_none());
+        if untimed {
+            options.start_ms = Some(start_ms);
+        }
+        options.shocks = sim::config_shocks(sim_config, &args.symbols, start_ms);
+        options
+            .shocks
+            .extend(args.shocks.iter().map(|s| s.starting(start_ms)));
+    } else {
+        // Refused by the exchange: a replay plays its file as recorded.
+        options.shocks = args.shocks.iter().map(|s| s.starting(0)).collect();
+    }
+    options
+}
+
+/// Serves until Ctrl-C.
+pub async fn serve(args: ServeSimArgs) -> Result<(), SimError> {
+    let options = options(&args, WallClock.now_ms());
     sim::serve_forever(options, args.bind).await
 }

@@ -279,8 +279,10 @@ pub async fn open(
                 // The built-in exchange runs ahead of the wall clock (60x by default), so an
                 // earlier run may have stored candles "in the future".
                 let now = Interval::M1.floor(clock.now_ms());
-                options.start_ms =
-                    Some(stored_until_ms.map_or(now, |t| now.max(Interval::M1.floor(t) + 60_000)));
+                let start_ms =
+                    stored_until_ms.map_or(now, |t| now.max(Interval::M1.floor(t) + 60_000));
+                options.start_ms = Some(start_ms);
+                options.shocks = super::sim::config_shocks(&config.sim, &options.symbols, start_ms);
             }
             options.replay = replay;
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.sim.port));

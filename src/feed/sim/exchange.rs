@@ -108,7 +108,12 @@ impl Exchange {
                     if listings.iter().any(|l: &Listing| l.symbol == symbol) {
                         continue;
                     }
-                    let market = Market::new(options.seed, symbol, start_ms - history_ms);
+                    let market = Market::with_shocks(
+                        options.seed,
+                        symbol,
+                        start_ms - history_ms,
+                        &options.shocks,
+                    );
                     let params = *market.params();
                     let source = Source::Model(Box::new(market));
                     let tape = Tape::new(Interval::M1, source, kept, retention_ms);

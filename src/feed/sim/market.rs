@@ -2,6 +2,7 @@
 //! volatility clustering, regimes, an intraday volume smile), each built from its own trades.
 
 use super::rng::{Rng, fnv1a};
+use super::shock::{self, VolatilityShock};
 use super::tape::Unit;
 use crate::domain::{Candle, Interval, Symbol, Trade, TradeAggregator};
 
@@ -130,11 +131,25 @@ pub struct Market {
     last_price: f64,
     next_trade_id: u64,
     next_open_ms: i64,
+    /// This symbol's volatility shocks as `(from_ms, factor)`, sorted by `from_ms`.
+    shocks: Vec<(i64, f64)>,
 }
 
 impl Market {
     /// A market whose first minute opens at `first_open_ms` (floored to the minute).
+    #[cfg(test)]
     pub fn new(seed: u64, symbol: Symbol, first_open_ms: i64) -> Self {
+        Self::with_shocks(seed, symbol, first_open_ms, &[])
+    }
+
+    /// Like [`Market::new`], with those of `shocks` that name `symbol` applied (others ignored).
+    /// Up to the first shock's minute the market is exactly the unshocked one.
+    pub fn with_shocks(
+        seed: u64,
+        symbol: Symbol,
+        first_open_ms: i64,
+        shocks: &[VolatilityShock],
+    ) -> Self {
         let params = SymbolParams::for_symbol(symbol);
         let symbol_hash = fnv1a(symbol.as_str());
         let mut rng = Rng::new(seed ^ symbol_hash);
@@ -157,6 +172,7 @@ impl Market {
             last_price: round_to(params.start_price, params.price_decimals),
             next_trade_id: 1_000_000 + (symbol_hash >> 40),
             next_open_ms: Interval::M1.floor(first_open_ms),
+            shocks: shock::for_symbol(shocks, symbol),
         }
     }
 
@@ -194,8 +210,16 @@ impl Market {
 
         let base_sigma = self.params.minute_volatility;
         let activity = intraday_activity(open_ms);
-        let sigma =
+        let mut sigma =
             self.variance.sqrt() * self.regime.volatility_multiplier() * (0.85 + 0.15 * activity);
+        // A volatility shock scales the return (and the path within the minute) only: the GARCH
+        // recursion below runs on the unscaled shock, so the return scale is exactly `factor`
+        // times the model's (feeding it the scaled one would move, or for a factor above about
+        // 1.1 explode, its stationary level). Volume still follows |return| / base sigma, so
+        // bigger moves bring more trading, as in the unshocked model.
+        if let Some(factor) = shock::factor_at(&self.shocks, open_ms) {
+            sigma *= factor;
+        }
         let own = self.rng.student_t4();
         let z = MARKET_WEIGHT * self.market_shock(open_ms)
             + (1.0 - MARKET_WEIGHT * MARKET_WEIGHT).sqrt() * own;

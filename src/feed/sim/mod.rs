@@ -26,7 +26,10 @@
 //! - Memory: each symbol keeps its history plus one simulated day of one-minute candles (a ring
 //!   allocated once; REST and streams serve nothing older) and its recent trades (10 s of real
 //!   time, at most 50,000), so a long run stays flat.
-//! - Fault injection: see [`SimFaults`].
+//! - Fault injection: see [`SimFaults`] for connection faults; [`SimOptions::shocks`] multiplies one
+//!   symbol's return volatility by a factor from a given minute on ([`VolatilityShock`]), leaving
+//!   the other symbols and the minutes before it bit-identical (`serve-sim --shock`, `[feed.sim]
+//!   shocks`); [`generate_candles`] gives the same candles without a server.
 
 mod built_in;
 mod exchange;
@@ -36,6 +39,7 @@ mod replay;
 mod rest;
 mod rng;
 mod server;
+mod shock;
 mod stream;
 mod tape;
 
@@ -49,6 +53,9 @@ use tokio::sync::watch;
 pub use built_in::BuiltIn;
 pub use faults::SimFaults;
 pub use market::{SymbolParams, intraday_activity};
+pub use shock::{
+    MAX_SHOCK_FACTOR, ShockSpec, VolatilityShock, config_shocks, factor_problem, parse_shock,
+};
 
 use crate::domain::{Candle, Interval, Symbol};
 use exchange::Exchange;
@@ -76,6 +83,9 @@ pub struct SimOptions {
     /// A request head (a REST request or a websocket handshake) and its body must arrive whole
     /// within this long of their first byte, or the connection is closed.
     pub request_timeout: Duration,
+    /// Volatility shocks of the market model (none with a replay); each must name one of
+    /// `symbols`.
+    pub shocks: Vec<VolatilityShock>,
 }
 
 impl SimOptions {
@@ -93,6 +103,7 @@ impl SimOptions {
             ping_interval: Duration::from_secs(20),
             max_connection_age: Duration::from_secs(24 * 3600),
             request_timeout: Duration::from_secs(10),
+            shocks: Vec::new(),
         }
     }
 
@@ -120,6 +131,40 @@ impl SimOptions {
         }
         if self.request_timeout.is_zero() {
             return invalid("request_timeout", "must be above 0");
+        }
+        if self.replay.is_some() && !self.shocks.is_empty() {
+            return invalid(
+                "shocks",
+                "a replay plays its file as recorded; shocks apply to the market model only",
+            );
+        }
+        for (i, shock) in self.shocks.iter().enumerate() {
+            if let Some(problem) = factor_problem(shock.factor) {
+                return invalid("shocks", &format!("{}: {problem}", shock.symbol));
+            }
+            if !self.symbols.contains(&shock.symbol) {
+                let simulated: Vec<&str> = self.symbols.iter().map(|s| s.as_str()).collect();
+                return invalid(
+                    "shocks",
+                    &format!(
+                        "{} is not simulated (symbols: {})",
+                        shock.symbol,
+                        simulated.join(" ")
+                    ),
+                );
+            }
+            if self.shocks[..i]
+                .iter()
+                .any(|s| s.symbol == shock.symbol && s.from_ms == shock.from_ms)
+            {
+                return invalid(
+                    "shocks",
+                    &format!(
+                        "{} has two shocks from {} ms; give one",
+                        shock.symbol, shock.from_ms
+                    ),
+                );
+            }
         }
         Ok(())
     }
@@ -178,8 +223,21 @@ struct Shared {
 /// `first_open_ms` (floored to the minute) on: the candles the exchange serves for a series whose
 /// history begins there (`start_ms − history_minutes`), generated without serving them.
 pub fn model_candles(seed: u64, symbol: Symbol, first_open_ms: i64, count: usize) -> Vec<Candle> {
-    let mut market = market::Market::new(seed, symbol, first_open_ms);
-    (0..count).map(|_| market.next_minute().candle).collect()
+    generate_candles(seed, symbol, first_open_ms, count, &[])
+}
+
+/// [`model_candles`] with volatility shocks: the candles an exchange whose options hold `shocks`
+/// serves for `symbol` (those of `shocks` naming other symbols are ignored): deterministic, no
+/// server.
+pub fn generate_candles(
+    seed: u64,
+    symbol: Symbol,
+    first_open_ms: i64,
+    minutes: usize,
+    shocks: &[VolatilityShock],
+) -> Vec<Candle> {
+    let mut market = market::Market::with_shocks(seed, symbol, first_open_ms, shocks);
+    (0..minutes).map(|_| market.next_minute().candle).collect()
 }
 
 /// Starts the exchange on `addr` (port 0: the OS picks one) and returns once it accepts

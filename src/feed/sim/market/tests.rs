@@ -1,4 +1,5 @@
 use super::*;
+use crate::feed::sim::VolatilityShock;
 
 const START_MS: i64 = 1_700_006_400_000; // 2023-11-15 00:00 UTC
 const LONG_RUN: usize = 50_000;
@@ -162,4 +163,96 @@ fn intraday_activity_is_a_smile_over_the_utc_day() {
     assert!((intraday_activity(day) - 1.6).abs() < 1e-12);
     assert!((intraday_activity(day + 43_200_000) - 0.4).abs() < 1e-12);
     assert!(intraday_activity(day + 3_600_000) > intraday_activity(day + 6 * 3_600_000));
+}
+
+fn shock(name: &str, from_minute: i64, factor: f64) -> VolatilityShock {
+    VolatilityShock {
+        symbol: symbol(name),
+        from_ms: START_MS + from_minute * MINUTE_MS,
+        factor,
+    }
+}
+
+fn generate_shocked(
+    seed: u64,
+    name: &str,
+    minutes: usize,
+    shocks: &[VolatilityShock],
+) -> Vec<Unit> {
+    let mut market = Market::with_shocks(seed, symbol(name), START_MS, shocks);
+    (0..minutes).map(|_| market.next_minute()).collect()
+}
+
+fn realised_volatility(units: &[Unit]) -> f64 {
+    let returns = log_returns(units);
+    let m = mean(&returns);
+    (returns.iter().map(|r| (r - m).powi(2)).sum::<f64>() / returns.len() as f64).sqrt()
+}
+
+#[test]
+fn a_shock_changes_only_its_symbol_from_its_minute_on() {
+    let shocks = [shock("BTCUSDT", 1_000, 3.0)];
+    // Another symbol: bit-identical, trades included.
+    assert_eq!(
+        generate_shocked(5, "ETHUSDT", 3_000, &shocks),
+        generate(5, "ETHUSDT", 3_000)
+    );
+    let plain = generate(5, "BTCUSDT", 3_000);
+    let shocked = generate_shocked(5, "BTCUSDT", 3_000, &shocks);
+    // Before the shock: bit-identical; from its minute on: another series.
+    assert_eq!(shocked[..1_000], plain[..1_000]);
+    assert_ne!(shocked[1_000].candle, plain[1_000].candle);
+    assert!(
+        shocked[1_000..]
+            .iter()
+            .zip(&plain[1_000..])
+            .all(|(s, p)| s.candle != p.candle)
+    );
+
+    // The first shocked minute draws the same shock: its return is `factor` times the model's,
+    // up to the drift (at most about 1e-5) and the tick; the GARCH variance it leaves behind is
+    // the unshocked one, so the shock scales returns without feeding back into the recursion.
+    let mut a = Market::with_shocks(5, symbol("BTCUSDT"), START_MS, &shocks);
+    let mut b = Market::new(5, symbol("BTCUSDT"), START_MS);
+    for _ in 0..1_000 {
+        assert_eq!(a.next_minute(), b.next_minute());
+    }
+    let close = plain[999].candle.close;
+    let (ua, ub) = (a.next_minute(), b.next_minute());
+    let (ra, rb) = (
+        (ua.candle.close / close).ln(),
+        (ub.candle.close / close).ln(),
+    );
+    assert!(rb.abs() > 1e-4, "a minute too quiet to tell: {rb}");
+    assert!((ra - 3.0 * rb).abs() < 5e-5, "{ra} vs 3 × {rb}");
+    assert_eq!(a.variance.to_bits(), b.variance.to_bits());
+    assert_eq!(a.regime, b.regime);
+}
+
+#[test]
+fn a_shock_scales_realised_volatility_by_its_factor() {
+    // Regimes (0.6x .. 2.2x, about 10 h each) make one series' realised volatility over a day
+    // or two vary by up to about 3x on their own, so the ratio is pooled over 8 seeds: over 48
+    // seeds, 3 symbols and factors 3 and 0.5, pooled after/before ratios stayed within 0.69 ..
+    // 1.52 of the factor.
+    for factor in [3.0, 1.0 / 3.0] {
+        let (mut before, mut after, mut plain_after) = (0.0, 0.0, 0.0);
+        for seed in 0..8 {
+            let shocks = [shock("BTCUSDT", 2_000, factor)];
+            let shocked = generate_shocked(seed, "BTCUSDT", 4_000, &shocks);
+            before += realised_volatility(&shocked[..2_000]).powi(2);
+            after += realised_volatility(&shocked[2_000..]).powi(2);
+            plain_after += realised_volatility(&generate(seed, "BTCUSDT", 4_000)[2_000..]).powi(2);
+        }
+        let ratio = (after / before).sqrt();
+        assert!(
+            (0.6 * factor..1.7 * factor).contains(&ratio),
+            "factor {factor}: realised volatility after / before {ratio}"
+        );
+        let ratio = (after / plain_after).sqrt();
+        assert!(
+            (0.6 * factor..1.7 * factor).contains(&ratio),
+            "factor {factor}: realised volatility shocked / unshocked {ratio}"
+        );
+    }
 }
