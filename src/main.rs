@@ -373,6 +373,21 @@ fn real_main() -> Result<ExitCode> {
                 config.feed.sim.speed = check_speed(speed)?;
             }
             let symbols = symbols.unwrap_or_else(|| config.feed.symbols.clone());
+            if replay.is_some() && !shock.is_empty() {
+                return Err(eyre!(
+                    "--shock: a replay plays its file as recorded; shocks apply to the market model only"
+                ));
+            }
+            if let Some(bad) = shock.iter().find(|s| !symbols.contains(&s.symbol)) {
+                let names: Vec<&str> = symbols.iter().map(|s| s.as_str()).collect();
+                return Err(eyre!(
+                    "--shock {}:{}: {} is not simulated (symbols: {})",
+                    bad.symbol,
+                    bad.factor,
+                    bad.symbol,
+                    names.join(" ")
+                ));
+            }
             runtime.block_on(commands::serve_sim::serve(
                 commands::serve_sim::ServeSimArgs {
                     config,

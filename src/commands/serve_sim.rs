@@ -49,3 +49,58 @@ pub async fn serve(args: ServeSimArgs) -> Result<(), SimError> {
     let options = options(&args, WallClock.now_ms());
     sim::serve_forever(options, args.bind).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::sim::VolatilityShock;
+
+    fn symbol(name: &str) -> Symbol {
+        Symbol::new(name).unwrap()
+    }
+
+    #[test]
+    fn shocks_without_a_time_start_at_the_sim_start() {
+        let config = Config::from_toml(
+            "u.toml",
+            "[feed]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n[feed.sim]\nshocks = [\
+             { symbol = \"BTCUSDT\", factor = 2.0 }, \
+             { symbol = \"ETHUSDT\", factor = 0.5, from = 1000 }]\n",
+        )
+        .unwrap();
+        let mut args = ServeSimArgs {
+            config,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            replay: None,
+            symbols: vec![symbol("BTCUSDT")],
+            shocks: vec![parse_shock_ok("BTCUSDT:3@2023-11-15")],
+        };
+        let now = 1_700_006_400_000 + 90_123;
+        let options = options(&args, now);
+        let start = 1_700_006_400_000 + 60_000;
+        assert_eq!(options.start_ms, Some(start));
+        // The config's ETHUSDT shock is not for this exchange; --shock comes after the config.
+        assert_eq!(
+            options.shocks,
+            vec![
+                VolatilityShock {
+                    symbol: symbol("BTCUSDT"),
+                    from_ms: start,
+                    factor: 2.0
+                },
+                VolatilityShock {
+                    symbol: symbol("BTCUSDT"),
+                    from_ms: 1_700_006_400_000,
+                    factor: 3.0
+                },
+            ]
+        );
+        // All timed: the start is left to the exchange.
+        args.config.feed.sim.shocks.clear();
+        assert_eq!(super::options(&args, now).start_ms, None);
+    }
+
+    fn parse_shock_ok(text: &str) -> ShockSpec {
+        sim::parse_shock(text).unwrap()
+    }
+}
