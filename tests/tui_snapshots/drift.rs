@@ -200,7 +200,7 @@ pub fn monitor() -> SymbolMonitor {
         predictions: Some(PredictionDrift {
             signals: [0.18, 0.61, 0.21],
             reference_signals: [0.10, 0.80, 0.10],
-            probabilities: [0.341, 0.318, 0.341],
+            probabilities: [0.341, 0.319, 0.340],
             reference_probabilities: [0.333, 0.334, 0.333],
             js_distance: 0.021,
             js_signals: 0.142,
