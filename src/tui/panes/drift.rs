@@ -22,6 +22,8 @@ use super::EventState;
 
 /// From this width on the tables show every column.
 const WIDE: u16 = 120;
+/// Under this height the scorecard leaves out the test split and the pending predictions.
+const SHORT: u16 = 20;
 /// From this height on the prediction mix and the detectors get a table each.
 const TALL: u16 = 34;
 /// Feature rows moved per scroll action.
@@ -127,11 +129,17 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
         y: area.y,
     };
     draw_header(&mut out, monitor);
-    draw_scorecard(&mut out, &monitor.scorecard, wide);
+    // Short terminals leave out the test split and pending lines so the features keep a line.
+    let short = area.height < SHORT;
+    draw_scorecard(&mut out, &monitor.scorecard, wide, short);
     // The prediction mix and the detectors at the bottom; the features get what is left.
     let bottom = bottom_height(monitor, tall);
     let features_height = out.left().saturating_sub(bottom);
-    if features_height >= 3 {
+    if (1..4).contains(&features_height) {
+        let start = out.y;
+        draw_features_summary(&mut out, monitor);
+        out.y = start + features_height;
+    } else if features_height >= 4 {
         let rect = Rect::new(area.x, out.y, area.width, features_height);
         let mut features = Lines {
             buf: out.buf,
@@ -238,7 +246,7 @@ fn window_name(w: &WindowScores) -> String {
     }
 }
 
-fn draw_scorecard(out: &mut Lines<'_>, card: &Scorecard, wide: bool) {
+fn draw_scorecard(out: &mut Lines<'_>, card: &Scorecard, wide: bool, short: bool) {
     out.heading(
         "Scorecard",
         vec![Span::styled("· live, on realised outcomes", theme::muted())],
@@ -289,31 +297,33 @@ fn draw_scorecard(out: &mut Lines<'_>, card: &Scorecard, wide: bool) {
             );
         }
     } else {
-        out.text(
-            format!(
-                "  {:<8} {:>5} {:>5} {:<11} {:>6} {:<13} {:>6} {:>6}",
-                "window", "n", "acc", "(95%)", "ll", "(95%)", "logit", "major"
-            ),
-            theme::muted(),
+        // The baselines' log-loss only where they fit whole.
+        let baselines = out.area.width >= 76;
+        let mut header = format!(
+            "  {:<8} {:>5} {:>5} {:<11} {:>6} {:<13}",
+            "window", "n", "acc", "(95%)", "ll", "(95%)"
         );
+        if baselines {
+            header.push_str(&format!(" {:>8} {:>8}", "logit ll", "major ll"));
+        }
+        out.text(header, theme::muted());
         for w in &card.windows {
-            let logistic = w
-                .logistic
-                .map_or("-".to_string(), |b| format!("{:.4}", b.log_loss));
-            out.text(
-                format!(
-                    "  {:<8} {:>5} {:>5.3} {:<11} {:>6.4} {:<13} {:>6} {:>6.4}",
-                    window_name(w),
-                    w.n,
-                    w.accuracy.value,
-                    format!("{:.3}–{:.3}", w.accuracy.lo, w.accuracy.hi),
-                    w.log_loss.value,
-                    format!("{:.4}–{:.4}", w.log_loss.lo, w.log_loss.hi),
-                    logistic,
-                    w.majority.log_loss
-                ),
-                theme::text(),
+            let mut row = format!(
+                "  {:<8} {:>5} {:>5.3} {:<11} {:>6.4} {:<13}",
+                window_name(w),
+                w.n,
+                w.accuracy.value,
+                format!("{:.3}–{:.3}", w.accuracy.lo, w.accuracy.hi),
+                w.log_loss.value,
+                format!("{:.4}–{:.4}", w.log_loss.lo, w.log_loss.hi),
             );
+            if baselines {
+                let logistic = w
+                    .logistic
+                    .map_or("-".to_string(), |b| format!("{:.4}", b.log_loss));
+                row.push_str(&format!(" {:>8} {:>8.4}", logistic, w.majority.log_loss));
+            }
+            out.text(row, theme::text());
         }
     }
     let test = match card.test {
@@ -328,7 +338,7 @@ fn draw_scorecard(out: &mut Lines<'_>, card: &Scorecard, wide: bool) {
             t.majority.log_loss
         ),
         Some(t) => format!(
-            "  test split (training, held out): n {}  acc {:.3}  log-loss {:.4}  · logistic {:.3} / {:.4} · majority {:.3} / {:.4}",
+            "  test split (held out): n {}  acc {:.3}  log-loss {:.4} · logistic {:.3} / {:.4} · majority {:.3} / {:.4}",
             t.samples,
             t.model.accuracy,
             t.model.log_loss,
@@ -339,7 +349,9 @@ fn draw_scorecard(out: &mut Lines<'_>, card: &Scorecard, wide: bool) {
         ),
         None => "  test split (training, held out): none stored".to_string(),
     };
-    out.text(test, theme::muted());
+    if !short {
+        out.text(test, theme::muted());
+    }
     let mut pending = vec![Span::raw(format!("  pending {}", card.pending))];
     if let Some(expected) = card.expected_accuracy {
         pending.push(Span::raw(" · expected accuracy "));
@@ -356,7 +368,9 @@ fn draw_scorecard(out: &mut Lines<'_>, card: &Scorecard, wide: bool) {
             theme::muted(),
         ));
     }
-    out.put(Line::from(pending));
+    if !short {
+        out.put(Line::from(pending));
+    }
     if !card.verdict.is_empty() {
         let style = if card.verdict.contains("worse") {
             Style::new().fg(theme::DOWN).add_modifier(Modifier::BOLD)
@@ -459,6 +473,31 @@ fn draw_features(out: &mut Lines<'_>, m: &SymbolMonitor, scroll: usize, wide: bo
     for f in m.features.iter().skip(first).take(rows) {
         out.put(feature_line(f, wide, name_w, spark_w));
     }
+}
+
+/// One line when there is no room for the table: the count and the drifted features' names.
+fn draw_features_summary(out: &mut Lines<'_>, m: &SymbolMonitor) {
+    let drifted: Vec<&str> = m
+        .features
+        .iter()
+        .filter(|f| f.drifted)
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut spans = vec![
+        Span::styled(" features ", theme::heading()),
+        Span::raw(format!("{} of {} drifted", drifted.len(), m.features.len())),
+    ];
+    if m.dataset_drift {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(" DATASET DRIFT ", theme::alarm_badge()));
+    }
+    if !drifted.is_empty() {
+        spans.push(Span::styled(
+            format!(": {}", drifted.join(", ")),
+            Style::new().fg(theme::DOWN),
+        ));
+    }
+    out.put(Line::from(spans));
 }
 
 fn feature_line(f: &FeatureDrift, wide: bool, name_w: usize, spark_w: usize) -> Line<'static> {
