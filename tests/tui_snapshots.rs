@@ -5,6 +5,8 @@
 
 #[path = "tui_snapshots/backtest.rs"]
 mod backtest;
+#[path = "tui_snapshots/drift.rs"]
+mod drift;
 #[path = "tui_snapshots/fixture.rs"]
 mod fixture;
 #[path = "tui_snapshots/keys.rs"]

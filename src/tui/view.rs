@@ -121,6 +121,8 @@ pub struct ViewState {
     pub model_selected: usize,
     /// The Backtest pane's selected stored run (into `BacktestsView::runs`, clamped when drawn).
     pub backtest_selected: usize,
+    /// First row of the Drift pane's feature table shown (clamped when drawn).
+    pub drift_scroll: usize,
     /// The link to the daemon of an attached console (`None` in process).
     pub daemon_link: Option<DaemonLink>,
 }

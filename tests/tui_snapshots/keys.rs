@@ -226,19 +226,21 @@ fn panes_switch_by_tab_and_number() {
         Pane::SIGNALS,
         Pane::MODELS,
         Pane::BACKTEST,
+        Pane::new("drift"),
         Pane::MARKET,
     ] {
         act(&mut view, &snapshot, Action::NextPane);
         assert_eq!(view.pane, expected);
     }
     act(&mut view, &snapshot, Action::PrevPane);
-    assert_eq!(view.pane, Pane::BACKTEST);
+    assert_eq!(view.pane, Pane::new("drift"));
     for (action, pane) in [
         (Action::ShowPane(Pane::MARKET), Pane::MARKET),
         (Action::ShowPane(Pane::HEALTH), Pane::HEALTH),
         (Action::ShowPane(Pane::SIGNALS), Pane::SIGNALS),
         (Action::ShowPane(Pane::MODELS), Pane::MODELS),
         (Action::ShowPane(Pane::BACKTEST), Pane::BACKTEST),
+        (Action::ShowPane(Pane::new("drift")), Pane::new("drift")),
     ] {
         act(&mut view, &snapshot, action);
         assert_eq!(view.pane, pane);

@@ -2,6 +2,7 @@
 //! each a pure function of the snapshot replica and the view state.
 
 pub mod backtest;
+pub mod drift;
 pub mod health;
 pub mod help;
 pub mod market;
@@ -38,7 +39,7 @@ pub struct PaneSpec {
 /// folder) is added to. Its entry names it (`pane: Pane::new("drift")`), which gives it a tab,
 /// the `show_drift` action and `pane = "drift"` bindings; its default keys go in
 /// `config/keymap.toml`.
-pub const PANES: [PaneSpec; 5] = [
+pub const PANES: [PaneSpec; 6] = [
     PaneSpec {
         pane: Pane::MARKET,
         title: "Market",
@@ -68,6 +69,12 @@ pub const PANES: [PaneSpec; 5] = [
         title: "Backtest",
         draw: backtest::draw,
         handle: backtest::handle,
+    },
+    PaneSpec {
+        pane: Pane::new("drift"),
+        title: "Drift",
+        draw: drift::draw,
+        handle: drift::handle,
     },
 ];
 

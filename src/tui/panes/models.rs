@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use crate::fmt;
-use crate::protocol::{ModelSummary, ModelsView, Snapshot, TrainingProgress};
+use crate::protocol::{ModelSummary, ModelsView, Snapshot, SymbolMonitor, TrainingProgress};
 use crate::tui::keymap::Action;
 use crate::tui::theme;
 use crate::tui::view::ViewState;
@@ -72,8 +72,101 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
         );
         y += 1;
     }
+    // The live scorecard of the active model on the current symbol, above the test split.
+    if let Some(monitor) = super::drift::monitor_of(snapshot, view)
+        && area.bottom().saturating_sub(y) >= 7
+    {
+        y += draw_live(buf, Rect::new(area.x, y, area.width, 3), monitor);
+    }
     let table = Rect::new(area.x, y, area.width, area.bottom().saturating_sub(y));
     draw_table(buf, table, models, view);
+}
+
+/// The monitor's scorecard: the model's last-500 accuracy and log-loss with their intervals
+/// beside the logistic and majority baselines', then the verdict; two lines on wide terminals,
+/// three on narrow ones. Returns the lines used.
+fn draw_live(buf: &mut Buffer, area: Rect, monitor: &SymbolMonitor) -> u16 {
+    let wide = area.width >= WIDE;
+    let card = &monitor.scorecard;
+    let window = card
+        .windows
+        .iter()
+        .find(|w| w.last == Some(500))
+        .or_else(|| card.windows.last());
+    let mut spans = vec![Span::styled(" live ", theme::muted())];
+    if wide {
+        spans.push(Span::styled(
+            monitor.model_version.clone(),
+            theme::heading(),
+        ));
+        spans.push(Span::raw(format!(
+            " {} {} ",
+            monitor.symbol, monitor.interval
+        )));
+    }
+    let mut baselines = vec![Span::styled(" vs logistic ", theme::muted())];
+    match window {
+        Some(w) => {
+            let name = w.last.map_or("all".to_string(), |n| format!("last {n}"));
+            spans.push(Span::styled(
+                format!("{name} (n {}): ", w.n),
+                theme::muted(),
+            ));
+            spans.push(Span::raw(format!(
+                "acc {:.3} ({:.3}–{:.3}) · ll {:.4} ({:.4}–{:.4})",
+                w.accuracy.value,
+                w.accuracy.lo,
+                w.accuracy.hi,
+                w.log_loss.value,
+                w.log_loss.lo,
+                w.log_loss.hi
+            )));
+            baselines.push(Span::raw(w.logistic.map_or("-".to_string(), |b| {
+                format!("{:.3} / {:.4}", b.accuracy, b.log_loss)
+            })));
+            baselines.push(Span::styled(" · majority ", theme::muted()));
+            baselines.push(Span::raw(format!(
+                "{:.3} / {:.4}",
+                w.majority.accuracy, w.majority.log_loss
+            )));
+        }
+        None => spans.push(Span::styled("no outcomes known yet", theme::muted())),
+    }
+    let mut y = area.y;
+    if window.is_some() && wide {
+        spans.extend(baselines.clone());
+    }
+    buf.set_line(area.x, y, &Line::from(spans), area.width);
+    y += 1;
+    if window.is_some() && !wide && y < area.bottom() {
+        buf.set_line(area.x, y, &Line::from(baselines), area.width);
+        y += 1;
+    }
+    if y >= area.bottom() {
+        return y - area.y;
+    }
+    let (verdict, style) = if card.verdict.is_empty() {
+        ("no verdict yet".to_string(), theme::muted())
+    } else if card.verdict.contains("worse") {
+        (
+            card.verdict.clone(),
+            Style::new().fg(theme::DOWN).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        (card.verdict.clone(), Style::new().fg(theme::UP))
+    };
+    let mut spans = vec![
+        Span::styled(" verdict ", theme::muted()),
+        Span::styled(verdict, style),
+    ];
+    if wide {
+        spans.push(Span::styled(
+            format!(" · drift: {} (Drift pane)", monitor.status.as_str()),
+            theme::muted(),
+        ));
+    }
+    buf.set_line(area.x, y, &Line::from(spans), area.width);
+    y + 1 - area.y
 }
 
 /// The model in use (or the fallback) on one or two lines; returns the lines used.
