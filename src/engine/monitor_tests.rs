@@ -110,14 +110,22 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
     assert!(reference.rows > 10_000);
     assert_eq!(seen.window_filled, 300);
     assert_eq!(seen.features.len(), record.features.len());
-    let all_window = seen.scorecard.windows.iter().find(|w| w.last.is_none()).unwrap();
+    let all_window = seen
+        .scorecard
+        .windows
+        .iter()
+        .find(|w| w.last.is_none())
+        .unwrap();
     assert!(all_window.n >= 900, "{:?}", seen.scorecard.windows);
     assert!(seen.predictions.is_some());
     assert_eq!(seen.detectors.len(), 3);
     drop(first);
     // Stored: the reference, and an evaluation every 10 candles.
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    writer.sender().send(crate::store::writer::WriteOp::Flush(tx)).unwrap();
+    writer
+        .sender()
+        .send(crate::store::writer::WriteOp::Flush(tx))
+        .unwrap();
     rx.recv().unwrap();
     let reader = Store::open_reader(&db).unwrap();
     assert!(reader.reference(record.id).unwrap().is_some());
@@ -129,7 +137,13 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
     let mut second = engine(&db, &writer, symbol);
     until_loaded(&mut second, symbol);
     let again = second.snapshot().monitor.of(symbol).unwrap().clone();
-    let n_again = again.scorecard.windows.iter().find(|w| w.last.is_none()).unwrap().n;
+    let n_again = again
+        .scorecard
+        .windows
+        .iter()
+        .find(|w| w.last.is_none())
+        .unwrap()
+        .n;
     assert!(n_again >= all_window.n, "{n_again} < {}", all_window.n);
     assert!(
         again.features.iter().all(|f| f.psi_history.len() >= 40),

@@ -47,7 +47,12 @@ fn tracker_for(scale: f64) -> (Tracker, Vec<Candle>) {
         window: 500,
         evaluate_every: 10,
     };
-    let t = Tracker::new(spec, Ok(Arc::new(r)), Symbol::new("BTCUSDT").unwrap(), settings);
+    let t = Tracker::new(
+        spec,
+        Ok(Arc::new(r)),
+        Symbol::new("BTCUSDT").unwrap(),
+        settings,
+    );
     let live = walk(FIRST + 8_000 * 60_000, 2_000, scale, 9);
     (t, live)
 }
@@ -68,7 +73,13 @@ fn incremental_bin_counts_and_psi_equal_a_recount_of_the_window() {
         }
         let kept: Vec<u64> = t.counts[j].iter().map(|&c| u64::from(c)).collect();
         assert_eq!(kept, counts, "{}", f.name);
-        let reported = t.report().features.iter().find(|x| x.name == f.name).unwrap().psi;
+        let reported = t
+            .report()
+            .features
+            .iter()
+            .find(|x| x.name == f.name)
+            .unwrap()
+            .psi;
         assert!((reported - stats::psi(&f.shares, &counts)).abs() < 1e-12);
     }
 }
@@ -82,7 +93,17 @@ fn the_same_process_does_not_drift_and_a_volatility_shock_does() {
         }
     }
     let report = calm.report();
-    assert_eq!(report.status, Status::Stable, "{:?}", report.features.iter().filter(|f| f.drifted).map(|f| &f.name).collect::<Vec<_>>());
+    assert_eq!(
+        report.status,
+        Status::Stable,
+        "{:?}",
+        report
+            .features
+            .iter()
+            .filter(|f| f.drifted)
+            .map(|f| &f.name)
+            .collect::<Vec<_>>()
+    );
     let (mut shocked, live) = tracker_for(4.0);
     for c in &live {
         if shocked.push_candle(c) {
@@ -90,7 +111,12 @@ fn the_same_process_does_not_drift_and_a_volatility_shock_does() {
         }
     }
     let report = shocked.report();
-    let drifted: Vec<&str> = report.features.iter().filter(|f| f.drifted).map(|f| f.name.as_str()).collect();
+    let drifted: Vec<&str> = report
+        .features
+        .iter()
+        .filter(|f| f.drifted)
+        .map(|f| f.name.as_str())
+        .collect();
     assert!(drifted.contains(&"atr_14_close"), "{drifted:?}");
     assert!(report.features[0].drifted, "drifted features come first");
 }
@@ -122,7 +148,11 @@ fn a_reference_round_trips_and_a_damaged_one_is_refused() {
     let (_dir, record) = demo_on(&training);
     let spec = ModelSpec::of(&record).unwrap();
     let r = reference::build(&spec, None, &training, 500, "training rows").unwrap();
-    assert!(r.features.iter().all(|f| f.sample.windows(2).all(|w| w[0] <= w[1])));
+    assert!(
+        r.features
+            .iter()
+            .all(|f| f.sample.windows(2).all(|w| w[0] <= w[1]))
+    );
     let row = persist::encode(&r, 1).unwrap();
     assert_eq!(persist::decode(&row).unwrap(), r);
     let mut cut = row.clone();
@@ -140,4 +170,66 @@ fn a_reference_round_trips_and_a_damaged_one_is_refused() {
     let spec = ModelSpec::of(&record).unwrap();
     let err = reference::build(&spec, None, &short, 500, "x").unwrap_err();
     assert!(err.contains("training rows"), "{err}");
+}
+
+/// A model that is right 70 % of the time and then breaks (always wrong): each of the three
+/// detectors fires within a bounded number of outcomes after the break, and none before it.
+#[test]
+fn a_model_that_breaks_fires_every_performance_detector_soon_after() {
+    let training = walk(FIRST, 8_000, 1.0, 3);
+    let (_dir, record) = demo_on(&training);
+    let spec = Arc::new(ModelSpec::of(&record).unwrap());
+    let mut r = reference::build(&spec, None, &training, 500, "training rows").unwrap();
+    // The oracle's log-loss: −ln 0.7 when right (70 %), −ln 0.15 when wrong.
+    let (right, wrong) = (-(0.7f64.ln()), -(0.15f64.ln()));
+    let mean = 0.7 * right + 0.3 * wrong;
+    let sd = (0.7 * (right - mean).powi(2) + 0.3 * (wrong - mean).powi(2)).sqrt();
+    r.predictions = Some(reference::PredictionReference {
+        samples: 1_000,
+        signals: [0.2, 0.6, 0.2],
+        probabilities: [0.3, 0.4, 0.3],
+        mean_top: 0.7,
+        log_loss_mean: mean,
+        log_loss_sd: sd,
+    });
+    let settings = Settings {
+        window: 500,
+        evaluate_every: 10,
+    };
+    let mut t = Tracker::new(
+        spec.clone(),
+        Ok(Arc::new(r)),
+        Symbol::new("BTCUSDT").unwrap(),
+        settings,
+    );
+    let live = walk(FIRST + 8_000 * 60_000, 6_000, 1.0, 11);
+    let h = spec.horizon;
+    let break_at = 4_000;
+    let mut noise = Lcg(21);
+    for (k, c) in live.iter().enumerate() {
+        t.push_candle(c);
+        if k + h >= live.len() {
+            continue;
+        }
+        let class = class_of((live[k + h].close / c.close).ln(), spec.theta) as usize;
+        let right = k < break_at && noise.uniform() < 0.7;
+        let top = if right { class } else { (class + 1) % 3 };
+        let mut p = [0.15; 3];
+        p[top] = 0.7;
+        t.push_prediction(c.open_time_ms, p, Signal::Hold);
+    }
+    let break_ms = live[break_at + h].open_time_ms;
+    for d in t.report().detectors {
+        let at = d
+            .fired_at_ms
+            .unwrap_or_else(|| panic!("{} never fired", d.name));
+        assert!(at >= break_ms, "{} fired before the break", d.name);
+        let outcomes_after = (at - break_ms) / 60_000;
+        assert!(
+            outcomes_after <= 400,
+            "{} fired {outcomes_after} outcomes after the break",
+            d.name
+        );
+        assert!(d.fired >= 1);
+    }
 }
