@@ -2,7 +2,8 @@
 //! W = 500: the incremental part every candle pays (features, bin counts, the logistic baseline,
 //! outcomes, scorecard and detectors: `push_candle` + `push_prediction`), and the exact
 //! evaluation (KS and Wasserstein against the 10,000-value reference samples) run every 10
-//! candles. Run: `cargo bench --bench monitor`.
+//! candles. And the engine's cost per closed candle with the monitor on and off, side by side
+//! (the demo model on a real SQLite file, one symbol). Run: `cargo bench --bench monitor`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -98,5 +99,99 @@ fn main() {
         b.iter(|| tracker.evaluate())
     });
     group.finish();
+    engine_per_candle(&mut c);
     c.final_summary();
+}
+
+/// The engine with the demo model on a fresh file, the monitor on or off, fed the simulator's
+/// candles after the demo's training range (its range stored, so the monitor has a reference).
+fn engine_per_candle(c: &mut Criterion) {
+    use trademon::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+    use trademon::feed::MarketEvent;
+    use trademon::store::Store;
+    use trademon::store::writer::{Writer, WriterOptions};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("simulated.db");
+    let symbol = Symbol::new("BTCUSDT").expect("a symbol");
+    let record = {
+        let mut registry = Registry::open(&db).expect("a registry");
+        trademon::model::demo::install(&mut registry)
+            .expect("the demo installs")
+            .expect("a fresh registry")
+    };
+    let from = record.data_from_ms.expect("a range");
+    let trained = ((record.data_to_ms.expect("a range") - from) / 60_000 + 1) as usize;
+    let all = trademon::feed::sim::model_candles(42, symbol, from, trained + 150_000);
+    Store::open(&db)
+        .and_then(|mut s| s.import_candles(symbol, trademon::domain::Interval::M1, &all[..trained]))
+        .expect("stored");
+    let writer = Writer::spawn(Store::open(&db).expect("a store"), WriterOptions::default());
+    let mut group = c.benchmark_group("engine");
+    group
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(12));
+    for enabled in [false, true] {
+        let config = trademon::config::Config::default();
+        let options = EngineOptions {
+            source: trademon::protocol::SourceInfo::simulated(42, 1.0),
+            symbols: vec![symbol],
+            intervals: vec![trademon::domain::Interval::M1],
+            trades: false,
+            streams: Vec::new(),
+            clock: Arc::new(trademon::domain::WallClock),
+            keep_candles: 1_000,
+            stale_after: Duration::from_secs(10),
+            health_every: Duration::from_secs(1),
+            price_every: Duration::from_millis(100),
+            model: config.model.clone(),
+            backtest: config.backtest,
+            monitor: trademon::config::MonitorConfig {
+                enabled,
+                ..config.monitor
+            },
+        };
+        let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
+        let (control, _) = tokio::sync::mpsc::channel(4);
+        let mut engine = Engine::new(
+            options,
+            state,
+            writer.sender(),
+            writer.stats(),
+            Some(db.clone()),
+            Publisher::none(),
+            control,
+        );
+        let mut next = trained;
+        let mut feed = |engine: &mut Engine| {
+            let candle = all[next];
+            next += 1;
+            engine.on_market(MarketEvent::Kline {
+                symbol,
+                interval: trademon::domain::Interval::M1,
+                candle,
+                closed: true,
+            });
+        };
+        // Warm: the model's window, the monitor loaded and its window full.
+        for _ in 0..1_000 {
+            feed(&mut engine);
+            engine.poll_jobs();
+        }
+        while enabled && engine.snapshot().monitor.symbols.is_empty() {
+            std::thread::sleep(Duration::from_millis(20));
+            engine.poll_jobs();
+        }
+        let name = if enabled {
+            "closed_candle_monitor_on"
+        } else {
+            "closed_candle_monitor_off"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                assert!(next < all.len(), "the bench ran out of candles");
+                feed(&mut engine)
+            })
+        });
+    }
+    group.finish();
 }

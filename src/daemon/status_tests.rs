@@ -182,3 +182,66 @@ fn a_store_that_is_not_storing_is_degraded_and_says_why() {
         vec!["store: writer stopped; 3 rows not stored".to_string()]
     );
 }
+
+fn watched(status: crate::protocol::DriftStatus, in_drift: bool) -> crate::protocol::SymbolMonitor {
+    use crate::protocol::{DetectorLevel, DetectorView, SymbolMonitor};
+    SymbolMonitor {
+        symbol: "BTCUSDT".parse::<Symbol>().unwrap(),
+        interval: Interval::M1,
+        model_id: 1,
+        model_version: "ensemble-BTCUSDT-1m@1.0.0".into(),
+        status,
+        reference: None,
+        no_reference: None,
+        window: 500,
+        window_filled: 500,
+        scorecard: Default::default(),
+        features: Vec::new(),
+        drifted_share: 0.6,
+        dataset_drift: !in_drift,
+        predictions: None,
+        detectors: vec![DetectorView {
+            name: "adwin".into(),
+            input: "Brier score / 2".into(),
+            state: if in_drift {
+                DetectorLevel::Drift
+            } else {
+                DetectorLevel::Ok
+            },
+            fired_at_ms: None,
+            fired: u32::from(in_drift),
+        }],
+        as_of_ms: Some(NOW_MS - 60_000),
+    }
+}
+
+#[test]
+fn a_drifting_model_is_degraded_with_a_drift_line_per_symbol() {
+    use crate::protocol::DriftStatus;
+    let mut s = snapshot(1_000);
+    s.monitor.put(&watched(DriftStatus::Stable, false));
+    let report = StatusReport::from_snapshot(&s, daemon(), Path::new("x.db"), NOW_MS);
+    assert_eq!(report.verdict, Verdict::Healthy, "{:?}", report.problems);
+    assert_eq!(report.drift.len(), 1);
+    assert_eq!(report.drift[0].status, "stable");
+    for in_drift in [true, false] {
+        let mut s = snapshot(1_000);
+        s.monitor.put(&watched(DriftStatus::Drifting, in_drift));
+        let report = StatusReport::from_snapshot(&s, daemon(), Path::new("x.db"), NOW_MS);
+        assert_eq!(report.verdict, Verdict::Degraded);
+        assert_eq!(report.verdict.exit_code(), 1);
+        let why = if in_drift {
+            "adwin in drift"
+        } else {
+            "dataset drift (60 % of features)"
+        };
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("drifting on BTCUSDT 1m") && p.contains(why)),
+            "{:?}",
+            report.problems
+        );
+    }
+}

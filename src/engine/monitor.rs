@@ -297,10 +297,13 @@ impl Component for MonitorComponent {
         }
     }
 
-    fn on_signal(&mut self, signal: &SignalInfo, _now_ms: i64, _out: &mut Effects) {
+    fn on_signal(&mut self, signal: &SignalInfo, _now_ms: i64, out: &mut Effects) {
         let version = model_of(signal);
         if self.version.as_deref() != Some(version) {
+            // Another model makes the signals now: its figures start over once it is loaded,
+            // and the previous model's are not shown as its.
             self.load(version.to_string(), signal.open_time_ms + 1);
+            out.updates.push(Update::Monitor(Box::default()));
         }
         if let Some(buffer) = &mut self.loading {
             buffer.push(Buffered::Prediction(

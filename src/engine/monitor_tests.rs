@@ -116,9 +116,15 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
         .iter()
         .find(|w| w.last.is_none())
         .unwrap();
-    assert!(all_window.n >= 900, "{:?}", seen.scorecard.windows);
+    // The model signals once its features and window are warm (about 190 candles).
+    assert!(all_window.n >= 750, "{:?}", seen.scorecard.windows);
     assert!(seen.predictions.is_some());
     assert_eq!(seen.detectors.len(), 3);
+    // What it publishes travels to an attached console as JSON and comes back the same.
+    let update = crate::protocol::Update::MonitorSymbol(Box::new(seen.clone()));
+    let back: crate::protocol::Update =
+        serde_json::from_str(&serde_json::to_string(&update).unwrap()).unwrap();
+    assert_eq!(back, update);
     drop(first);
     // Stored: the reference, and an evaluation every 10 candles.
     let (tx, rx) = std::sync::mpsc::sync_channel(1);

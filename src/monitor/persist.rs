@@ -132,6 +132,24 @@ pub fn replayed(
     before_ms: i64,
 ) -> Tracker {
     let mut tracker = Tracker::new(spec.clone(), reference, symbol, settings);
+    // The PSI history of stored evaluations first: the replay's own evaluation adds to it.
+    if let Ok(history) = store.drift_history(&spec.version, symbol, spec.interval, 48) {
+        let mut per_feature: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        for row in &history {
+            if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(&row.summary)
+                && let Some(serde_json::Value::Object(psi)) = o.get("psi")
+            {
+                for (name, v) in psi {
+                    if let Some(v) = v.as_f64() {
+                        per_feature.entry(name.clone()).or_default().push(v);
+                    }
+                }
+            }
+        }
+        for (name, values) in per_feature {
+            tracker.seed_history(&name, &values);
+        }
+    }
     let Ok(candles) = store.recent_candles(symbol, spec.interval, REPLAY_MAX + WARM_UP) else {
         return tracker;
     };
@@ -165,23 +183,6 @@ pub fn replayed(
             tracker.evaluate();
         } else if due {
             tracker.skip_evaluation();
-        }
-    }
-    if let Ok(history) = store.drift_history(&spec.version, symbol, spec.interval, 48) {
-        let mut per_feature: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
-        for row in &history {
-            if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(&row.summary)
-                && let Some(serde_json::Value::Object(psi)) = o.get("psi")
-            {
-                for (name, v) in psi {
-                    if let Some(v) = v.as_f64() {
-                        per_feature.entry(name.clone()).or_default().push(v);
-                    }
-                }
-            }
-        }
-        for (name, values) in per_feature {
-            tracker.seed_history(&name, &values);
         }
     }
     tracker

@@ -331,15 +331,19 @@ impl Tracker {
 
     /// A closed candle of the model's interval. True when an exact evaluation is due.
     pub fn push_candle(&mut self, candle: &Candle) -> bool {
-        let Ok(Some(row)) = self.features.update(candle) else {
+        // A refused or out-of-order candle changes nothing.
+        let Ok(row) = self.features.update(candle) else {
             return false;
         };
         self.newest_ms = Some(candle.open_time_ms);
-        self.newest_logistic = self
-            .spec
-            .logistic(&row.values, &mut self.scratch)
-            .map(|p| (candle.open_time_ms, p));
-        if !row.gap {
+        self.newest_logistic = row.as_ref().and_then(|row| {
+            self.spec
+                .logistic(&row.values, &mut self.scratch)
+                .map(|p| (candle.open_time_ms, p))
+        });
+        if let Some(row) = row
+            && !row.gap
+        {
             self.push_row(&row.values);
         }
         self.realise(candle);

@@ -206,8 +206,23 @@ fn a_model_that_breaks_fires_every_performance_detector_soon_after() {
     let h = spec.horizon;
     let break_at = 4_000;
     let mut noise = Lcg(21);
+    // Per detector: its firings before the break, and the outcome of its first one after.
+    let mut before = [0u32; 3];
+    let mut first_after: [Option<usize>; 3] = [None; 3];
     for (k, c) in live.iter().enumerate() {
         t.push_candle(c);
+        if k >= break_at + h {
+            let report = t.report();
+            for (j, d) in report.detectors.iter().enumerate() {
+                if first_after[j].is_none() && d.fired > before[j] {
+                    first_after[j] = Some(k - break_at - h);
+                }
+            }
+        } else if k + 1 == break_at + h {
+            for (j, d) in t.report().detectors.iter().enumerate() {
+                before[j] = d.fired;
+            }
+        }
         if k + h >= live.len() {
             continue;
         }
@@ -218,18 +233,22 @@ fn a_model_that_breaks_fires_every_performance_detector_soon_after() {
         p[top] = 0.7;
         t.push_prediction(c.open_time_ms, p, Signal::Hold);
     }
-    let break_ms = live[break_at + h].open_time_ms;
-    for d in t.report().detectors {
-        let at = d
-            .fired_at_ms
-            .unwrap_or_else(|| panic!("{} never fired", d.name));
-        assert!(at >= break_ms, "{} fired before the break", d.name);
-        let outcomes_after = (at - break_ms) / 60_000;
+    let names: Vec<&str> = t.report().detectors.iter().map(|d| d.name).collect();
+    for j in 0..3 {
+        // Stable errors (independent, 30 %): at most one false alarm before the break.
         assert!(
-            outcomes_after <= 400,
-            "{} fired {outcomes_after} outcomes after the break",
-            d.name
+            before[j] <= 1,
+            "{} fired {} times before the break",
+            names[j],
+            before[j]
         );
-        assert!(d.fired >= 1);
+        let after = first_after[j].unwrap_or_else(|| panic!("{} never fired", names[j]));
+        eprintln!("{} fired {after} outcomes after the break", names[j]);
+        // ADWIN looks for a cut every 32 inputs, here block means of 10 outcomes.
+        assert!(
+            after <= 640,
+            "{} fired {after} outcomes after the break",
+            names[j]
+        );
     }
 }

@@ -70,8 +70,9 @@ pub struct FeatureDrift {
     pub psi_critical: f64,
     /// Wasserstein distance over the reference standard deviation.
     pub wasserstein_sd: f64,
-    /// What W/σ reaches between reference chunks (mean + 3σ, leave-one-chunk-out).
-    pub wasserstein_limit: f64,
+    /// What W/σ reaches between reference chunks (mean + 3σ, leave-one-chunk-out); `None` when
+    /// the reference has too few chunks to set it.
+    pub wasserstein_limit: Option<f64>,
     pub ks: f64,
     /// Shown, never used as a verdict (the rows are autocorrelated).
     pub ks_p: f64,

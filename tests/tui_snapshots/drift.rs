@@ -103,7 +103,7 @@ fn features() -> Vec<FeatureDrift> {
                 psi,
                 psi_critical: 0.052,
                 wasserstein_sd,
-                wasserstein_limit: 0.18,
+                wasserstein_limit: Some(0.18),
                 ks: if drifted {
                     0.211
                 } else {

@@ -6,11 +6,17 @@ use crate::protocol::{
     PredictionDrift, ReferenceInfo, Scorecard, Scores, SymbolMonitor, TestScores, WindowScores,
 };
 
+/// A figure for the views, which travel as JSON: NaN or an infinity (a statistic of too few
+/// values) would not come back, so it goes as 0.
+fn finite(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
+}
+
 fn estimate(i: crate::monitor::scorecard::Interval95) -> Estimate {
     Estimate {
-        value: i.value,
-        lo: i.lo,
-        hi: i.hi,
+        value: finite(i.value),
+        lo: finite(i.lo),
+        hi: finite(i.hi),
     }
 }
 
@@ -62,10 +68,10 @@ pub fn to_view(report: &SymbolReport) -> SymbolMonitor {
                     last: w.last.map(|n| n as u32),
                     n: w.n,
                     accuracy: estimate(w.accuracy),
-                    macro_f1: w.macro_f1,
+                    macro_f1: finite(w.macro_f1),
                     log_loss: estimate(w.log_loss),
-                    brier: w.brier,
-                    ece: w.ece,
+                    brier: finite(w.brier),
+                    ece: finite(w.ece),
                     logistic: w.logistic.map(baseline),
                     majority: baseline(w.majority),
                 })
@@ -85,12 +91,12 @@ pub fn to_view(report: &SymbolReport) -> SymbolMonitor {
             .iter()
             .map(|f| FeatureDrift {
                 name: f.name.clone(),
-                psi: f.psi,
-                psi_critical: f.psi_critical,
-                wasserstein_sd: f.wasserstein_sd,
-                wasserstein_limit: f.wasserstein_limit.unwrap_or(f64::INFINITY),
-                ks: f.ks,
-                ks_p: f.ks_p,
+                psi: finite(f.psi),
+                psi_critical: finite(f.psi_critical),
+                wasserstein_sd: finite(f.wasserstein_sd),
+                wasserstein_limit: f.wasserstein_limit.filter(|l| l.is_finite()),
+                ks: finite(f.ks),
+                ks_p: finite(f.ks_p),
                 drifted: f.drifted,
                 psi_history: f.psi_history.clone(),
             })
@@ -114,8 +120,8 @@ pub fn to_view(report: &SymbolReport) -> SymbolMonitor {
                 d.reference_probabilities.flat,
                 d.reference_probabilities.up,
             ],
-            js_distance: d.js_distance,
-            js_signals: d.js_signals,
+            js_distance: finite(d.js_distance),
+            js_signals: finite(d.js_signals),
             mean_top: d.mean_top,
             reference_mean_top: d.reference_mean_top,
         }),

@@ -507,7 +507,7 @@ fn feature_line(f: &FeatureDrift, wide: bool, name_w: usize, spark_w: usize) -> 
     } else {
         theme::text()
     };
-    let w_style = if f.wasserstein_sd > f.wasserstein_limit {
+    let w_style = if f.wasserstein_limit.is_some_and(|l| f.wasserstein_sd > l) {
         over
     } else {
         theme::text()
@@ -523,7 +523,10 @@ fn feature_line(f: &FeatureDrift, wide: bool, name_w: usize, spark_w: usize) -> 
             Span::styled(format!("{:>7.3}", f.psi), psi_style),
             Span::styled(format!(" {:>7.3}", f.psi_critical), theme::muted()),
             Span::styled(format!(" {:>7.3}", f.wasserstein_sd), w_style),
-            Span::styled(format!(" {:>7.3}", f.wasserstein_limit), theme::muted()),
+            Span::styled(
+                format!(" {:>7}", limit(f.wasserstein_limit, 3)),
+                theme::muted(),
+            ),
             Span::raw(format!(" {:>6.3} {:>6}  ", f.ks, p_value(f.ks_p))),
         ]
     } else {
@@ -532,7 +535,10 @@ fn feature_line(f: &FeatureDrift, wide: bool, name_w: usize, spark_w: usize) -> 
             Span::styled(format!("{:>6.3}", f.psi), psi_style),
             Span::styled(format!(" {:>5.3}", f.psi_critical), theme::muted()),
             Span::styled(format!(" {:>5.2}", f.wasserstein_sd), w_style),
-            Span::styled(format!(" {:>5.2}", f.wasserstein_limit), theme::muted()),
+            Span::styled(
+                format!(" {:>5}", limit(f.wasserstein_limit, 2)),
+                theme::muted(),
+            ),
             Span::raw(format!(" {:>5.3} {:>6} ", f.ks, p_value(f.ks_p))),
         ]
     };
@@ -723,4 +729,9 @@ mod tests {
         assert_eq!(p_value(0.5), "0.5000");
         assert_eq!(p_value(1e-9), "<1e-4");
     }
+}
+
+/// A W/σ limit, or "—" when the reference has too few chunks to set one.
+fn limit(value: Option<f64>, decimals: usize) -> String {
+    value.map_or("—".to_string(), |v| format!("{v:.decimals$}"))
 }
