@@ -162,9 +162,10 @@ fn engine_per_candle(c: &mut Criterion) {
             control,
         );
         let mut next = trained;
-        let mut feed = |engine: &mut Engine| {
-            let candle = all[next];
-            next += 1;
+        let feed = |engine: &mut Engine, next: &mut usize| {
+            assert!(*next < all.len(), "the bench ran out of candles");
+            let candle = all[*next];
+            *next += 1;
             engine.on_market(MarketEvent::Kline {
                 symbol,
                 interval: trademon::domain::Interval::M1,
@@ -174,7 +175,7 @@ fn engine_per_candle(c: &mut Criterion) {
         };
         // Warm: the model's window, the monitor loaded and its window full.
         for _ in 0..1_000 {
-            feed(&mut engine);
+            feed(&mut engine, &mut next);
             engine.poll_jobs();
         }
         while enabled && engine.snapshot().monitor.symbols.is_empty() {
@@ -186,12 +187,7 @@ fn engine_per_candle(c: &mut Criterion) {
         } else {
             "closed_candle_monitor_off"
         };
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                assert!(next < all.len(), "the bench ran out of candles");
-                feed(&mut engine)
-            })
-        });
+        group.bench_function(name, |b| b.iter(|| feed(&mut engine, &mut next)));
     }
     group.finish();
 }

@@ -219,6 +219,9 @@ impl Slot {
     }
 }
 
+/// One row of the window: each monitored feature's value, and its reference bin.
+type WindowRow = (Box<[f64]>, Box<[u8]>);
+
 /// A prediction waiting for its outcome.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
@@ -244,7 +247,7 @@ pub struct Tracker {
     symbol: Symbol,
     features: FeatureSet,
     /// The last W rows: each monitored feature's value and bin.
-    rows: VecDeque<(Box<[f64]>, Box<[u8]>)>,
+    rows: VecDeque<WindowRow>,
     counts: Vec<[u32; BINS]>,
     closes: VecDeque<(i64, f64)>,
     /// The logistic baseline on the newest row.

@@ -709,6 +709,11 @@ fn draw_detectors_table(out: &mut Lines<'_>, detectors: &[DetectorView], wide: b
     }
 }
 
+/// A W/σ limit, or "—" when the reference has too few chunks to set one.
+fn limit(value: Option<f64>, decimals: usize) -> String {
+    value.map_or("—".to_string(), |v| format!("{v:.decimals$}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -729,9 +734,4 @@ mod tests {
         assert_eq!(p_value(0.5), "0.5000");
         assert_eq!(p_value(1e-9), "<1e-4");
     }
-}
-
-/// A W/σ limit, or "—" when the reference has too few chunks to set one.
-fn limit(value: Option<f64>, decimals: usize) -> String {
-    value.map_or("—".to_string(), |v| format!("{v:.decimals$}"))
 }
