@@ -361,7 +361,21 @@ fn a_retrain_from_the_console_reports_through_job_events_and_registers_through_t
         before + 1,
         "the list was re-read"
     );
-    // The registration is the owner's one answered write.
+    // The registration is the owner's one answered write (the model's reference window follows
+    // as a row).
     assert_eq!(stats.calls.load(Ordering::Relaxed) - calls, 1);
     assert_eq!(stats.problem(), None);
+    // The monitor's reference window went to the store with the model.
+    assert!(
+        said(&engine).contains("reference window of"),
+        "{}",
+        said(&engine)
+    );
+    let newest = engine.snapshot().models.models[0].id;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let reader = Store::open_reader(&db).unwrap();
+    while reader.reference(newest).unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "no reference stored");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -184,7 +184,11 @@ fn store_reference(
             "training rows",
         )?;
         let row = crate::monitor::persist::encode(&reference, crate::domain::wall_clock_ms())?;
-        crate::monitor::persist::store_via(registry, row)?;
+        // A row like the others, committed in order after the registration.
+        registry
+            .owner()
+            .send(crate::store::writer::WriteOp::Reference(Box::new(row)))
+            .map_err(|e| e.to_string())?;
         Ok(format!(
             "reference window of {} rows stored",
             reference.rows
