@@ -110,27 +110,30 @@ fn engine_per_candle(c: &mut Criterion) {
     use trademon::feed::MarketEvent;
     use trademon::store::Store;
     use trademon::store::writer::{Writer, WriterOptions};
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = dir.path().join("simulated.db");
     let symbol = Symbol::new("BTCUSDT").expect("a symbol");
-    let record = {
-        let mut registry = Registry::open(&db).expect("a registry");
-        trademon::model::demo::install(&mut registry)
-            .expect("the demo installs")
-            .expect("a fresh registry")
-    };
-    let from = record.data_from_ms.expect("a range");
-    let trained = ((record.data_to_ms.expect("a range") - from) / 60_000 + 1) as usize;
-    let all = trademon::feed::sim::model_candles(42, symbol, from, trained + 150_000);
-    Store::open(&db)
-        .and_then(|mut s| s.import_candles(symbol, trademon::domain::Interval::M1, &all[..trained]))
-        .expect("stored");
-    let writer = Writer::spawn(Store::open(&db).expect("a store"), WriterOptions::default());
     let mut group = c.benchmark_group("engine");
     group
-        .warm_up_time(Duration::from_secs(2))
-        .measurement_time(Duration::from_secs(12));
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(6));
     for enabled in [false, true] {
+        // A file of its own for each, so each engine's monitor sees only its own candles.
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = dir.path().join("simulated.db");
+        let record = {
+            let mut registry = Registry::open(&db).expect("a registry");
+            trademon::model::demo::install(&mut registry)
+                .expect("the demo installs")
+                .expect("a fresh registry")
+        };
+        let from = record.data_from_ms.expect("a range");
+        let trained = ((record.data_to_ms.expect("a range") - from) / 60_000 + 1) as usize;
+        let all = trademon::feed::sim::model_candles(42, symbol, from, trained + 300_000);
+        Store::open(&db)
+            .and_then(|mut s| {
+                s.import_candles(symbol, trademon::domain::Interval::M1, &all[..trained])
+            })
+            .expect("stored");
+        let writer = Writer::spawn(Store::open(&db).expect("a store"), WriterOptions::default());
         let config = trademon::config::Config::default();
         let options = EngineOptions {
             source: trademon::protocol::SourceInfo::simulated(42, 1.0),

@@ -21,8 +21,8 @@ pub enum JobEvent {
         id: i64,
         result: Result<Box<Report>, String>,
     },
-    /// The monitor loaded a model to watch.
-    Monitor(Box<super::monitor::Loaded>),
+    /// The monitor's thread loaded a model or evaluated a symbol.
+    Monitor(Box<super::monitor::Report>),
 }
 
 /// Where jobs report; cheap to clone, usable from any thread.

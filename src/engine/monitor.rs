@@ -1,15 +1,18 @@
-//! The engine's monitor component: it watches the model that makes the live signals. When that
-//! model changes (at start, on a switch, promotion, rollback or fallback) a job loads it on a
-//! thread of its own — its reference window (stored, or computed from the stored candles of its
-//! training range and then stored), and one [`Tracker`] per symbol replayed over the stored
-//! candles and the model's stored predictions — while live candles and signals wait in a buffer.
+//! The engine's monitor component. Its work runs on a thread of its own, so the engine's loop
+//! pays only for handing it a closed candle or a signal (a bounded queue): the thread watches the
+//! model that makes the live signals. When that model changes (at start, on a switch, promotion,
+//! rollback or fallback) it loads it — its reference window (stored, or computed from the stored
+//! candles of its training range and then stored) and one [`Tracker`] per symbol replayed over
+//! the stored candles and the model's stored predictions — while live input waits in the queue.
 //! Then every closed candle at the model's interval and every signal goes to its symbol's
-//! tracker; every `evaluate_every` candles the exact statistics run, the evaluation is stored,
-//! and the symbol's figures are published (`Update::MonitorSymbol`).
+//! tracker; every `evaluate_every` candles the exact statistics run, and the thread reports the
+//! evaluation as a job event: the component stores it (`WriteOp::Drift`) and publishes the
+//! symbol's figures (`Update::MonitorSymbol`).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use super::component::{Component, Effects};
 use super::jobs::{JobEvent, JobSender, run_to_end};
@@ -18,46 +21,57 @@ use crate::domain::{Candle, Interval, Signal, Symbol};
 use crate::model::registry::Registry;
 use crate::monitor::tracker::{Settings, SymbolReport};
 use crate::monitor::{ModelSpec, Tracker, persist};
-use crate::protocol::{MonitorView, SignalInfo, Update};
+use crate::protocol::{MonitorView, SignalInfo, SymbolMonitor, Update};
 use crate::store::writer::{WriteOp, WriteSender};
 use crate::store::{DriftRow, ReferenceRow, Store};
 
 mod view;
 pub use view::to_view;
 
-/// What a load job reports.
-pub struct Loaded {
-    generation: u64,
-    version: String,
-    result: Result<LoadedModel, String>,
+/// Inputs the monitor's thread may hold before the engine's are dropped (counted, said once per
+/// streak): about a day of one-minute candles of ten symbols.
+pub const QUEUE: usize = 16_384;
+
+/// What the monitor's thread reports to the engine.
+pub enum Report {
+    /// A model was loaded (or could not be): the whole view, and a reference computed now.
+    Loaded {
+        view: Box<MonitorView>,
+        computed: Option<Box<ReferenceRow>>,
+    },
+    /// One symbol was evaluated.
+    Evaluated {
+        view: Box<SymbolMonitor>,
+        row: Box<DriftRow>,
+    },
 }
 
-struct LoadedModel {
-    interval: Interval,
-    trackers: Vec<(Symbol, Tracker)>,
-    /// A reference computed now, to store.
-    computed: Option<ReferenceRow>,
+/// What the engine hands the monitor's thread.
+enum Input {
+    /// Watch this model version (history up to `before_ms`).
+    Load { version: String, before_ms: i64 },
+    Candle {
+        symbol: Symbol,
+        interval: Interval,
+        candle: Candle,
+        now_ms: i64,
+    },
+    Prediction {
+        symbol: Symbol,
+        interval: Interval,
+        open_ms: i64,
+        probabilities: [f64; 3],
+        signal: Signal,
+    },
 }
 
-/// Live input that arrived while a model was loading.
-enum Buffered {
-    Candle(Symbol, Candle),
-    Prediction(Symbol, i64, [f64; 3], Signal),
-}
-
-/// The monitor component.
+/// The monitor component: the engine's side of the monitor's thread.
 pub struct MonitorComponent {
-    db: Option<PathBuf>,
-    owner: WriteSender,
-    settings: Settings,
-    symbols: Vec<Symbol>,
-    jobs: JobSender,
-    generation: u64,
-    /// The model watched (its version), loaded or loading.
+    to_thread: Option<SyncSender<Input>>,
+    /// The version watched (or being loaded).
     version: Option<String>,
-    interval: Option<Interval>,
-    trackers: HashMap<Symbol, Tracker>,
-    loading: Option<Vec<Buffered>>,
+    /// Inputs dropped because the thread's queue was full, in the current streak.
+    dropped: u64,
 }
 
 /// The version that made a signal (a fallback's signal carries a suffix).
@@ -79,121 +93,207 @@ impl MonitorComponent {
         active: Option<String>,
         jobs: JobSender,
     ) -> Self {
+        let settings = Settings {
+            window: config.window,
+            evaluate_every: config.evaluate_every,
+        };
+        let to_thread = db.and_then(|db| {
+            let (tx, rx) = sync_channel(QUEUE);
+            let spawned = std::thread::Builder::new()
+                .name("monitor".into())
+                .spawn(move || {
+                    let mut worker = Worker {
+                        db,
+                        owner,
+                        settings,
+                        symbols,
+                        jobs,
+                        interval: None,
+                        trackers: HashMap::new(),
+                    };
+                    worker.run(rx);
+                });
+            match spawned {
+                Ok(_) => Some(tx),
+                Err(e) => {
+                    tracing::warn!("monitor: cannot start its thread: {e}");
+                    None
+                }
+            }
+        });
         let mut monitor = Self {
-            db,
-            owner,
-            settings: Settings {
-                window: config.window,
-                evaluate_every: config.evaluate_every,
-            },
-            symbols,
-            jobs,
-            generation: 0,
+            to_thread,
             version: None,
-            interval: None,
-            trackers: HashMap::new(),
-            loading: None,
+            dropped: 0,
         };
         if let Some(version) = active {
-            monitor.load(version, i64::MAX);
+            monitor.send(Input::Load {
+                version: version.clone(),
+                before_ms: i64::MAX,
+            });
+            monitor.version = Some(version);
         }
         monitor
     }
 
-    /// Starts loading `version` on a thread of its own (history up to `before_ms`).
-    fn load(&mut self, version: String, before_ms: i64) {
-        self.generation += 1;
-        self.version = Some(version.clone());
-        self.interval = None;
-        self.trackers.clear();
-        self.loading = Some(Vec::new());
-        let Some(db) = self.db.clone() else {
+    /// Hands `input` to the thread without waiting; past [`QUEUE`] held inputs it is dropped.
+    fn send(&mut self, input: Input) {
+        let Some(tx) = &self.to_thread else {
             return;
         };
-        let (generation, owner, jobs) = (self.generation, self.owner.clone(), self.jobs.clone());
-        let (settings, symbols) = (self.settings, self.symbols.clone());
-        let spawned = std::thread::Builder::new()
-            .name("monitor-load".into())
-            .spawn(move || {
-                let result = run_to_end(
-                    || load_model(&db, owner, &version, &symbols, settings, before_ms),
-                    |panic| Err(format!("the monitor's load failed: {panic}")),
-                );
-                let _ = jobs.send(JobEvent::Monitor(Box::new(Loaded {
-                    generation,
-                    version,
-                    result,
-                })));
-            });
-        if let Err(e) = spawned {
-            tracing::warn!("monitor: cannot start loading the model: {e}");
-            self.loading = None;
+        match tx.try_send(input) {
+            Ok(()) => {
+                if self.dropped > 0 {
+                    tracing::warn!("monitor: caught up after {} dropped inputs", self.dropped);
+                    self.dropped = 0;
+                }
+            }
+            Err(TrySendError::Full(_)) => {
+                if self.dropped == 0 {
+                    tracing::warn!(
+                        "monitor: {QUEUE} inputs wait for its thread; new ones are dropped (its \
+                         figures will have a gap) until it catches up"
+                    );
+                }
+                self.dropped += 1;
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                tracing::error!("monitor: its thread stopped; no more drift figures");
+                self.to_thread = None;
+            }
+        }
+    }
+}
+
+/// The monitor's thread: the trackers of the model watched.
+struct Worker {
+    db: PathBuf,
+    owner: WriteSender,
+    settings: Settings,
+    symbols: Vec<Symbol>,
+    jobs: JobSender,
+    interval: Option<Interval>,
+    trackers: HashMap<Symbol, Tracker>,
+}
+
+impl Worker {
+    fn run(&mut self, rx: Receiver<Input>) {
+        while let Ok(input) = rx.recv() {
+            let stop = run_to_end(
+                || {
+                    self.step(input);
+                    false
+                },
+                |panic| {
+                    tracing::error!("monitor: its thread failed: {panic}");
+                    true
+                },
+            );
+            if stop {
+                return;
+            }
         }
     }
 
-    fn on_loaded(&mut self, loaded: Loaded, out: &mut Effects) {
-        if loaded.generation != self.generation {
-            return;
+    fn report(&self, report: Report) {
+        let _ = self.jobs.send(JobEvent::Monitor(Box::new(report)));
+    }
+
+    fn step(&mut self, input: Input) {
+        match input {
+            Input::Load { version, before_ms } => self.load(&version, before_ms),
+            Input::Candle {
+                symbol,
+                interval,
+                candle,
+                now_ms,
+            } => {
+                if self.interval != Some(interval) {
+                    return;
+                }
+                let Some(tracker) = self.trackers.get_mut(&symbol) else {
+                    return;
+                };
+                // The replay at load may have taken it already.
+                if tracker
+                    .newest_ms()
+                    .is_some_and(|t| t >= candle.open_time_ms)
+                {
+                    return;
+                }
+                if tracker.push_candle(&candle) {
+                    tracker.evaluate();
+                    let report = tracker.report();
+                    self.report(Report::Evaluated {
+                        view: Box::new(to_view(&report)),
+                        row: Box::new(drift_row(&report, now_ms)),
+                    });
+                }
+            }
+            Input::Prediction {
+                symbol,
+                interval,
+                open_ms,
+                probabilities,
+                signal,
+            } => {
+                if self.interval == Some(interval)
+                    && let Some(t) = self.trackers.get_mut(&symbol)
+                {
+                    t.push_prediction(open_ms, probabilities, signal);
+                }
+            }
         }
-        let buffered = self.loading.take().unwrap_or_default();
-        match loaded.result {
+    }
+
+    fn load(&mut self, version: &str, before_ms: i64) {
+        self.interval = None;
+        self.trackers.clear();
+        match load_model(
+            &self.db,
+            self.owner.clone(),
+            version,
+            &self.symbols,
+            self.settings,
+            before_ms,
+        ) {
             Ok(model) => {
                 self.interval = Some(model.interval);
                 self.trackers = model.trackers.into_iter().collect();
-                if let Some(row) = model.computed {
-                    out.writes.push(WriteOp::Reference(Box::new(row)));
-                }
-                for item in buffered {
-                    match item {
-                        Buffered::Candle(symbol, candle) => {
-                            self.candle(symbol, &candle, candle.open_time_ms, out)
-                        }
-                        Buffered::Prediction(symbol, open_ms, p, signal) => {
-                            if let Some(t) = self.trackers.get_mut(&symbol) {
-                                t.push_prediction(open_ms, p, signal);
-                            }
-                        }
-                    }
-                }
                 let mut view = MonitorView::default();
                 for symbol in &self.symbols {
                     if let Some(t) = self.trackers.get(symbol) {
                         view.put(&to_view(&t.report()));
                     }
                 }
-                out.updates.push(Update::Monitor(Box::new(view)));
+                self.report(Report::Loaded {
+                    view: Box::new(view),
+                    computed: model.computed.map(Box::new),
+                });
             }
             Err(why) => {
-                tracing::warn!("monitor: {} is not watched: {why}", loaded.version);
-                out.updates.push(Update::Monitor(Box::default()));
+                tracing::warn!("monitor: {version} is not watched: {why}");
+                self.report(Report::Loaded {
+                    view: Box::default(),
+                    computed: None,
+                });
             }
         }
     }
+}
 
-    fn candle(&mut self, symbol: Symbol, candle: &Candle, now_ms: i64, out: &mut Effects) {
-        let Some(tracker) = self.trackers.get_mut(&symbol) else {
-            return;
-        };
-        if tracker
-            .newest_ms()
-            .is_some_and(|t| t >= candle.open_time_ms)
-        {
-            return;
-        }
-        if tracker.push_candle(candle) {
-            tracker.evaluate();
-            let report = tracker.report();
-            out.writes.push(WriteOp::Drift(drift_row(&report, now_ms)));
-            out.updates
-                .push(Update::MonitorSymbol(Box::new(to_view(&report))));
-        }
-    }
+/// A model loaded to watch.
+struct LoadedModel {
+    interval: Interval,
+    trackers: Vec<(Symbol, Tracker)>,
+    /// A reference computed now, to store.
+    computed: Option<ReferenceRow>,
 }
 
 /// Loads `version`: its spec, its reference (computing it when none suits), and a replayed
 /// tracker per symbol.
 fn load_model(
-    db: &std::path::Path,
+    db: &Path,
     owner: WriteSender,
     version: &str,
     symbols: &[Symbol],
@@ -283,17 +383,15 @@ impl Component for MonitorComponent {
         interval: Interval,
         candles: &[Candle],
         now_ms: i64,
-        out: &mut Effects,
+        _out: &mut Effects,
     ) {
-        if let Some(buffer) = &mut self.loading {
-            buffer.extend(candles.iter().map(|c| Buffered::Candle(symbol, *c)));
-            return;
-        }
-        if self.interval != Some(interval) {
-            return;
-        }
         for candle in candles {
-            self.candle(symbol, candle, now_ms, out);
+            self.send(Input::Candle {
+                symbol,
+                interval,
+                candle: *candle,
+                now_ms,
+            });
         }
     }
 
@@ -302,30 +400,40 @@ impl Component for MonitorComponent {
         if self.version.as_deref() != Some(version) {
             // Another model makes the signals now: its figures start over once it is loaded,
             // and the previous model's are not shown as its.
-            self.load(version.to_string(), signal.open_time_ms + 1);
+            self.version = Some(version.to_string());
+            self.send(Input::Load {
+                version: version.to_string(),
+                before_ms: signal.open_time_ms + 1,
+            });
             out.updates.push(Update::Monitor(Box::default()));
         }
-        if let Some(buffer) = &mut self.loading {
-            buffer.push(Buffered::Prediction(
-                signal.symbol,
-                signal.open_time_ms,
-                signal.probabilities,
-                signal.signal,
-            ));
-            return;
-        }
-        if self.interval == Some(signal.interval)
-            && let Some(t) = self.trackers.get_mut(&signal.symbol)
-        {
-            t.push_prediction(signal.open_time_ms, signal.probabilities, signal.signal);
-        }
+        self.send(Input::Prediction {
+            symbol: signal.symbol,
+            interval: signal.interval,
+            open_ms: signal.open_time_ms,
+            probabilities: signal.probabilities,
+            signal: signal.signal,
+        });
     }
 
     fn on_job(&mut self, event: &mut Option<JobEvent>, out: &mut Effects) {
-        if matches!(event, Some(JobEvent::Monitor(_)))
-            && let Some(JobEvent::Monitor(loaded)) = event.take()
-        {
-            self.on_loaded(*loaded, out);
+        if !matches!(event, Some(JobEvent::Monitor(_))) {
+            return;
+        }
+        let Some(JobEvent::Monitor(report)) = event.take() else {
+            return;
+        };
+        match *report {
+            Report::Loaded { view, computed } => {
+                if let Some(row) = computed {
+                    out.writes.push(WriteOp::Reference(row));
+                }
+                out.updates.push(Update::Monitor(view));
+            }
+            Report::Evaluated { view, row } => {
+                out.writes.push(WriteOp::Drift(*row));
+                out.updates.push(Update::MonitorSymbol(view));
+            }
         }
     }
 }

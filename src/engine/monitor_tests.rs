@@ -63,6 +63,22 @@ fn until_loaded(engine: &mut Engine, symbol: Symbol) {
     }
 }
 
+/// Polls the engine's jobs until the monitor's figures for `symbol` cover `open_ms`.
+fn until_evaluated(engine: &mut Engine, symbol: Symbol, open_ms: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while engine
+        .snapshot()
+        .monitor
+        .of(symbol)
+        .and_then(|m| m.as_of_ms)
+        .is_none_or(|t| t < open_ms)
+    {
+        assert!(Instant::now() < deadline, "the monitor never got there");
+        std::thread::sleep(Duration::from_millis(20));
+        engine.poll_jobs();
+    }
+}
+
 fn feed(engine: &mut Engine, symbol: Symbol, candles: &[Candle]) {
     for candle in candles {
         engine.on_market(MarketEvent::Kline {
@@ -102,6 +118,8 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
     feed(&mut first, symbol, &all[trained..trained + 50]);
     until_loaded(&mut first, symbol);
     feed(&mut first, symbol, &all[trained + 50..trained + 1_000]);
+    // Its thread evaluates every 10 candles and reports as a job.
+    until_evaluated(&mut first, symbol, all[trained + 990].open_time_ms);
     let seen = first.snapshot().monitor.of(symbol).unwrap().clone();
     assert_eq!(seen.model_version, record.version);
     assert_eq!(seen.status, DriftStatus::Stable, "{seen:#?}");

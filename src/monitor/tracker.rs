@@ -84,6 +84,7 @@ pub struct FeatureFigures {
     /// `None`: the reference has too few chunks to set it.
     pub wasserstein_limit: Option<f64>,
     pub ks: f64,
+    /// scipy's `ks_2samp(method="asymp")`; shown, never a verdict.
     pub ks_p: f64,
     pub drifted: bool,
     #[serde(skip)]
