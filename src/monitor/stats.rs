@@ -775,3 +775,45 @@ fn gamma_p_inverse(a: f64, p: f64) -> f64 {
 #[cfg(test)]
 #[path = "stats_tests.rs"]
 mod tests;
+
+/// [`wasserstein`] and the KS statistic of [`ks`] of two ascending samples in one merge (the
+/// monitor's evaluation runs both on every feature): between consecutive pooled values the two
+/// empirical CDFs are constant, their gap times the span adds to the distance, and the largest gap
+/// is the statistic. Either sample empty gives NaN for both.
+pub fn wasserstein_and_ks(sorted_a: &[f64], sorted_b: &[f64]) -> (f64, f64) {
+    let (na, nb) = (sorted_a.len(), sorted_b.len());
+    if na == 0 || nb == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (wa, wb) = (1.0 / na as f64, 1.0 / nb as f64);
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut distance, mut statistic) = (0.0f64, 0.0f64);
+    let mut previous = sorted_a[0].min(sorted_b[0]);
+    while i < na || j < nb {
+        let x = if j >= nb || (i < na && sorted_a[i] <= sorted_b[j]) {
+            sorted_a[i]
+        } else {
+            sorted_b[j]
+        };
+        distance += (i as f64 * wa - j as f64 * wb).abs() * (x - previous);
+        while i < na && sorted_a[i] <= x {
+            i += 1;
+        }
+        while j < nb && sorted_b[j] <= x {
+            j += 1;
+        }
+        statistic = statistic.max((i as f64 * wa - j as f64 * wb).abs());
+        previous = x;
+    }
+    (distance, statistic)
+}
+
+/// The two-sided p-value [`ks`] gives for the statistic `d` of samples of `na` and `nb` values.
+pub fn ks_p(d: f64, na: usize, nb: usize) -> f64 {
+    if na == 0 || nb == 0 {
+        return f64::NAN;
+    }
+    let (na, nb) = (na as f64, nb as f64);
+    let en = (na * nb / (na + nb)).round_ties_even().max(1.0);
+    kolmogorov_sf(en as u64, d)
+}

@@ -379,3 +379,41 @@ fn quantile_helpers_handle_edges() {
     assert_eq!(psi_critical(1, 10, 10, 0.05), f64::INFINITY);
     assert_eq!(shares(&[0, 0]), vec![0.0, 0.0]);
 }
+
+/// One merge gives the same Wasserstein distance and KS statistic (and p-value) as the two.
+#[test]
+fn one_merge_agrees_with_wasserstein_and_ks() {
+    let mut s = 5u64;
+    let mut r = || {
+        s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for (shift, ties) in [
+        (0.0, false),
+        (0.3, false),
+        (-2.0, false),
+        (0.1, true),
+        (5.0, true),
+    ] {
+        let mut b: Vec<f64> = (0..5_000).map(|_| r()).collect();
+        let mut a: Vec<f64> = (0..400).map(|_| r() * 1.5 + shift).collect();
+        if ties {
+            a.iter_mut().for_each(|v| *v = (*v * 10.0).round() / 10.0);
+            b.iter_mut().for_each(|v| *v = (*v * 10.0).round() / 10.0);
+        }
+        a.sort_by(f64::total_cmp);
+        b.sort_by(f64::total_cmp);
+        let (w, d) = wasserstein_and_ks(&a, &b);
+        let want_w = wasserstein(&a, &b);
+        assert!(
+            (w - want_w).abs() <= 1e-12 * (1.0 + want_w),
+            "{w} vs {want_w}"
+        );
+        let (want_d, want_p) = ks(&a, &b);
+        assert_eq!(d, want_d, "shift {shift} ties {ties}");
+        assert_eq!(ks_p(d, a.len(), b.len()), want_p);
+    }
+    assert!(wasserstein_and_ks(&[], &[1.0]).0.is_nan());
+}

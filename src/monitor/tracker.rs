@@ -484,12 +484,9 @@ impl Tracker {
             column.sort_by(f64::total_cmp);
             let counts: Vec<u64> = self.counts[j].iter().map(|&c| u64::from(c)).collect();
             let psi = stats::psi(&f.shares, &counts);
-            let wasserstein_sd = if f.sd > 0.0 {
-                stats::wasserstein(&column, &f.sample) / f.sd
-            } else {
-                0.0
-            };
-            let (ks, ks_p) = stats::ks(&column, &f.sample);
+            let (distance, ks) = stats::wasserstein_and_ks(&column, &f.sample);
+            let wasserstein_sd = if f.sd > 0.0 { distance / f.sd } else { 0.0 };
+            let ks_p = stats::ks_p(ks, column.len(), f.sample.len());
             let limit = f.wasserstein_limit();
             let drifted =
                 psi > PSI_LIMIT && psi > critical && limit.is_some_and(|l| wasserstein_sd > l);
