@@ -132,20 +132,26 @@ pub fn run(db: &Path, args: &DriftArgs) -> Result<DriftOutput, String> {
             tracker.push_prediction(candle.open_time_ms, v.probabilities, v.signal);
         }
         if due {
-            tracker.evaluate();
+            // Counted only: the last evaluation, below, is the report's and is full.
+            tracker.evaluate_verdicts();
             evaluations += 1;
             if tracker.report_dataset_drift() {
                 drifted += 1;
             }
         }
     }
-    // The report is as of the period's last candle.
+    // The report is as of the period's last candle, with every figure.
     if tracker.evaluation_pending() {
         tracker.evaluate();
         evaluations += 1;
         if tracker.report_dataset_drift() {
             drifted += 1;
         }
+    } else if tracker.newest_ms().is_some() {
+        // Its last candle was evaluated for the verdicts only: again, in full.
+        let counted = tracker.report_dataset_drift();
+        tracker.evaluate();
+        debug_assert_eq!(counted, tracker.report_dataset_drift());
     }
     Ok(DriftOutput {
         report: tracker.report(),

@@ -467,6 +467,18 @@ impl Tracker {
     /// The exact statistics over the current window (KS and Wasserstein against the reference
     /// sample, PSI from the bin counts), kept for the report and the PSI history.
     pub fn evaluate(&mut self) {
+        self.evaluate_as(true);
+    }
+
+    /// The verdicts of [`Tracker::evaluate`] alone, for evaluations that are only counted (the
+    /// ones `drift` runs before the last): a feature whose PSI already rules drift out gets no
+    /// Wasserstein distance or KS statistic (NaN), and none gets a KS p-value (shown, never a
+    /// verdict). The drifted features and the dataset verdict are the same as a full evaluation's.
+    pub fn evaluate_verdicts(&mut self) {
+        self.evaluate_as(false);
+    }
+
+    fn evaluate_as(&mut self, full: bool) {
         self.since_evaluation = 0;
         let Some(reference) = self.reference.clone() else {
             return;
@@ -479,15 +491,25 @@ impl Tracker {
         let mut column = Vec::with_capacity(m);
         let mut features = Vec::with_capacity(reference.features.len());
         for (j, f) in reference.features.iter().enumerate() {
-            column.clear();
-            column.extend(self.rows.iter().map(|(v, _)| v[j]));
-            column.sort_by(f64::total_cmp);
             let counts: Vec<u64> = self.counts[j].iter().map(|&c| u64::from(c)).collect();
             let psi = stats::psi(&f.shares, &counts);
-            let (distance, ks) = stats::wasserstein_and_ks(&column, &f.sample);
-            let wasserstein_sd = if f.sd > 0.0 { distance / f.sd } else { 0.0 };
-            let ks_p = stats::ks_p(ks, column.len(), f.sample.len());
             let limit = f.wasserstein_limit();
+            let (wasserstein_sd, ks, ks_p) =
+                if full || (psi > PSI_LIMIT && psi > critical && limit.is_some()) {
+                    column.clear();
+                    column.extend(self.rows.iter().map(|(v, _)| v[j]));
+                    column.sort_by(f64::total_cmp);
+                    let (distance, ks) = stats::wasserstein_and_ks(&column, &f.sample);
+                    let w = if f.sd > 0.0 { distance / f.sd } else { 0.0 };
+                    let p = if full {
+                        stats::ks_p(ks, column.len(), f.sample.len())
+                    } else {
+                        f64::NAN
+                    };
+                    (w, ks, p)
+                } else {
+                    (f64::NAN, f64::NAN, f64::NAN)
+                };
             let drifted =
                 psi > PSI_LIMIT && psi > critical && limit.is_some_and(|l| wasserstein_sd > l);
             let history = &mut self.psi_history[j];

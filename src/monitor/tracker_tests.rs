@@ -119,6 +119,22 @@ fn the_same_process_does_not_drift_and_a_volatility_shock_does() {
         .collect();
     assert!(drifted.contains(&"atr_14_close"), "{drifted:?}");
     assert!(report.features[0].drifted, "drifted features come first");
+    // The verdicts alone agree with a full evaluation on the same window.
+    shocked.evaluate_verdicts();
+    let quick = shocked.report();
+    let names = |r: &SymbolReport| -> Vec<String> {
+        let mut n: Vec<String> = r
+            .features
+            .iter()
+            .filter(|f| f.drifted)
+            .map(|f| f.name.clone())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&quick), names(&report));
+    assert_eq!(quick.dataset_drift, report.dataset_drift);
+    assert!(quick.features.iter().all(|f| f.ks_p.is_nan()));
 }
 
 #[test]
