@@ -98,15 +98,19 @@ impl ModelSpec {
 
     /// The logistic baseline's probabilities on a raw feature row (`None` without one, or when
     /// it cannot run on the row).
+    /// `scratch` is reused from call to call: its first half takes the model's features of the
+    /// row, its second half their normalised values.
     pub fn logistic(&self, row: &[f64; FEATURE_COUNT], scratch: &mut Vec<f64>) -> Option<[f64; 3]> {
         let w = self.weighting.as_ref()?;
-        let values: Vec<f64> = self.features.iter().map(|(_, i)| row[*i]).collect();
+        let n = self.features.len();
         scratch.clear();
-        scratch.resize(values.len(), 0.0);
+        scratch.extend(self.features.iter().map(|(_, i)| row[*i]));
+        scratch.resize(2 * n, 0.0);
+        let (values, normalised) = scratch.split_at_mut(n);
         w.normalizer
-            .apply(&values, &w.indicators.weights, scratch)
+            .apply(values, &w.indicators.weights, normalised)
             .ok()?;
-        w.logistic.predict_proba(scratch).ok()
+        w.logistic.predict_proba(normalised).ok()
     }
 }
 
