@@ -247,6 +247,7 @@ fn real_main() -> Result<ExitCode> {
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             };
             let mut output = commands::train::run(&db, &args, &spec)?;
+            commands::train::judge(&mut output);
             // The model's reference window for the monitor, kept with it.
             output.reference = Some(
                 match trademon::monitor::persist::compute_and_store(

@@ -63,9 +63,23 @@ fn train_registers_an_ensemble_scored_out_of_sample_beside_the_baselines() {
     let model_loss = test["model"]["log_loss"].as_f64().unwrap();
     let logistic_loss = test["logistic"]["log_loss"].as_f64().unwrap();
     let majority_loss = test["majority"]["log_loss"].as_f64().unwrap();
+    // "Beats" only on evidence: the paired Diebold–Mariano test on the test split, at 5 %.
+    let versus = &report["versus_logistic"];
+    assert_eq!(versus["n"], report["report"]["samples_test"]);
+    let p = versus["p"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{versus}");
+    let improvement = versus["mean_log_loss_improvement"].as_f64().unwrap();
+    assert!(
+        (improvement - (logistic_loss - model_loss)).abs() < 1e-9,
+        "{improvement} vs {logistic_loss} - {model_loss}"
+    );
+    assert_eq!(
+        versus["beats"].as_bool().unwrap(),
+        improvement > 0.0 && p < 0.05
+    );
     assert_eq!(
         beats,
-        model_loss < logistic_loss && model_loss < majority_loss
+        improvement > 0.0 && p < 0.05 && model_loss < majority_loss
     );
     // The splits are in time order with room between them.
     let r = &report["report"];
@@ -109,9 +123,11 @@ fn train_registers_an_ensemble_scored_out_of_sample_beside_the_baselines() {
     let human = text(&out.stdout);
     assert!(human.contains("held-out test split"), "{human}");
     assert!(
-        human.contains("beats both baselines") || human.contains("does NOT beat"),
+        human.contains("The ensemble beats the logistic baseline")
+            || human.contains("No significant difference from the logistic baseline at 5 %"),
         "{human}"
     );
+    assert!(human.contains("Diebold–Mariano"), "{human}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod export;
 pub mod features;
 pub mod import;
 pub mod models;
+mod models_compare;
 pub mod models_eval;
 mod models_text;
 pub mod models_torch;

@@ -13,6 +13,7 @@ use crate::model::registry::{
     ChampionChange, ExportReport, ModelEvent, ModelRecord, Registry, RegistryError,
 };
 use crate::model::signal::ThresholdOverride;
+use crate::monitor::compare_run::{CompareArgs, CompareOutput};
 use crate::protocol::SignalThresholds;
 
 /// What to do with the registry.
@@ -32,6 +33,39 @@ pub enum ModelsAction {
     },
     /// Give the championship back to the champion before the current one.
     Rollback,
+    /// Take a challenger out of shadow scoring (it becomes retired; audited).
+    Retire {
+        /// The id, version tag or version.
+        id: String,
+    },
+    /// Put a retired model back in shadow scoring as a challenger (audited).
+    Challenge {
+        /// The id, version tag or version.
+        id: String,
+    },
+    /// Paired evidence on stored candles: both models run through the signal pipeline, each
+    /// candle's log-loss and correctness paired, per symbol and pooled. Scored against A's
+    /// target (its horizon and flat band).
+    Compare {
+        /// Model A (the reference: the champion, usually): id, version tag, version or champion.
+        a: String,
+        /// Model B (the challenger).
+        b: String,
+        /// One symbol or several, comma-separated.
+        #[arg(long, visible_alias = "symbols", value_delimiter = ',', required = true)]
+        symbol: Vec<crate::domain::Symbol>,
+        #[arg(long)]
+        interval: crate::domain::Interval,
+        /// First candle: UTC ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM (inclusive).
+        #[arg(long, value_parser = super::features::parse_time, value_name = "TIME")]
+        from: Option<i64>,
+        /// End of the candles (exclusive), same forms as --from.
+        #[arg(long, value_parser = super::features::parse_time, value_name = "TIME")]
+        to: Option<i64>,
+        /// Add every paired candle (with --json).
+        #[arg(long)]
+        pairs: bool,
+    },
     /// Write a model as one .safetensors file with its record in the header's __metadata__.
     Export {
         /// The id, version tag or version.
@@ -97,6 +131,8 @@ pub enum ModelsOutput {
     },
     Change(Box<ChampionChange>),
     Export(ExportReport),
+    Event(ModelEvent),
+    Compare(Box<CompareOutput>),
     Imported(Box<TorchImport>),
     Eval(EvalReport),
 }
@@ -108,6 +144,9 @@ pub fn run(
     action: &ModelsAction,
     over: ThresholdOverride,
 ) -> Result<ModelsOutput, ModelsError> {
+    if let ModelsAction::Compare { .. } = action {
+        return compare(db, action, over);
+    }
     if !db.exists() {
         // Reading an absent registry must not create a database as a side effect.
         return match action {
@@ -149,6 +188,15 @@ pub fn run(
             ModelsOutput::Change(Box::new(registry.promote(id)?))
         }
         ModelsAction::Rollback => ModelsOutput::Change(Box::new(registry.rollback()?)),
+        ModelsAction::Retire { id } => {
+            let id = registry.get(id)?.id;
+            ModelsOutput::Event(registry.retire(id)?)
+        }
+        ModelsAction::Challenge { id } => {
+            let id = registry.get(id)?.id;
+            ModelsOutput::Event(registry.challenge(id)?)
+        }
+        ModelsAction::Compare { .. } => return compare(db, action, over),
         ModelsAction::Export { id, file, force } => {
             let id = registry.get(id)?.id;
             ModelsOutput::Export(registry.export(id, file, *force)?)
@@ -160,6 +208,39 @@ pub fn run(
             ModelsOutput::Eval(models_eval::eval(&registry, id, input, tensor)?)
         }
     })
+}
+
+/// `models compare`: needs no registry write, only the database.
+fn compare(
+    db: &Path,
+    action: &ModelsAction,
+    over: ThresholdOverride,
+) -> Result<ModelsOutput, ModelsError> {
+    let ModelsAction::Compare {
+        a,
+        b,
+        symbol,
+        interval,
+        from,
+        to,
+        pairs,
+    } = action
+    else {
+        return Err(ModelsError::Compare("not a comparison".into()));
+    };
+    let args = CompareArgs {
+        a: a.clone(),
+        b: b.clone(),
+        symbols: symbol.clone(),
+        interval: *interval,
+        from_ms: *from,
+        to_ms: *to,
+        thresholds: over,
+        pairs: *pairs,
+    };
+    crate::monitor::compare_run::run(db, &args)
+        .map(|o| ModelsOutput::Compare(Box::new(o)))
+        .map_err(ModelsError::Compare)
 }
 
 /// The human-readable form.
@@ -176,6 +257,8 @@ pub fn to_text(output: &ModelsOutput, db: &Path) -> String {
             "wrote {}: {} (id {}), {} tensors, {} bytes\n",
             r.file, r.version, r.id, r.tensors, r.bytes
         ),
+        ModelsOutput::Event(e) => format!("{}\n", e.detail),
+        ModelsOutput::Compare(c) => super::models_compare::to_text(c),
         ModelsOutput::Imported(r) => models_torch::import_text(r),
         ModelsOutput::Eval(r) => models_eval::eval_text(r),
     }

@@ -55,6 +55,7 @@ fn snapshot(age_ms: i64) -> Snapshot {
         models: Default::default(),
         backtests: Default::default(),
         monitor: Default::default(),
+        shadow: Default::default(),
     }
 }
 

@@ -43,6 +43,10 @@ pub trait Component: Send {
     /// A signal a component produced (the model's, live).
     fn on_signal(&mut self, _signal: &SignalInfo, _now_ms: i64, _out: &mut Effects) {}
 
+    /// An update a component published (the monitor's figures, the challengers' evidence), for
+    /// components that act on what others found.
+    fn on_update(&mut self, _update: &Update, _now_ms: i64, _out: &mut Effects) {}
+
     /// A trade print.
     fn on_trade(&mut self, _symbol: Symbol, _trade: &Trade, _now_ms: i64, _out: &mut Effects) {}
 
@@ -80,6 +84,13 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
             context.symbols.to_vec(),
             context.active_model.clone(),
             context.jobs.clone(),
+        )));
+    }
+    if context.db.is_some() && context.model.max_challengers > 0 {
+        components.push(Box::new(super::shadow::ShadowComponent::start(
+            context.db.map(|p| p.to_path_buf()),
+            context.model.max_challengers,
+            crate::model::signal::ThresholdOverride::from_config(context.model),
         )));
     }
     components

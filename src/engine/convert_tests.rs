@@ -32,6 +32,7 @@ fn snapshot() -> Snapshot {
         models: Default::default(),
         backtests: Default::default(),
         monitor: Default::default(),
+        shadow: Default::default(),
     }
 }
 

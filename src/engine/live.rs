@@ -118,6 +118,7 @@ pub fn initial_snapshot(
         models: Default::default(),
         backtests: Default::default(),
         monitor: Default::default(),
+        shadow: Default::default(),
     }
 }
 
@@ -271,25 +272,34 @@ impl Engine {
     /// Applies what components produced: rows to the store, updates published, and signals
     /// published then handed to every component (what they make of a signal is applied, its
     /// own signals published without being handed round again).
+    /// Updates (the monitor's figures, the shadow evidence) are handed to every component too,
+    /// before they are published; what components make of signals and updates is applied
+    /// without being handed round again.
     fn apply(&mut self, out: Effects, now_ms: i64) {
-        let signals = self.apply_one(out);
-        if signals.is_empty() {
-            return;
-        }
         let mut more = Effects::default();
+        let signals = self.apply_one(out, Some((&mut more, now_ms)));
         for signal in &signals {
             for component in self.components() {
                 component.on_signal(signal, now_ms, &mut more);
             }
         }
-        self.apply_one(more);
+        self.apply_one(more, None);
     }
 
-    fn apply_one(&mut self, out: Effects) -> Vec<crate::protocol::SignalInfo> {
+    fn apply_one(
+        &mut self,
+        out: Effects,
+        mut listeners: Option<(&mut Effects, i64)>,
+    ) -> Vec<crate::protocol::SignalInfo> {
         for op in out.writes {
             self.store(op);
         }
         for update in out.updates {
+            if let Some((more, now_ms)) = listeners.as_mut() {
+                for component in self.components() {
+                    component.on_update(&update, *now_ms, more);
+                }
+            }
             self.publish(update);
         }
         for signal in &out.signals {

@@ -15,6 +15,7 @@ pub mod jobs;
 mod live;
 pub mod models;
 pub mod monitor;
+pub mod shadow;
 mod publish;
 mod runtime;
 #[cfg(test)]

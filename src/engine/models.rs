@@ -387,6 +387,7 @@ impl ModelRunner {
             probabilities: verdict.probabilities,
             signal: verdict.signal.as_str(),
             confidence: verdict.confidence,
+            shadow: false,
         }));
         let signal = SignalInfo {
             symbol,

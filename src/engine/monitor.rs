@@ -75,7 +75,7 @@ pub struct MonitorComponent {
 }
 
 /// The version that made a signal (a fallback's signal carries a suffix).
-fn model_of(signal: &SignalInfo) -> &str {
+pub(super) fn model_of(signal: &SignalInfo) -> &str {
     signal
         .model_version
         .strip_suffix(" (logistic fallback)")

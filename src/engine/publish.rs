@@ -81,6 +81,7 @@ mod tests {
             models: Default::default(),
             backtests: Default::default(),
             monitor: Default::default(),
+            shadow: Default::default(),
         }
     }
 

@@ -111,6 +111,62 @@ pub fn install(registry: &mut Registry) -> Result<Option<ModelRecord>, DemoError
     Ok(Some(change.champion))
 }
 
+/// A model made from the demo: its first `members` members only (their say renormalised), with
+/// the demo's record otherwise, as a new trained model. With every member it is an exact copy of
+/// the demo's forecasts in a blob of its own. For tests and demonstrations of champion and
+/// challengers (`models compare`, shadow scoring).
+pub fn derived(members: usize) -> Result<NewModel, DemoError> {
+    use super::ensemble::Ensemble;
+    let damaged = |why: String| DemoError::Damaged(why);
+    let mut model = new_model_from_export(DEMO_MODEL, Origin::Trained, TrainedOn::Simulated)?;
+    let record = ModelRecord {
+        id: 0,
+        version: "demo".into(),
+        semver: super::registry::SemVer::FIRST,
+        created_ms: 0,
+        kind: model.kind.clone(),
+        origin: model.origin,
+        trained_on: model.trained_on,
+        symbol: model.symbol,
+        interval: model.interval,
+        data_from_ms: model.data_from_ms,
+        data_to_ms: model.data_to_ms,
+        rows_train: model.rows_train,
+        rows_validation: model.rows_validation,
+        rows_test: model.rows_test,
+        features: model.features.clone(),
+        params: model.params.clone(),
+        metrics: model.metrics.clone(),
+        weighting: model.weighting.clone(),
+        sha256: String::new(),
+        blob_bytes: model.blob.len() as u64,
+        role: super::registry::Role::Challenger,
+    };
+    let demo = Ensemble::from_record(&record, DEMO_MODEL).map_err(|e| damaged(e.to_string()))?;
+    let all = demo.members().len();
+    if members == 0 || members > all {
+        return Err(damaged(format!("it has {all} members, not {members}")));
+    }
+    let mut params = demo.params.clone();
+    params.members.truncate(members);
+    params.member_weights.truncate(members);
+    let sum: f64 = params.member_weights.iter().sum();
+    params.member_weights.iter_mut().for_each(|w| *w /= sum);
+    let weighting = demo
+        .stored_weighting()
+        .ok_or_else(|| damaged("no logistic fallback".into()))?;
+    let cut = Ensemble::new(
+        demo.names.clone(),
+        params,
+        weighting,
+        demo.members()[..members].to_vec(),
+    )
+    .map_err(|e| damaged(e.to_string()))?;
+    model.params = serde_json::to_value(&cut.params).map_err(|e| damaged(e.to_string()))?;
+    model.blob = cut.blob().map_err(|e| damaged(e.to_string()))?;
+    Ok(model)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

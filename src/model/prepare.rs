@@ -172,6 +172,9 @@ pub struct Prepared {
     pub logistic_l2_tried: Vec<L2Trial>,
     pub validation: BaselineScores,
     pub test: BaselineScores,
+    /// The logistic baseline's probabilities on the test split, in its order (for the paired
+    /// test of the model against it).
+    pub test_logistic: Vec<[f64; 3]>,
 }
 
 /// Builds the learning data of `candles` and everything fitted on it (see the module doc).
@@ -249,7 +252,11 @@ pub fn prepare(
         })
     };
     let validation = scores(&x_validation, &y_validation)?;
-    let test = scores(&x_test, &y_test)?;
+    let test_logistic = logistic.predict_proba_batch(&x_test)?;
+    let test = BaselineScores {
+        majority: majority.evaluate(&y_test)?,
+        logistic: evaluate(&test_logistic, &y_test)?,
+    };
     Ok(Prepared {
         dataset,
         normalizer,
@@ -260,6 +267,7 @@ pub fn prepare(
         logistic_l2_tried,
         validation,
         test,
+        test_logistic,
     })
 }
 

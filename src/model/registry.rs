@@ -181,6 +181,16 @@ impl Registry {
         self.on_owner(move |conn, path| writes::promote(conn, path, id))
     }
 
+    /// Retires challenger `id` from shadow scoring (audited).
+    pub fn retire(&mut self, id: i64) -> Result<ModelEvent, RegistryError> {
+        self.on_owner(move |conn, path| writes::set_challenger(conn, path, id, false))
+    }
+
+    /// Puts retired model `id` back in shadow scoring as a challenger (audited).
+    pub fn challenge(&mut self, id: i64) -> Result<ModelEvent, RegistryError> {
+        self.on_owner(move |conn, path| writes::set_challenger(conn, path, id, true))
+    }
+
     /// Gives the championship back to the champion before the current one, following the audit
     /// log (promotions push, rollbacks pop), and retires the current one.
     pub fn rollback(&mut self) -> Result<ChampionChange, RegistryError> {

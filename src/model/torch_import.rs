@@ -21,6 +21,8 @@ use crate::model::{Member, MemberSpec, ModelError, weights_file};
 pub enum ModelsError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("models compare: {0}")]
+    Compare(String),
     // The causes are part of the one-line messages (not `#[source]`), so a report that prints
     // the chain does not say them twice.
     #[error("cannot read {path}: {error}")]

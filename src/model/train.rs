@@ -219,6 +219,9 @@ pub struct TrainingReport {
 pub struct Trained {
     pub ensemble: Ensemble,
     pub report: TrainingReport,
+    /// Per test sample, in order: the ensemble's log-loss and its logistic baseline's (for the
+    /// paired test of the two).
+    pub test_log_losses: Vec<(f64, f64)>,
 }
 
 /// Trains an ensemble on `candles` (oldest first, one series). `progress` is called after every
@@ -304,7 +307,7 @@ pub fn train(
         }
         ThresholdRule::Fixed(thresholds) => ensemble.set_own_thresholds(thresholds, None),
     }
-    let score = |ids: &[usize]| -> Result<Metrics, TrainError> {
+    let predict = |ids: &[usize]| -> Result<(Vec<[f64; 3]>, Vec<u8>), TrainError> {
         let (x, y) = context.batch(ids)?;
         let mut probabilities = Vec::with_capacity(y.len());
         let step = SCORE_BATCH * context.window_values();
@@ -312,8 +315,20 @@ pub fn train(
             let batch = chunk.len() / context.window_values();
             probabilities.extend(ensemble.probabilities(chunk, batch)?);
         }
+        Ok((probabilities, y))
+    };
+    let score = |ids: &[usize]| -> Result<Metrics, TrainError> {
+        let (probabilities, y) = predict(ids)?;
         Ok(evaluate(&probabilities, &y)?)
     };
+    let (test_probabilities, test_y) = predict(&test_ids)?;
+    let log_loss = |p: &[f64; 3], y: u8| -p[usize::from(y)].max(super::metrics::LOG_LOSS_CLIP).ln();
+    let test_log_losses: Vec<(f64, f64)> = test_probabilities
+        .iter()
+        .zip(&prepared.test_logistic)
+        .zip(&test_y)
+        .map(|((m, l), &y)| (log_loss(m, y), log_loss(l, y)))
+        .collect();
     let report = TrainingReport {
         candles: candles.len(),
         data_from_ms: candles.first().map_or(0, |c| c.open_time_ms),
@@ -323,7 +338,7 @@ pub fn train(
         samples_test: test_ids.len(),
         theta: dataset.theta(),
         test: SplitScores {
-            model: score(&test_ids)?,
+            model: evaluate(&test_probabilities, &test_y)?,
             logistic: prepared.test.logistic.clone(),
             majority: prepared.test.majority.clone(),
         },
@@ -335,7 +350,11 @@ pub fn train(
         members: infos,
         seconds: started.elapsed().as_secs_f64(),
     };
-    Ok(Trained { ensemble, report })
+    Ok(Trained {
+        ensemble,
+        report,
+        test_log_losses,
+    })
 }
 
 /// The validation split, materialised once.

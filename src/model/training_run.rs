@@ -58,6 +58,27 @@ pub struct TrainOutput {
     /// The monitor's reference window, as stored with the model (set by the caller).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Per test sample: the ensemble's log-loss and its logistic baseline's.
+    #[serde(skip)]
+    pub test_log_losses: Vec<(f64, f64)>,
+    /// The paired test of the ensemble against its logistic baseline on the test split (set by
+    /// the caller, from `monitor::compare`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versus_logistic: Option<BaselineTest>,
+}
+
+/// The ensemble against its logistic baseline on the test split, sample by sample.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct BaselineTest {
+    pub n: usize,
+    /// Mean of the logistic's log-loss minus the ensemble's: positive, the ensemble is better.
+    pub mean_log_loss_improvement: f64,
+    /// Diebold–Mariano (Harvey–Leybourne–Newbold) statistic, two-sided p-value, Newey–West lag.
+    pub dm_stat: f64,
+    pub p: f64,
+    pub lag: usize,
+    /// The ensemble's log-loss is lower and the difference significant at 5 %.
+    pub beats: bool,
 }
 
 /// The stored candles `data` names and `spec` with the series' market calendar, which decides
@@ -112,6 +133,8 @@ pub fn run(
         report: trained.report,
         beats_baselines,
         reference: None,
+        test_log_losses: trained.test_log_losses,
+        versus_logistic: None,
     })
 }
 

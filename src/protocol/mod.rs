@@ -24,6 +24,9 @@ pub use monitor::{
     PredictionDrift, ReferenceInfo, Scorecard, SymbolMonitor, WindowScores,
 };
 
+mod shadow;
+pub use shadow::{ChallengerView, PairedEvidence, ShadowView};
+
 mod backtest;
 pub use backtest::{
     BacktestCosts, BacktestProgress, BacktestRunSummary, BacktestsView, REPORT_POINTS,
@@ -37,7 +40,7 @@ pub use backtest_report::{
 };
 
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
@@ -260,6 +263,9 @@ pub struct Snapshot {
     /// The active model's live scorecard and drift, per symbol.
     #[serde(default)]
     pub monitor: MonitorView,
+    /// The challengers scored in shadow against the active model.
+    #[serde(default)]
+    pub shadow: ShadowView,
 }
 
 /// A change to the state.
@@ -307,6 +313,8 @@ pub enum Update {
     MonitorSymbol(Box<SymbolMonitor>),
     /// The monitor started over (a model switch): the whole view.
     Monitor(Box<MonitorView>),
+    /// The challengers' evidence in shadow changed (sent whole: it is small).
+    Shadow(Box<ShadowView>),
 }
 
 /// What a view asks of the engine.
@@ -432,6 +440,7 @@ impl Snapshot {
             Update::Training(progress) => self.models.training = progress.as_deref().cloned(),
             Update::MonitorSymbol(one) => self.monitor.put(one),
             Update::Monitor(view) => self.monitor = (**view).clone(),
+            Update::Shadow(view) => self.shadow = (**view).clone(),
             Update::Backtests(backtests) => {
                 // Progress has its own update; this one leaves it as it is.
                 let running = self.backtests.running.take();

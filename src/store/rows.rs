@@ -87,6 +87,8 @@ pub struct PredictionRow {
     /// "buy", "sell" or "hold".
     pub signal: &'static str,
     pub confidence: f64,
+    /// A challenger's prediction scored in shadow (it drives nothing), not the active model's.
+    pub shadow: bool,
 }
 
 /// What happened after a prediction: the forward return over the horizon and its class.
@@ -104,8 +106,8 @@ pub struct OutcomeRow {
 pub(crate) fn write_predictions(conn: &Connection, rows: &[PredictionRow]) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR REPLACE INTO predictions (model_version, symbol, interval, open_time_ms, made_ms,
-             p_down, p_flat, p_up, signal, confidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             p_down, p_flat, p_up, signal, confidence, role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for r in rows {
         let [down, flat, up] = r.probabilities.map(|p| p.clamp(0.0, 1.0));
@@ -119,7 +121,8 @@ pub(crate) fn write_predictions(conn: &Connection, rows: &[PredictionRow]) -> ru
             flat,
             up,
             r.signal,
-            r.confidence.clamp(0.0, 1.0)
+            r.confidence.clamp(0.0, 1.0),
+            if r.shadow { "shadow" } else { "active" }
         ])?;
     }
     Ok(())

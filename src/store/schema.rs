@@ -142,6 +142,27 @@ pub const MIGRATIONS: &[&str] = &[
         summary_json   TEXT    NOT NULL CHECK (json_valid(summary_json)),
         PRIMARY KEY (model_version, symbol, interval, open_time_ms)
     ) WITHOUT ROWID;",
+    // 6: champion and challengers. Predictions say whose they are: the active model's, or a
+    // challenger's scored in shadow (which never drives a signal). The audit log gains the
+    // challengers' moves (retire, challenge) and retraining (its triggers, skips and results).
+    // SQLite cannot change a CHECK in place: the log is copied into a new table.
+    "ALTER TABLE predictions ADD COLUMN role TEXT NOT NULL DEFAULT 'active'
+        CHECK (role IN ('active', 'shadow'));
+    CREATE TABLE model_events_v6 (
+        id                 INTEGER PRIMARY KEY,
+        time_ms            INTEGER NOT NULL,
+        kind               TEXT    NOT NULL
+                           CHECK (kind IN ('register', 'promote', 'rollback', 'switch', 'fallback',
+                                           'retire', 'challenge', 'retrain')),
+        model_id           INTEGER REFERENCES models (id),
+        previous_model_id  INTEGER REFERENCES models (id),
+        detail             TEXT    NOT NULL DEFAULT ''
+    );
+    INSERT INTO model_events_v6 (id, time_ms, kind, model_id, previous_model_id, detail)
+        SELECT id, time_ms, kind, model_id, previous_model_id, detail FROM model_events;
+    DROP TABLE model_events;
+    ALTER TABLE model_events_v6 RENAME TO model_events;
+    CREATE INDEX model_events_model ON model_events (model_id);",
 ];
 
 /// The schema version this build writes.

@@ -80,5 +80,6 @@ pub fn empty_snapshot() -> Snapshot {
         models: Default::default(),
         backtests: Default::default(),
         monitor: Default::default(),
+        shadow: Default::default(),
     }
 }

@@ -257,6 +257,7 @@ pub fn snapshot() -> Snapshot {
         models: Default::default(),
         backtests: Default::default(),
         monitor: Default::default(),
+        shadow: Default::default(),
     }
 }
 

@@ -90,10 +90,18 @@ impl ModelRunner {
                     .map_err(|e| e.to_string())?;
                     // The monitor's reference window, computed from the rows it trained on.
                     let reference = store_reference(&record, &trained, &candles, &registry);
-                    let verdict = if trained.report.test.beats_baselines() {
-                        "beats both baselines"
-                    } else {
-                        "does not beat the baselines"
+                    // The paired test on the test split, as `trademon train` reports it.
+                    let versus = crate::monitor::compare_run::versus_baseline(
+                        &trained.test_log_losses,
+                        trained.ensemble.params.data.horizon,
+                    );
+                    let verdict = match versus {
+                        Some(t) if t.beats => format!("beats the logistic baseline, p = {:.4}", t.p),
+                        Some(t) => format!(
+                            "no significant difference from the logistic baseline, p = {:.4}",
+                            t.p
+                        ),
+                        None => "too few test samples to compare with the baseline".to_string(),
                     };
                     Ok(format!(
                         "{} registered as a challenger (test log-loss {:.4}, {verdict}; {reference})",

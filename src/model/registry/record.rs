@@ -177,6 +177,9 @@ text_enum!(
         Rollback => "rollback",
         Switch => "switch",
         Fallback => "fallback",
+        Retire => "retire",
+        Challenge => "challenge",
+        Retrain => "retrain",
     }
 );
 
@@ -186,6 +189,7 @@ text_enum!(
     LiveEventKind {
         Switch => "switch",
         Fallback => "fallback",
+        Retrain => "retrain",
     }
 );
 
@@ -194,6 +198,7 @@ impl From<LiveEventKind> for EventKind {
         match kind {
             LiveEventKind::Switch => EventKind::Switch,
             LiveEventKind::Fallback => EventKind::Fallback,
+            LiveEventKind::Retrain => EventKind::Retrain,
         }
     }
 }
@@ -271,6 +276,17 @@ pub enum RegistryError {
     AlreadyRegistered { id: i64, version: String },
     #[error("model {version} (id {id}) is already the champion")]
     AlreadyChampion { id: i64, version: String },
+    #[error(
+        "model {version} (id {id}) is {role}, not {wanted}: only a challenger can be retired \
+         from shadow scoring, only a retired model can challenge again (the champion is \
+         neither: promote another model first)"
+    )]
+    WrongRole {
+        id: i64,
+        version: String,
+        role: &'static str,
+        wanted: &'static str,
+    },
     #[error("nothing to roll back to: {reason}")]
     NothingToRollBack { reason: String },
     #[error(

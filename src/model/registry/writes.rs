@@ -227,3 +227,44 @@ pub(super) fn record_event(
         (now_ms(), kind.into(), model_id, previous_model_id, detail),
     )
 }
+
+/// Moves model `id` between challenger and retired: `challenge` (true) puts a retired model back
+/// in shadow scoring, `false` retires a challenger from it. The champion is neither: promote
+/// another model first. Audited; all or nothing.
+pub(super) fn set_challenger(
+    conn: &mut Connection,
+    path: &str,
+    id: i64,
+    challenge: bool,
+) -> Result<ModelEvent, RegistryError> {
+    let path = path.to_string();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_error(&path))?;
+    let target = model_by_id(&tx, &path, id)?.ok_or_else(|| RegistryError::NotFound {
+        wanted: id.to_string(),
+        path: path.clone(),
+    })?;
+    let (from, to, kind, verb) = if challenge {
+        (Role::Retired, Role::Challenger, EventKind::Challenge, "challenges the champion again")
+    } else {
+        (Role::Challenger, Role::Retired, EventKind::Retire, "retired from shadow scoring")
+    };
+    if target.role != from {
+        return Err(RegistryError::WrongRole {
+            id,
+            version: target.version,
+            role: target.role.as_str(),
+            wanted: from.as_str(),
+        });
+    }
+    tx.execute(
+        "UPDATE models SET role = ?2 WHERE id = ?1",
+        params![id, to.as_str()],
+    )
+    .map_err(sql_error(&path))?;
+    let detail = format!("{} {verb}", target.version);
+    let event = insert_event(&tx, &path, (now_ms(), kind, Some(id), None, &detail))?;
+    tx.commit().map_err(sql_error(&path))?;
+    Ok(event)
+}

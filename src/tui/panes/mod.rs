@@ -7,6 +7,7 @@ pub mod health;
 pub mod help;
 pub mod market;
 pub mod models;
+mod models_shadow;
 pub mod signals;
 pub mod status;
 

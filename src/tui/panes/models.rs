@@ -78,6 +78,22 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
     {
         y += draw_live(buf, Rect::new(area.x, y, area.width, 3), monitor);
     }
+    // The challengers in shadow, when there are any and room for them above the table.
+    let shadow = &snapshot.shadow;
+    if !shadow.challengers.is_empty() && area.bottom().saturating_sub(y) >= 10 {
+        let selected = models
+            .models
+            .get(view.model_selected.min(models.models.len().saturating_sub(1)))
+            .map(|m| m.id);
+        let lines = (area.bottom() - y - 6).min(1 + 2 * shadow.challengers.len() as u16 + 4);
+        y += super::models_shadow::draw(
+            buf,
+            Rect::new(area.x, y, area.width, lines),
+            shadow,
+            selected,
+            area.width >= WIDE,
+        );
+    }
     let table = Rect::new(area.x, y, area.width, area.bottom().saturating_sub(y));
     draw_table(buf, table, models, view);
 }
