@@ -7,7 +7,9 @@
 pub mod detectors;
 pub mod offline;
 pub mod persist;
+pub mod promotion;
 pub mod reference;
+pub mod retrain;
 pub mod scorecard;
 pub mod spec;
 pub mod stats;
