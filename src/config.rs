@@ -9,7 +9,11 @@ use crate::domain::{Interval, Symbol};
 
 #[path = "config_model.rs"]
 mod model;
-pub use model::ModelConfig;
+pub use model::{ModelConfig, TRAINER_MIN_SPLIT_SAMPLES};
+
+#[path = "config_retrain.rs"]
+mod retrain;
+pub use retrain::{PromoteMode, RetrainConfig, RetrainEvery, Span};
 
 /// The commented defaults, as `trademon gen-config` prints them.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -21,6 +25,7 @@ pub struct Config {
     pub model: ModelConfig,
     pub backtest: BacktestConfig,
     pub monitor: MonitorConfig,
+    pub retrain: RetrainConfig,
     pub store: StoreConfig,
     pub ui: UiConfig,
 }
@@ -415,6 +420,7 @@ impl Config {
                 format!("{} must be between 1 and 10000 candles", m.evaluate_every),
             );
         }
+        self.retrain.check(self.model.trainer_min_rows())?;
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
             return err(
                 "store.batch_max_rows",

@@ -37,7 +37,14 @@ pub struct ModelConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub sell_confidence: Option<f64>,
+    /// The most challengers (retrained models scored in shadow beside the champion) kept per
+    /// series (1..=10).
+    pub max_challengers: usize,
 }
+
+/// The fewest samples the trainer keeps in a split (`model::prepare::DataSpec`'s default
+/// `min_split_samples`; `monitor::retrain`'s tests check they agree).
+pub const TRAINER_MIN_SPLIT_SAMPLES: usize = 50;
 
 /// A confidence threshold key: a number, or absent / `""` for "the model's own".
 fn optional_confidence<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -75,6 +82,31 @@ fn optional_confidence<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<
 }
 
 impl ModelConfig {
+    /// The fewest candles the trainer can split at these shares and this window and horizon:
+    /// every split needs [`TRAINER_MIN_SPLIT_SAMPLES`] samples, the validation and test splits
+    /// lose `window + horizon` samples at their start, and the first sample needs `window` rows
+    /// and its label `horizon` more (feature warm-up comes on top of this).
+    pub fn trainer_min_rows(&self) -> usize {
+        let gap = self.window + self.horizon;
+        let train = 1.0 - self.validation_share - self.test_share;
+        let windows = [
+            (train, 0),
+            (self.validation_share, gap),
+            (self.test_share, gap),
+        ]
+        .iter()
+        .map(|&(share, lost)| {
+            if share.is_finite() && share > 0.0 {
+                ((TRAINER_MIN_SPLIT_SAMPLES + lost) as f64 / share).ceil() as usize
+            } else {
+                usize::MAX / 4
+            }
+        })
+        .max()
+        .unwrap_or(0);
+        windows + gap
+    }
+
     pub(super) fn check(&self) -> Result<(), (String, String)> {
         let err = |key: &str, reason: String| Err((format!("model.{key}"), reason));
         for (key, value, low, high) in [
@@ -86,6 +118,7 @@ impl ModelConfig {
             ("epochs", self.epochs, 1, 10_000),
             ("patience", self.patience, 1, 10_000),
             ("batch_size", self.batch_size, 1, 65_536),
+            ("max_challengers", self.max_challengers, 1, 10),
         ] {
             if !(low..=high).contains(&value) {
                 return err(key, format!("{value} must be between {low} and {high}"));

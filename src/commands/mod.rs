@@ -36,32 +36,20 @@ pub enum CliError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Parses `500ms`, `30s`, `5m`, `2h`, `1d`.
+/// Parses `500ms`, `30s`, `5m`, `2h`, `1d` (a bare number is seconds): above zero, at most a
+/// year. The units are [`crate::domain::parse_span`]'s, which the config's durations use too.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m, 2h"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" | "" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86_400.0,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?}; use ms, s, m, h or d"
-            ));
-        }
+    let bare = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let ms = if bare {
+        crate::domain::parse_span(&format!("{text}s"))?
+    } else {
+        crate::domain::parse_span(text)?
     };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 365.0 * 86_400.0 {
+    if ms <= 0 {
         return Err(format!("{text:?} must be above zero and at most a year"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(Duration::from_millis(ms as u64))
 }
 
 /// The database path: `--db`, else `store.path` from the config, else the data directory:

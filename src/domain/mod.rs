@@ -26,4 +26,4 @@ pub use interval::{Interval, IntervalError};
 pub use signal::Signal;
 pub use symbol::{Symbol, SymbolError};
 pub use thin::thin;
-pub use time::parse_time;
+pub use time::{MAX_SPAN_MS, parse_span, parse_time};
