@@ -148,6 +148,7 @@ fn engine_per_candle(c: &mut Criterion) {
             price_every: Duration::from_millis(100),
             model: config.model.clone(),
             backtest: config.backtest,
+            retrain: Default::default(),
             monitor: trademon::config::MonitorConfig {
                 enabled,
                 ..config.monitor

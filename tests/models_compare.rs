@@ -32,7 +32,7 @@ fn setup(db: &Path) -> i64 {
         .unwrap()
         .unwrap();
     registry
-        .register(trademon::model::demo::derived(5).unwrap())
+        .register(trademon::model::demo::derived(3).unwrap())
         .unwrap();
     registry
         .register(trademon::model::demo::derived(1).unwrap())

@@ -57,6 +57,7 @@ fn harness(db: &std::path::Path) -> Harness {
         price_every: Duration::from_millis(100),
         model: crate::config::Config::default().model,
         backtest: crate::config::Config::default().backtest,
+        retrain: Default::default(),
         monitor: crate::config::Config::default().monitor,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);

@@ -31,6 +31,7 @@ fn engine(dir: &std::path::Path, clock: Arc<ManualClock>) -> (Engine, Writer) {
         price_every: Duration::from_millis(100),
         model: crate::config::Config::default().model,
         backtest: crate::config::Config::default().backtest,
+        retrain: Default::default(),
         monitor: crate::config::Config::default().monitor,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), START_MS);

@@ -51,6 +51,8 @@ pub struct EngineOptions {
     pub backtest: crate::config::BacktestConfig,
     /// The live monitor of the active model.
     pub monitor: crate::config::MonitorConfig,
+    /// Retraining triggers and promotion by evidence.
+    pub retrain: crate::config::RetrainConfig,
 }
 
 /// What the engine did, for `run --headless`.
@@ -184,6 +186,7 @@ impl Engine {
             options.clock.now_ms(),
             jobs_tx.clone(),
         );
+        models.set_retrain(options.retrain, options.clock.now_ms());
         let active_model = models.view.active_model().map(|m| m.version.clone());
         let components = super::component::registered(&super::component::Context {
             db: db_path.as_deref(),
@@ -275,7 +278,7 @@ impl Engine {
     /// Updates (the monitor's figures, the shadow evidence) are handed to every component too,
     /// before they are published; what components make of signals and updates is applied
     /// without being handed round again.
-    fn apply(&mut self, out: Effects, now_ms: i64) {
+    pub(super) fn apply(&mut self, out: Effects, now_ms: i64) {
         let mut more = Effects::default();
         let signals = self.apply_one(out, Some((&mut more, now_ms)));
         for signal in &signals {
@@ -284,6 +287,10 @@ impl Engine {
             }
         }
         self.apply_one(more, None);
+        // What the model runner heard (the monitor's figures, the shadow evidence), acted on
+        // with the state: retrain triggers, promotions and rollbacks by evidence.
+        let heard = self.models.follow_evidence(&self.state, now_ms);
+        self.apply_models(heard);
     }
 
     fn apply_one(
@@ -545,6 +552,9 @@ impl Engine {
             Command::Retrain { symbol, interval } => {
                 self.model_command(ModelCommand::Retrain(symbol, interval));
             }
+            Command::CancelTraining => self.model_command(ModelCommand::CancelTraining),
+            Command::RetireChallenger { id } => self.model_command(ModelCommand::Retire(id)),
+            Command::ChallengeModel { id } => self.model_command(ModelCommand::Challenge(id)),
             Command::RunBacktest { .. }
             | Command::OpenBacktest { .. }
             | Command::CancelBacktest => {
@@ -568,6 +578,8 @@ impl Engine {
     pub(super) fn watch_models(&mut self) {
         let now = self.options.clock.now_ms();
         let out = self.models.watch_registry(&self.state, now);
+        self.apply_models(out);
+        let out = self.models.on_schedule(&self.state, now);
         self.apply_models(out);
     }
 

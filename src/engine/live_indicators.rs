@@ -149,6 +149,7 @@ mod tests {
             price_every: Duration::from_millis(100),
             model: crate::config::Config::default().model,
             backtest: crate::config::Config::default().backtest,
+            retrain: Default::default(),
             monitor: crate::config::Config::default().monitor,
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);

@@ -20,6 +20,8 @@ mod publish;
 mod runtime;
 #[cfg(test)]
 mod store_owner_tests;
+#[cfg(test)]
+mod retraining_tests;
 
 pub use component::{Component, Effects};
 pub use health::HealthCounters;

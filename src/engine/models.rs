@@ -7,6 +7,7 @@
 mod attribution;
 mod commands;
 mod registry_watch;
+mod retraining;
 mod training;
 mod view;
 
@@ -49,6 +50,12 @@ pub struct ModelRunner {
     jobs: JobSender,
     /// What it last saw of the registry (see `registry_watch`).
     seen: registry_watch::RegistrySeen,
+    /// Retraining triggers and promotion by evidence (see `retraining`).
+    retraining: retraining::Retraining,
+    /// What other components published that it acts on, until the engine hands it the state.
+    heard: Vec<retraining::Heard>,
+    /// The engine's time at the last call that said it (for job reports, which do not).
+    now_ms: i64,
     pub view: ModelsView,
 }
 
@@ -64,6 +71,16 @@ pub struct Output {
 }
 
 impl Output {
+    /// Adds what `other` produced.
+    pub fn merge(&mut self, other: Output) {
+        self.signals.extend(other.signals);
+        self.writes.extend(other.writes);
+        self.models_changed |= other.models_changed;
+        if other.training.is_some() {
+            self.training = other.training;
+        }
+    }
+
     /// As a component's effects: the updates to publish and the rows to store.
     pub fn into_effects(self, view: &ModelsView, out: &mut Effects) {
         out.writes.extend(self.writes);
@@ -136,6 +153,9 @@ impl ModelRunner {
             initial: Output::default(),
             jobs,
             seen: Default::default(),
+            retraining: retraining::Retraining::new(crate::config::RetrainConfig::default(), now_ms),
+            heard: Vec::new(),
+            now_ms,
             view: ModelsView::default(),
         };
         if demo && let Some(registry) = runner.registry.as_mut() {
@@ -440,11 +460,23 @@ impl Component for ModelRunner {
         now_ms: i64,
         out: &mut Effects,
     ) {
+        self.now_ms = now_ms;
         let produced = match candles {
             [one] => ModelRunner::on_closed(self, symbol, interval, one, now_ms),
             many => self.on_backfill(symbol, interval, many, now_ms),
         };
         produced.into_effects(&self.view, out);
+    }
+
+    fn on_update(&mut self, update: &Update, now_ms: i64, _out: &mut Effects) {
+        self.now_ms = now_ms;
+        if let Some(heard) = retraining::Heard::of(update) {
+            self.heard.push(heard);
+        }
+    }
+
+    fn on_tick(&mut self, now_ms: i64, _out: &mut Effects) {
+        self.now_ms = now_ms;
     }
 
     fn on_job(&mut self, event: &mut Option<JobEvent>, out: &mut Effects) {
@@ -470,4 +502,9 @@ pub enum ModelCommand {
     Promote(i64),
     Rollback,
     Retrain(Symbol, Interval),
+    CancelTraining,
+    /// Take a challenger out of shadow scoring.
+    Retire(i64),
+    /// Put a retired model back into shadow scoring.
+    Challenge(i64),
 }

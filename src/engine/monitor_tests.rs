@@ -30,6 +30,7 @@ fn options(symbol: Symbol) -> EngineOptions {
         price_every: Duration::from_millis(100),
         model: config.model,
         backtest: config.backtest,
+        retrain: Default::default(),
         monitor: crate::config::MonitorConfig {
             enabled: true,
             window: 300,

@@ -133,6 +133,7 @@ impl Runtime {
             price_every: Duration::from_millis(100),
             model: config.model.clone(),
             backtest: config.backtest,
+            retrain: config.retrain,
             monitor: config.monitor,
         };
         let snapshot = initial_snapshot(

@@ -30,6 +30,7 @@ fn engine(db: &std::path::Path, writer: &Writer, symbol: Symbol) -> Engine {
         model: config.model,
         backtest: config.backtest,
         // The monitor is another component; this test is about shadow scoring alone.
+        retrain: Default::default(),
         monitor: crate::config::MonitorConfig {
             enabled: false,
             ..config.monitor
@@ -78,7 +79,7 @@ fn challengers_score_in_shadow_are_stored_as_such_and_never_signal() {
         let mut registry = Registry::open(&db).unwrap();
         let champion = crate::model::demo::install(&mut registry).unwrap().unwrap();
         let copy = registry
-            .register(crate::model::demo::derived(5).unwrap())
+            .register(crate::model::demo::derived(3).unwrap())
             .unwrap();
         let single = registry
             .register(crate::model::demo::derived(1).unwrap())

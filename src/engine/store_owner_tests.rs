@@ -63,6 +63,7 @@ fn engine_ticking(
         price_every: Duration::from_millis(100),
         model,
         backtest: crate::config::Config::default().backtest,
+        retrain: Default::default(),
         monitor: crate::config::Config::default().monitor,
         streams: Vec::new(),
         clock: std::sync::Arc::new(crate::domain::WallClock),

@@ -19,3 +19,7 @@ pub mod tracker;
 pub use reference::Reference;
 pub use spec::ModelSpec;
 pub use tracker::{Settings, Status, SymbolReport, Tracker};
+
+#[cfg(test)]
+#[path = "evidence_tests.rs"]
+mod evidence_tests;

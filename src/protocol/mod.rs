@@ -333,6 +333,12 @@ pub enum Command {
     /// Train a new ensemble on the stored candles of this series, in the background; it
     /// arrives as a challenger.
     Retrain { symbol: Symbol, interval: Interval },
+    /// Stop the running training (a retrain then registers nothing).
+    CancelTraining,
+    /// Take this challenger out of shadow scoring (it becomes retired; audited).
+    RetireChallenger { id: i64 },
+    /// Put this retired model back into shadow scoring as a challenger (audited).
+    ChallengeModel { id: i64 },
     /// Backtest `strategy` (`model:champion`, `model:ID`, `sma-cross:F,S`, `buy-hold`) on the
     /// stored candles of this series, in the background; the run is stored.
     RunBacktest {

@@ -144,7 +144,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 6: champion and challengers. Predictions say whose they are: the active model's, or a
     // challenger's scored in shadow (which never drives a signal). The audit log gains the
-    // challengers' moves (retire, challenge) and retraining (its triggers, skips and results).
+    // challengers' moves (retire, challenge), retraining (its triggers, skips and results) and
+    // the promotions and rollbacks decided by evidence, with their statistics.
     // SQLite cannot change a CHECK in place: the log is copied into a new table.
     "ALTER TABLE predictions ADD COLUMN role TEXT NOT NULL DEFAULT 'active'
         CHECK (role IN ('active', 'shadow'));
@@ -153,7 +154,7 @@ pub const MIGRATIONS: &[&str] = &[
         time_ms            INTEGER NOT NULL,
         kind               TEXT    NOT NULL
                            CHECK (kind IN ('register', 'promote', 'rollback', 'switch', 'fallback',
-                                           'retire', 'challenge', 'retrain')),
+                                           'retire', 'challenge', 'retrain', 'evidence')),
         model_id           INTEGER REFERENCES models (id),
         previous_model_id  INTEGER REFERENCES models (id),
         detail             TEXT    NOT NULL DEFAULT ''

@@ -53,11 +53,17 @@ pub enum Action {
     OpenBacktest,
     /// Stop the running backtest.
     CancelBacktest,
+    /// Models pane: stop the running training (nothing is registered).
+    CancelTraining,
+    /// Models pane: take the selected challenger out of shadow scoring.
+    RetireChallenger,
+    /// Models pane: put the selected retired model back into shadow scoring.
+    ChallengeModel,
 }
 
 /// The actions that are not about one pane, in help-overlay order; the `show_<pane>` actions of
 /// [`Action::all`] go after `prev_pane`.
-const FIXED: [(Action, &str); 22] = [
+const FIXED: [(Action, &str); 25] = [
     (Action::Quit, "quit"),
     (Action::ToggleHelp, "toggle_help"),
     (Action::CloseHelp, "close_help"),
@@ -76,6 +82,9 @@ const FIXED: [(Action, &str); 22] = [
     (Action::PromoteModel, "promote_model"),
     (Action::RollbackModel, "rollback_model"),
     (Action::Retrain, "retrain"),
+    (Action::CancelTraining, "cancel_training"),
+    (Action::RetireChallenger, "retire_challenger"),
+    (Action::ChallengeModel, "challenge_model"),
     (Action::RunBacktest, "run_backtest"),
     (Action::RunBacktestSma, "run_backtest_sma"),
     (Action::OpenBacktest, "open_backtest"),
@@ -138,7 +147,10 @@ impl Action {
             Action::ActivateModel
             | Action::PromoteModel
             | Action::RollbackModel
-            | Action::Retrain => "Models",
+            | Action::Retrain
+            | Action::CancelTraining
+            | Action::RetireChallenger
+            | Action::ChallengeModel => "Models",
             Action::RunBacktest
             | Action::RunBacktestSma
             | Action::OpenBacktest

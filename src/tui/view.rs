@@ -257,6 +257,24 @@ impl ViewState {
                 }
             }
             Action::RollbackModel => return Outcome::Send(Command::RollbackModel),
+            // These act on the Models pane's training and selection.
+            Action::CancelTraining | Action::RetireChallenger | Action::ChallengeModel
+                if self.pane != Pane::MODELS => {}
+            Action::CancelTraining => {
+                if snapshot.is_some_and(|s| s.models.training.is_some()) {
+                    return Outcome::Send(Command::CancelTraining);
+                }
+            }
+            Action::RetireChallenger => {
+                if let Some(id) = self.selected_model(snapshot) {
+                    return Outcome::Send(Command::RetireChallenger { id });
+                }
+            }
+            Action::ChallengeModel => {
+                if let Some(id) = self.selected_model(snapshot) {
+                    return Outcome::Send(Command::ChallengeModel { id });
+                }
+            }
             Action::RunBacktest | Action::RunBacktestSma => {
                 let with_model = action == Action::RunBacktest;
                 if let Some(command) = self.backtest_command(snapshot, with_model) {

@@ -33,6 +33,30 @@ impl ModelRunner {
                 })
             }
             ModelCommand::Retrain(symbol, interval) => self.retrain(symbol, interval, now_ms),
+            ModelCommand::CancelTraining => match &self.job {
+                Some(job) => {
+                    let text = format!(
+                        "stopping the training of {} {}: nothing will be registered",
+                        job.symbol.as_str(),
+                        job.interval
+                    );
+                    self.stop_training();
+                    Ok(text)
+                }
+                None => Err("no training is running".to_string()),
+            },
+            ModelCommand::Retire(id) => self
+                .registry
+                .as_mut()
+                .ok_or_else(|| "no registry".to_string())
+                .and_then(|r| r.retire(id).map_err(|e| e.to_string()))
+                .map(|event| event.detail),
+            ModelCommand::Challenge(id) => self
+                .registry
+                .as_mut()
+                .ok_or_else(|| "no registry".to_string())
+                .and_then(|r| r.challenge(id).map_err(|e| e.to_string()))
+                .map(|event| event.detail),
         };
         self.view.last_training = Some(match message {
             Ok(text) => text,

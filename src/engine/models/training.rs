@@ -31,10 +31,24 @@ pub(super) struct Job {
 }
 
 impl ModelRunner {
+    /// The trader's retrain (`t`): the config's model settings.
     pub(super) fn retrain(
         &mut self,
         symbol: Symbol,
         interval: Interval,
+        now_ms: i64,
+    ) -> Result<String, String> {
+        let spec = TrainSpec::from_config(&self.config);
+        self.start_training(symbol, interval, spec, now_ms)
+    }
+
+    /// Trains `spec` on the series' stored candles in the background and registers the result
+    /// as a challenger.
+    pub(super) fn start_training(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        mut spec: TrainSpec,
         now_ms: i64,
     ) -> Result<String, String> {
         if let Some(job) = &self.job {
@@ -51,7 +65,6 @@ impl ModelRunner {
             .as_ref()
             .map(|r| r.owner())
             .ok_or_else(|| "no model registry".to_string())?;
-        let mut spec = TrainSpec::from_config(&self.config);
         let tx = self.jobs.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
@@ -147,6 +160,7 @@ impl ModelRunner {
                 }));
             }
             JobMessage::Done(result) => {
+                self.retrain_finished(&result, self.now_ms);
                 self.view.last_training = Some(match result {
                     Ok(text) => text,
                     Err(text) => format!("training failed: {text}"),

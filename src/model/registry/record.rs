@@ -180,6 +180,7 @@ text_enum!(
         Retire => "retire",
         Challenge => "challenge",
         Retrain => "retrain",
+        Evidence => "evidence",
     }
 );
 
@@ -190,6 +191,7 @@ text_enum!(
         Switch => "switch",
         Fallback => "fallback",
         Retrain => "retrain",
+        Evidence => "evidence",
     }
 );
 
@@ -199,6 +201,7 @@ impl From<LiveEventKind> for EventKind {
             LiveEventKind::Switch => EventKind::Switch,
             LiveEventKind::Fallback => EventKind::Fallback,
             LiveEventKind::Retrain => EventKind::Retrain,
+            LiveEventKind::Evidence => EventKind::Evidence,
         }
     }
 }

@@ -1,0 +1,208 @@
+//! Retraining triggers in a real engine under a manual clock, on a real SQLite file with the
+//! demo model as champion and its training candles stored: the monitor's dataset drift three
+//! evaluations in a row, a detector firing, and the schedule each start a retrain of the active
+//! model's settings in the background; the daily cap holds; a cancelled retrain registers
+//! nothing; every trigger, skip and result is in the audit log.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::component::Effects;
+use crate::config::{RetrainConfig, RetrainEvery, Span};
+use crate::domain::{Interval, ManualClock, Symbol};
+use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use crate::feed::sim::model_candles;
+use crate::model::registry::{EventKind, Registry};
+use crate::protocol::{Command, DetectorView, SourceInfo, SymbolMonitor, Update};
+use crate::store::Store;
+use crate::store::writer::{Writer, WriterOptions};
+
+const DAY: i64 = 86_400_000;
+
+fn engine(db: &std::path::Path, writer: &Writer, clock: Arc<ManualClock>) -> Engine {
+    let config = crate::config::Config::default();
+    let options = EngineOptions {
+        source: SourceInfo::simulated(42, 1.0),
+        symbols: vec![Symbol::new("BTCUSDT").unwrap()],
+        intervals: vec![Interval::M1],
+        trades: false,
+        streams: Vec::new(),
+        clock,
+        keep_candles: 100,
+        stale_after: Duration::from_secs(10),
+        health_every: Duration::from_secs(1),
+        price_every: Duration::from_millis(100),
+        model: config.model,
+        backtest: config.backtest,
+        retrain: RetrainConfig {
+            enabled: true,
+            every: RetrainEvery::Every(Span::from_ms(3 * DAY)),
+            cooldown: Span::from_ms(0),
+            max_per_day: 2,
+            min_rows: 5_000,
+            ..RetrainConfig::default()
+        },
+        monitor: crate::config::MonitorConfig {
+            enabled: false,
+            ..config.monitor
+        },
+    };
+    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
+    let (control, _) = tokio::sync::mpsc::channel(4);
+    Engine::new(
+        options,
+        state,
+        writer.sender(),
+        writer.stats(),
+        Some(db.to_path_buf()),
+        Publisher::none(),
+        control,
+    )
+}
+
+/// A monitor evaluation of BTCUSDT 1m for model `id`.
+fn evaluation(id: i64, version: &str, dataset_drift: bool, ddm_fired: u32) -> Update {
+    Update::MonitorSymbol(Box::new(SymbolMonitor {
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        interval: Interval::M1,
+        model_id: id,
+        model_version: version.to_string(),
+        status: Default::default(),
+        reference: None,
+        no_reference: None,
+        window: 500,
+        window_filled: 500,
+        scorecard: Default::default(),
+        features: Vec::new(),
+        drifted_share: if dataset_drift { 0.6 } else { 0.0 },
+        dataset_drift,
+        predictions: None,
+        detectors: vec![DetectorView {
+            name: "ddm".into(),
+            fired: ddm_fired,
+            ..DetectorView::default()
+        }],
+        as_of_ms: Some(1),
+    }))
+}
+
+fn hear(engine: &mut Engine, update: Update, now_ms: i64) {
+    engine.apply(
+        Effects {
+            updates: vec![update],
+            ..Effects::default()
+        },
+        now_ms,
+    );
+}
+
+fn retrain_events(db: &std::path::Path) -> Vec<String> {
+    Registry::open(db)
+        .unwrap()
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::Retrain)
+        .map(|e| e.detail)
+        .collect()
+}
+
+/// Cancels the running training and waits for its end.
+fn cancel(engine: &mut Engine) {
+    assert!(engine.snapshot().models.training.is_some() || training_started(engine));
+    engine.on_command(Command::CancelTraining);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while engine
+        .snapshot()
+        .models
+        .last_training
+        .as_deref()
+        .is_none_or(|t| !t.starts_with("training failed"))
+    {
+        assert!(Instant::now() < deadline, "the training never stopped");
+        std::thread::sleep(Duration::from_millis(20));
+        engine.poll_jobs();
+    }
+}
+
+fn training_started(engine: &Engine) -> bool {
+    engine
+        .snapshot()
+        .models
+        .last_training
+        .as_deref()
+        .is_some_and(|t| t.starts_with("retraining"))
+}
+
+#[test]
+fn triggers_retrain_in_the_background_within_the_guards_and_audit_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simulated.db");
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let record = {
+        let mut registry = Registry::open(&db).unwrap();
+        crate::model::demo::install(&mut registry).unwrap().unwrap()
+    };
+    let from = record.data_from_ms.unwrap();
+    let n = ((record.data_to_ms.unwrap() - from) / 60_000 + 1) as usize;
+    Store::open(&db)
+        .unwrap()
+        .import_candles(symbol, Interval::M1, &model_candles(42, symbol, from, n))
+        .unwrap();
+    let writer = Writer::spawn(
+        Store::open(&db).unwrap(),
+        WriterOptions {
+            batch_max_rows: 100,
+            batch_max_ms: 10,
+        },
+    );
+    // Noon UTC on some day.
+    let mut now = 20_000 * DAY + DAY / 2;
+    let clock = Arc::new(ManualClock::new(now));
+    let mut engine = engine(&db, &writer, clock.clone());
+    let (id, version) = (record.id, record.version.clone());
+
+    // Dataset drift twice, a stable evaluation, then three in a row: the third starts a retrain.
+    for drift in [true, true, false, true, true] {
+        hear(&mut engine, evaluation(id, &version, drift, 0), now);
+        assert!(!training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    }
+    hear(&mut engine, evaluation(id, &version, true, 0), now);
+    assert!(training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    cancel(&mut engine);
+
+    // A detector firing (its count of drifts grew) starts the second retrain of the day.
+    now += 60_000;
+    clock.set(now);
+    hear(&mut engine, evaluation(id, &version, false, 1), now);
+    assert!(training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    cancel(&mut engine);
+    // The third trigger of the day is over the daily cap.
+    now += 60_000;
+    clock.set(now);
+    hear(&mut engine, evaluation(id, &version, false, 2), now);
+    assert!(!training_started(&engine));
+
+    // Three days on, the schedule is due (checked on the engine's tick).
+    now += 3 * DAY;
+    clock.set(now);
+    engine.watch_models();
+    assert!(training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    cancel(&mut engine);
+
+    // Cancelled retrains register nothing.
+    assert_eq!(Registry::open(&db).unwrap().list().unwrap().len(), 1);
+    let events = retrain_events(&db);
+    let started = events.iter().filter(|e| e.starts_with("retraining")).count();
+    let ended = events.iter().filter(|e| e.contains("ended without a model")).count();
+    assert_eq!((started, ended), (3, 3), "{events:#?}");
+    assert!(events.iter().any(|e| e.contains("dataset drift")), "{events:#?}");
+    assert!(events.iter().any(|e| e.contains("ddm")), "{events:#?}");
+    assert!(events.iter().any(|e| e.contains("schedule")), "{events:#?}");
+    assert!(
+        events.iter().any(|e| e.contains("skipped") && e.contains("day")),
+        "{events:#?}"
+    );
+    drop(engine);
+    writer.finish().unwrap();
+}
