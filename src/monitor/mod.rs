@@ -4,6 +4,7 @@
 //! candles and predictions: the engine's monitor component feeds it live, `trademon drift` over
 //! stored candles, and both show the same [`tracker::SymbolReport`].
 
+pub mod compare;
 pub mod detectors;
 pub mod offline;
 pub mod persist;
