@@ -3,7 +3,13 @@
 //! rows), and three performance drift detectors on the realised outcomes. Pure computation over
 //! candles and predictions: the engine's monitor component feeds it live, `trademon drift` over
 //! stored candles, and both show the same [`tracker::SymbolReport`].
+//!
+//! Champion and challengers: the paired evidence of two models on the same candles
+//! ([`compare`]: confidence sequence, Diebold–Mariano, McNemar), `models compare` over stored
+//! candles ([`compare_run`]), and the pure rules for retraining triggers ([`retrain`]) and
+//! promotion by evidence ([`promotion`]).
 
+pub mod compare;
 pub mod compare_run;
 pub mod detectors;
 pub mod offline;

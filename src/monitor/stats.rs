@@ -541,20 +541,39 @@ pub fn ece(probabilities: &[[f64; 3]], labels: &[u8], bins: usize) -> f64 {
     // Per bin: (count, correct, confidence sum).
     let mut acc = vec![(0u64, 0u64, 0.0f64); bins];
     for (row, &label) in probabilities.iter().zip(labels) {
-        let mut predicted = 0;
-        for class in 1..3 {
-            if row[class] > row[predicted] {
-                predicted = class;
-            }
+        ece_add(&mut acc, row, label);
+    }
+    ece_from_bins(&acc, n as u64)
+}
+
+/// Adds one row to per-bin ECE accumulators `(count, correct, confidence sum)` (one per bin,
+/// `bins = acc.len()`), exactly as [`ece`] bins it; [`ece_from_bins`] turns them into the ECE.
+/// Lets a caller keep the ECE of a stream incrementally with the same result as [`ece`].
+pub fn ece_add(acc: &mut [(u64, u64, f64)], row: &[f64; 3], label: u8) {
+    let bins = acc.len();
+    if bins == 0 {
+        return;
+    }
+    let mut predicted = 0;
+    for class in 1..3 {
+        if row[class] > row[predicted] {
+            predicted = class;
         }
-        let confidence = row[predicted];
-        // Number of edges i/bins (i = 0..=bins) below the confidence, less one.
-        let below = partition_point_range(bins + 1, |i| (i as f64 / bins as f64) < confidence);
-        let bin = below.saturating_sub(1).min(bins - 1);
-        let slot = &mut acc[bin];
-        slot.0 += 1;
-        slot.1 += u64::from(usize::from(label) == predicted);
-        slot.2 += confidence;
+    }
+    let confidence = row[predicted];
+    // Number of edges i/bins (i = 0..=bins) below the confidence, less one.
+    let below = partition_point_range(bins + 1, |i| (i as f64 / bins as f64) < confidence);
+    let bin = below.saturating_sub(1).min(bins - 1);
+    let slot = &mut acc[bin];
+    slot.0 += 1;
+    slot.1 += u64::from(usize::from(label) == predicted);
+    slot.2 += confidence;
+}
+
+/// The ECE of per-bin accumulators filled by [`ece_add`] over `n` rows (0 when `n = 0`).
+pub fn ece_from_bins(acc: &[(u64, u64, f64)], n: u64) -> f64 {
+    if n == 0 {
+        return 0.0;
     }
     acc.iter()
         .filter(|slot| slot.0 > 0)
@@ -646,7 +665,7 @@ pub fn mean_interval(xs: &[f64], lag: usize, z: f64) -> (f64, f64, f64) {
 }
 
 /// `ln Γ(x)` for `x > 0`: Stirling's series at `x + s >= 15`, shifted back by the recurrence.
-fn ln_gamma(x: f64) -> f64 {
+pub(crate) fn ln_gamma(x: f64) -> f64 {
     let mut shift = 0.0;
     let mut y = x;
     let mut product = 1.0;
