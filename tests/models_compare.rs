@@ -46,7 +46,11 @@ fn setup(db: &Path) -> i64 {
     let mut store = Store::open(db).unwrap();
     for s in ["BTCUSDT", "ETHUSDT"] {
         store
-            .import_candles(sym(s), Interval::M1, &model_candles(42, sym(s), from, AFTER))
+            .import_candles(
+                sym(s),
+                Interval::M1,
+                &model_candles(42, sym(s), from, AFTER),
+            )
             .unwrap();
     }
     from
@@ -70,7 +74,15 @@ fn a_copy_shows_nothing_and_a_different_model_is_judged_per_symbol_and_pooled() 
     let (code, copy, err) = compare(
         dir.path(),
         &db,
-        &["champion", "2", "--symbol", "BTCUSDT", "--interval", "1m", "--pairs"],
+        &[
+            "champion",
+            "2",
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1m",
+            "--pairs",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let n = copy["n"].as_u64().unwrap();
@@ -81,7 +93,12 @@ fn a_copy_shows_nothing_and_a_different_model_is_judged_per_symbol_and_pooled() 
     assert_eq!(copy["mcnemar"]["b"], 0);
     assert_eq!(copy["mcnemar"]["c"], 0);
     assert_eq!(copy["accuracy_a"], copy["accuracy_b"]);
-    assert!(copy["verdict"].as_str().unwrap().starts_with("no evidence yet"));
+    assert!(
+        copy["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("no evidence yet")
+    );
     let pairs = copy["pairs"].as_array().unwrap();
     assert_eq!(pairs.len() as u64, n);
     for p in pairs {
@@ -181,7 +198,16 @@ fn garbage_is_refused_with_one_clear_line() {
             "no stored XRPUSDT 1m candles",
         ),
         (
-            vec!["1", "2", "--symbol", "BTCUSDT", "--interval", "1m", "--from", &late],
+            vec![
+                "1",
+                "2",
+                "--symbol",
+                "BTCUSDT",
+                "--interval",
+                "1m",
+                "--from",
+                &late,
+            ],
             "no stored BTCUSDT 1m candles",
         ),
         (
@@ -190,18 +216,32 @@ fn garbage_is_refused_with_one_clear_line() {
         ),
         (
             vec![
-                "1", "2", "--symbol", "BTCUSDT", "--interval", "1m", "--from", "2026-02-01",
-                "--to", "2026-01-01",
+                "1",
+                "2",
+                "--symbol",
+                "BTCUSDT",
+                "--interval",
+                "1m",
+                "--from",
+                "2026-02-01",
+                "--to",
+                "2026-01-01",
             ],
             "must be before",
         ),
-        (vec!["1", "2", "--symbol", "BTC/USDT", "--interval", "1m"], "BTC/USDT"),
+        (
+            vec!["1", "2", "--symbol", "BTC/USDT", "--interval", "1m"],
+            "BTC/USDT",
+        ),
     ];
     for (args, wanted) in cases {
         let (code, json, err) = compare(dir.path(), &db, &args);
         assert_ne!(code, 0, "{args:?} was accepted: {json}");
         assert!(err.contains(wanted), "{args:?}: {err}");
-        assert!(!err.contains("panicked") && !err.contains("stack backtrace"), "{err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("stack backtrace"),
+            "{err}"
+        );
         assert!(json.is_null(), "{args:?} printed {json}");
     }
     // Nothing was written to the registry by a refused comparison.

@@ -52,7 +52,12 @@ pub enum ModelsAction {
         /// Model B (the challenger).
         b: String,
         /// One symbol or several, comma-separated.
-        #[arg(long, visible_alias = "symbols", value_delimiter = ',', required = true)]
+        #[arg(
+            long,
+            visible_alias = "symbols",
+            value_delimiter = ',',
+            required = true
+        )]
         symbol: Vec<crate::domain::Symbol>,
         #[arg(long)]
         interval: crate::domain::Interval,

@@ -15,13 +15,13 @@ pub mod jobs;
 mod live;
 pub mod models;
 pub mod monitor;
-pub mod shadow;
 mod publish;
-mod runtime;
-#[cfg(test)]
-mod store_owner_tests;
 #[cfg(test)]
 mod retraining_tests;
+mod runtime;
+pub mod shadow;
+#[cfg(test)]
+mod store_owner_tests;
 
 pub use component::{Component, Effects};
 pub use health::HealthCounters;

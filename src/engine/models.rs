@@ -153,7 +153,10 @@ impl ModelRunner {
             initial: Output::default(),
             jobs,
             seen: Default::default(),
-            retraining: retraining::Retraining::new(crate::config::RetrainConfig::default(), now_ms),
+            retraining: retraining::Retraining::new(
+                crate::config::RetrainConfig::default(),
+                now_ms,
+            ),
             heard: Vec::new(),
             now_ms,
             view: ModelsView::default(),

@@ -165,17 +165,29 @@ fn triggers_retrain_in_the_background_within_the_guards_and_audit_everything() {
     // Dataset drift twice, a stable evaluation, then three in a row: the third starts a retrain.
     for drift in [true, true, false, true, true] {
         hear(&mut engine, evaluation(id, &version, drift, 0), now);
-        assert!(!training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+        assert!(
+            !training_started(&engine),
+            "{:?}",
+            engine.snapshot().models.last_training
+        );
     }
     hear(&mut engine, evaluation(id, &version, true, 0), now);
-    assert!(training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    assert!(
+        training_started(&engine),
+        "{:?}",
+        engine.snapshot().models.last_training
+    );
     cancel(&mut engine);
 
     // A detector firing (its count of drifts grew) starts the second retrain of the day.
     now += 60_000;
     clock.set(now);
     hear(&mut engine, evaluation(id, &version, false, 1), now);
-    assert!(training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    assert!(
+        training_started(&engine),
+        "{:?}",
+        engine.snapshot().models.last_training
+    );
     cancel(&mut engine);
     // The third trigger of the day is over the daily cap.
     now += 60_000;
@@ -187,20 +199,35 @@ fn triggers_retrain_in_the_background_within_the_guards_and_audit_everything() {
     now += 3 * DAY;
     clock.set(now);
     engine.watch_models();
-    assert!(training_started(&engine), "{:?}", engine.snapshot().models.last_training);
+    assert!(
+        training_started(&engine),
+        "{:?}",
+        engine.snapshot().models.last_training
+    );
     cancel(&mut engine);
 
     // Cancelled retrains register nothing.
     assert_eq!(Registry::open(&db).unwrap().list().unwrap().len(), 1);
     let events = retrain_events(&db);
-    let started = events.iter().filter(|e| e.starts_with("retraining")).count();
-    let ended = events.iter().filter(|e| e.contains("ended without a model")).count();
+    let started = events
+        .iter()
+        .filter(|e| e.starts_with("retraining"))
+        .count();
+    let ended = events
+        .iter()
+        .filter(|e| e.contains("ended without a model"))
+        .count();
     assert_eq!((started, ended), (3, 3), "{events:#?}");
-    assert!(events.iter().any(|e| e.contains("dataset drift")), "{events:#?}");
+    assert!(
+        events.iter().any(|e| e.contains("dataset drift")),
+        "{events:#?}"
+    );
     assert!(events.iter().any(|e| e.contains("ddm")), "{events:#?}");
     assert!(events.iter().any(|e| e.contains("schedule")), "{events:#?}");
     assert!(
-        events.iter().any(|e| e.contains("skipped") && e.contains("day")),
+        events
+            .iter()
+            .any(|e| e.contains("skipped") && e.contains("day")),
         "{events:#?}"
     );
     drop(engine);

@@ -51,8 +51,13 @@ struct Challenger {
     paired: HashMap<Symbol, Paired>,
 }
 
+/// Stored candles a challenger's new series state is warmed up with (the engine keeps about as
+/// many for the active model), so that its features match the active model's.
+const WARM_UP: usize = 1_000;
+
 /// The shadow-scoring component.
 pub struct ShadowComponent {
+    db: Option<PathBuf>,
     registry: Option<Registry>,
     max: usize,
     over: ThresholdOverride,
@@ -90,7 +95,7 @@ fn evidence_view(e: &Evidence) -> PairedEvidence {
 impl ShadowComponent {
     /// Shadow scoring on the database `db` (none: nothing to score), at most `max` challengers.
     pub fn start(db: Option<PathBuf>, max: usize, over: ThresholdOverride) -> Self {
-        let registry = db.and_then(|db| match Registry::open(&db) {
+        let registry = db.as_ref().and_then(|db| match Registry::open(db) {
             Ok(r) => Some(r),
             Err(e) => {
                 tracing::warn!("shadow scoring: registry unavailable: {e}");
@@ -98,6 +103,7 @@ impl ShadowComponent {
             }
         });
         Self {
+            db,
             registry,
             max,
             over,
@@ -250,19 +256,29 @@ impl ShadowComponent {
 
     /// One closed candle of `symbol`: every challenger takes it; the last of a batch is
     /// predicted on (as the active model does).
-    fn take(&mut self, symbol: Symbol, candle: &Candle, predict: bool, now_ms: i64, out: &mut Effects) {
-        let Some(target) = &self.target else {
-            return;
-        };
+    fn take(
+        &mut self,
+        symbol: Symbol,
+        interval: Interval,
+        candle: &Candle,
+        predict: bool,
+        now_ms: i64,
+        out: &mut Effects,
+    ) {
+        let target = self.target.as_ref();
         let active = self.active.get(&symbol);
+        let db = self.db.as_deref();
         for c in &mut self.challengers {
             let Some(pipeline) = c.pipeline.as_mut() else {
                 continue;
             };
-            if c.not_scored.is_some() {
+            if c.not_scored.is_some() || interval != candle_interval(target, pipeline) {
                 continue;
             }
-            let track = c.tracks.entry(symbol).or_insert_with(|| pipeline.track());
+            let track = c
+                .tracks
+                .entry(symbol)
+                .or_insert_with(|| warmed(pipeline, db, symbol, candle.open_time_ms));
             let Some(outcome) = pipeline.push(track, candle) else {
                 continue;
             };
@@ -276,13 +292,19 @@ impl ShadowComponent {
                     outcome: outcome.class,
                 }));
                 let pending = c.pending.entry(symbol).or_default();
-                while pending.front().is_some_and(|(t, _)| *t < outcome.open_time_ms) {
+                while pending
+                    .front()
+                    .is_some_and(|(t, _)| *t < outcome.open_time_ms)
+                {
                     pending.pop_front();
                 }
-                if pending.front().is_some_and(|(t, _)| *t == outcome.open_time_ms)
+                if let Some(target) = target
+                    && pending
+                        .front()
+                        .is_some_and(|(t, _)| *t == outcome.open_time_ms)
                     && let Some((_, mine)) = pending.pop_front()
-                    && let Some(&(_, theirs)) = active
-                        .and_then(|a| a.iter().find(|(t, _)| *t == outcome.open_time_ms))
+                    && let Some(&(_, theirs)) =
+                        active.and_then(|a| a.iter().find(|(t, _)| *t == outcome.open_time_ms))
                 {
                     c.paired
                         .entry(symbol)
@@ -320,11 +342,38 @@ impl ShadowComponent {
             }));
             let pending = c.pending.entry(symbol).or_default();
             pending.push_back((candle.open_time_ms, verdict.probabilities));
-            while pending.len() > target.horizon + 2 {
+            while pending.len() > pipeline.horizon + 2 {
                 pending.pop_front();
             }
         }
     }
+}
+
+/// The interval a challenger takes candles of: the active model's when it is paired with one
+/// (a challenger of another interval is not scored), else its own.
+fn candle_interval(target: Option<&Target>, pipeline: &SignalPipeline) -> Interval {
+    target.map_or(pipeline.interval, |t| t.interval)
+}
+
+/// A new series state for `pipeline`, warmed up with the stored candles before `before_ms`.
+fn warmed(
+    pipeline: &SignalPipeline,
+    db: Option<&std::path::Path>,
+    symbol: Symbol,
+    before_ms: i64,
+) -> Track {
+    let mut track = pipeline.track();
+    let stored = db
+        .and_then(|db| crate::store::Store::open_reader(db).ok())
+        .and_then(|s| {
+            s.recent_candles_before(symbol, pipeline.interval, before_ms, WARM_UP)
+                .ok()
+        })
+        .unwrap_or_default();
+    for candle in &stored {
+        let _ = pipeline.push(&mut track, candle);
+    }
+    track
 }
 
 impl Challenger {
@@ -363,15 +412,24 @@ impl Component for ShadowComponent {
         out: &mut Effects,
     ) {
         self.follow_registry(out);
-        if self.target.as_ref().is_none_or(|t| t.interval != interval) {
-            return;
-        }
         for (k, candle) in candles.iter().enumerate() {
-            self.take(symbol, candle, k + 1 == candles.len(), now_ms, out);
+            self.take(
+                symbol,
+                interval,
+                candle,
+                k + 1 == candles.len(),
+                now_ms,
+                out,
+            );
+        }
+        if self.challengers.is_empty()
+            || self.target.as_ref().is_none_or(|t| t.interval != interval)
+        {
+            return;
         }
         let due = self.since_publish.entry(symbol).or_insert(0);
         *due += 1;
-        if *due >= PUBLISH_EVERY && !self.challengers.is_empty() {
+        if *due >= PUBLISH_EVERY {
             *due = 0;
             out.updates.push(Update::Shadow(Box::new(self.view())));
         }

@@ -110,7 +110,10 @@ fn challengers_score_in_shadow_are_stored_as_such_and_never_signal() {
     }
     // Every signal is the champion's.
     assert!(!signals.is_empty());
-    assert!(signals.iter().all(|v| *v == champion.version), "{signals:?}");
+    assert!(
+        signals.iter().all(|v| *v == champion.version),
+        "{signals:?}"
+    );
     let view = engine.snapshot().shadow.clone();
     assert_eq!(view.against.as_deref(), Some(champion.version.as_str()));
     assert_eq!(view.challengers.len(), 2, "{view:#?}");
@@ -124,7 +127,11 @@ fn challengers_score_in_shadow_are_stored_as_such_and_never_signal() {
     assert!(pooled.n >= 350, "{pooled:#?}");
     assert_eq!(pooled.mean_log_loss_diff, 0.0);
     assert_eq!(pooled.only_active_right + pooled.only_challenger_right, 0);
-    assert!(pooled.verdict.starts_with("no evidence yet"), "{}", pooled.verdict);
+    assert!(
+        pooled.verdict.starts_with("no evidence yet"),
+        "{}",
+        pooled.verdict
+    );
     let single_view = &view.challengers[0].pooled;
     assert_eq!(single_view.n, pooled.n);
     assert!(single_view.mean_log_loss_diff != 0.0);
@@ -144,8 +151,14 @@ fn challengers_score_in_shadow_are_stored_as_such_and_never_signal() {
     let shadow_single = find(&single.version, "shadow");
     assert_eq!(shadow_copy.2, active.2);
     assert_eq!(shadow_single.2, active.2);
-    assert!(shadow_copy.3 >= active.3 - 1 && shadow_copy.3 > 300, "{rows:?}");
-    assert!(rows.iter().all(|r| r.1 == "active" || r.0 != champion.version));
+    assert!(
+        shadow_copy.3 >= active.3 - 1 && shadow_copy.3 > 300,
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.1 == "active" || r.0 != champion.version)
+    );
 
     // Retired from the CLI's registry (another connection): gone at the next candle.
     Registry::open(&db).unwrap().retire(single.id).unwrap();

@@ -124,7 +124,9 @@ fn model(registry: &Registry, which: &str, name: &str) -> Result<ModelRecord, St
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("{name}: no model is champion"));
     }
-    registry.get(which).map_err(|e| format!("{name} {which}: {e}"))
+    registry
+        .get(which)
+        .map_err(|e| format!("{name} {which}: {e}"))
 }
 
 /// Runs it on the database `db`.
@@ -275,7 +277,8 @@ pub fn pair_up(
     let span = interval.ms() * horizon as i64;
     let mut out = Vec::new();
     for (i, candle) in candles.iter().enumerate() {
-        let (Some(Some(va)), Some(Some(vb)), Some(later)) = (a.get(i), b.get(i), candles.get(i + horizon))
+        let (Some(Some(va)), Some(Some(vb)), Some(later)) =
+            (a.get(i), b.get(i), candles.get(i + horizon))
         else {
             continue;
         };

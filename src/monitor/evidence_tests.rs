@@ -195,5 +195,8 @@ fn a_model_that_sees_the_planted_component_is_promoted_within_a_bound() {
     let median = when[when.len() / 2];
     let worst = *when.last().unwrap();
     println!("better challenger promoted after a median {median} candles, at most {worst}");
-    assert!(worst <= 3_000, "not promoted within 3,000 candles: {when:?}");
+    assert!(
+        worst <= 3_000,
+        "not promoted within 3,000 candles: {when:?}"
+    );
 }

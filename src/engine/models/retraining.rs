@@ -83,7 +83,11 @@ impl Heard {
             interval: m.interval,
             evaluated: m.as_of_ms.is_some(),
             dataset_drift: m.dataset_drift,
-            detectors: m.detectors.iter().map(|d| (d.name.clone(), d.fired)).collect(),
+            detectors: m
+                .detectors
+                .iter()
+                .map(|d| (d.name.clone(), d.fired))
+                .collect(),
         }
     }
 }
@@ -108,7 +112,13 @@ impl ModelRunner {
     }
 
     /// Writes `detail` to the audit log as a retraining event of the active model.
-    fn audit(&mut self, kind: LiveEventKind, model: Option<i64>, previous: Option<i64>, detail: &str) {
+    fn audit(
+        &mut self,
+        kind: LiveEventKind,
+        model: Option<i64>,
+        previous: Option<i64>,
+        detail: &str,
+    ) {
         tracing::info!("{detail}");
         if let Some(registry) = self.registry.as_mut()
             && let Err(e) = registry.record_event(kind, model, previous, detail)
@@ -240,7 +250,8 @@ impl ModelRunner {
                     }
                     Err(why) => {
                         self.retraining.policy.finished(&series, now_ms, false);
-                        let text = format!("retrain of {series} ({}) not started: {why}", cause.text());
+                        let text =
+                            format!("retrain of {series} ({}) not started: {why}", cause.text());
                         self.audit(LiveEventKind::Retrain, active, None, &text);
                         self.view.last_training = Some(text);
                     }
@@ -282,7 +293,10 @@ impl ModelRunner {
             .finished(&series, now_ms, result.is_ok());
         let text = match result {
             Ok(what) => format!("retrain of {series} ({}): {what}", cause.text()),
-            Err(why) => format!("retrain of {series} ({}) ended without a model: {why}", cause.text()),
+            Err(why) => format!(
+                "retrain of {series} ({}) ended without a model: {why}",
+                cause.text()
+            ),
         };
         let active = self.active_id();
         self.audit(LiveEventKind::Retrain, active, None, &text);
@@ -291,7 +305,10 @@ impl ModelRunner {
     /// The challengers' evidence: promotions and rollbacks by evidence.
     fn on_shadow(&mut self, view: &ShadowView, state: &Snapshot, now_ms: i64) -> Output {
         let mut out = Output::default();
-        let Some(active) = self.active.as_ref().map(|a| (a.pipeline.id, a.pipeline.version.clone()))
+        let Some(active) = self
+            .active
+            .as_ref()
+            .map(|a| (a.pipeline.id, a.pipeline.version.clone()))
         else {
             return out;
         };
@@ -406,9 +423,17 @@ impl ModelRunner {
                 change.champion.version
             );
         }
-        let text = format!("rolled back to {} by evidence: {why}", change.champion.version);
+        let text = format!(
+            "rolled back to {} by evidence: {why}",
+            change.champion.version
+        );
         let demoted = change.previous.as_ref().map(|p| p.id);
-        self.audit(LiveEventKind::Evidence, Some(change.champion.id), demoted, &text);
+        self.audit(
+            LiveEventKind::Evidence,
+            Some(change.champion.id),
+            demoted,
+            &text,
+        );
         self.retraining.promoted_over = None;
         self.activate(&change.champion, state, now_ms);
         self.after_move(text, out);

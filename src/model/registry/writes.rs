@@ -246,9 +246,19 @@ pub(super) fn set_challenger(
         path: path.clone(),
     })?;
     let (from, to, kind, verb) = if challenge {
-        (Role::Retired, Role::Challenger, EventKind::Challenge, "challenges the champion again")
+        (
+            Role::Retired,
+            Role::Challenger,
+            EventKind::Challenge,
+            "challenges the champion again",
+        )
     } else {
-        (Role::Challenger, Role::Retired, EventKind::Retire, "retired from shadow scoring")
+        (
+            Role::Challenger,
+            Role::Retired,
+            EventKind::Retire,
+            "retired from shadow scoring",
+        )
     };
     if target.role != from {
         return Err(RegistryError::WrongRole {

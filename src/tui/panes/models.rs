@@ -83,7 +83,10 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
     if !shadow.challengers.is_empty() && area.bottom().saturating_sub(y) >= 10 {
         let selected = models
             .models
-            .get(view.model_selected.min(models.models.len().saturating_sub(1)))
+            .get(
+                view.model_selected
+                    .min(models.models.len().saturating_sub(1)),
+            )
             .map(|m| m.id);
         let lines = (area.bottom() - y - 6).min(1 + 2 * shadow.challengers.len() as u16 + 4);
         y += super::models_shadow::draw(

@@ -50,7 +50,13 @@ fn evidence_spans(e: &PairedEvidence, wide: bool) -> Vec<Span<'static>> {
 
 /// Draws the block in `area`; `selected` is the model selected in the table. Returns the lines
 /// used (0 when there is no challenger).
-pub fn draw(buf: &mut Buffer, area: Rect, shadow: &ShadowView, selected: Option<i64>, wide: bool) -> u16 {
+pub fn draw(
+    buf: &mut Buffer,
+    area: Rect,
+    shadow: &ShadowView,
+    selected: Option<i64>,
+    wide: bool,
+) -> u16 {
     if shadow.challengers.is_empty() || area.height == 0 {
         return 0;
     }
@@ -65,7 +71,10 @@ pub fn draw(buf: &mut Buffer, area: Rect, shadow: &ShadowView, selected: Option<
     ];
     if shadow.over_limit > 0 {
         head.push(Span::styled(
-            format!(" · {} more not scored (model.max_challengers)", shadow.over_limit),
+            format!(
+                " · {} more not scored (model.max_challengers)",
+                shadow.over_limit
+            ),
             theme::muted(),
         ));
     }
@@ -76,7 +85,10 @@ pub fn draw(buf: &mut Buffer, area: Rect, shadow: &ShadowView, selected: Option<
             break;
         }
         let mark = if Some(c.id) == selected { "▶" } else { " " };
-        let mut spans = vec![Span::styled(format!(" {mark} {} ", c.version), theme::heading())];
+        let mut spans = vec![Span::styled(
+            format!(" {mark} {} ", c.version),
+            theme::heading(),
+        )];
         match &c.not_scored {
             Some(why) => spans.push(Span::styled(format!("not scored: {why}"), theme::muted())),
             None => spans.extend(evidence_spans(&c.pooled, wide)),
