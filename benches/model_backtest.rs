@@ -7,7 +7,9 @@
 //! The ensemble is trained for one epoch on the first 3,000 candles: inference costs the same
 //! whatever the weights, and a full training would only slow the setup.
 //!
-//! Beside it, `trademon drift` over the same candles (`drift_100k_candles_5_members`).
+//! Beside it, `trademon drift` over the same candles (`drift_100k_candles_5_members`) and
+//! `trademon models compare` of the champion and a second ensemble of the same shape
+//! (`compare_100k_candles_two_5_member_ensembles`; goal: at most 2× one model backtest).
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
@@ -149,6 +151,47 @@ fn main() {
     );
     group.bench_function("drift_100k_candles_5_members", |b| {
         b.iter(|| trademon::monitor::offline::run(black_box(&db), &drift_args).expect("drift runs"))
+    });
+    // `trademon models compare champion B` over the same stored candles: a second ensemble of
+    // the default shape (another seed), both through the signal pipeline's batch back-end (the
+    // two in parallel), paired, and the statistics.
+    let mut spec_b = spec.clone();
+    spec_b.seed += 1;
+    let trained_b = train(
+        &candles[..3_000],
+        Interval::M1,
+        &spec_b,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("a second ensemble");
+    let record_b =
+        trademon::commands::train::register(&db, symbol, Interval::M1, &trained_b, Origin::Trained)
+            .expect("registered");
+    let compare_args = trademon::monitor::compare_run::CompareArgs {
+        a: "champion".into(),
+        b: record_b.id.to_string(),
+        symbols: vec![symbol],
+        interval: Interval::M1,
+        from_ms: None,
+        to_ms: None,
+        thresholds: Default::default(),
+        pairs: false,
+    };
+    let t = Instant::now();
+    let compared =
+        trademon::monitor::compare_run::run(&db, &compare_args).expect("the comparison runs");
+    eprintln!(
+        "one compare run: {:.2} s, {} paired candles, verdict {}",
+        t.elapsed().as_secs_f64(),
+        compared.pooled.n,
+        compared.pooled.verdict
+    );
+    group.bench_function("compare_100k_candles_two_5_member_ensembles", |b| {
+        b.iter(|| {
+            trademon::monitor::compare_run::run(black_box(&db), &compare_args)
+                .expect("the comparison runs")
+        })
     });
     group.finish();
     c.final_summary();

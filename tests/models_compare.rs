@@ -248,3 +248,47 @@ fn garbage_is_refused_with_one_clear_line() {
     let registry = Registry::open(&db).unwrap();
     assert_eq!(registry.list().unwrap().len(), 4);
 }
+
+#[test]
+fn challengers_are_retired_and_brought_back_audited_and_the_champion_is_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simulated.db");
+    setup(&db);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", db.to_str().unwrap(), "models"];
+        all.extend_from_slice(args);
+        trademon(dir.path(), &all)
+    };
+    let out = run(&["retire", "3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("retired from shadow scoring"));
+    // Twice is refused: it is not a challenger any more.
+    let out = run(&["retire", "3"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("is retired, not challenger"), "{err}");
+    let out = run(&["challenge", "3", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let event: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["kind"], "challenge");
+    assert_eq!(event["model_id"], 3);
+    for args in [["retire", "1"], ["challenge", "1"]] {
+        let out = run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("champion"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let registry = Registry::open(&db).unwrap();
+    let kinds: Vec<String> = registry
+        .events(Some(3))
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str().to_string())
+        .collect();
+    assert_eq!(kinds, ["register", "retire", "challenge"]);
+    assert_eq!(
+        registry.get("1").unwrap().role,
+        trademon::model::registry::Role::Champion
+    );
+}

@@ -140,15 +140,17 @@ fn the_schema_refuses_what_the_registry_never_writes() {
         format!("UPDATE models SET data_from_ms = 5, data_to_ms = 4 WHERE id = {b}"),
         "INSERT INTO model_events (time_ms, kind) VALUES (0, 'party')".to_string(),
         "INSERT INTO model_events (time_ms, kind, model_id) VALUES (0, 'switch', 999)".to_string(),
-        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 1.5, 'buy', 0.1, NULL, NULL)".to_string(),
-        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'moon', 0.1, NULL, NULL)".to_string(),
-        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, NULL, 3)".to_string(),
+        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 1.5, 'buy', 0.1, NULL, NULL, 'active')".to_string(),
+        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'moon', 0.1, NULL, NULL, 'active')".to_string(),
+        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, NULL, 3, 'active')".to_string(),
+        "INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, NULL, NULL, 'ghost')".to_string(),
+        "INSERT INTO model_events (time_ms, kind) VALUES (0, 'promotion')".to_string(),
     ];
     let hand = by_hand(&reg);
     for sql in &refused {
         assert!(hand.execute_batch(sql).is_err(), "accepted: {sql}");
     }
-    hand.execute_batch("INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, 0.002, 2)")
+    hand.execute_batch("INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 0, 0, 0.2, 0.3, 0.5, 'buy', 0.1, 0.002, 2, 'shadow')")
         .unwrap();
     assert_eq!(reg.champion().unwrap().map(|m| m.id), Some(a));
     let version: i64 = reg
