@@ -9,6 +9,8 @@ mod backtest;
 mod drift;
 #[path = "tui_snapshots/fixture.rs"]
 mod fixture;
+#[path = "tui_snapshots/shadow.rs"]
+mod shadow;
 #[path = "tui_snapshots/keys.rs"]
 mod keys;
 
