@@ -9,10 +9,10 @@ mod backtest;
 mod drift;
 #[path = "tui_snapshots/fixture.rs"]
 mod fixture;
-#[path = "tui_snapshots/shadow.rs"]
-mod shadow;
 #[path = "tui_snapshots/keys.rs"]
 mod keys;
+#[path = "tui_snapshots/shadow.rs"]
+mod shadow;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

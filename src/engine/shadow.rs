@@ -231,22 +231,25 @@ impl ShadowComponent {
                         c.paired.iter().map(|(s, p)| (*s, p)).collect();
                     symbols.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
                     let parts: Vec<&Paired> = symbols.iter().map(|(_, p)| *p).collect();
+                    let each: Vec<(Symbol, PairedEvidence)> = symbols
+                        .iter()
+                        .map(|(s, p)| (*s, evidence_view(&p.evidence())))
+                        .collect();
+                    let pooled = match each.as_slice() {
+                        [] => PairedEvidence {
+                            verdict: "no paired candles yet".into(),
+                            ..PairedEvidence::default()
+                        },
+                        // One symbol: pooled is that symbol's.
+                        [(_, one)] => one.clone(),
+                        _ => evidence_view(&Paired::pooled(&parts)),
+                    };
                     ChallengerView {
                         id: c.id,
                         version: c.version.clone(),
                         not_scored: c.not_scored.clone(),
-                        pooled: if parts.is_empty() {
-                            PairedEvidence {
-                                verdict: "no paired candles yet".into(),
-                                ..PairedEvidence::default()
-                            }
-                        } else {
-                            evidence_view(&Paired::pooled(&parts))
-                        },
-                        symbols: symbols
-                            .iter()
-                            .map(|(s, p)| (*s, evidence_view(&p.evidence())))
-                            .collect(),
+                        pooled,
+                        symbols: each,
                     }
                 })
                 .collect(),

@@ -84,6 +84,8 @@ fn brier(p: &[f64; 3], label: u8) -> f64 {
 pub struct Paired {
     horizon: usize,
     diffs: Vec<f64>,
+    /// The Newey–West sums of `diffs`, so a look costs `O(lag)` for the variance.
+    nw: stats::RunningNeweyWest,
     /// A right and B wrong.
     only_a: u64,
     /// A wrong and B right.
@@ -101,6 +103,7 @@ impl Paired {
         Self {
             horizon,
             diffs: Vec::new(),
+            nw: stats::RunningNeweyWest::default(),
             only_a: 0,
             only_b: 0,
             correct_a: 0,
@@ -113,7 +116,9 @@ impl Paired {
     }
 
     pub fn push(&mut self, o: &PairedOutcome) {
-        self.diffs.push(o.log_loss_a() - o.log_loss_b());
+        let d = o.log_loss_a() - o.log_loss_b();
+        self.diffs.push(d);
+        self.nw.push(d);
         let (a, b) = (o.correct_a(), o.correct_b());
         self.correct_a += u64::from(a);
         self.correct_b += u64::from(b);
@@ -146,6 +151,7 @@ impl Paired {
     pub fn extend_from(&mut self, other: &Paired) {
         self.horizon = self.horizon.max(other.horizon);
         self.diffs.extend_from_slice(&other.diffs);
+        self.nw.append(&other.nw);
         self.only_a += other.only_a;
         self.only_b += other.only_b;
         self.correct_a += other.correct_a;
@@ -176,21 +182,28 @@ impl Paired {
         all.evidence()
     }
 
-    /// Everything in [`Evidence`], computed from the accumulators (`O(n · lag)`).
+    /// Everything in [`Evidence`], computed from the accumulators (`O(n)` for the block means,
+    /// `O(lag)` for the Newey–West variance, kept as running sums).
     pub fn evidence(&self) -> Evidence {
         let n = self.diffs.len();
         let nu = n as u64;
         let mean = if n == 0 {
             0.0
         } else {
-            self.diffs.iter().sum::<f64>() / n as f64
+            self.nw.sum() / n as f64
         };
         let lag = dm_lag(n, self.horizon);
-        let dm = diebold_mariano(&self.diffs, self.horizon, lag);
+        let constant = self.diffs.iter().all(|&x| x == self.diffs[0]);
+        let long_run = if n == 0 {
+            f64::NAN
+        } else {
+            self.nw.long_run_variance(lag)
+        };
+        let dm = dm_of(mean, long_run, n, constant, self.horizon, lag);
         let block = block_len(self.horizon);
         let means = block_means(&self.diffs, block);
         let cs = confidence_sequence(&means, CS_ALPHA);
-        let needed = needed_n(&self.diffs, lag);
+        let needed = needed_of(long_run, n, constant);
         let verdict = if cs.0 > 0.0 {
             Verdict::BBetter
         } else if cs.1 < 0.0 {
@@ -364,6 +377,19 @@ pub fn dm_lag(n: usize, horizon: usize) -> usize {
 /// gives stat 0, p 1. Never NaN for finite input.
 pub fn diebold_mariano(d: &[f64], horizon: usize, lag: usize) -> Dm {
     let n = d.len();
+    if n < 2 {
+        return dm_of(0.0, f64::NAN, n, true, horizon, lag);
+    }
+    let nf = n as f64;
+    let mean = d.iter().sum::<f64>() / nf;
+    let long_run = nf * stats::newey_west_variance(d, lag);
+    let constant = d.iter().all(|&x| x == d[0]);
+    dm_of(mean, long_run, n, constant, horizon, lag)
+}
+
+/// [`diebold_mariano`] from the mean of `n` differences, their long-run variance `S` and whether
+/// they are all equal.
+fn dm_of(mean: f64, long_run: f64, n: usize, constant: bool, horizon: usize, lag: usize) -> Dm {
     let none = Dm {
         stat: 0.0,
         p: 1.0,
@@ -373,9 +399,7 @@ pub fn diebold_mariano(d: &[f64], horizon: usize, lag: usize) -> Dm {
         return none;
     }
     let nf = n as f64;
-    let mean = d.iter().sum::<f64>() / nf;
-    let var = stats::newey_west_variance(d, lag);
-    let constant = d.iter().all(|&x| x == d[0]);
+    let var = long_run / nf;
     if constant || !(var > 0.0 && var.is_finite()) {
         if mean == 0.0 || !mean.is_finite() {
             return none;
@@ -504,12 +528,10 @@ fn unit_margin(t: f64, rho2: f64, alpha: f64) -> f64 {
 }
 
 /// [`Evidence::needed`] for differences `d` at Newey–West lag `lag`.
-fn needed_n(d: &[f64], lag: usize) -> Option<u64> {
-    let n = d.len();
-    if n < 2 || d.iter().all(|&x| x == d[0]) {
+fn needed_of(long_run: f64, n: usize, constant: bool) -> Option<u64> {
+    if n < 2 || constant {
         return None;
     }
-    let long_run = n as f64 * stats::newey_west_variance(d, lag);
     if !(long_run > 0.0 && long_run.is_finite()) {
         return None;
     }

@@ -116,7 +116,38 @@ fn diebold_mariano_cs_and_needed_match_statsmodels() {
         let means = block_means(&d, block);
         assert_eq!(means.len() as u64, uint(case, "blocks"), "{name}: blocks");
         check_cs(confidence_sequence(&means, CS_ALPHA), case, name);
-        assert_eq!(needed_n(&d, lag), case["needed"].as_u64(), "{name}: needed");
+        let constant = d.iter().all(|&x| x == d[0]);
+        let long_run = d.len() as f64 * stats::newey_west_variance(&d, lag);
+        assert_eq!(
+            needed_of(long_run, d.len(), constant),
+            case["needed"].as_u64(),
+            "{name}: needed"
+        );
+        // The running sums give the same variance, one value at a time and joined in two.
+        let mut running = stats::RunningNeweyWest::default();
+        let (mut head, mut rest) = (
+            stats::RunningNeweyWest::default(),
+            stats::RunningNeweyWest::default(),
+        );
+        for (i, x) in d.iter().enumerate() {
+            running.push(*x);
+            if i < d.len() / 3 {
+                head.push(*x);
+            } else {
+                rest.push(*x);
+            }
+        }
+        head.append(&rest);
+        if d.len() > 1 {
+            for nw in [&running, &head] {
+                assert_close(
+                    nw.long_run_variance(lag) / d.len() as f64,
+                    stats::newey_west_variance(&d, lag),
+                    1e-9,
+                    &format!("{name}: running NW"),
+                );
+            }
+        }
         println!(
             "{name}: n {} DM* {:.4} p {:.4} cs {:?}",
             d.len(),
@@ -233,7 +264,11 @@ fn evidence_equals_recomputation_from_raw_series() {
             .collect();
         assert_eq!(paired.diffs(), &d[..], "{name}");
         let h = paired.horizon();
-        assert_eq!(e.dm, diebold_mariano(&d, h, dm_lag(d.len(), h)), "{name}");
+        // The running Newey–West sums agree with the direct computation to rounding.
+        let direct = diebold_mariano(&d, h, dm_lag(d.len(), h));
+        assert_eq!(e.dm.lag, direct.lag, "{name}");
+        assert_close(e.dm.stat, direct.stat, 1e-12, &format!("{name}: DM"));
+        assert_close(e.dm.p, direct.p, 1e-9, &format!("{name}: p"));
         let b = outcomes
             .iter()
             .filter(|o| o.correct_a() && !o.correct_b())
@@ -271,14 +306,21 @@ fn pooled_equals_one_stream_fed_both() {
         one.push(o);
     }
     let single = one.evidence();
-    // Everything from the differences and the counts is exact; the Brier and ECE sums are added
-    // in another order, so they agree to rounding.
+    // The counts and the block means are exact; the running sums (mean, Newey–West, Brier, ECE)
+    // are added in another order, so they agree to rounding.
     assert_eq!(pooled.n, single.n);
     assert_eq!(pooled.horizon, single.horizon);
-    assert_eq!(pooled.mean_log_loss_diff, single.mean_log_loss_diff);
+    assert_close(
+        pooled.mean_log_loss_diff,
+        single.mean_log_loss_diff,
+        1e-12,
+        "pooled mean",
+    );
     assert_eq!(pooled.confidence_sequence, single.confidence_sequence);
     assert_eq!((pooled.block, pooled.blocks), (single.block, single.blocks));
-    assert_eq!(pooled.dm, single.dm);
+    assert_eq!(pooled.dm.lag, single.dm.lag);
+    assert_close(pooled.dm.stat, single.dm.stat, 1e-12, "pooled DM");
+    assert_close(pooled.dm.p, single.dm.p, 1e-9, "pooled p");
     assert_eq!(pooled.mcnemar, single.mcnemar);
     assert_eq!(pooled.needed, single.needed);
     assert_eq!(pooled.verdict, single.verdict);

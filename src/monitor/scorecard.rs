@@ -76,11 +76,8 @@ struct Totals {
     logistic: Option<(u64, f64, f64)>,
     logistic_n: u64,
     majority: (u64, f64, f64),
-    /// Newey–West: Σ x, Σ x_t x_{t−k} (k = 0..=MAX_LAG), the first and the last MAX_LAG values.
-    sum_x: f64,
-    cross: [f64; MAX_LAG + 1],
-    first: Vec<f64>,
-    last: VecDeque<f64>,
+    /// Newey–West of the log-losses, as running sums.
+    nw: stats::RunningNeweyWest,
 }
 
 impl Default for Totals {
@@ -94,10 +91,7 @@ impl Default for Totals {
             logistic: None,
             logistic_n: 0,
             majority: (0, 0.0, 0.0),
-            sum_x: 0.0,
-            cross: [0.0; MAX_LAG + 1],
-            first: Vec::with_capacity(MAX_LAG),
-            last: VecDeque::with_capacity(MAX_LAG + 1),
+            nw: stats::RunningNeweyWest::default(),
         }
     }
 }
@@ -170,21 +164,7 @@ impl Scorecard {
         t.majority.0 += u64::from(hit(&r.majority, r.class));
         t.majority.1 += log_loss(&r.majority, r.class);
         t.majority.2 += brier(&r.majority, r.class);
-        t.sum_x += x;
-        for (k, cross) in t.cross.iter_mut().enumerate() {
-            if k == 0 {
-                *cross += x * x;
-            } else if let Some(prev) = t.last.len().checked_sub(k).and_then(|i| t.last.get(i)) {
-                *cross += x * prev;
-            }
-        }
-        if t.first.len() < MAX_LAG {
-            t.first.push(x);
-        }
-        t.last.push_back(x);
-        if t.last.len() > MAX_LAG {
-            t.last.pop_front();
-        }
+        t.nw.push(x);
     }
 
     /// The windows: last 100, last 500 (each once it has candles beyond the previous one's),
@@ -262,20 +242,8 @@ impl Scorecard {
         let n = t.n as f64;
         let hits: u64 = (0..3).map(|k| t.confusion[k][k]).sum();
         let (lo, hi) = stats::wilson(hits, t.n, Z95);
-        let mean = t.sum_x / n;
-        let lag = nw_lag(t.n as usize, self.horizon).min(t.n.saturating_sub(1) as usize);
-        // γ_k = (1/n) Σ_{t>k} (x_t − x̄)(x_{t−k} − x̄), from the running sums.
-        let head = |k: usize| -> f64 { t.first.iter().take(k).sum() };
-        let tail = |k: usize| -> f64 { t.last.iter().rev().take(k).sum() };
-        let gamma = |k: usize| -> f64 {
-            let pairs = (t.n as usize - k) as f64;
-            (t.cross[k] - mean * ((t.sum_x - head(k)) + (t.sum_x - tail(k))) + pairs * mean * mean)
-                / n
-        };
-        let mut s = gamma(0);
-        for k in 1..=lag {
-            s += 2.0 * (1.0 - k as f64 / (lag as f64 + 1.0)) * gamma(k);
-        }
+        let mean = t.nw.sum() / n;
+        let s = t.nw.long_run_variance(nw_lag(t.n as usize, self.horizon));
         let half = Z95 * (s.max(0.0) / n).sqrt();
         let mut f1 = 0.0;
         let mut classes = 0;

@@ -654,6 +654,121 @@ pub fn newey_west_variance(xs: &[f64], lag: usize) -> f64 {
     s / nf
 }
 
+/// [`newey_west_variance`] of a stream kept as running sums, so that it costs `O(lag)` however
+/// long the stream: `Σ x`, `Σ x_t x_{t−k}` for `k = 0..=MAX_LAG`, and the first and the last
+/// `MAX_LAG` values. `γ_k·n = Σ_{t≥k} x_t x_{t−k} − x̄(Σ_{t≥k} x_t + Σ_{t<n−k} x_t) + (n − k)x̄²`.
+/// Two streams can be joined end to end ([`RunningNeweyWest::append`]) exactly.
+#[derive(Clone, Debug)]
+pub struct RunningNeweyWest {
+    n: u64,
+    sum: f64,
+    cross: [f64; RunningNeweyWest::MAX_LAG + 1],
+    first: Vec<f64>,
+    last: std::collections::VecDeque<f64>,
+}
+
+impl Default for RunningNeweyWest {
+    fn default() -> Self {
+        Self {
+            n: 0,
+            sum: 0.0,
+            cross: [0.0; Self::MAX_LAG + 1],
+            first: Vec::with_capacity(Self::MAX_LAG),
+            last: std::collections::VecDeque::with_capacity(Self::MAX_LAG + 1),
+        }
+    }
+}
+
+impl RunningNeweyWest {
+    /// The largest lag it can answer for.
+    pub const MAX_LAG: usize = 32;
+
+    pub fn push(&mut self, x: f64) {
+        self.cross[0] += x * x;
+        for (k, prev) in self.last.iter().rev().enumerate() {
+            self.cross[k + 1] += x * prev;
+        }
+        self.sum += x;
+        self.n += 1;
+        if self.first.len() < Self::MAX_LAG {
+            self.first.push(x);
+        }
+        self.last.push_back(x);
+        if self.last.len() > Self::MAX_LAG {
+            self.last.pop_front();
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// The stream `other` after this one, as if its values had been pushed here.
+    pub fn append(&mut self, other: &RunningNeweyWest) {
+        // Products across the join: other's j-th value with this stream's value k before it.
+        let mine: Vec<f64> = self.last.iter().copied().collect();
+        for k in 1..=Self::MAX_LAG {
+            for (j, x) in other.first.iter().enumerate().take(k) {
+                if let Some(i) = mine.len().checked_sub(k - j) {
+                    self.cross[k] += x * mine[i];
+                }
+            }
+        }
+        for (c, o) in self.cross.iter_mut().zip(&other.cross) {
+            *c += o;
+        }
+        self.sum += other.sum;
+        self.n += other.n;
+        for x in &other.first {
+            if self.first.len() < Self::MAX_LAG {
+                self.first.push(*x);
+            }
+        }
+        // Other's last values; a stream shorter than MAX_LAG holds them all in `first` too.
+        let theirs: Vec<f64> = if other.n as usize >= Self::MAX_LAG {
+            other.last.iter().copied().collect()
+        } else {
+            other.first.clone()
+        };
+        self.last.extend(theirs);
+        while self.last.len() > Self::MAX_LAG {
+            self.last.pop_front();
+        }
+    }
+
+    /// The long-run variance `S = γ₀ + 2·Σ_{k=1..L} (1 − k/(L+1))·γ_k` with
+    /// `L = min(lag, MAX_LAG, n − 1)`: [`newey_west_variance`] is `S / n`. Empty: NaN.
+    pub fn long_run_variance(&self, lag: usize) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        let n = self.n as f64;
+        let mean = self.sum / n;
+        let lag = lag.min(Self::MAX_LAG).min(self.n as usize - 1);
+        let head = |k: usize| -> f64 { self.first.iter().take(k).sum() };
+        let tail = |k: usize| -> f64 { self.last.iter().rev().take(k).sum() };
+        let gamma = |k: usize| -> f64 {
+            let pairs = (self.n as usize - k) as f64;
+            (self.cross[k] - mean * ((self.sum - head(k)) + (self.sum - tail(k)))
+                + pairs * mean * mean)
+                / n
+        };
+        let mut s = gamma(0);
+        for k in 1..=lag {
+            s += 2.0 * (1.0 - k as f64 / (lag as f64 + 1.0)) * gamma(k);
+        }
+        s
+    }
+}
+
 /// `(x̄, x̄ − z·σ, x̄ + z·σ)` with `σ² = newey_west_variance(xs, lag)`. Empty input gives NaNs.
 pub fn mean_interval(xs: &[f64], lag: usize, z: f64) -> (f64, f64, f64) {
     if xs.is_empty() {

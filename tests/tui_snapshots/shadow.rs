@@ -42,7 +42,15 @@ fn snapshot_with_shadow() -> Snapshot {
                 pooled: evidence(2_412, 0.0123, 0.0061, "challenger better"),
                 symbols: vec![
                     (btc, evidence(1_206, 0.0151, 0.0102, "challenger better")),
-                    (eth, evidence(1_206, 0.0095, 0.0118, "no evidence yet (1,206 of about 4,300)")),
+                    (
+                        eth,
+                        evidence(
+                            1_206,
+                            0.0095,
+                            0.0118,
+                            "no evidence yet (1,206 of about 4,300)",
+                        ),
+                    ),
                 ],
             },
             ChallengerView {
@@ -69,7 +77,10 @@ fn models_with_challengers_in_shadow_160x48() {
     };
     let screen = render(160, 48, Some(&snapshot), &view);
     assert!(screen.contains("challenger better"), "{screen}");
-    assert!(screen.contains("not scored: runs on 5m candles"), "{screen}");
+    assert!(
+        screen.contains("not scored: runs on 5m candles"),
+        "{screen}"
+    );
     assert!(screen.contains("ETHUSDT"), "{screen}");
     insta::assert_snapshot!(screen);
 }
