@@ -19,7 +19,24 @@ use crate::store::writer::{Writer, WriterOptions};
 
 const DAY: i64 = 86_400_000;
 
-fn engine(db: &std::path::Path, writer: &Writer, clock: Arc<ManualClock>) -> Engine {
+/// The retrain settings of the trigger test: on, every 3 days, no cooldown, 2 a day.
+fn triggers() -> RetrainConfig {
+    RetrainConfig {
+        enabled: true,
+        every: RetrainEvery::Every(Span::from_ms(3 * DAY)),
+        cooldown: Span::from_ms(0),
+        max_per_day: 2,
+        min_rows: 5_000,
+        ..RetrainConfig::default()
+    }
+}
+
+fn engine(
+    db: &std::path::Path,
+    writer: &Writer,
+    clock: Arc<ManualClock>,
+    retrain: RetrainConfig,
+) -> Engine {
     let config = crate::config::Config::default();
     let options = EngineOptions {
         source: SourceInfo::simulated(42, 1.0),
@@ -34,14 +51,7 @@ fn engine(db: &std::path::Path, writer: &Writer, clock: Arc<ManualClock>) -> Eng
         price_every: Duration::from_millis(100),
         model: config.model,
         backtest: config.backtest,
-        retrain: RetrainConfig {
-            enabled: true,
-            every: RetrainEvery::Every(Span::from_ms(3 * DAY)),
-            cooldown: Span::from_ms(0),
-            max_per_day: 2,
-            min_rows: 5_000,
-            ..RetrainConfig::default()
-        },
+        retrain,
         monitor: crate::config::MonitorConfig {
             enabled: false,
             ..config.monitor
@@ -159,7 +169,7 @@ fn triggers_retrain_in_the_background_within_the_guards_and_audit_everything() {
     // Noon UTC on some day.
     let mut now = 20_000 * DAY + DAY / 2;
     let clock = Arc::new(ManualClock::new(now));
-    let mut engine = engine(&db, &writer, clock.clone());
+    let mut engine = engine(&db, &writer, clock.clone(), triggers());
     let (id, version) = (record.id, record.version.clone());
 
     // Dataset drift twice, a stable evaluation, then three in a row: the third starts a retrain.
@@ -229,6 +239,156 @@ fn triggers_retrain_in_the_background_within_the_guards_and_audit_everything() {
             .iter()
             .any(|e| e.contains("skipped") && e.contains("day")),
         "{events:#?}"
+    );
+
+    // A restart the same day: the past retrains come back from the audit log, so the day's
+    // second retrain is allowed and the third is over the cap.
+    drop(engine);
+    let mut engine = self::engine(&db, &writer, clock.clone(), triggers());
+    now += 60_000;
+    clock.set(now);
+    hear(&mut engine, evaluation(id, &version, false, 1), now);
+    assert!(
+        training_started(&engine),
+        "{:?} {:#?}",
+        engine.snapshot().models.last_training,
+        retrain_events(&db)
+    );
+    cancel(&mut engine);
+    let skipped = |db: &std::path::Path| {
+        retrain_events(db)
+            .iter()
+            .filter(|e| e.contains("skipped"))
+            .count()
+    };
+    let before = skipped(&db);
+    hear(&mut engine, evaluation(id, &version, false, 2), now);
+    assert!(!training_started(&engine));
+    assert_eq!(skipped(&db), before + 1);
+    assert_eq!(Registry::open(&db).unwrap().list().unwrap().len(), 1);
+    drop(engine);
+    writer.finish().unwrap();
+}
+
+fn shadow_update(against: &str, id: i64, version: &str, n: u64, cs: [f64; 2]) -> Update {
+    Update::Shadow(Box::new(crate::protocol::ShadowView {
+        against: Some(against.to_string()),
+        challengers: vec![crate::protocol::ChallengerView {
+            id,
+            version: version.to_string(),
+            not_scored: None,
+            pooled: crate::protocol::PairedEvidence {
+                n,
+                mean_log_loss_diff: (cs[0] + cs[1]) / 2.0,
+                confidence_sequence: cs,
+                mcnemar_p: 0.5,
+                only_active_right: 100,
+                only_challenger_right: 110,
+                ..Default::default()
+            },
+            symbols: Vec::new(),
+        }],
+        over_limit: 0,
+    }))
+}
+
+#[test]
+fn auto_promotion_by_evidence_and_rollback_when_the_new_champion_proves_worse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simulated.db");
+    let (champion, challenger) = {
+        let mut registry = Registry::open(&db).unwrap();
+        let champion = crate::model::demo::install(&mut registry).unwrap().unwrap();
+        let challenger = registry
+            .register(crate::model::demo::derived(1).unwrap())
+            .unwrap();
+        (champion, challenger)
+    };
+    let writer = Writer::spawn(
+        Store::open(&db).unwrap(),
+        WriterOptions {
+            batch_max_rows: 100,
+            batch_max_ms: 10,
+        },
+    );
+    let now = 20_000 * DAY;
+    let clock = Arc::new(ManualClock::new(now));
+    let auto = RetrainConfig {
+        promote: crate::config::PromoteMode::Auto,
+        ..RetrainConfig::default()
+    };
+    let mut engine = engine(&db, &writer, clock, auto);
+    let champion_now = || Registry::open(&db).unwrap().champion().unwrap().unwrap().id;
+
+    // Not enough paired candles, then an interval that includes the minimum improvement: wait.
+    for (n, cs) in [(900, [0.01, 0.03]), (1_500, [0.001, 0.03])] {
+        hear(
+            &mut engine,
+            shadow_update(&champion.version, challenger.id, &challenger.version, n, cs),
+            now,
+        );
+        assert_eq!(champion_now(), champion.id);
+    }
+    // Clear evidence: promoted, the old champion back in shadow scoring, audited with the figures.
+    hear(
+        &mut engine,
+        shadow_update(
+            &champion.version,
+            challenger.id,
+            &challenger.version,
+            1_500,
+            [0.006, 0.03],
+        ),
+        now,
+    );
+    assert_eq!(champion_now(), challenger.id);
+    assert_eq!(
+        engine.snapshot().models.active,
+        Some(challenger.id),
+        "the new champion runs"
+    );
+    let registry = Registry::open(&db).unwrap();
+    assert_eq!(
+        registry.get_by_id(champion.id).unwrap().role,
+        crate::model::registry::Role::Challenger
+    );
+    let evidence: Vec<String> = registry
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::Evidence)
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(evidence.len(), 1, "{evidence:?}");
+    assert!(evidence[0].contains("n=1500"), "{evidence:?}");
+    drop(registry);
+
+    // Now the replaced champion scores in shadow against the new one and proves better: rolled
+    // back (the confidence sequence of old-minus-new losses below 0 means the old one is better).
+    hear(
+        &mut engine,
+        shadow_update(
+            &challenger.version,
+            champion.id,
+            &champion.version,
+            1_200,
+            [0.002, 0.02],
+        ),
+        now,
+    );
+    assert_eq!(champion_now(), champion.id, "rolled back");
+    assert_eq!(engine.snapshot().models.active, Some(champion.id));
+    let kinds: Vec<EventKind> = Registry::open(&db)
+        .unwrap()
+        .events(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == EventKind::Evidence).count(),
+        2,
+        "{kinds:?}"
     );
     drop(engine);
     writer.finish().unwrap();

@@ -1,5 +1,5 @@
 //! Champion and challengers in shadow. Every challenger in the registry (the newest
-//! `model.max_challengers`) runs through the signal pipeline on every closed candle of every
+//! `model.max_challengers`, by when each became a challenger) runs through the signal pipeline on every closed candle of every
 //! symbol at its interval, beside the active model. Its predictions and outcomes are stored with
 //! the role `shadow`; they are never a signal: this component puts nothing in
 //! [`Effects::signals`], so no other component (monitor, alerts, paper orders) can see them.
@@ -19,7 +19,7 @@ use super::monitor::model_of;
 use crate::domain::{Candle, Interval, Symbol};
 use crate::model::labels::class_of;
 use crate::model::pipeline::{Prediction, SignalPipeline, Track};
-use crate::model::registry::{ModelRecord, Registry, Role};
+use crate::model::registry::{EventKind, ModelRecord, Registry, Role};
 use crate::model::signal::ThresholdOverride;
 use crate::monitor::compare::{Evidence, Paired, PairedOutcome};
 use crate::monitor::spec::ModelSpec;
@@ -131,7 +131,21 @@ impl ShadowComponent {
                 return (Vec::new(), 0);
             }
         };
-        records.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(b.id.cmp(&a.id)));
+        // Newest challenger first: by when it became one (registered, or put back in shadow
+        // scoring: a champion replaced by evidence goes back in, and must be scored).
+        let mut since: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        if let Ok(events) = registry.events(None) {
+            for e in events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Register | EventKind::Challenge))
+            {
+                if let Some(id) = e.model_id {
+                    since.insert(id, e.id);
+                }
+            }
+        }
+        let became = |r: &ModelRecord| since.get(&r.id).copied().unwrap_or(0);
+        records.sort_by(|a, b| became(b).cmp(&became(a)).then(b.id.cmp(&a.id)));
         let over = records.len().saturating_sub(self.max);
         records.truncate(self.max);
         (records, over)

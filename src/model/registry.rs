@@ -205,9 +205,29 @@ impl Registry {
         previous_model_id: Option<i64>,
         detail: &str,
     ) -> Result<ModelEvent, RegistryError> {
+        self.record_event_at(kind, model_id, previous_model_id, detail, rows::now_ms())
+    }
+
+    /// [`Registry::record_event`] at `time_ms` of the engine's clock (a replay's, or a test's),
+    /// so that what reads the log back (the retrain guards after a restart) counts in that time.
+    pub fn record_event_at(
+        &mut self,
+        kind: LiveEventKind,
+        model_id: Option<i64>,
+        previous_model_id: Option<i64>,
+        detail: &str,
+        time_ms: i64,
+    ) -> Result<ModelEvent, RegistryError> {
         let detail = detail.to_string();
         self.on_owner(move |conn, path| {
-            writes::record_event(conn, path, kind, model_id, previous_model_id, &detail)
+            writes::record_event(
+                conn,
+                path,
+                kind,
+                (model_id, previous_model_id),
+                &detail,
+                time_ms,
+            )
         })
     }
 

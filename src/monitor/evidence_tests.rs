@@ -9,8 +9,8 @@
 //! - An exact copy of the champion (the same forecasts) is never promoted.
 //! - A different model exactly as good (both see `z` with independent errors of the same size)
 //!   is promoted in at most 5 % of 200 seeds, looking every 10 candles up to 10,000.
-//! - The model that sees `z` is promoted over one that does not in every seed, within a bounded
-//!   number of candles.
+//! - The model that sees `z` (a weak component: about 0.01 nats a candle) is promoted over one
+//!   that does not in each of 50 seeds within 5,000 candles (median about 1,350).
 
 use super::compare::{CS_ALPHA, Paired, PairedOutcome, block_len, confidence_sequence, mcnemar};
 use super::promotion::{PairedSummary, Promotion, decide_promotion};
@@ -130,8 +130,16 @@ fn the_incremental_figures_here_are_those_of_paired_evidence() {
 }
 
 fn truth(z: f64) -> [f64; 3] {
-    softmax([-BETA * z, 0.0, BETA * z])
+    truth_at(z, BETA)
 }
+
+fn truth_at(z: f64, beta: f64) -> [f64; 3] {
+    softmax([-beta * z, 0.0, beta * z])
+}
+
+/// The planted component's strength in the market the better challenger is tested on: weak
+/// enough that its edge (about 0.01 nats a candle) takes thousands of candles to establish.
+const WEAK_BETA: f64 = 0.3;
 
 /// A forecast of `z` seen through independent noise of size `noise`.
 fn seen(rng: &mut Rng, z: f64, noise: f64) -> [f64; 3] {
@@ -180,15 +188,18 @@ fn a_model_that_sees_the_planted_component_is_promoted_within_a_bound() {
         let mut sum = [0.0; 3];
         for _ in 0..50_000 {
             z = 0.7 * z + 0.714 * rng.normal();
-            let p = truth(z);
+            let p = truth_at(z, WEAK_BETA);
             (0..3).for_each(|k| sum[k] += p[k] / 50_000.0);
         }
         sum
     };
     let mut when: Vec<usize> = (0..SEEDS / 4)
         .map(|seed| {
-            first_promotion(5_000 + seed, |rng, z| (base, seen(rng, z, 0.3), truth(z)))
-                .unwrap_or(usize::MAX)
+            first_promotion(5_000 + seed, |rng, z| {
+                let seen = truth_at(z + 0.3 * rng.normal(), WEAK_BETA);
+                (base, seen, truth_at(z, WEAK_BETA))
+            })
+            .unwrap_or(usize::MAX)
         })
         .collect();
     when.sort_unstable();
@@ -196,7 +207,7 @@ fn a_model_that_sees_the_planted_component_is_promoted_within_a_bound() {
     let worst = *when.last().unwrap();
     println!("better challenger promoted after a median {median} candles, at most {worst}");
     assert!(
-        worst <= 3_000,
-        "not promoted within 3,000 candles: {when:?}"
+        worst <= 5_000,
+        "not promoted within 5,000 candles: {when:?}"
     );
 }

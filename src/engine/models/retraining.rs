@@ -106,9 +106,36 @@ fn summary(c: &ChallengerView) -> PairedSummary {
 }
 
 impl ModelRunner {
-    /// Sets the `[retrain]` settings (the runner starts with them off).
+    /// Sets the `[retrain]` settings (the runner starts with them off), and restores the past
+    /// retrains from the audit log ("retraining SYMBOL INTERVAL ...") so that the cooldown, the
+    /// daily cap and the schedule hold across a restart.
     pub fn set_retrain(&mut self, config: RetrainConfig, now_ms: i64) {
         self.retraining = Retraining::new(config, now_ms);
+        let Some(events) = self.registry.as_ref().and_then(|r| r.events(None).ok()) else {
+            return;
+        };
+        let mut past: HashMap<SeriesKey, Vec<i64>> = HashMap::new();
+        for e in events
+            .iter()
+            .filter(|e| e.kind == crate::model::registry::EventKind::Retrain)
+        {
+            let mut words = e.detail.split_whitespace();
+            if words.next() != Some("retraining") {
+                continue;
+            }
+            let (Some(Ok(symbol)), Some(Ok(interval))) = (
+                words.next().map(str::parse::<Symbol>),
+                words.next().map(str::parse::<Interval>),
+            ) else {
+                continue;
+            };
+            past.entry(SeriesKey { symbol, interval })
+                .or_default()
+                .push(e.time_ms);
+        }
+        for (series, times) in past {
+            self.retraining.policy.restore(series, &times);
+        }
     }
 
     /// Writes `detail` to the audit log as a retraining event of the active model.
@@ -120,8 +147,10 @@ impl ModelRunner {
         detail: &str,
     ) {
         tracing::info!("{detail}");
+        // At the engine's time: the guards read these back after a restart.
+        let now_ms = self.now_ms;
         if let Some(registry) = self.registry.as_mut()
-            && let Err(e) = registry.record_event(kind, model, previous, detail)
+            && let Err(e) = registry.record_event_at(kind, model, previous, detail, now_ms)
         {
             tracing::warn!("not audited ({e}): {detail}");
         }
@@ -134,6 +163,7 @@ impl ModelRunner {
     /// What the runner heard from other components since the last call, acted on with the
     /// engine's state: retrain triggers from the monitor, promotions from the shadow evidence.
     pub fn follow_evidence(&mut self, state: &Snapshot, now_ms: i64) -> Output {
+        self.now_ms = now_ms;
         let mut out = Output::default();
         for heard in std::mem::take(&mut self.heard) {
             let more = match heard {
@@ -199,6 +229,7 @@ impl ModelRunner {
 
     /// The engine's tick: the schedule.
     pub fn on_schedule(&mut self, state: &Snapshot, now_ms: i64) -> Output {
+        self.now_ms = now_ms;
         let mut out = Output::default();
         let Some(interval) = self.active.as_ref().map(|a| a.pipeline.interval) else {
             return out;

@@ -211,9 +211,9 @@ pub(super) fn record_event(
     conn: &mut Connection,
     path: &str,
     kind: LiveEventKind,
-    model_id: Option<i64>,
-    previous_model_id: Option<i64>,
+    (model_id, previous_model_id): (Option<i64>, Option<i64>),
     detail: &str,
+    time_ms: i64,
 ) -> Result<ModelEvent, RegistryError> {
     for id in [model_id, previous_model_id].into_iter().flatten() {
         model_by_id(conn, path, id)?.ok_or_else(|| RegistryError::NotFound {
@@ -224,7 +224,7 @@ pub(super) fn record_event(
     insert_event(
         conn,
         path,
-        (now_ms(), kind.into(), model_id, previous_model_id, detail),
+        (time_ms, kind.into(), model_id, previous_model_id, detail),
     )
 }
 
