@@ -22,6 +22,8 @@ mod runtime;
 pub mod shadow;
 #[cfg(test)]
 mod store_owner_tests;
+#[cfg(test)]
+mod test_support;
 
 pub use component::{Component, Effects};
 pub use health::HealthCounters;

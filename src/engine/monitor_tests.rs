@@ -7,51 +7,29 @@
 use std::time::{Duration, Instant};
 
 use crate::domain::{Candle, Interval, Symbol};
-use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use crate::engine::Engine;
+use crate::engine::test_support;
 use crate::feed::MarketEvent;
 use crate::feed::sim::model_candles;
 use crate::model::registry::Registry;
-use crate::protocol::{DriftStatus, SourceInfo};
+use crate::protocol::DriftStatus;
 use crate::store::Store;
-use crate::store::writer::{Writer, WriterOptions};
+use crate::store::writer::Writer;
 
-fn options(symbol: Symbol) -> EngineOptions {
-    let config = crate::config::Config::default();
-    EngineOptions {
-        source: SourceInfo::simulated(42, 1.0),
-        symbols: vec![symbol],
-        intervals: vec![Interval::M1],
-        trades: false,
-        streams: Vec::new(),
-        clock: std::sync::Arc::new(crate::domain::WallClock),
-        keep_candles: 1_000,
-        stale_after: Duration::from_secs(10),
-        health_every: Duration::from_secs(1),
-        price_every: Duration::from_millis(100),
-        model: config.model,
-        backtest: config.backtest,
-        retrain: Default::default(),
-        monitor: crate::config::MonitorConfig {
-            enabled: true,
-            window: 300,
-            evaluate_every: 10,
-        },
-    }
-}
-
+/// An engine on `db` watching `symbol` with the monitor on (W = 300, evaluated every 10).
 fn engine(db: &std::path::Path, writer: &Writer, symbol: Symbol) -> Engine {
-    let options = options(symbol);
-    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
-    let (control, _) = tokio::sync::mpsc::channel(4);
-    Engine::new(
-        options,
-        state,
-        writer.sender(),
-        writer.stats(),
-        Some(db.to_path_buf()),
-        Publisher::none(),
-        control,
-    )
+    let monitor = crate::config::MonitorConfig {
+        enabled: true,
+        window: 300,
+        evaluate_every: 10,
+    };
+    let options = test_support::options(
+        vec![symbol],
+        std::sync::Arc::new(crate::domain::WallClock),
+        monitor,
+        Default::default(),
+    );
+    test_support::engine(db, writer, options)
 }
 
 /// Polls the engine's jobs until the monitor has published figures for `symbol`.
@@ -107,13 +85,7 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
         .unwrap()
         .import_candles(symbol, Interval::M1, &all[..trained])
         .unwrap();
-    let writer = Writer::spawn(
-        Store::open(&db).unwrap(),
-        WriterOptions {
-            batch_max_rows: 100,
-            batch_max_ms: 10,
-        },
-    );
+    let writer = test_support::writer(&db);
     let mut first = engine(&db, &writer, symbol);
     // Candles that arrive while the model loads wait for it.
     feed(&mut first, symbol, &all[trained..trained + 50]);
@@ -146,12 +118,7 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
     assert_eq!(back, update);
     drop(first);
     // Stored: the reference, and an evaluation every 10 candles.
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    writer
-        .sender()
-        .send(crate::store::writer::WriteOp::Flush(tx))
-        .unwrap();
-    rx.recv().unwrap();
+    test_support::flush(&writer);
     let reader = Store::open_reader(&db).unwrap();
     assert!(reader.reference(record.id).unwrap().is_some());
     let history = reader

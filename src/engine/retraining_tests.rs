@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::component::Effects;
+use super::test_support;
 use crate::config::{RetrainConfig, RetrainEvery, Span};
 use crate::domain::{Interval, ManualClock, Symbol};
-use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use crate::engine::Engine;
 use crate::feed::sim::model_candles;
 use crate::model::registry::{EventKind, Registry};
-use crate::protocol::{Command, DetectorView, SourceInfo, SymbolMonitor, Update};
+use crate::protocol::{Command, DetectorView, SymbolMonitor, Update};
 use crate::store::Store;
-use crate::store::writer::{Writer, WriterOptions};
+use crate::store::writer::Writer;
 
 const DAY: i64 = 86_400_000;
 
@@ -37,36 +38,11 @@ fn engine(
     clock: Arc<ManualClock>,
     retrain: RetrainConfig,
 ) -> Engine {
-    let config = crate::config::Config::default();
-    let options = EngineOptions {
-        source: SourceInfo::simulated(42, 1.0),
-        symbols: vec![Symbol::new("BTCUSDT").unwrap()],
-        intervals: vec![Interval::M1],
-        trades: false,
-        streams: Vec::new(),
-        clock,
-        keep_candles: 100,
-        stale_after: Duration::from_secs(10),
-        health_every: Duration::from_secs(1),
-        price_every: Duration::from_millis(100),
-        model: config.model,
-        backtest: config.backtest,
-        retrain,
-        monitor: crate::config::MonitorConfig {
-            enabled: false,
-            ..config.monitor
-        },
-    };
-    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
-    let (control, _) = tokio::sync::mpsc::channel(4);
-    Engine::new(
-        options,
-        state,
-        writer.sender(),
-        writer.stats(),
-        Some(db.to_path_buf()),
-        Publisher::none(),
-        control,
+    let symbols = vec![Symbol::new("BTCUSDT").unwrap()];
+    test_support::engine(
+        db,
+        writer,
+        test_support::options(symbols, clock, test_support::no_monitor(), retrain),
     )
 }
 
@@ -159,13 +135,7 @@ fn triggers_retrain_in_the_background_within_the_guards_and_audit_everything() {
         .unwrap()
         .import_candles(symbol, Interval::M1, &model_candles(42, symbol, from, n))
         .unwrap();
-    let writer = Writer::spawn(
-        Store::open(&db).unwrap(),
-        WriterOptions {
-            batch_max_rows: 100,
-            batch_max_ms: 10,
-        },
-    );
+    let writer = test_support::writer(&db);
     // Noon UTC on some day.
     let mut now = 20_000 * DAY + DAY / 2;
     let clock = Arc::new(ManualClock::new(now));
@@ -304,13 +274,7 @@ fn auto_promotion_by_evidence_and_rollback_when_the_new_champion_proves_worse() 
             .unwrap();
         (champion, challenger)
     };
-    let writer = Writer::spawn(
-        Store::open(&db).unwrap(),
-        WriterOptions {
-            batch_max_rows: 100,
-            batch_max_ms: 10,
-        },
-    );
+    let writer = test_support::writer(&db);
     let now = 20_000 * DAY;
     let clock = Arc::new(ManualClock::new(now));
     let auto = RetrainConfig {

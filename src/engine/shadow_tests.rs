@@ -3,57 +3,13 @@
 //! candle beside it. Their predictions are stored as `shadow` and never become signals; the
 //! copy's evidence is exactly nil; retiring a challenger takes effect at the next candle.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use crate::domain::{Interval, Symbol};
-use crate::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use crate::domain::{Interval, Symbol, WallClock};
+use crate::engine::test_support::{engine, flush, no_monitor, options, writer};
 use crate::feed::MarketEvent;
 use crate::feed::sim::model_candles;
 use crate::model::registry::Registry;
-use crate::protocol::SourceInfo;
-use crate::store::Store;
-use crate::store::writer::{WriteOp, Writer, WriterOptions};
-
-fn engine(db: &std::path::Path, writer: &Writer, symbol: Symbol) -> Engine {
-    let config = crate::config::Config::default();
-    let options = EngineOptions {
-        source: SourceInfo::simulated(42, 1.0),
-        symbols: vec![symbol],
-        intervals: vec![Interval::M1],
-        trades: false,
-        streams: Vec::new(),
-        clock: std::sync::Arc::new(crate::domain::WallClock),
-        keep_candles: 1_000,
-        stale_after: Duration::from_secs(10),
-        health_every: Duration::from_secs(1),
-        price_every: Duration::from_millis(100),
-        model: config.model,
-        backtest: config.backtest,
-        // The monitor is another component; this test is about shadow scoring alone.
-        retrain: Default::default(),
-        monitor: crate::config::MonitorConfig {
-            enabled: false,
-            ..config.monitor
-        },
-    };
-    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
-    let (control, _) = tokio::sync::mpsc::channel(4);
-    Engine::new(
-        options,
-        state,
-        writer.sender(),
-        writer.stats(),
-        Some(db.to_path_buf()),
-        Publisher::none(),
-        control,
-    )
-}
-
-fn flush(writer: &Writer) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    writer.sender().send(WriteOp::Flush(tx)).unwrap();
-    rx.recv().unwrap();
-}
 
 /// (model_version, role, rows, rows with an outcome) of the stored predictions.
 fn stored(db: &std::path::Path) -> Vec<(String, String, i64, i64)> {
@@ -88,14 +44,15 @@ fn challengers_score_in_shadow_are_stored_as_such_and_never_signal() {
     };
     let from = champion.data_to_ms.unwrap() + 60_000;
     let candles = model_candles(42, symbol, from, 600);
-    let writer = Writer::spawn(
-        Store::open(&db).unwrap(),
-        WriterOptions {
-            batch_max_rows: 100,
-            batch_max_ms: 10,
-        },
+    let writer = writer(&db);
+    // The monitor is another component; this test is about shadow scoring alone.
+    let options = options(
+        vec![symbol],
+        Arc::new(WallClock),
+        no_monitor(),
+        Default::default(),
     );
-    let mut engine = engine(&db, &writer, symbol);
+    let mut engine = engine(&db, &writer, options);
     let mut signals = Vec::new();
     for candle in &candles {
         engine.on_market(MarketEvent::Kline {

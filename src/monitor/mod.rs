@@ -29,3 +29,6 @@ pub use tracker::{Settings, Status, SymbolReport, Tracker};
 #[cfg(test)]
 #[path = "evidence_tests.rs"]
 mod evidence_tests;
+
+#[cfg(test)]
+mod fixture_support;

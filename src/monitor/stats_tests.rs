@@ -3,6 +3,7 @@
 //! that script when `TRADEMON_PYREF` names a Python with those packages, and invariants.
 
 use super::*;
+use crate::monitor::fixture_support::{assert_close, list, num, nums, uint};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/monitor/stats.json");
@@ -11,42 +12,6 @@ const Z95: f64 = 1.959963984540054;
 
 fn fixture() -> Value {
     serde_json::from_str(FIXTURE).expect("fixture is valid JSON")
-}
-
-fn num(v: &Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key} is not a number"))
-}
-
-fn uint(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} is not an unsigned integer"))
-}
-
-fn nums(v: &Value, key: &str) -> Vec<f64> {
-    v[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("{key} is not an array"))
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
-}
-
-fn list<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
-    let items = v[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("{key} is not an array"));
-    assert!(!items.is_empty(), "{key} is empty");
-    items
-}
-
-/// Agreement to `rel` relative, with an absolute floor of 1e-15 for values at zero.
-fn assert_close(actual: f64, expected: f64, rel: f64, what: &str) {
-    let ok = actual == expected
-        || (actual - expected).abs() <= rel * actual.abs().max(expected.abs()) + 1e-15;
-    assert!(ok, "{what}: got {actual:e}, expected {expected:e}");
 }
 
 #[test]
