@@ -276,6 +276,32 @@ fn model_keys_send_commands_for_the_selection() {
         act(&mut view, &snapshot, Action::RollbackModel),
         Outcome::Send(Command::RollbackModel)
     );
+    // Shadow scoring: retire the selected challenger, put a retired one back, stop a training
+    // (the fixture has one running); on the Models pane's own keys.
+    let keymap = Keymap::default_bindings();
+    for (key, action) in [
+        ('d', Action::RetireChallenger),
+        ('c', Action::ChallengeModel),
+        ('x', Action::CancelTraining),
+    ] {
+        assert_eq!(
+            keymap.action_in(char_key(key), Some(Pane::MODELS)),
+            Some(action)
+        );
+        assert_eq!(keymap.action_in(char_key(key), Some(Pane::MARKET)), None);
+    }
+    assert_eq!(
+        act(&mut view, &snapshot, Action::RetireChallenger),
+        Outcome::Send(Command::RetireChallenger { id: 2 })
+    );
+    assert_eq!(
+        act(&mut view, &snapshot, Action::ChallengeModel),
+        Outcome::Send(Command::ChallengeModel { id: 2 })
+    );
+    assert_eq!(
+        act(&mut view, &snapshot, Action::CancelTraining),
+        Outcome::Send(Command::CancelTraining)
+    );
     // Retrain is for the selected symbol and interval, from any pane.
     act(&mut view, &snapshot, Action::ShowPane(Pane::MARKET));
     act(&mut view, &snapshot, Action::NextSymbol);
