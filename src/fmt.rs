@@ -48,6 +48,16 @@ pub fn utc_datetime(time_ms: i64) -> String {
 }
 
 /// A duration in its two largest units: `42s`, `5m 07s`, `3h 12m`, `4d 06h`.
+/// A signed interval `[lo, hi]` with `decimals` places; one with no finite bound yet (a
+/// confidence sequence before it has enough data: the whole line, ±f64::MAX) says so.
+pub fn signed_interval(lo: f64, hi: f64, decimals: usize) -> String {
+    const NO_BOUND: f64 = 1e300;
+    if !(lo.is_finite() && hi.is_finite()) || lo <= -NO_BOUND || hi >= NO_BOUND {
+        return "[no bound yet]".to_string();
+    }
+    format!("[{lo:+.decimals$}, {hi:+.decimals$}]")
+}
+
 pub fn duration(ms: i64) -> String {
     let secs = ms.max(0) / 1_000;
     match secs {
@@ -170,6 +180,13 @@ pub fn metric_rows(m: &BacktestMetrics) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_intervals_and_the_whole_line() {
+        assert_eq!(signed_interval(-0.00432, 0.0123, 4), "[-0.0043, +0.0123]");
+        assert_eq!(signed_interval(f64::MIN, f64::MAX, 4), "[no bound yet]");
+        assert_eq!(signed_interval(f64::NEG_INFINITY, 1.0, 4), "[no bound yet]");
+    }
 
     #[test]
     fn utc_times() {

@@ -8,11 +8,10 @@ fn figures_text(s: &mut String, f: &Figures) {
     let _ = writeln!(
         s,
         "  paired candles {}: mean log-loss A − B {:+.5} nats, 95 % confidence sequence \
-         [{:+.5}, {:+.5}] (blocks of {}, {} blocks)",
+         {} (blocks of {}, {} blocks)",
         f.n,
         f.mean_log_loss_diff,
-        f.confidence_sequence[0],
-        f.confidence_sequence[1],
+        crate::fmt::signed_interval(f.confidence_sequence[0], f.confidence_sequence[1], 5),
         f.block,
         f.blocks
     );

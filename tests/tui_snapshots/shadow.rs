@@ -42,14 +42,13 @@ fn snapshot_with_shadow() -> Snapshot {
                 pooled: evidence(2_412, 0.0123, 0.0061, "challenger better"),
                 symbols: vec![
                     (btc, evidence(1_206, 0.0151, 0.0102, "challenger better")),
+                    // Too few blocks yet for the confidence sequence to have a bound.
                     (
                         eth,
-                        evidence(
-                            1_206,
-                            0.0095,
-                            0.0118,
-                            "no evidence yet (1,206 of about 4,300)",
-                        ),
+                        PairedEvidence {
+                            confidence_sequence: [f64::MIN, f64::MAX],
+                            ..evidence(40, 0.0095, 0.0118, "no evidence yet (40 of about 4,300)")
+                        },
                     ),
                 ],
             },
@@ -82,6 +81,7 @@ fn models_with_challengers_in_shadow_160x48() {
         "{screen}"
     );
     assert!(screen.contains("ETHUSDT"), "{screen}");
+    assert!(screen.contains("[no bound yet]"), "{screen}");
     insta::assert_snapshot!(screen);
 }
 

@@ -26,8 +26,10 @@ fn evidence_spans(e: &PairedEvidence, wide: bool) -> Vec<Span<'static>> {
         return vec![Span::styled(e.verdict.clone(), theme::muted())];
     }
     let mut spans = vec![Span::raw(format!(
-        "n {} · Δll {:+.4} [{:+.4}, {:+.4}]",
-        e.n, e.mean_log_loss_diff, e.confidence_sequence[0], e.confidence_sequence[1]
+        "n {} · Δll {:+.4} {}",
+        e.n,
+        e.mean_log_loss_diff,
+        crate::fmt::signed_interval(e.confidence_sequence[0], e.confidence_sequence[1], 4)
     ))];
     if wide {
         spans.push(Span::styled(
