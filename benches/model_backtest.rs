@@ -184,7 +184,7 @@ fn main() {
     eprintln!(
         "one compare run: {:.2} s, {} paired candles, verdict {}",
         t.elapsed().as_secs_f64(),
-        compared.pooled.n,
+        compared.pooled.evidence.n,
         compared.pooled.verdict
     );
     group.bench_function("compare_100k_candles_two_5_member_ensembles", |b| {

@@ -4,14 +4,15 @@ use std::fmt::Write;
 
 use crate::monitor::compare_run::{CompareOutput, Figures};
 
-fn figures_text(s: &mut String, f: &Figures) {
+fn figures_text(s: &mut String, figures: &Figures) {
+    let f = &figures.evidence;
     let _ = writeln!(
         s,
         "  paired candles {}: mean log-loss A − B {:+.5} nats, 95 % confidence sequence \
          {} (blocks of {}, {} blocks)",
         f.n,
         f.mean_log_loss_diff,
-        crate::fmt::signed_interval(f.confidence_sequence[0], f.confidence_sequence[1], 5),
+        crate::fmt::signed_interval(f.confidence_sequence.0, f.confidence_sequence.1, 5),
         f.block,
         f.blocks
     );
@@ -59,7 +60,7 @@ fn figures_text(s: &mut String, f: &Figures) {
             let _ = writeln!(s, "  too few candles to size a test");
         }
     }
-    let _ = writeln!(s, "  verdict: {}", f.verdict);
+    let _ = writeln!(s, "  verdict: {}", figures.verdict);
 }
 
 pub fn to_text(o: &CompareOutput) -> String {

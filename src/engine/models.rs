@@ -22,8 +22,8 @@ use crate::model::pipeline::{Prediction, SignalPipeline, Track};
 use crate::model::registry::{LiveEventKind, ModelRecord, Registry, RegistryError};
 use crate::model::signal::ThresholdOverride;
 use crate::protocol::{ModelsView, SignalInfo, Snapshot, TrainingProgress, Update};
+use crate::store::PredictionRow;
 use crate::store::writer::{WriteOp, WriteSender};
-use crate::store::{OutcomeRow, PredictionRow};
 use attribution::{Attribution, AttributionJob, spawn_attribution};
 use training::Job;
 pub(super) use training::JobMessage as TrainingMessage;
@@ -353,14 +353,8 @@ impl ModelRunner {
         };
         // The prediction made `horizon` candles ago now has its outcome.
         if let Some(outcome) = outcome {
-            out.writes.push(WriteOp::Outcome(OutcomeRow {
-                model_version: pipeline.version.clone(),
-                symbol,
-                interval: pipeline.interval,
-                open_time_ms: outcome.open_time_ms,
-                realised_return: outcome.realised_return,
-                outcome: outcome.class,
-            }));
+            out.writes
+                .push(WriteOp::Outcome(pipeline.outcome_row(symbol, &outcome)));
         }
         if !(predict && pipeline.ready(track)) {
             return;

@@ -24,8 +24,8 @@ use crate::model::signal::ThresholdOverride;
 use crate::monitor::compare::{Evidence, Paired, PairedOutcome};
 use crate::monitor::spec::ModelSpec;
 use crate::protocol::{ChallengerView, PairedEvidence, ShadowView, SignalInfo, Update};
+use crate::store::PredictionRow;
 use crate::store::writer::WriteOp;
-use crate::store::{OutcomeRow, PredictionRow};
 
 /// Closed candles of a symbol between two publications of the evidence.
 const PUBLISH_EVERY: u32 = 10;
@@ -300,14 +300,8 @@ impl ShadowComponent {
                 continue;
             };
             if let Some(outcome) = outcome {
-                out.writes.push(WriteOp::Outcome(OutcomeRow {
-                    model_version: pipeline.version.clone(),
-                    symbol,
-                    interval: pipeline.interval,
-                    open_time_ms: outcome.open_time_ms,
-                    realised_return: outcome.realised_return,
-                    outcome: outcome.class,
-                }));
+                out.writes
+                    .push(WriteOp::Outcome(pipeline.outcome_row(symbol, &outcome)));
                 let pending = c.pending.entry(symbol).or_default();
                 while pending
                     .front()

@@ -235,6 +235,22 @@ impl SignalPipeline {
         Some(None)
     }
 
+    /// The row that stores `outcome` of this model's prediction on `symbol`.
+    pub fn outcome_row(
+        &self,
+        symbol: crate::domain::Symbol,
+        outcome: &Outcome,
+    ) -> crate::store::OutcomeRow {
+        crate::store::OutcomeRow {
+            model_version: self.version.clone(),
+            symbol,
+            interval: self.interval,
+            open_time_ms: outcome.open_time_ms,
+            realised_return: outcome.realised_return,
+            outcome: outcome.class,
+        }
+    }
+
     /// Whether `track` holds a full window.
     pub fn ready(&self, track: &Track) -> bool {
         track.rows.len() == self.window

@@ -240,6 +240,8 @@ impl Paired {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evidence {
     pub n: u64,
+    /// Not serialised: a report states it once, beside the models.
+    #[serde(skip)]
     pub horizon: usize,
     /// Mean of `ll_a − ll_b` (positive: B better).
     pub mean_log_loss_diff: f64,
@@ -264,6 +266,8 @@ pub struct Evidence {
     /// `⌈(z_0.975 + z_0.80)² · S / 0.01²⌉`. `None` with fewer than 2 candles or all `d` equal
     /// (`S = 0`); serialised as null.
     pub needed: Option<u64>,
+    /// Not serialised: a report words it with the models' names ([`Verdict::text`]).
+    #[serde(skip)]
     pub verdict: Verdict,
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::compare::{Dm, Evidence, McNemar, Paired, PairedOutcome};
+use super::compare::{Evidence, Paired, PairedOutcome};
 use super::persist::WARM_UP;
 use super::spec::ModelSpec;
 use crate::domain::{Candle, Interval, Symbol};
@@ -47,49 +47,19 @@ pub struct Pair {
     pub correct_b: bool,
 }
 
-/// The statistics of one stream (a symbol, or all pooled), as printed.
+/// The statistics of one stream (a symbol, or all pooled), as printed: the evidence, and its
+/// verdict in words.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Figures {
-    pub n: u64,
-    /// Mean of A's log-loss minus B's: positive means B forecasts better.
-    pub mean_log_loss_diff: f64,
-    /// Anytime-valid 95 % confidence sequence for that mean.
-    pub confidence_sequence: [f64; 2],
-    /// Candles per block of the confidence sequence, and full blocks.
-    pub block: usize,
-    pub blocks: u64,
-    pub dm: Dm,
-    pub mcnemar: McNemar,
-    pub accuracy_a: f64,
-    pub accuracy_b: f64,
-    pub brier_a: f64,
-    pub brier_b: f64,
-    pub ece_a: f64,
-    pub ece_b: f64,
-    /// Paired candles needed to see a 0.01-nat difference at 80 % power.
-    pub needed: Option<u64>,
+    #[serde(flatten)]
+    pub evidence: Evidence,
     pub verdict: String,
 }
 
 impl Figures {
-    fn of(e: &Evidence) -> Self {
-        Self {
-            n: e.n,
-            mean_log_loss_diff: e.mean_log_loss_diff,
-            confidence_sequence: [e.confidence_sequence.0, e.confidence_sequence.1],
-            block: e.block,
-            blocks: e.blocks,
-            dm: e.dm,
-            mcnemar: e.mcnemar,
-            accuracy_a: e.accuracy_a,
-            accuracy_b: e.accuracy_b,
-            brier_a: e.brier_a,
-            brier_b: e.brier_b,
-            ece_a: e.ece_a,
-            ece_b: e.ece_b,
-            needed: e.needed,
-            verdict: e.verdict.text("A", "B"),
-        }
+    fn of(evidence: Evidence) -> Self {
+        let verdict = evidence.verdict.text("A", "B");
+        Self { evidence, verdict }
     }
 }
 
@@ -247,7 +217,7 @@ pub fn run(db: &Path, args: &CompareArgs) -> Result<CompareOutput, String> {
         per_symbol.push(SymbolFigures {
             symbol,
             candles: period.len(),
-            figures: Figures::of(&paired.evidence()),
+            figures: Figures::of(paired.evidence()),
         });
         streams.push(paired);
     }
@@ -258,7 +228,7 @@ pub fn run(db: &Path, args: &CompareArgs) -> Result<CompareOutput, String> {
         interval: args.interval,
         horizon,
         symbols: args.symbols.clone(),
-        pooled: Figures::of(&Paired::pooled(&parts)),
+        pooled: Figures::of(Paired::pooled(&parts)),
         per_symbol,
         pairs,
     })

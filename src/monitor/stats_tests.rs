@@ -3,7 +3,9 @@
 //! that script when `TRADEMON_PYREF` names a Python with those packages, and invariants.
 
 use super::*;
-use crate::monitor::fixture_support::{assert_close, list, num, nums, uint};
+use crate::monitor::fixture_support::{
+    assert_close, list, num, nums, regenerates_from_python, uint,
+};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/monitor/stats.json");
@@ -225,49 +227,9 @@ fn newey_west_matches_statsmodels_hac() {
     assert!(newey_west_variance(&[], 3).is_nan());
 }
 
-/// Numbers within 1e-12 relative, everything else equal; `versions` is not compared.
-fn assert_same_json(a: &Value, b: &Value, path: &str) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys_x: Vec<&String> = x.keys().filter(|k| *k != "versions").collect();
-            let keys_y: Vec<&String> = y.keys().filter(|k| *k != "versions").collect();
-            assert_eq!(keys_x, keys_y, "{path}: keys");
-            for k in keys_x {
-                assert_same_json(&x[k], &y[k], &format!("{path}.{k}"));
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            assert_eq!(x.len(), y.len(), "{path}: length");
-            for (i, (u, v)) in x.iter().zip(y).enumerate() {
-                assert_same_json(u, v, &format!("{path}[{i}]"));
-            }
-        }
-        (Value::Number(x), Value::Number(y)) => {
-            let (u, v) = (x.as_f64().expect("f64"), y.as_f64().expect("f64"));
-            assert_close(u, v, 1e-12, path);
-        }
-        _ => assert_eq!(a, b, "{path}"),
-    }
-}
-
 #[test]
 fn fixture_regenerates_from_reference_python() {
-    let Some(python) = std::env::var_os("TRADEMON_PYREF") else {
-        println!("skipped: TRADEMON_PYREF not set");
-        return;
-    };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("stats.json");
-    let status = std::process::Command::new(python)
-        .arg(root.join("tests/reference/monitor_stats.py"))
-        .arg(&out)
-        .status()
-        .expect("run the reference script");
-    assert!(status.success(), "reference script failed: {status}");
-    let fresh: Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).expect("read output")).expect("JSON");
-    assert_same_json(&fresh, &fixture(), "$");
+    regenerates_from_python("monitor_stats.py", &fixture());
 }
 
 /// Deterministic pseudo-random values in [0, 1) (64-bit LCG, top 53 bits).
