@@ -217,3 +217,62 @@ fn a_series_calendar_is_stored_and_decides_its_gaps() {
         .unwrap();
     assert_eq!(store.gaps(btc(), Interval::D1).unwrap(), all);
 }
+
+/// Migration 6 on a database made by the previous schema: the predictions keep every row (now
+/// the active model's), the audit log keeps every entry with its id, and the new kinds and the
+/// role are accepted while garbage is still refused.
+#[test]
+fn migration_6_keeps_predictions_and_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO model_events (id, time_ms, kind, detail) VALUES (7, 1, 'switch', 'a'),
+                 (9, 2, 'fallback', 'b');
+             INSERT INTO predictions VALUES ('v', 'BTCUSDT', '1m', 60000, 1, 0.2, 0.3, 0.5,
+                 'buy', 0.5, 0.001, 2);",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let events: Vec<(i64, String, String)> = conn
+        .prepare("SELECT id, kind, detail FROM model_events ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (7, "switch".to_string(), "a".to_string()),
+            (9, "fallback".to_string(), "b".to_string())
+        ]
+    );
+    let role: String = conn
+        .query_row("SELECT role FROM predictions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(role, "active");
+    conn.execute_batch(
+        "INSERT INTO model_events (time_ms, kind) VALUES (3, 'retrain'), (4, 'evidence');
+         INSERT INTO predictions VALUES ('w', 'BTCUSDT', '1m', 60000, 1, 0.2, 0.3, 0.5, 'buy',
+             0.5, NULL, NULL, 'shadow');",
+    )
+    .unwrap();
+    assert!(
+        conn.execute_batch("INSERT INTO model_events (time_ms, kind) VALUES (5, 'party')")
+            .is_err()
+    );
+    let next: i64 = conn
+        .query_row("SELECT MAX(id) FROM model_events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(next, 11, "ids go on after the copied ones");
+}
