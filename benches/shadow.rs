@@ -115,10 +115,16 @@ fn main() {
         drivers: Vec::new(),
         fallback: false,
     };
+    // The store's owner, as the engine's (the component writes nothing itself).
+    let owner = trademon::store::writer::Writer::spawn(
+        Store::open(&db).expect("the store"),
+        Default::default(),
+    );
     // Loading the challengers and warming their series up happen at the first candle: done
     // here, untimed, with the stream's first candle.
     let fresh_shadow = || {
-        let mut shadow = ShadowComponent::start(Some(db.clone()), 3, Default::default());
+        let mut shadow =
+            ShadowComponent::start(Some(db.clone()), owner.sender(), 3, Default::default());
         let mut out = Effects::default();
         shadow.on_signal(&signal_of(&history[2_999], [0.3, 0.4, 0.3]), 0, &mut out);
         shadow.on_closed(symbol, Interval::M1, &stream[..1], 0, &mut out);

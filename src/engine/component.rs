@@ -89,6 +89,7 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
     if context.db.is_some() && context.model.max_challengers > 0 {
         components.push(Box::new(super::shadow::ShadowComponent::start(
             context.db.map(|p| p.to_path_buf()),
+            context.owner.clone(),
             context.model.max_challengers,
             crate::model::signal::ThresholdOverride::from_config(context.model),
         )));

@@ -94,14 +94,23 @@ fn evidence_view(e: &Evidence) -> PairedEvidence {
 
 impl ShadowComponent {
     /// Shadow scoring on the database `db` (none: nothing to score), at most `max` challengers.
-    pub fn start(db: Option<PathBuf>, max: usize, over: ThresholdOverride) -> Self {
-        let registry = db.as_ref().and_then(|db| match Registry::open(db) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!("shadow scoring: registry unavailable: {e}");
-                None
-            }
-        });
+    /// It reads the registry on a connection of its own; it writes only through `owner`, the
+    /// store's one owner (its rows go out as effects).
+    pub fn start(
+        db: Option<PathBuf>,
+        owner: crate::store::writer::WriteSender,
+        max: usize,
+        over: ThresholdOverride,
+    ) -> Self {
+        let registry = db
+            .as_ref()
+            .and_then(|db| match Registry::attach(db, owner) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!("shadow scoring: registry unavailable: {e}");
+                    None
+                }
+            });
         Self {
             db,
             registry,
