@@ -15,6 +15,10 @@ pub use model::{ModelConfig, TRAINER_MIN_SPLIT_SAMPLES};
 mod retrain;
 pub use retrain::{PromoteMode, RetrainConfig, RetrainEvery, Span};
 
+#[path = "config_paper.rs"]
+mod paper;
+pub use paper::{PaperConfig, PaperMode, PaperRisk, Sizing};
+
 /// The commented defaults, as `trademon gen-config` prints them.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -26,6 +30,7 @@ pub struct Config {
     pub backtest: BacktestConfig,
     pub monitor: MonitorConfig,
     pub retrain: RetrainConfig,
+    pub paper: PaperConfig,
     pub store: StoreConfig,
     pub ui: UiConfig,
 }
@@ -421,6 +426,7 @@ impl Config {
             );
         }
         self.retrain.check(self.model.trainer_min_rows())?;
+        self.paper.check()?;
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
             return err(
                 "store.batch_max_rows",

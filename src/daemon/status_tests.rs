@@ -56,6 +56,7 @@ fn snapshot(age_ms: i64) -> Snapshot {
         backtests: Default::default(),
         monitor: Default::default(),
         shadow: Default::default(),
+        paper: Default::default(),
     }
 }
 

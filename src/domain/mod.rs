@@ -7,6 +7,7 @@ mod calendar;
 mod candle;
 mod clock;
 mod feed_event;
+mod filters;
 #[cfg(test)]
 pub mod fixtures;
 mod interval;
@@ -22,6 +23,7 @@ pub use calendar::{
 pub use candle::{Candle, CandleError, Trade, TradeAggregator};
 pub use clock::{Clock, ManualClock, WallClock, wall_clock_ms};
 pub use feed_event::{FeedEvent, FeedEventKind, LinkState};
+pub use filters::SymbolFilters;
 pub use interval::{Interval, IntervalError};
 pub use signal::Signal;
 pub use symbol::{Symbol, SymbolError};

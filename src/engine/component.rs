@@ -7,7 +7,7 @@
 
 use crate::config::{ModelConfig, MonitorConfig};
 use crate::domain::{Candle, Interval, Symbol, Trade};
-use crate::protocol::{SignalInfo, Update};
+use crate::protocol::{Command, SignalInfo, Update};
 use crate::store::writer::{WriteOp, WriteSender};
 
 use super::jobs::{JobEvent, JobSender};
@@ -49,6 +49,10 @@ pub trait Component: Send {
 
     /// A trade print.
     fn on_trade(&mut self, _symbol: Symbol, _trade: &Trade, _now_ms: i64, _out: &mut Effects) {}
+
+    /// A view's command meant for components (placing and cancelling paper orders, resetting
+    /// the kill switch); every component sees it and takes what is its own.
+    fn on_command(&mut self, _command: &Command, _now_ms: i64, _out: &mut Effects) {}
 
     /// The engine's periodic tick (the health interval).
     fn on_tick(&mut self, _now_ms: i64, _out: &mut Effects) {}

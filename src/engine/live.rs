@@ -121,6 +121,7 @@ pub fn initial_snapshot(
         backtests: Default::default(),
         monitor: Default::default(),
         shadow: Default::default(),
+        paper: Default::default(),
     }
 }
 
@@ -561,6 +562,14 @@ impl Engine {
                 let now = self.options.clock.now_ms();
                 let out = self.backtests.on_command(command, now);
                 self.apply_backtests(out);
+            }
+            Command::PlaceOrder(_) | Command::CancelOrder { .. } | Command::ResetKillSwitch => {
+                let now_ms = self.options.clock.now_ms();
+                let mut out = Effects::default();
+                for component in self.components() {
+                    component.on_command(&command, now_ms, &mut out);
+                }
+                self.apply(out, now_ms);
             }
         }
     }

@@ -82,6 +82,7 @@ mod tests {
             backtests: Default::default(),
             monitor: Default::default(),
             shadow: Default::default(),
+            paper: Default::default(),
         }
     }
 

@@ -24,6 +24,12 @@ pub use monitor::{
     PredictionDrift, ReferenceInfo, Scorecard, SymbolMonitor, WindowScores,
 };
 
+mod paper;
+pub use paper::{
+    AlertLevel, AlertToast, CURVE_POINTS, OrderSide, OrderTicket, PaperFill, PaperOrder,
+    PaperPosition, PaperView, RECENT_FILLS, RiskView, TicketKind,
+};
+
 mod shadow;
 pub use shadow::{ChallengerView, PairedEvidence, ShadowView};
 
@@ -40,7 +46,7 @@ pub use backtest_report::{
 };
 
 /// Bumped whenever a type in this module changes shape.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Feed events kept in a snapshot for the Health pane.
 pub const RECENT_EVENTS: usize = 50;
@@ -266,6 +272,9 @@ pub struct Snapshot {
     /// The challengers scored in shadow against the active model.
     #[serde(default)]
     pub shadow: ShadowView,
+    /// The paper account.
+    #[serde(default)]
+    pub paper: PaperView,
 }
 
 /// A change to the state.
@@ -315,6 +324,11 @@ pub enum Update {
     Monitor(Box<MonitorView>),
     /// The challengers' evidence in shadow changed (sent whole: it is small).
     Shadow(Box<ShadowView>),
+    /// The paper account changed (sent whole; its lists are bounded).
+    Paper(Box<PaperView>),
+    /// An alert to show as a toast (and ring the bell when its level is on). Not kept in the
+    /// snapshot.
+    Alert(Box<AlertToast>),
 }
 
 /// What a view asks of the engine.
@@ -350,6 +364,12 @@ pub enum Command {
     OpenBacktest { id: i64 },
     /// Stop the running backtest.
     CancelBacktest,
+    /// Place an order in the paper account.
+    PlaceOrder(Box<OrderTicket>),
+    /// Cancel a resting paper order.
+    CancelOrder { id: i64 },
+    /// Reset the paper account's drawdown kill switch (entries are allowed again).
+    ResetKillSwitch,
 }
 
 impl Snapshot {
@@ -447,6 +467,8 @@ impl Snapshot {
             Update::MonitorSymbol(one) => self.monitor.put(one),
             Update::Monitor(view) => self.monitor = (**view).clone(),
             Update::Shadow(view) => self.shadow = (**view).clone(),
+            Update::Paper(view) => self.paper = (**view).clone(),
+            Update::Alert(_) => {}
             Update::Backtests(backtests) => {
                 // Progress has its own update; this one leaves it as it is.
                 let running = self.backtests.running.take();

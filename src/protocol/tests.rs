@@ -23,6 +23,7 @@ fn snapshot() -> Snapshot {
         backtests: Default::default(),
         monitor: Default::default(),
         shadow: Default::default(),
+        paper: Default::default(),
     }
 }
 

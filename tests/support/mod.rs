@@ -81,5 +81,6 @@ pub fn empty_snapshot() -> Snapshot {
         backtests: Default::default(),
         monitor: Default::default(),
         shadow: Default::default(),
+        paper: Default::default(),
     }
 }

@@ -258,6 +258,7 @@ pub fn snapshot() -> Snapshot {
         backtests: Default::default(),
         monitor: Default::default(),
         shadow: Default::default(),
+        paper: Default::default(),
     }
 }
 
