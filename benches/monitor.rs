@@ -149,6 +149,8 @@ fn engine_per_candle(c: &mut Criterion) {
             model: config.model.clone(),
             backtest: config.backtest,
             retrain: Default::default(),
+            paper: Default::default(),
+            filters: Vec::new(),
             monitor: trademon::config::MonitorConfig {
                 enabled,
                 ..config.monitor

@@ -200,6 +200,14 @@ pub(crate) enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// The paper account: its report, and paper against a backtest trade by trade.
+    Paper {
+        #[command(subcommand)]
+        action: commands::paper::PaperAction,
+        /// Print the result as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// The model registry: list, show, promote, roll back and export model versions.
     Models {
         #[command(subcommand)]

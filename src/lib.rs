@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod backtest;
+pub mod broker;
 pub mod commands;
 pub mod config;
 pub mod daemon;

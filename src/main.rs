@@ -348,6 +348,16 @@ fn real_main() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Paper { action, json } => {
+            let over = trademon::model::signal::ThresholdOverride::from_config(&config.model);
+            let output = commands::paper::run(&db, &config.paper, &action, over)?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&output)?))?;
+            } else {
+                emit(&commands::paper::to_text(&output))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Models { action, json } => {
             let over = trademon::model::signal::ThresholdOverride::from_config(&config.model);
             let output = commands::models::run(&db, &action, over)?;

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod metrics;
 pub mod model;
 mod modes;
+pub mod paper;
 pub mod portfolio;
 pub mod report;
 pub mod runner;

@@ -176,12 +176,13 @@ pub fn parse_strategy(text: &str) -> Result<StrategySpec, BacktestCommandError> 
 }
 
 /// A loaded registry model.
-pub(super) struct Loaded {
-    pub(super) version: String,
-    pub(super) ensemble: Ensemble,
+pub struct Loaded {
+    pub version: String,
+    pub ensemble: Ensemble,
 }
 
-fn load_model(
+/// A registered model (`champion` or an id or version) loaded for `interval`.
+pub fn load_model(
     db: &Path,
     owner: &WriteSender,
     wanted: &str,

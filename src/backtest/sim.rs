@@ -3,16 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::strategy::Strategy;
-use crate::domain::Candle;
-
-/// A position to hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Position {
-    Flat,
-    Long,
-    Short,
-}
+use crate::broker::{Book, FillCosts, OrderKind, OrderRequest, Origin, Side, Size};
+pub use crate::broker::{Position, Trade};
+use crate::domain::{Candle, Symbol, SymbolFilters};
 
 /// Money, costs and sizing.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,29 +35,6 @@ impl Default for Costs {
             allow_short: false,
         }
     }
-}
-
-/// A closed round trip.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Trade {
-    pub side: Position,
-    /// Open time of the candle whose open filled the entry (or exit).
-    pub entry_time_ms: i64,
-    #[serde(with = "crate::domain::float")]
-    pub entry_price: f64,
-    pub exit_time_ms: i64,
-    #[serde(with = "crate::domain::float")]
-    pub exit_price: f64,
-    #[serde(with = "crate::domain::float")]
-    pub quantity: f64,
-    /// Commission paid at entry and exit.
-    #[serde(with = "crate::domain::float")]
-    pub fees: f64,
-    #[serde(with = "crate::domain::float")]
-    pub pnl: f64,
-    /// `pnl` over the money put in at entry (notional plus entry fee), in percent.
-    #[serde(with = "crate::domain::float")]
-    pub return_pct: f64,
 }
 
 /// Equity at a candle's close, and how far below its peak so far (0..1).
@@ -131,89 +101,6 @@ impl Costs {
     }
 }
 
-/// An open position.
-struct Open {
-    side: Position,
-    quantity: f64,
-    entry_price: f64,
-    entry_time_ms: i64,
-    entry_fee: f64,
-}
-
-struct Book {
-    cash: f64,
-    open: Option<Open>,
-    trades: Vec<Trade>,
-    costs: Costs,
-}
-
-impl Book {
-    fn value(&self, price: f64) -> f64 {
-        match &self.open {
-            Some(o) if o.side == Position::Long => self.cash + o.quantity * price,
-            Some(o) => self.cash - o.quantity * price,
-            None => self.cash,
-        }
-    }
-
-    fn slip(&self, price: f64, buying: bool) -> f64 {
-        let s = self.costs.slippage_bps / 10_000.0;
-        if buying {
-            price * (1.0 + s)
-        } else {
-            price * (1.0 - s)
-        }
-    }
-
-    fn enter(&mut self, side: Position, price: f64, time_ms: i64) {
-        let fill = self.slip(price, side == Position::Long);
-        let budget = self.value(price) * self.costs.fraction;
-        let quantity = budget / (fill * (1.0 + self.costs.fee));
-        let fee = quantity * fill * self.costs.fee;
-        match side {
-            Position::Long => self.cash -= quantity * fill + fee,
-            _ => self.cash += quantity * fill - fee,
-        }
-        self.open = Some(Open {
-            side,
-            quantity,
-            entry_price: fill,
-            entry_time_ms: time_ms,
-            entry_fee: fee,
-        });
-    }
-
-    fn exit(&mut self, price: f64, time_ms: i64) {
-        let Some(o) = self.open.take() else { return };
-        let fill = self.slip(price, o.side == Position::Short);
-        let fee = o.quantity * fill * self.costs.fee;
-        let gross = match o.side {
-            Position::Long => {
-                self.cash += o.quantity * fill - fee;
-                (fill - o.entry_price) * o.quantity
-            }
-            _ => {
-                self.cash -= o.quantity * fill + fee;
-                (o.entry_price - fill) * o.quantity
-            }
-        };
-        let fees = o.entry_fee + fee;
-        let pnl = gross - fees;
-        let invested = o.quantity * o.entry_price + o.entry_fee;
-        self.trades.push(Trade {
-            side: o.side,
-            entry_time_ms: o.entry_time_ms,
-            entry_price: o.entry_price,
-            exit_time_ms: time_ms,
-            exit_price: fill,
-            quantity: o.quantity,
-            fees,
-            pnl,
-            return_pct: 100.0 * pnl / invested,
-        });
-    }
-}
-
 /// Runs `strategy` over `candles` (one symbol, oldest first). The decision made at the close of
 /// candle t is filled at the open of candle t+1; a position still open after the last candle is
 /// closed at that candle's close (with slippage and fee), so every trade is counted.
@@ -221,6 +108,33 @@ pub fn run(
     candles: &[Candle],
     strategy: &mut dyn Strategy,
     costs: Costs,
+) -> Result<Backtest, BacktestError> {
+    run_with_filters(candles, strategy, costs, SymbolFilters::NONE)
+}
+
+/// A market order the simulator places; it cannot be refused (the symbol is the book's own and
+/// the sizes are checked), so a refusal is only logged.
+fn submit(book: &mut Book, symbol: Symbol, side: Side, size: Size, at_ms: i64) {
+    let request = OrderRequest {
+        symbol,
+        side,
+        kind: OrderKind::Market,
+        size,
+        brackets: Default::default(),
+        origin: Origin::Signal,
+    };
+    if let Err(e) = book.submit(request, at_ms) {
+        tracing::debug!("backtest: order refused: {e}");
+    }
+}
+
+/// [`run`] with an exchange's filters: quantities go down to the step, and an entry below the
+/// minimums is not taken (as the paper account does).
+pub fn run_with_filters(
+    candles: &[Candle],
+    strategy: &mut dyn Strategy,
+    costs: Costs,
+    filters: SymbolFilters,
 ) -> Result<Backtest, BacktestError> {
     costs.check()?;
     if candles.is_empty() {
@@ -243,49 +157,94 @@ pub fn run(
             });
         }
     }
-    let mut book = Book {
-        cash: costs.cash,
-        open: None,
-        trades: Vec::new(),
-        costs,
+    let symbol = Symbol::new("BACKTEST").map_err(|_| BacktestError::NoCandles)?;
+    let mut book = Book::new(FillCosts {
+        maker_fee: costs.fee,
+        taker_fee: costs.fee,
+        slippage_bps: costs.slippage_bps,
+        latency_ms: 0,
+    });
+    book.add_symbol(symbol, costs.cash, filters);
+    let held = |book: &Book| {
+        book.account(symbol)
+            .map_or(Position::Flat, |a| a.position())
     };
-    let mut wanted = Position::Flat;
+    let mut events = Vec::new();
     let mut equity = Vec::with_capacity(candles.len());
     let mut peak = costs.cash;
     let mut exposed_candles = 0;
     for candle in candles {
-        let held = book.open.as_ref().map_or(Position::Flat, |o| o.side);
-        if wanted != held {
-            book.exit(candle.open, candle.open_time_ms);
-            if wanted != Position::Flat {
-                book.enter(wanted, candle.open, candle.open_time_ms);
-            }
-        }
-        let value = book.value(candle.close);
+        // Orders placed at the previous close fill at this candle's open.
+        book.on_bar(symbol, candle, &mut events);
+        let value = book.equity();
         peak = peak.max(value);
         equity.push(EquityPoint {
             time_ms: candle.open_time_ms,
             equity: value,
             drawdown: if peak > 0.0 { 1.0 - value / peak } else { 0.0 },
         });
-        exposed_candles += usize::from(book.open.is_some());
-        wanted = match strategy.on_close(candle) {
+        let now = held(&book);
+        exposed_candles += usize::from(now != Position::Flat);
+        let wanted = match strategy.on_close(candle) {
             Position::Short if !costs.allow_short => Position::Flat,
             p => p,
         };
-    }
-    if let Some(last) = candles.last() {
-        book.exit(last.close, last.open_time_ms);
-        if let Some(point) = equity.last_mut() {
-            point.equity = book.cash;
-            peak = peak.max(book.cash);
-            point.drawdown = 1.0 - book.cash / peak;
+        if wanted != now {
+            let at = candle.open_time_ms;
+            if now != Position::Flat {
+                let side = if now == Position::Long {
+                    Side::Sell
+                } else {
+                    Side::Buy
+                };
+                submit(&mut book, symbol, side, Size::Close, at);
+            }
+            if wanted != Position::Flat {
+                let side = if wanted == Position::Long {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                };
+                submit(
+                    &mut book,
+                    symbol,
+                    side,
+                    Size::EquityFraction(costs.fraction),
+                    at,
+                );
+            }
         }
     }
+    if let Some(last) = candles.last() {
+        // What the last close decided is dropped; an open position closes at the last close.
+        for id in book.orders().iter().map(|o| o.id).collect::<Vec<_>>() {
+            let _ = book.cancel(id);
+        }
+        let now = held(&book);
+        if now != Position::Flat {
+            let side = if now == Position::Long {
+                Side::Sell
+            } else {
+                Side::Buy
+            };
+            submit(&mut book, symbol, side, Size::Close, last.open_time_ms);
+            book.on_print(symbol, last.close, last.open_time_ms, &mut events);
+        }
+        let cash = book.account(symbol).map_or(costs.cash, |a| a.cash);
+        if let Some(point) = equity.last_mut() {
+            point.equity = cash;
+            peak = peak.max(cash);
+            point.drawdown = 1.0 - cash / peak;
+        }
+    }
+    let trades = book
+        .account(symbol)
+        .map(|a| a.trades.clone())
+        .unwrap_or_default();
     Ok(Backtest {
         strategy: strategy.name(),
         costs,
-        trades: book.trades,
+        trades,
         equity,
         exposed_candles,
     })

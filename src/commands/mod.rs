@@ -14,6 +14,7 @@ mod models_compare;
 pub mod models_eval;
 mod models_text;
 pub mod models_torch;
+pub mod paper;
 pub mod run;
 pub mod runs;
 pub mod serve_sim;

@@ -58,6 +58,8 @@ fn harness(db: &std::path::Path) -> Harness {
         model: crate::config::Config::default().model,
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
+        paper: Default::default(),
+        filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);

@@ -32,6 +32,8 @@ fn engine(dir: &std::path::Path, clock: Arc<ManualClock>) -> (Engine, Writer) {
         model: crate::config::Config::default().model,
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
+        paper: Default::default(),
+        filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), START_MS);

@@ -22,6 +22,13 @@ pub struct Effects {
     pub signals: Vec<SignalInfo>,
 }
 
+impl Effects {
+    /// Nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.updates.is_empty() && self.writes.is_empty() && self.signals.is_empty()
+    }
+}
+
 /// A live capability of the engine. Every method has a default that does nothing, so a
 /// component implements only what it listens to.
 pub trait Component: Send {
@@ -74,6 +81,13 @@ pub struct Context<'a> {
     /// The version of the model running now.
     pub active_model: Option<String>,
     pub jobs: &'a JobSender,
+    /// The paper account's settings, and the exchange's filters of the symbols.
+    pub paper: &'a crate::config::PaperConfig,
+    pub filters: &'a [(Symbol, crate::domain::SymbolFilters)],
+    /// The active model's interval, when a model runs.
+    pub interval: Option<Interval>,
+    /// The engine's time now.
+    pub now_ms: i64,
 }
 
 /// The components the engine runs besides the model component: the one list a new capability
@@ -97,6 +111,21 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
             context.model.max_challengers,
             crate::model::signal::ThresholdOverride::from_config(context.model),
         )));
+    }
+    if context.paper.enabled {
+        match super::paper::PaperComponent::start(
+            context.db,
+            context.owner,
+            context.paper.clone(),
+            context.symbols,
+            context.filters,
+            context.interval,
+            context.now_ms,
+        ) {
+            Ok(paper) => components.push(Box::new(paper)),
+            // The log cannot be read: trading on would write after entries it cannot see.
+            Err(e) => tracing::error!("paper trading is off: its log cannot be read: {e}"),
+        }
     }
     components
 }

@@ -92,6 +92,8 @@ fn a_component_receives_closed_candles_signals_and_trades() {
         model: crate::config::Config::default().model,
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
+        paper: Default::default(),
+        filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);

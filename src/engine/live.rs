@@ -53,6 +53,10 @@ pub struct EngineOptions {
     pub monitor: crate::config::MonitorConfig,
     /// Retraining triggers and promotion by evidence.
     pub retrain: crate::config::RetrainConfig,
+    /// The paper account (`[paper]`).
+    pub paper: crate::config::PaperConfig,
+    /// The exchange's filters of the symbols (none known: orders are not rounded).
+    pub filters: Vec<(Symbol, crate::domain::SymbolFilters)>,
 }
 
 /// What the engine did, for `run --headless`.
@@ -197,6 +201,10 @@ impl Engine {
             symbols: &options.symbols,
             active_model,
             jobs: &jobs_tx,
+            paper: &options.paper,
+            filters: &options.filters,
+            interval: models.view.active_interval,
+            now_ms: options.clock.now_ms(),
         });
         state.models = models.view.clone();
         let backtests = BacktestRunner::start(db_path.clone(), options.backtest, jobs_tx.clone())
@@ -469,7 +477,10 @@ impl Engine {
                     for component in self.components() {
                         component.on_trade(symbol, &trade, now, &mut out);
                     }
-                    self.apply(out, now);
+                    // Most prints change nothing: the per-print path stays short.
+                    if !out.is_empty() {
+                        self.apply(out, now);
+                    }
                 }
             }
             MarketEvent::ConnectFailed => self.health.failed_connects += 1,

@@ -150,6 +150,8 @@ mod tests {
             model: crate::config::Config::default().model,
             backtest: crate::config::Config::default().backtest,
             retrain: Default::default(),
+            paper: Default::default(),
+            filters: Vec::new(),
             monitor: crate::config::Config::default().monitor,
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);

@@ -15,6 +15,9 @@ pub mod jobs;
 mod live;
 pub mod models;
 pub mod monitor;
+pub mod paper;
+#[cfg(test)]
+mod paper_tests;
 mod publish;
 #[cfg(test)]
 mod retraining_tests;

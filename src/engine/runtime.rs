@@ -134,6 +134,8 @@ impl Runtime {
             model: config.model.clone(),
             backtest: config.backtest,
             retrain: config.retrain,
+            paper: config.paper.clone(),
+            filters: Vec::new(),
             monitor: config.monitor,
         };
         let snapshot = initial_snapshot(

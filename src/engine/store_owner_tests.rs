@@ -64,6 +64,8 @@ fn engine_ticking(
         model,
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
+        paper: Default::default(),
+        filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
         streams: Vec::new(),
         clock: std::sync::Arc::new(crate::domain::WallClock),

@@ -35,6 +35,8 @@ pub fn options(
         backtest: config.backtest,
         retrain,
         monitor,
+        paper: Default::default(),
+        filters: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@ mod identity;
 pub mod import;
 mod latency;
 pub mod monitor;
+pub mod paper;
 mod rows;
 mod schema;
 pub mod writer;

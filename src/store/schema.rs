@@ -164,6 +164,26 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE model_events;
     ALTER TABLE model_events_v6 RENAME TO model_events;
     CREATE INDEX model_events_model ON model_events (model_id);",
+    // 7: the paper account's log: every order placed, fill, cancel and refusal, the account's
+    // opening and its kill switch, in the order they happened. Positions, balances and P&L are
+    // derived from it and never stored. Append-only: updates and deletes are refused, and an
+    // order is placed and filled at most once.
+    "CREATE TABLE paper_log (
+        seq          INTEGER PRIMARY KEY,
+        time_ms      INTEGER NOT NULL,
+        kind         TEXT    NOT NULL
+                     CHECK (kind IN ('open', 'order', 'fill', 'cancel', 'reject', 'kill', 'reset')),
+        symbol       TEXT,
+        order_id     INTEGER,
+        detail_json  TEXT    NOT NULL CHECK (json_valid(detail_json)),
+        CHECK ((kind IN ('order', 'fill', 'cancel')) = (order_id IS NOT NULL))
+    );
+    CREATE UNIQUE INDEX paper_log_one_order ON paper_log (order_id) WHERE kind = 'order';
+    CREATE UNIQUE INDEX paper_log_one_fill ON paper_log (order_id) WHERE kind = 'fill';
+    CREATE TRIGGER paper_log_no_update BEFORE UPDATE ON paper_log
+        BEGIN SELECT RAISE(ABORT, 'the paper log is append-only'); END;
+    CREATE TRIGGER paper_log_no_delete BEFORE DELETE ON paper_log
+        BEGIN SELECT RAISE(ABORT, 'the paper log is append-only'); END;",
 ];
 
 /// The schema version this build writes.

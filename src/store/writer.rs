@@ -44,6 +44,8 @@ pub enum WriteOp {
     /// rules and SQL are `model::registry`'s; the job runs here on the owner's connection (with
     /// foreign keys on) and answers its caller itself.
     Registry(RegistryJob),
+    /// An entry of the paper account's log (appended in the order sent).
+    Paper(super::paper::PaperRow),
     /// Commit what is pending now and answer.
     Flush(SyncSender<()>),
 }
@@ -298,6 +300,7 @@ struct Pending {
     outcomes: Vec<OutcomeRow>,
     drift: Vec<super::monitor::DriftRow>,
     references: Vec<super::monitor::ReferenceRow>,
+    paper: Vec<super::paper::PaperRow>,
 }
 
 impl Pending {
@@ -308,6 +311,7 @@ impl Pending {
             + self.outcomes.len()
             + self.drift.len()
             + self.references.len()
+            + self.paper.len()
     }
 
     fn clear(&mut self) {
@@ -317,6 +321,7 @@ impl Pending {
         self.outcomes.clear();
         self.drift.clear();
         self.references.clear();
+        self.paper.clear();
     }
 }
 
@@ -338,6 +343,7 @@ fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) -> Result<
         for r in &rows.references {
             super::monitor::write_reference(&tx, r)?;
         }
+        super::paper::write_paper(&tx, &rows.paper)?;
         tx.commit()
     })();
     match result {

@@ -115,6 +115,7 @@ impl Commits {
             WriteOp::Outcome(o) => rows.outcomes.push(o),
             WriteOp::Drift(d) => rows.drift.push(d),
             WriteOp::Reference(r) => rows.references.push(*r),
+            WriteOp::Paper(r) => rows.paper.push(r),
             WriteOp::Flush(done) => return Some(Call::Flush(done)),
             WriteOp::BacktestRun(run, reply) => return Some(Call::BacktestRun(run, reply)),
             WriteOp::Registry(job) => return Some(Call::Registry(job)),
