@@ -203,7 +203,11 @@ impl Engine {
             jobs: &jobs_tx,
             paper: &options.paper,
             filters: &options.filters,
-            interval: models.view.active_interval,
+            // Without a model, hand orders still fill on the console's main interval.
+            interval: models
+                .view
+                .active_interval
+                .or(options.intervals.first().copied()),
             now_ms: options.clock.now_ms(),
         });
         state.models = models.view.clone();

@@ -559,9 +559,12 @@ impl Component for PaperComponent {
         self.last_print_ms.insert(symbol, trade.time_ms);
         self.book
             .on_print(symbol, trade.price, trade.time_ms, &mut self.events);
-        if !self.events.is_empty() {
-            self.take_events(out);
-            self.follow_equity(trade.time_ms, out);
+        let filled = !self.events.is_empty();
+        self.take_events(out);
+        // Every print moves equity: the kill switch follows it (cheap: a sum over the symbols).
+        self.follow_equity(trade.time_ms, out);
+        if filled || !out.writes.is_empty() {
+            self.dirty = true;
             self.publish(now_ms, out);
         } else if now_ms - self.published_ms >= PUBLISH_EVERY_MS {
             self.dirty = true;
