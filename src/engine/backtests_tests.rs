@@ -59,6 +59,7 @@ fn harness(db: &std::path::Path) -> Harness {
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
         monitor: crate::config::Config::default().monitor,
+        alerts: Default::default(),
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(

@@ -33,6 +33,7 @@ fn engine(dir: &std::path::Path, clock: Arc<ManualClock>) -> (Engine, Writer) {
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
         monitor: crate::config::Config::default().monitor,
+        alerts: Default::default(),
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), START_MS);
     let writer = Writer::spawn(

@@ -5,7 +5,7 @@
 //! a paper account, alerts or metrics are each one more, added to the list in
 //! [`registered`].
 
-use crate::config::{ModelConfig, MonitorConfig};
+use crate::config::{AlertsConfig, ModelConfig, MonitorConfig};
 use crate::domain::{Candle, Interval, Symbol, Trade};
 use crate::protocol::{Command, SignalInfo, Update};
 use crate::store::writer::{WriteOp, WriteSender};
@@ -74,6 +74,7 @@ pub struct Context<'a> {
     /// The version of the model running now.
     pub active_model: Option<String>,
     pub jobs: &'a JobSender,
+    pub alerts: &'a AlertsConfig,
 }
 
 /// The components the engine runs besides the model component: the one list a new capability
@@ -96,6 +97,12 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
             context.owner.clone(),
             context.model.max_challengers,
             crate::model::signal::ThresholdOverride::from_config(context.model),
+        )));
+    }
+    // Last, so it hears what the others published in the same step.
+    if context.alerts.enabled {
+        components.push(Box::new(super::alerts::AlertsComponent::start(
+            context.alerts,
         )));
     }
     components

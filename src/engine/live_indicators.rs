@@ -151,6 +151,7 @@ mod tests {
             backtest: crate::config::Config::default().backtest,
             retrain: Default::default(),
             monitor: crate::config::Config::default().monitor,
+            alerts: Default::default(),
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);
         let writer = Writer::spawn(

@@ -135,6 +135,7 @@ impl Runtime {
             backtest: config.backtest,
             retrain: config.retrain,
             monitor: config.monitor,
+            alerts: config.alerts.clone(),
         };
         let snapshot = initial_snapshot(
             &engine_options,

@@ -65,6 +65,7 @@ fn engine_ticking(
         backtest: crate::config::Config::default().backtest,
         retrain: Default::default(),
         monitor: crate::config::Config::default().monitor,
+        alerts: Default::default(),
         streams: Vec::new(),
         clock: std::sync::Arc::new(crate::domain::WallClock),
     };

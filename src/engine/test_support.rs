@@ -35,6 +35,7 @@ pub fn options(
         backtest: config.backtest,
         retrain,
         monitor,
+        alerts: Default::default(),
     }
 }
 
