@@ -155,6 +155,7 @@ fn engine_per_candle(c: &mut Criterion) {
                 enabled,
                 ..config.monitor
             },
+            alerts: Default::default(),
         };
         let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
         let (control, _) = tokio::sync::mpsc::channel(4);

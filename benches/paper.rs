@@ -142,6 +142,7 @@ fn replay(c: &mut Criterion) {
         retrain: Default::default(),
         paper,
         filters: Vec::new(),
+        alerts: Default::default(),
         monitor: trademon::config::MonitorConfig {
             enabled: false,
             ..config.monitor

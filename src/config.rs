@@ -19,6 +19,13 @@ pub use retrain::{PromoteMode, RetrainConfig, RetrainEvery, Span};
 mod paper;
 pub use paper::{PaperConfig, PaperMode, PaperRisk, Sizing};
 
+#[path = "config_alerts.rs"]
+mod alerts;
+pub use alerts::{
+    AlertEvents, AlertsConfig, DEFAULT_TEMPLATE, EventLevel, TelegramConfig, TemplateValues,
+    WebhookConfig, fill_template,
+};
+
 /// The commented defaults, as `trademon gen-config` prints them.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -31,6 +38,7 @@ pub struct Config {
     pub monitor: MonitorConfig,
     pub retrain: RetrainConfig,
     pub paper: PaperConfig,
+    pub alerts: AlertsConfig,
     pub store: StoreConfig,
     pub ui: UiConfig,
 }
@@ -427,6 +435,7 @@ impl Config {
         }
         self.retrain.check(self.model.trainer_min_rows())?;
         self.paper.check()?;
+        self.alerts.check()?;
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
             return err(
                 "store.batch_max_rows",

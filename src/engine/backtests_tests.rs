@@ -61,6 +61,7 @@ fn harness(db: &std::path::Path) -> Harness {
         paper: Default::default(),
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
+        alerts: Default::default(),
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(

@@ -5,7 +5,7 @@
 //! a paper account, alerts or metrics are each one more, added to the list in
 //! [`registered`].
 
-use crate::config::{ModelConfig, MonitorConfig};
+use crate::config::{AlertsConfig, ModelConfig, MonitorConfig};
 use crate::domain::{Candle, Interval, Symbol, Trade};
 use crate::protocol::{Command, SignalInfo, Update};
 use crate::store::writer::{WriteOp, WriteSender};
@@ -88,6 +88,7 @@ pub struct Context<'a> {
     pub interval: Option<Interval>,
     /// The engine's time now.
     pub now_ms: i64,
+    pub alerts: &'a AlertsConfig,
 }
 
 /// The components the engine runs besides the model component: the one list a new capability
@@ -126,6 +127,12 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
             // The log cannot be read: trading on would write after entries it cannot see.
             Err(e) => tracing::error!("paper trading is off: its log cannot be read: {e}"),
         }
+    }
+    // Last, so it hears what the others published in the same step.
+    if context.alerts.enabled {
+        components.push(Box::new(super::alerts::AlertsComponent::start(
+            context.alerts,
+        )));
     }
     components
 }

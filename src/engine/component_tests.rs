@@ -95,6 +95,7 @@ fn a_component_receives_closed_candles_signals_and_trades() {
         paper: Default::default(),
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
+        alerts: Default::default(),
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(

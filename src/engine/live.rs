@@ -57,6 +57,8 @@ pub struct EngineOptions {
     pub paper: crate::config::PaperConfig,
     /// The exchange's filters of the symbols (none known: orders are not rounded).
     pub filters: Vec<(Symbol, crate::domain::SymbolFilters)>,
+    /// What raises an alert and where it goes.
+    pub alerts: crate::config::AlertsConfig,
 }
 
 /// What the engine did, for `run --headless`.
@@ -209,6 +211,7 @@ impl Engine {
                 .active_interval
                 .or(options.intervals.first().copied()),
             now_ms: options.clock.now_ms(),
+            alerts: &options.alerts,
         });
         state.models = models.view.clone();
         let backtests = BacktestRunner::start(db_path.clone(), options.backtest, jobs_tx.clone())
@@ -367,7 +370,8 @@ impl Engine {
             self.publish(Update::Signal(Box::new(signal)));
         }
         if out.models_changed {
-            self.publish(Update::Models(Box::new(self.models.view.clone())));
+            let view = Update::Models(Box::new(self.models.view.clone()));
+            self.publish_heard(view);
         }
         if let Some(training) = out.training {
             self.publish(Update::Training(training.map(Box::new)));
@@ -377,6 +381,18 @@ impl Engine {
     /// The engine's live state (what a freshly attached view receives).
     pub fn snapshot(&self) -> &Snapshot {
         &self.state
+    }
+
+    /// Publishes an update the engine made itself (health, the models view) after handing it to
+    /// the components (alerts listen to both), and what they made of it, not handed round again.
+    fn publish_heard(&mut self, update: Update) {
+        let now_ms = self.options.clock.now_ms();
+        let mut out = Effects::default();
+        for component in self.components() {
+            component.on_update(&update, now_ms, &mut out);
+        }
+        self.publish(update);
+        self.apply_one(out, None);
     }
 
     fn publish(&mut self, update: Update) {
@@ -553,7 +569,7 @@ impl Engine {
                 .map(|m| m.len())
                 .sum()
         });
-        self.publish(Update::Health(report));
+        self.publish_heard(Update::Health(report));
     }
 
     pub fn on_command(&mut self, command: Command) {

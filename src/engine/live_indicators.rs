@@ -153,6 +153,7 @@ mod tests {
             paper: Default::default(),
             filters: Vec::new(),
             monitor: crate::config::Config::default().monitor,
+            alerts: Default::default(),
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);
         let writer = Writer::spawn(

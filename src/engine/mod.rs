@@ -3,6 +3,7 @@
 //! candles, signals, trade prints and ticks, takes its background jobs' reports (`jobs.rs`) as an
 //! arm of its loop, and publishes `protocol::Update`s to whatever view is attached.
 
+pub mod alerts;
 pub mod backtests;
 #[cfg(test)]
 mod clock_tests;

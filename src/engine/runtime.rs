@@ -137,6 +137,7 @@ impl Runtime {
             paper: config.paper.clone(),
             filters: Vec::new(),
             monitor: config.monitor,
+            alerts: config.alerts.clone(),
         };
         let snapshot = initial_snapshot(
             &engine_options,

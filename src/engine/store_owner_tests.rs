@@ -67,6 +67,7 @@ fn engine_ticking(
         paper: Default::default(),
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
+        alerts: Default::default(),
         streams: Vec::new(),
         clock: std::sync::Arc::new(crate::domain::WallClock),
     };

@@ -37,6 +37,7 @@ pub fn options(
         monitor,
         paper: Default::default(),
         filters: Vec::new(),
+        alerts: Default::default(),
     }
 }
 
