@@ -182,3 +182,43 @@ impl PaperConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn defaults_agree_with_default_toml() {
+        assert_eq!(
+            Config::default().paper,
+            PaperConfig::default(),
+            "PaperConfig::default() is config/default.toml's [paper]"
+        );
+    }
+
+    #[test]
+    fn a_full_section_is_read_key_by_key() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/config/valid/paper.toml"
+        ))
+        .unwrap();
+        let paper = Config::from_toml("paper.toml", &text).unwrap().paper;
+        assert!(paper.enabled && paper.allow_short && paper.trade_signals);
+        assert_eq!((paper.cash, paper.latency_ms), (25_000.0, 250));
+        assert_eq!(paper.mode, PaperMode::Tick);
+        assert_eq!(
+            (paper.fee_maker_bps, paper.fee_taker_bps, paper.slippage_bps),
+            (2.0, 4.0, 1.5)
+        );
+        let r = paper.risk;
+        assert_eq!(r.sizing, Sizing::Risk);
+        assert_eq!(
+            (r.fraction, r.risk_per_trade, r.stop_loss),
+            (0.5, 0.02, 0.03)
+        );
+        assert_eq!((r.max_open_positions, r.max_drawdown), (2, 0.4));
+        assert_eq!(r.cooldown_after_stop, Span::from_ms(1_800_000));
+    }
+}

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{FeedControl, FeedOptions, LastClosed, MarketEvent};
 use crate::config::{FeedConfig, SourceKind};
-use crate::domain::{Candle, Clock, Interval, Symbol, SymbolError};
+use crate::domain::{Candle, Clock, Interval, Symbol, SymbolError, SymbolFilters};
 
 /// A running feed: the future [`MarketSource::run`] returns, spawned by the engine's runtime.
 pub type FeedRun = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -86,6 +86,15 @@ pub trait MarketSource: Send + Sync + std::fmt::Debug {
 
     /// Klines in one full page.
     fn page_size(&self) -> usize;
+
+    /// The exchange filters (price tick, quantity step, smallest quantity and order value) of
+    /// `symbols`, in their order, once each, as the exchange states them; what an order placed
+    /// there (or a paper order that should behave like one) must respect. A symbol the exchange
+    /// does not list is an error.
+    fn filters(
+        &self,
+        symbols: &[Symbol],
+    ) -> SourceFuture<'_, Result<Vec<(Symbol, SymbolFilters)>, RestError>>;
 
     /// All closed candles with `from_ms <= open_time < to_ms` closed before `server_now_ms`,
     /// paged; rate limits are waited out and reported to `events`.

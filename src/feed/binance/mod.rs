@@ -1,10 +1,11 @@
 //! Binance spot market data: the wire format (`wire`), the websocket client (`client`), the
-//! streams split over connections (`connections`), the REST client (`rest`) and REST backfill
-//! (`backfill`), behind [`MarketSource`] as [`Binance`].
+//! streams split over connections (`connections`), the REST client (`rest`), exchangeInfo's
+//! filters (`exchange_info`) and REST backfill (`backfill`), behind [`MarketSource`] as [`Binance`].
 
 mod backfill;
 pub mod client;
 pub mod connections;
+pub mod exchange_info;
 pub mod rest;
 mod session;
 pub mod wire;
@@ -19,7 +20,7 @@ use super::{
     FeedControl, FeedOptions, FeedRun, LastClosed, MarketEvent, MarketSource, Page, RestError,
     SourceFuture, SourceSetup,
 };
-use crate::domain::{Candle, Clock, Interval, Symbol, SymbolError, WallClock};
+use crate::domain::{Candle, Clock, Interval, Symbol, SymbolError, SymbolFilters, WallClock};
 use rest::{KLINES_PAGE, RestClient};
 
 /// Binance's request-weight limit per minute for one IP.
@@ -145,6 +146,14 @@ impl MarketSource for Binance {
 
     fn page_size(&self) -> usize {
         KLINES_PAGE
+    }
+
+    fn filters(
+        &self,
+        symbols: &[Symbol],
+    ) -> SourceFuture<'_, Result<Vec<(Symbol, SymbolFilters)>, RestError>> {
+        let symbols = symbols.to_vec();
+        Box::pin(async move { self.rest.filters(&symbols).await })
     }
 
     fn closed_klines<'a>(

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::exchange_info::{SYMBOLS_PER_REQUEST, exchange_info_path, parse_exchange_info};
 use super::wire::{RestKline, kline_stream, parse_rest_klines};
-use crate::domain::{Candle, Clock, Interval, Symbol};
+use crate::domain::{Candle, Clock, Interval, Symbol, SymbolFilters};
 pub use crate::feed::RestError;
 use crate::feed::{FeedEvent, FeedEventKind, MarketEvent};
 
@@ -105,6 +106,32 @@ impl RestClient {
                 url: format!("{}{path}", self.base),
                 source: Box::new(e),
             })
+    }
+
+    /// The exchange filters of `symbols` (`GET /api/v3/exchangeInfo?symbols=[...]`, weight 20 a
+    /// request, [`SYMBOLS_PER_REQUEST`] symbols at a time), in their order, once each. A symbol the
+    /// exchange does not list is an error (HTTP 400 from Binance, or missing from the answer).
+    pub async fn filters(
+        &self,
+        symbols: &[Symbol],
+    ) -> Result<Vec<(Symbol, SymbolFilters)>, RestError> {
+        let mut asked: Vec<Symbol> = Vec::with_capacity(symbols.len());
+        for &s in symbols {
+            if !asked.contains(&s) {
+                asked.push(s);
+            }
+        }
+        let mut out = Vec::with_capacity(asked.len());
+        for chunk in asked.chunks(SYMBOLS_PER_REQUEST) {
+            let path = exchange_info_path(chunk);
+            let body = self.get(&path).await?;
+            let filters = parse_exchange_info(&body, chunk).map_err(|source| RestError::Parse {
+                url: format!("{}{path}", self.base),
+                source: Box::new(source),
+            })?;
+            out.extend(filters);
+        }
+        Ok(out)
     }
 
     /// One page of klines with `start_ms <= open_time <= end_ms`.

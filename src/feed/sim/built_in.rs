@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
 
 use super::{SimError, SimHandle, SimOptions};
-use crate::domain::{Candle, Interval, Symbol, SymbolError};
+use crate::domain::{Candle, Interval, Symbol, SymbolError, SymbolFilters};
 use crate::feed::binance::Binance;
 use crate::feed::{
     FeedControl, FeedOptions, FeedRun, LastClosed, MarketEvent, MarketSource, Page, RestError,
@@ -112,6 +112,14 @@ impl MarketSource for BuiltIn {
 
     fn page_size(&self) -> usize {
         self.client.page_size()
+    }
+
+    /// Through the exchange's own exchangeInfo, as any Binance client reads it.
+    fn filters(
+        &self,
+        symbols: &[Symbol],
+    ) -> SourceFuture<'_, Result<Vec<(Symbol, SymbolFilters)>, RestError>> {
+        self.client.filters(symbols)
     }
 
     fn closed_klines<'a>(

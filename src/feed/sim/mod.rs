@@ -23,6 +23,9 @@
 //!   reports `X-MBX-USED-WEIGHT-1M`. A request head must arrive whole within `request_timeout` of
 //!   its first byte; a websocket message or frame from a client over 64 KiB, fragmented or not,
 //!   drops the connection (clients only ever need to send pongs and close frames).
+//! - `exchangeInfo` (all listings, or `symbol=` / `symbols=[...]`) states PRICE_FILTER, LOT_SIZE
+//!   and NOTIONAL (min 5 of a dollar-like quote asset) from the model's price and quantity
+//!   decimals; a replay states no filters, since its file does not say what the tick was.
 //! - Memory: each symbol keeps its history plus one simulated day of one-minute candles (a ring
 //!   allocated once; REST and streams serve nothing older) and its recent trades (10 s of real
 //!   time, at most 50,000), so a long run stays flat.
@@ -33,6 +36,7 @@
 
 mod built_in;
 mod exchange;
+mod exchange_info;
 mod faults;
 mod market;
 mod replay;

@@ -91,7 +91,7 @@ pub fn answer(context: &Context, head: &RequestHead) -> Answer {
             1,
             Answer::ok(json!({ "serverTime": context.exchange.now_ms() }).to_string()),
         ),
-        "/api/v3/exchangeInfo" => (20, Answer::ok(exchange_info(context))),
+        "/api/v3/exchangeInfo" => (20, super::exchange_info::exchange_info(context, query)),
         "/api/v3/klines" => match context.faults.take_rate_limit() {
             Some(secs) => {
                 let mut limited = Answer::error(429, -1003, "Too many requests.");
@@ -132,50 +132,6 @@ fn add_weight(context: &Context, weight: u32) -> u32 {
     }
     used.1 = used.1.saturating_add(weight);
     used.1
-}
-
-fn exchange_info(context: &Context) -> String {
-    let symbols: Vec<serde_json::Value> = context
-        .exchange
-        .listings()
-        .iter()
-        .map(|listing| {
-            let filters = match listing.decimals {
-                Some((price, quantity)) => json!([
-                    {"filterType": "PRICE_FILTER", "tickSize": step(price)},
-                    {"filterType": "LOT_SIZE", "stepSize": step(quantity)},
-                ]),
-                None => json!([]),
-            };
-            json!({
-                "symbol": listing.symbol.as_str(),
-                "status": "TRADING",
-                "baseAsset": listing.base_asset,
-                "baseAssetPrecision": 8,
-                "quoteAsset": listing.quote_asset,
-                "quotePrecision": 8,
-                "quoteAssetPrecision": 8,
-                "orderTypes": ["LIMIT", "MARKET"],
-                "isSpotTradingAllowed": true,
-                "filters": filters,
-            })
-        })
-        .collect();
-    json!({
-        "timezone": "UTC",
-        "serverTime": context.exchange.now_ms(),
-        "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}
-        ],
-        "exchangeFilters": [],
-        "symbols": symbols,
-    })
-    .to_string()
-}
-
-/// `10^-decimals` written as Binance does (`0.01000000`).
-fn step(decimals: u32) -> String {
-    format!("{:.8}", 10f64.powi(-(decimals as i32)))
 }
 
 /// Decodes `%XX` and `+` in a query component; `None` for a broken escape or non-UTF-8.
@@ -364,7 +320,5 @@ mod tests {
             text.ends_with(r#"{"code":-1003,"msg":"Too many requests."}"#),
             "{text}"
         );
-        assert_eq!(step(2), "0.01000000");
-        assert_eq!(step(0), "1.00000000");
     }
 }
