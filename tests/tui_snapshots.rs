@@ -13,6 +13,8 @@ mod fixture;
 mod keys;
 #[path = "tui_snapshots/shadow.rs"]
 mod shadow;
+#[path = "tui_snapshots/trade.rs"]
+mod trade;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -159,6 +161,7 @@ fn tiny_terminals_do_not_panic() {
         view(Pane::MARKET),
         view(Pane::HEALTH),
         view(Pane::BACKTEST),
+        trade::view_with_ticket(),
         ViewState {
             help_open: true,
             ..ViewState::default()

@@ -85,6 +85,9 @@ pub fn to_text(report: &StatusReport) -> String {
         "model",
         report.model.clone().unwrap_or_else(|| "none".to_string()),
     );
+    if let Some(paper) = &report.paper {
+        line("paper", paper.to_line());
+    }
     if !report.candles.is_empty() {
         out.push_str("last candles\n");
         for c in &report.candles {

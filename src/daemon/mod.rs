@@ -8,6 +8,7 @@ pub mod hub;
 pub mod lock;
 pub mod server;
 pub mod status;
+mod status_paper;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::{LinkState, Snapshot, StreamState};
 
+pub use super::status_paper::PaperStatus;
+
 /// How things are, as the exit code of `trademon status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +125,9 @@ pub struct StatusReport {
     pub drift: Vec<DriftLine>,
     /// The model the engine runs (from a daemon) or the registry's champion (from the database).
     pub model: Option<String>,
+    /// The paper account, from a daemon with paper trading on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<PaperStatus>,
     pub database: String,
     pub db_bytes: Option<u64>,
     pub now_ms: i64,
@@ -290,6 +295,7 @@ impl StatusReport {
             signals,
             drift,
             model,
+            paper: PaperStatus::from_view(&snapshot.paper),
             database: database.display().to_string(),
             db_bytes: db_bytes(database),
             now_ms,
@@ -310,6 +316,7 @@ impl StatusReport {
             signals: Vec::new(),
             drift: Vec::new(),
             model: None,
+            paper: None,
             database: database.display().to_string(),
             db_bytes: db_bytes(database),
             now_ms,

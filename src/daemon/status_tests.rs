@@ -247,3 +247,52 @@ fn a_drifting_model_is_degraded_with_a_drift_line_per_symbol() {
         );
     }
 }
+
+#[test]
+fn the_paper_account_is_reported_when_on_and_left_out_when_off() {
+    use crate::protocol::{PaperPosition, PaperView, RiskView};
+    let mut snapshot = snapshot(0);
+    let report = StatusReport::from_snapshot(&snapshot, daemon(), Path::new("/x.db"), NOW_MS);
+    assert_eq!(report.paper, None);
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(json.get("paper").is_none(), "{json}");
+    snapshot.paper = PaperView {
+        enabled: true,
+        mode: "bar".to_string(),
+        quote_asset: "USDT".to_string(),
+        start_cash: 10_000.0,
+        equity: 10_250.0,
+        positions: vec![PaperPosition {
+            symbol: "BTCUSDT".parse::<Symbol>().unwrap(),
+            side: "long".to_string(),
+            quantity: 0.05,
+            entry_price: 64_000.0,
+            entry_time_ms: NOW_MS,
+            mark: 64_100.0,
+            unrealised: 5.0,
+        }],
+        risk: RiskView {
+            kill_switch: true,
+            kill_reason: Some("drawdown 10.2 % ≥ 10 %".to_string()),
+            ..RiskView::default()
+        },
+        ..PaperView::default()
+    };
+    let report = StatusReport::from_snapshot(&snapshot, daemon(), Path::new("/x.db"), NOW_MS);
+    // The kill switch is shown, not a problem: the verdict stays.
+    assert_eq!(report.verdict, Verdict::Healthy, "{:?}", report.problems);
+    let paper = report.paper.clone().unwrap();
+    assert!((paper.return_pct - 2.5).abs() < 1e-9);
+    assert_eq!(paper.positions, ["BTCUSDT long 0.05"]);
+    assert_eq!(
+        paper.to_line(),
+        "equity 10250.00 USDT (+2.50 %), bar mode, 1 open: BTCUSDT long 0.05; \
+         KILL SWITCH SET (drawdown 10.2 % ≥ 10 %)"
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["paper"]["kill_switch"], true);
+    assert_eq!(json["paper"]["equity"], 10_250.0);
+    assert_eq!(json["paper"]["positions"][0], "BTCUSDT long 0.05");
+    let back: StatusReport = serde_json::from_value(json).unwrap();
+    assert_eq!(back, report);
+}

@@ -16,7 +16,7 @@ use ratatui::backend::{Backend, CrosstermBackend};
 use tokio::sync::mpsc::{self, Receiver, Sender};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::protocol::{Command, Snapshot, Update};
+use crate::protocol::{AlertLevel, Command, Snapshot, Update};
 
 use super::keymap::Keymap;
 use super::term::{self, TerminalGuard};
@@ -33,13 +33,26 @@ pub struct Console {
     pub view: ViewState,
     /// A snapshot was asked for and has not come yet.
     snapshot_requested: bool,
+    /// An alert asked for the terminal bell since the loop last rang it.
+    bell: bool,
 }
 
 impl Console {
     /// Applies one update. Returns a command to send when the replica cannot use the update
     /// without a full snapshot first (asked for once until one arrives).
     pub fn apply(&mut self, update: &Update) -> Option<Command> {
+        self.apply_at(update, std::time::Instant::now())
+    }
+
+    /// [`Console::apply`] at a given wall time: an alert becomes a toast shown from `now` (the
+    /// replica does not keep alerts), and asks for the bell when its level is on.
+    pub fn apply_at(&mut self, update: &Update, now: std::time::Instant) -> Option<Command> {
         match (&mut self.snapshot, update) {
+            (_, Update::Alert(alert)) => {
+                self.view.toasts.push(alert, now);
+                self.bell |= alert.level == AlertLevel::On;
+                None
+            }
             (slot, Update::Snapshot(snapshot)) => {
                 *slot = Some((**snapshot).clone());
                 self.snapshot_requested = false;
@@ -55,6 +68,11 @@ impl Console {
                 Some(Command::RequestSnapshot)
             }
         }
+    }
+
+    /// Whether the bell is due, once: the loop rings it.
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell)
     }
 
     /// The engine's update channel closed: keep the last state and say so.
@@ -118,18 +136,19 @@ pub async fn run(
                     }
                     None => console.engine_stopped(),
                 }
+                if console.take_bell() {
+                    ring(&mut terminal).map_err(terminal_error("ring the bell"))?;
+                }
                 dirty = true;
             }
             event = input.events.recv() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if let Some(action) = keymap.action_in(key, console.view.focused_pane()) {
-                        match console.view.handle(action, console.snapshot.as_ref(), &keymap) {
-                            Outcome::Quit => break,
-                            Outcome::Send(command) => send(&commands, command),
-                            Outcome::Continue => {}
-                        }
-                        dirty = true;
+                    match console.view.key(key, console.snapshot.as_ref(), &keymap) {
+                        Outcome::Quit => break,
+                        Outcome::Send(command) => send(&commands, command),
+                        Outcome::Continue => {}
                     }
+                    dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
                 Some(Ok(_)) => {}
@@ -145,7 +164,10 @@ pub async fn run(
                 }
                 dirty = true;
             }
-            _ = clock.tick() => dirty = true,
+            _ = clock.tick() => {
+                console.view.toasts.expire(std::time::Instant::now());
+                dirty = true;
+            }
             _ = tokio::time::sleep_until(next_frame_at), if dirty => {}
         }
     }
@@ -190,6 +212,17 @@ where
     terminal.draw(|frame| draw(frame, console.snapshot.as_ref(), &console.view, keymap))?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
+}
+
+/// The terminal bell, written through the writer the frames go through (so an attached console
+/// rings the terminal it is attached from).
+fn ring<B>(terminal: &mut Terminal<B>) -> io::Result<()>
+where
+    B: Backend<Error = io::Error> + io::Write,
+{
+    let out = terminal.backend_mut();
+    out.write_all(b"\x07")?;
+    io::Write::flush(out)
 }
 
 /// Reads terminal events on a plain thread (crossterm's reads block) and forwards them.
@@ -251,6 +284,39 @@ mod tests {
         let health = Update::Health(Default::default());
         assert_eq!(console.apply(&health), Some(Command::RequestSnapshot));
         assert_eq!(console.apply(&health), None);
+        assert!(console.snapshot.is_none());
+    }
+
+    #[test]
+    fn alerts_become_toasts_and_ring_the_bell_only_when_on() {
+        use crate::protocol::AlertToast;
+        let mut console = Console::default();
+        let now = std::time::Instant::now();
+        let silent = AlertToast {
+            level: AlertLevel::Silent,
+            title: "fill".into(),
+            ..AlertToast::default()
+        };
+        // No snapshot needed for a toast, and none is asked for.
+        assert_eq!(
+            console.apply_at(&Update::Alert(Box::new(silent)), now),
+            None
+        );
+        assert!(!console.take_bell());
+        let loud = AlertToast {
+            title: "stop-loss".into(),
+            ..AlertToast::default()
+        };
+        console.apply_at(&Update::Alert(Box::new(loud)), now);
+        assert!(console.take_bell());
+        assert!(!console.take_bell(), "rung once");
+        let titles: Vec<&str> = console
+            .view
+            .toasts
+            .iter()
+            .map(|t| t.title.as_str())
+            .collect();
+        assert_eq!(titles, ["stop-loss", "fill"]);
         assert!(console.snapshot.is_none());
     }
 }

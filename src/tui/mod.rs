@@ -3,12 +3,14 @@
 //! engine become `Command`s. Nothing here touches the engine, the feed client or the store, so the
 //! same code serves an attached console over a socket.
 
+mod action;
 mod app;
 pub mod key;
 pub mod keymap;
 pub mod panes;
 pub mod term;
 pub mod theme;
+pub mod ticket;
 pub mod view;
 pub mod widgets;
 

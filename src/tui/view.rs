@@ -1,12 +1,16 @@
 //! What the user is looking at: selected symbol, interval and pane, scroll positions, the help
 //! overlay. Changed only by actions; the frame is drawn from it and the snapshot replica.
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use crate::protocol::{Command, Snapshot};
 
 use super::keymap::{Action, Keymap};
 use super::panes::{self, EventState};
+use super::ticket::{Ticket, TicketOutcome};
 use super::widgets::oscillator::SubChart;
 use super::widgets::overlay::Overlay;
+use super::widgets::toast::Toasts;
 
 /// Which pane is shown: the id of its entry in [`panes::PANES`], the one list of panes. What
 /// each pane is (its title, tab position, drawing and keys) is that entry; the id is also its
@@ -125,6 +129,12 @@ pub struct ViewState {
     pub drift_scroll: usize,
     /// The link to the daemon of an attached console (`None` in process).
     pub daemon_link: Option<DaemonLink>,
+    /// The Trade pane's selected open order (into `PaperView::orders`, clamped when drawn).
+    pub order_selected: usize,
+    /// The order ticket, while open: it reads every key but ctrl-c.
+    pub ticket: Option<Ticket>,
+    /// Alerts on screen (top-right, over any pane).
+    pub toasts: Toasts,
 }
 
 /// What the loop should do after an action.
@@ -212,6 +222,30 @@ impl ViewState {
 
     pub fn prev_pane(&mut self) {
         self.pane = self.pane.step(false);
+    }
+
+    /// Routes a key: to the order ticket while it is open (ctrl-c aside), else through the keymap
+    /// as an action for the focused part.
+    pub fn key(&mut self, key: KeyEvent, snapshot: Option<&Snapshot>, keymap: &Keymap) -> Outcome {
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if let Some(ticket) = self.ticket.as_mut()
+            && !ctrl_c
+        {
+            match ticket.key(key) {
+                TicketOutcome::Open => {}
+                TicketOutcome::Closed => self.ticket = None,
+                TicketOutcome::Submit(order) => {
+                    self.ticket = None;
+                    return Outcome::Send(Command::PlaceOrder(Box::new(order)));
+                }
+            }
+            return Outcome::Continue;
+        }
+        match keymap.action_in(key, self.focused_pane()) {
+            Some(action) => self.handle(action, snapshot, keymap),
+            None => Outcome::Continue,
+        }
     }
 
     /// Routes an action: the focused part (the help overlay when open, else the active pane) gets
@@ -304,6 +338,16 @@ impl ViewState {
                         symbol: market.symbol,
                         interval: *interval,
                     });
+                }
+            }
+            // The Trade pane's keys act on the paper account shown there.
+            Action::PaperBuy
+            | Action::PaperSell
+            | Action::OpenTicket
+            | Action::CancelOrder
+            | Action::ResetKillSwitch => {
+                if let Some(command) = panes::trade::command(self, action, snapshot) {
+                    return Outcome::Send(command);
                 }
             }
         }

@@ -47,6 +47,7 @@ fn default_keymap_binds_the_documented_keys() {
         (char_key('3'), Action::ShowPane(Pane::SIGNALS)),
         (char_key('4'), Action::ShowPane(Pane::MODELS)),
         (char_key('5'), Action::ShowPane(Pane::BACKTEST)),
+        (char_key('7'), Action::ShowPane(Pane::new("trade"))),
         (
             press(KeyCode::Enter, KeyModifiers::NONE),
             Action::ActivateModel,
@@ -227,13 +228,14 @@ fn panes_switch_by_tab_and_number() {
         Pane::MODELS,
         Pane::BACKTEST,
         Pane::new("drift"),
+        Pane::new("trade"),
         Pane::MARKET,
     ] {
         act(&mut view, &snapshot, Action::NextPane);
         assert_eq!(view.pane, expected);
     }
     act(&mut view, &snapshot, Action::PrevPane);
-    assert_eq!(view.pane, Pane::new("drift"));
+    assert_eq!(view.pane, Pane::new("trade"));
     for (action, pane) in [
         (Action::ShowPane(Pane::MARKET), Pane::MARKET),
         (Action::ShowPane(Pane::HEALTH), Pane::HEALTH),
@@ -241,6 +243,7 @@ fn panes_switch_by_tab_and_number() {
         (Action::ShowPane(Pane::MODELS), Pane::MODELS),
         (Action::ShowPane(Pane::BACKTEST), Pane::BACKTEST),
         (Action::ShowPane(Pane::new("drift")), Pane::new("drift")),
+        (Action::ShowPane(Pane::new("trade")), Pane::new("trade")),
     ] {
         act(&mut view, &snapshot, action);
         assert_eq!(view.pane, pane);

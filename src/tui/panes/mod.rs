@@ -1,5 +1,6 @@
-//! The console's screen: title/tab line, the active pane, the status bar and the help overlay,
-//! each a pure function of the snapshot replica and the view state.
+//! The console's screen: title/tab line, the active pane, the status bar, the help overlay, the
+//! order ticket and the alert toasts, each a pure function of the snapshot replica and the view
+//! state.
 
 pub mod backtest;
 pub mod drift;
@@ -10,6 +11,9 @@ pub mod models;
 mod models_shadow;
 pub mod signals;
 pub mod status;
+pub mod trade;
+mod trade_tables;
+mod trade_ticket;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -40,7 +44,7 @@ pub struct PaneSpec {
 /// folder) is added to. Its entry names it (`pane: Pane::new("drift")`), which gives it a tab,
 /// the `show_drift` action and `pane = "drift"` bindings; its default keys go in
 /// `config/keymap.toml`.
-pub const PANES: [PaneSpec; 6] = [
+pub const PANES: [PaneSpec; 7] = [
     PaneSpec {
         pane: Pane::MARKET,
         title: "Market",
@@ -76,6 +80,12 @@ pub const PANES: [PaneSpec; 6] = [
         title: "Drift",
         draw: drift::draw,
         handle: drift::handle,
+    },
+    PaneSpec {
+        pane: trade::PANE,
+        title: "Trade",
+        draw: trade::draw,
+        handle: trade::handle,
     },
 ];
 
@@ -134,13 +144,26 @@ pub fn draw(frame: &mut Frame, snapshot: Option<&Snapshot>, view: &ViewState, ke
         Some(snapshot) => (view.pane.spec().draw)(buf, body, snapshot, view),
     }
     status::draw(buf, status, snapshot, view, keymap);
+    if let Some(ticket) = &view.ticket {
+        trade_ticket::draw(buf, body, ticket);
+    }
     if view.help_open {
         help::draw(buf, body, keymap, view.help_scroll);
     }
+    super::widgets::toast::draw(buf, body, &view.toasts);
 }
 
+/// The name and the tabs; on a screen too narrow for both, the tabs alone.
 fn draw_title(buf: &mut Buffer, area: Rect, active: Pane) {
-    let mut spans = vec![Span::styled(" trademon ", theme::heading()), Span::raw(" ")];
+    let tabs: usize = Pane::ALL
+        .iter()
+        .map(|p| p.title().chars().count() + 5)
+        .sum();
+    let mut spans = if tabs + 11 <= usize::from(area.width) {
+        vec![Span::styled(" trademon ", theme::heading()), Span::raw(" ")]
+    } else {
+        vec![Span::raw(" ")]
+    };
     for (i, pane) in Pane::ALL.iter().enumerate() {
         let style = if *pane == active {
             theme::tab_active()

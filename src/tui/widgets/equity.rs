@@ -1,5 +1,6 @@
-//! The equity curve of a backtest against buy-and-hold, and its drawdown under it: ratatui charts
-//! of the report's (already thinned) curves, thinned again to two points per cell.
+//! The equity curve of a backtest (or of the paper account) against buy-and-hold, and a
+//! backtest's drawdown under it: ratatui charts of (already thinned) curves, thinned again to two
+//! points per cell.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -103,6 +104,87 @@ pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &BacktestReport) {
             Axis::default()
                 .bounds(x)
                 .labels(time_labels(x))
+                .style(theme::muted()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds(y)
+                .labels(vec![
+                    Line::from(fmt::compact(y[0])),
+                    Line::from(fmt::compact(y[1])),
+                ])
+                .style(theme::muted()),
+        )
+        .render(area, buf);
+}
+
+/// A bordered block whose title is a styled line (a legend).
+fn titled(title: Line<'static>) -> ratatui::widgets::Block<'static> {
+    ratatui::widgets::Block::bordered()
+        .border_style(theme::border())
+        .title(title)
+}
+
+/// A (time, value) curve thinned to two points per cell (the last point always kept).
+fn thin_pairs(curve: &[(i64, f64)], width: u16) -> Vec<(f64, f64)> {
+    let keep = (usize::from(width) * 2).max(2);
+    let step = curve.len().div_ceil(keep).max(1);
+    let last = curve.len().saturating_sub(1);
+    curve
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| (i % step == 0 || *i == last) && p.1.is_finite())
+        .map(|(_, p)| (p.0 as f64, p.1))
+        .collect()
+}
+
+/// Two curves over the same time span, titled `title` (the legend): `strategy` in green,
+/// `benchmark` muted; `empty` is said when neither has a point. Time labels are clock times
+/// within a day, dates beyond.
+pub fn two_curves(
+    buf: &mut Buffer,
+    area: Rect,
+    title: Line<'static>,
+    strategy: &[(i64, f64)],
+    benchmark: &[(i64, f64)],
+    empty: &str,
+) {
+    let width = area.width.saturating_sub(12);
+    let strategy = thin_pairs(strategy, width);
+    let hold = thin_pairs(benchmark, width);
+    let Some((x, y)) = bounds(&[&strategy, &hold]) else {
+        let b = titled(title);
+        let inner = b.inner(area);
+        b.render(area, buf);
+        centered(buf, inner, empty, theme::muted());
+        return;
+    };
+    let label = |t: f64| {
+        if x[1] - x[0] < 86_400_000.0 {
+            fmt::utc_hm(t as i64)
+        } else {
+            fmt::utc_md(t as i64)
+        }
+    };
+    let datasets = vec![
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(Style::new().fg(theme::UP))
+            .data(&strategy),
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme::muted())
+            .data(&hold),
+    ];
+    Chart::new(datasets)
+        .block(titled(title))
+        .legend_position(None)
+        .x_axis(
+            Axis::default()
+                .bounds(x)
+                .labels(vec![Line::from(label(x[0])), Line::from(label(x[1]))])
                 .style(theme::muted()),
         )
         .y_axis(

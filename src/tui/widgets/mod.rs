@@ -1,11 +1,12 @@
 //! Chart widgets drawn straight into the frame buffer: candlesticks with their price and time
-//! axes, volume bars, equity and drawdown curves; and the bordered block and centred text that
+//! axes, volume bars, equity and drawdown curves, alert toasts; and the bordered block and centred text that
 //! panes and widgets share.
 
 pub mod candles;
 pub mod equity;
 pub mod oscillator;
 pub mod overlay;
+pub mod toast;
 pub mod volume;
 
 use ratatui::buffer::Buffer;
