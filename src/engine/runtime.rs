@@ -119,6 +119,27 @@ impl Runtime {
             }
         }
         let recent_events = store.recent_events(crate::protocol::RECENT_EVENTS)?;
+        // The paper account rounds and refuses orders with the exchange's filters; an account
+        // opened before keeps the ones in its log.
+        let filters = if config.paper.enabled {
+            match tokio::time::timeout(Duration::from_secs(10), market.filters(&symbols)).await {
+                Ok(Ok(filters)) => filters,
+                Ok(Err(e)) => {
+                    tracing::warn!(
+                        "paper: the exchange's filters are unavailable ({e}); orders are not rounded"
+                    );
+                    Vec::new()
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "paper: the exchange's filters did not come within 10 s; orders are not rounded"
+                    );
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
 
         let engine_options = EngineOptions {
             source: source_info.clone(),
@@ -135,7 +156,7 @@ impl Runtime {
             backtest: config.backtest,
             retrain: config.retrain,
             paper: config.paper.clone(),
-            filters: Vec::new(),
+            filters,
             monitor: config.monitor,
             alerts: config.alerts.clone(),
         };
