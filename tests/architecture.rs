@@ -95,7 +95,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The top-level module a file of `src/` belongs to. A top-level file mounted into another
-/// module with `#[path]` belongs to that module.
+/// module with `#[path]` belongs to that module (through any chain of mounts).
 fn module_of(src: &Path, file: &Path, mounts: &BTreeMap<String, String>) -> String {
     let rel = file.strip_prefix(src).expect("under src");
     let first = rel
@@ -108,7 +108,16 @@ fn module_of(src: &Path, file: &Path, mounts: &BTreeMap<String, String>) -> Stri
     let stem = first.trim_end_matches(".rs").to_string();
     match stem.as_str() {
         "main" | "cli" => "main".into(),
-        _ => mounts.get(&first).cloned().unwrap_or(stem),
+        _ => {
+            // Mounts chain: a tests file mounted into a file that is itself mounted elsewhere.
+            let mut owner = stem;
+            let mut file = first;
+            while let Some(o) = mounts.get(&file) {
+                owner = o.clone();
+                file = format!("{o}.rs");
+            }
+            owner
+        }
     }
 }
 
