@@ -201,7 +201,8 @@ pub fn reconcile(
         window,
         trades_paper: paper.len(),
         trades_backtest: backtest.len(),
-        pnl_effect: differences.iter().map(|d| d.pnl_effect).sum(),
+        // `+ 0.0`: an empty sum is -0.0, which would print as "-0.0000".
+        pnl_effect: differences.iter().map(|d| d.pnl_effect).sum::<f64>() + 0.0,
         differences,
         pnl_paper,
         pnl_backtest,

@@ -13,7 +13,7 @@ pub struct PaperRow {
     /// Its place in the log (0 until stored).
     pub seq: i64,
     pub time_ms: i64,
-    /// `open`, `order`, `fill`, `cancel`, `reject`, `kill`, `reset`.
+    /// `open`, `session`, `order`, `fill`, `cancel`, `reject`, `kill`, `reset`.
     pub kind: String,
     pub symbol: Option<Symbol>,
     pub order_id: Option<i64>,

@@ -165,14 +165,16 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE model_events_v6 RENAME TO model_events;
     CREATE INDEX model_events_model ON model_events (model_id);",
     // 7: the paper account's log: every order placed, fill, cancel and refusal, the account's
-    // opening and its kill switch, in the order they happened. Positions, balances and P&L are
+    // opening, where each run's trading began (the first signal it traded: `session`) and its
+    // kill switch, in the order they happened. Positions, balances and P&L are
     // derived from it and never stored. Append-only: updates and deletes are refused, and an
     // order is placed and filled at most once.
     "CREATE TABLE paper_log (
         seq          INTEGER PRIMARY KEY,
         time_ms      INTEGER NOT NULL,
         kind         TEXT    NOT NULL
-                     CHECK (kind IN ('open', 'order', 'fill', 'cancel', 'reject', 'kill', 'reset')),
+                     CHECK (kind IN ('open', 'session', 'order', 'fill', 'cancel', 'reject', 'kill',
+                                     'reset')),
         symbol       TEXT,
         order_id     INTEGER,
         detail_json  TEXT    NOT NULL CHECK (json_valid(detail_json)),

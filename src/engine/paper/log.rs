@@ -24,6 +24,17 @@ pub struct Opening {
     pub filters: Vec<(Symbol, SymbolFilters)>,
 }
 
+/// Where a run's trading began: the candle whose close made the first signal it traded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub first_candle_ms: i64,
+    pub interval: crate::domain::Interval,
+}
+
+pub fn session(time_ms: i64, s: &Session) -> PaperRow {
+    row(time_ms, "session", None, None, s)
+}
+
 /// An entry refused or a kill switch: the reason, and what was asked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Note {
@@ -86,6 +97,8 @@ pub struct Restored {
     pub fills: Vec<Fill>,
     /// The newest entry's time.
     pub last_ms: i64,
+    /// Where trading on signals began (the first run's first traded signal).
+    pub first_session: Option<Session>,
 }
 
 /// Rebuilds the account from `rows` (oldest first): `None` for an empty log. An entry that cannot
@@ -125,6 +138,7 @@ pub fn restore(
         orders: 0,
         fills: Vec::new(),
         last_ms: first.time_ms,
+        first_session: None,
     };
     for r in &rows[1..] {
         out.last_ms = out.last_ms.max(r.time_ms);
@@ -149,6 +163,12 @@ pub fn restore(
                 out.killed = Some((r.time_ms, n.reason));
             }
             "reset" => out.killed = None,
+            "session" => {
+                if out.first_session.is_none() {
+                    let s: Session = serde_json::from_str(&r.detail).map_err(|e| bad(r, e))?;
+                    out.first_session = Some(s);
+                }
+            }
             "reject" => {}
             other => {
                 return Err(format!("paper_log row {}: unknown entry '{other}'", r.seq));

@@ -47,6 +47,8 @@ pub struct PaperComponent {
     last_rejection: Option<String>,
     dirty: bool,
     published_ms: i64,
+    /// This run's first traded signal is logged (`session`).
+    session_logged: bool,
 }
 
 /// The account's costs as the book takes them: bar mode has no latency (an order placed at a
@@ -157,6 +159,7 @@ impl PaperComponent {
             last_rejection: None,
             dirty: true,
             published_ms: i64::MIN,
+            session_logged: false,
         };
         // Marks from the newest stored candles, so equity is right before the first price.
         if let (Some(store), Some(interval)) = (&store, interval) {
@@ -226,11 +229,10 @@ impl PaperComponent {
             .book
             .account(symbol)
             .map_or(Position::Flat, |a| a.position());
-        let entry = match (held, request.side) {
-            (Position::Flat, _) => true,
-            (Position::Long, Side::Buy) | (Position::Short, Side::Sell) => true,
-            _ => false,
-        } && request.size != Size::Close;
+        let entry = matches!(
+            (held, request.side),
+            (Position::Flat, _) | (Position::Long, Side::Buy) | (Position::Short, Side::Sell)
+        ) && request.size != Size::Close;
         let result = if entry {
             let open = self.book.open_positions() - usize::from(held != Position::Flat);
             self.risk
@@ -362,6 +364,16 @@ impl PaperComponent {
         };
         if s.interval != interval || !self.symbol_known(s.symbol) {
             return;
+        }
+        if !self.session_logged {
+            // Reconciliation starts where this run's trading on signals did.
+            self.session_logged = true;
+            let session = log::Session {
+                first_candle_ms: s.open_time_ms,
+                interval,
+            };
+            out.writes
+                .push(WriteOp::Paper(log::session(now_ms, &session)));
         }
         let wanted_before = self
             .wanted
@@ -563,10 +575,8 @@ impl Component for PaperComponent {
         self.take_events(out);
         // Every print moves equity: the kill switch follows it (cheap: a sum over the symbols).
         self.follow_equity(trade.time_ms, out);
-        if filled || !out.writes.is_empty() {
-            self.dirty = true;
-            self.publish(now_ms, out);
-        } else if now_ms - self.published_ms >= PUBLISH_EVERY_MS {
+        let due = now_ms - self.published_ms >= PUBLISH_EVERY_MS;
+        if filled || !out.writes.is_empty() || due {
             self.dirty = true;
             self.publish(now_ms, out);
         }

@@ -87,8 +87,12 @@ fn session(
     let interval = interval
         .or(restored.opening.interval)
         .ok_or(PaperError::NoInterval)?;
-    // The first candle whose close came after the account opened is the first it traded on.
-    let from_ms = restored.opened_ms - interval.ms() + 1;
+    // The window starts at the candle whose close made the first signal the account traded
+    // (without one, at the first candle that closed after it opened).
+    let from_ms = match &restored.first_session {
+        Some(s) if s.interval == interval => s.first_candle_ms,
+        _ => restored.opened_ms - interval.ms() + 1,
+    };
     let mut series = Vec::new();
     let mut to_ms = i64::MAX;
     for &symbol in &restored.opening.symbols {
