@@ -326,3 +326,86 @@ fn hand_orders_garbage_and_the_kill_switch() {
         assert!(kinds.iter().any(|x| x == k), "no {k} in {kinds:?}");
     }
 }
+
+#[test]
+fn a_hand_position_is_left_alone_by_signals_until_they_change() {
+    use crate::domain::Signal;
+    use crate::engine::component::{Component, Effects};
+    use crate::protocol::SignalInfo;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("paper.db");
+    let w = writer(&db);
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let mut p = PaperComponent::start(
+        Some(&db),
+        &w.sender(),
+        paper(PaperMode::Bar),
+        &[symbol],
+        &[],
+        Some(Interval::M1),
+        0,
+    )
+    .unwrap();
+    let candle = |k: i64| Candle {
+        open_time_ms: k * 60_000,
+        open: 100.0,
+        high: 101.0,
+        low: 99.0,
+        close: 100.0,
+        volume: 1.0,
+        quote_volume: 100.0,
+        trades: 1,
+    };
+    let signal = |k: i64, signal| SignalInfo {
+        symbol,
+        interval: Interval::M1,
+        open_time_ms: k * 60_000,
+        made_ms: k * 60_000,
+        model_version: "m".into(),
+        probabilities: [0.2, 0.6, 0.2],
+        confidence: 0.6,
+        votes: [0, 3, 0],
+        signal,
+        drivers: Vec::new(),
+        fallback: false,
+    };
+    let mut out = Effects::default();
+    p.on_closed(symbol, Interval::M1, &[candle(1)], 120_000, &mut out);
+    p.on_signal(&signal(1, Signal::Hold), 120_000, &mut out);
+    // A buy by hand fills at the next open.
+    let ticket = OrderTicket {
+        symbol,
+        side: OrderSide::Buy,
+        kind: TicketKind::Market,
+        quantity: Some(1.0),
+        limit_price: None,
+        stop_loss: None,
+        take_profit: None,
+        trailing: None,
+    };
+    p.on_command(&Command::PlaceOrder(Box::new(ticket)), 120_500, &mut out);
+    p.on_closed(symbol, Interval::M1, &[candle(2)], 180_000, &mut out);
+    let held = |p: &PaperComponent| p.book().account(symbol).unwrap().position();
+    assert_eq!(held(&p), crate::broker::Position::Long);
+    // Holds (the signals still want flat) do not close it.
+    for k in 2..5 {
+        p.on_signal(&signal(k, Signal::Hold), (k + 1) * 60_000, &mut out);
+        p.on_closed(
+            symbol,
+            Interval::M1,
+            &[candle(k + 1)],
+            (k + 2) * 60_000,
+            &mut out,
+        );
+    }
+    assert_eq!(held(&p), crate::broker::Position::Long);
+    assert!(p.book().orders().is_empty());
+    // A Buy then a Sell change what the signals want: the Sell closes the position.
+    p.on_signal(&signal(5, Signal::Buy), 360_000, &mut out);
+    p.on_closed(symbol, Interval::M1, &[candle(6)], 420_000, &mut out);
+    assert_eq!(held(&p), crate::broker::Position::Long);
+    p.on_signal(&signal(6, Signal::Sell), 420_000, &mut out);
+    p.on_closed(symbol, Interval::M1, &[candle(7)], 480_000, &mut out);
+    assert_eq!(held(&p), crate::broker::Position::Flat);
+    w.finish().unwrap();
+}

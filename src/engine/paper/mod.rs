@@ -37,6 +37,9 @@ pub struct PaperComponent {
     interval: Option<Interval>,
     /// The position the signals ask for, per symbol (a Hold keeps it).
     wanted: HashMap<Symbol, Position>,
+    /// Symbols whose position a hand order or an exit (stop-loss, take-profit, trailing) changed
+    /// last: the signals leave them alone until the position they ask for changes.
+    overridden: std::collections::HashSet<Symbol>,
     /// The newest trade print per symbol (tick mode: candles after it had no prints).
     last_print_ms: HashMap<Symbol, i64>,
     opened_ms: i64,
@@ -150,6 +153,7 @@ impl PaperComponent {
             book,
             interval,
             wanted: HashMap::new(),
+            overridden: Default::default(),
             last_print_ms: HashMap::new(),
             opened_ms,
             track: EquityTrack::default(),
@@ -199,6 +203,9 @@ impl PaperComponent {
                 BookEvent::Fill(f) => {
                     if f.origin == Origin::StopLoss {
                         self.risk.on_stop(&self.rules, f.symbol, f.time_ms);
+                    }
+                    if f.origin != Origin::Signal {
+                        self.overridden.insert(f.symbol);
                     }
                     out.writes.push(WriteOp::Paper(log::fill(&f)));
                     self.fills.push(f);
@@ -382,6 +389,12 @@ impl PaperComponent {
             .unwrap_or(Position::Flat);
         let wanted = position_for(Some(s.signal), wanted_before, self.config.allow_short);
         self.wanted.insert(s.symbol, wanted);
+        if wanted != wanted_before {
+            self.overridden.remove(&s.symbol);
+        } else if self.overridden.contains(&s.symbol) {
+            // The trader (or an exit) decided this position: signals act again when they change.
+            return;
+        }
         let held = self
             .book
             .account(s.symbol)
@@ -487,7 +500,11 @@ impl PaperComponent {
                 .filter_map(|s| self.book.account(s).map(|a| a.start_cash))
                 .sum();
             let n = self.book.symbols().count();
-            self.track.on_close(symbol, c, self.book.equity(), start, n);
+            // The curve starts with the account: candles that closed before it opened (a
+            // start's backfill of history) are not its equity.
+            if c.open_time_ms + self.interval.map_or(0, |i| i.ms()) > self.opened_ms {
+                self.track.on_close(symbol, c, self.book.equity(), start, n);
+            }
             self.follow_equity(c.open_time_ms, out);
         }
         if candles.len() > 1 && resting > 0 && by_bar > 0 {

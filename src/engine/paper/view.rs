@@ -59,10 +59,18 @@ impl EquityTrack {
     }
 }
 
-/// Appends a point, or replaces the newest when several symbols close at one time.
+/// Appends a point, or replaces the one at its time when several symbols close at one time
+/// (a symbol's backfill can come after another's: a point older than the newest replaces its
+/// own time's, or is left out).
 fn push(curve: &mut Vec<(i64, f64)>, time_ms: i64, value: f64) {
     match curve.last_mut() {
         Some(last) if last.0 == time_ms => last.1 = value,
+        Some(last) if last.0 > time_ms => {
+            if let Ok(i) = curve.binary_search_by_key(&time_ms, |p| p.0) {
+                curve[i].1 = value;
+            }
+            return;
+        }
         _ => curve.push((time_ms, value)),
     }
     // Bounded: thinned to half when it doubles the view's points.
