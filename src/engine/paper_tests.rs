@@ -124,8 +124,8 @@ fn bar_mode_reconciles_with_the_backtest_with_zero_differences() {
     assert!(r.differences.is_empty(), "{:#?}", r.differences);
     assert_eq!(r.pnl_effect, 0.0);
     assert_eq!(r.pnl_paper, r.pnl_backtest);
-    // The window is the session: its first candle is the first streamed.
-    assert!(r.window.from_ms <= s.candles[0].1[0].open_time_ms);
+    // The window starts at the first traded signal's candle (after the model's warm-up).
+    assert!(r.window.from_ms >= s.candles[0].1[0].open_time_ms);
     // The report reads the same account.
     let report = offline::report(&s.db, &config, None).unwrap();
     assert_eq!(report.trades.len(), r.trades_paper);
@@ -383,7 +383,8 @@ fn a_hand_position_is_left_alone_by_signals_until_they_change() {
         take_profit: None,
         trailing: None,
     };
-    p.on_command(&Command::PlaceOrder(Box::new(ticket)), 120_500, &mut out);
+    // Placed at candle 1's close: it fills at candle 2's open.
+    p.on_command(&Command::PlaceOrder(Box::new(ticket)), 120_000, &mut out);
     p.on_closed(symbol, Interval::M1, &[candle(2)], 180_000, &mut out);
     let held = |p: &PaperComponent| p.book().account(symbol).unwrap().position();
     assert_eq!(held(&p), crate::broker::Position::Long);
