@@ -42,6 +42,8 @@ pub struct PaperComponent {
     overridden: std::collections::HashSet<Symbol>,
     /// The newest trade print per symbol (tick mode: candles after it had no prints).
     last_print_ms: HashMap<Symbol, i64>,
+    /// The close of the newest candle per symbol.
+    last_close_ms: HashMap<Symbol, i64>,
     opened_ms: i64,
     track: EquityTrack,
     events: Vec<BookEvent>,
@@ -155,6 +157,7 @@ impl PaperComponent {
             wanted: HashMap::new(),
             overridden: Default::default(),
             last_print_ms: HashMap::new(),
+            last_close_ms: HashMap::new(),
             opened_ms,
             track: EquityTrack::default(),
             events: Vec::new(),
@@ -350,6 +353,29 @@ impl PaperComponent {
         })
     }
 
+    /// When an order placed by hand now is placed, in the market's time: a simulated exchange
+    /// running ahead of the wall clock, or a replay of old data, fills it as a live market would.
+    ///
+    /// Tick mode: the newest print. Bar mode: the wall clock while it is inside the candle in
+    /// progress (live), else just after the newest close: an order placed during a candle fills
+    /// at the next candle's open, never at an open already past.
+    fn market_ms(&self, symbol: Symbol, now_ms: i64) -> i64 {
+        if self.config.mode == PaperMode::Tick
+            && let Some(&print) = self.last_print_ms.get(&symbol)
+        {
+            return print;
+        }
+        let Some(&close) = self.last_close_ms.get(&symbol) else {
+            return now_ms;
+        };
+        let length = self.interval.map_or(0, |i| i.ms());
+        if (close..close + length).contains(&now_ms) {
+            now_ms
+        } else {
+            close + 1
+        }
+    }
+
     fn sleeve_equity(&self, symbol: Symbol) -> f64 {
         let Some(a) = self.book.account(symbol) else {
             return 0.0;
@@ -412,7 +438,13 @@ impl PaperComponent {
         }
         let at = match self.config.mode {
             PaperMode::Bar => s.open_time_ms + interval.ms(),
-            PaperMode::Tick => now_ms,
+            // Not before the candle closed, nor before the newest print.
+            PaperMode::Tick => (s.open_time_ms + interval.ms()).max(
+                self.last_print_ms
+                    .get(&s.symbol)
+                    .copied()
+                    .unwrap_or(i64::MIN),
+            ),
         };
         for id in stale {
             if self.book.cancel(id).is_ok() {
@@ -482,6 +514,11 @@ impl PaperComponent {
             .count();
         let printed_until = self.last_print_ms.get(&symbol).copied();
         let mut by_bar = 0;
+        if let (Some(last), Some(interval)) = (candles.last(), self.interval) {
+            let close = last.open_time_ms + interval.ms();
+            let entry = self.last_close_ms.entry(symbol).or_insert(close);
+            *entry = (*entry).max(close);
+        }
         for c in candles {
             let use_bar = match self.config.mode {
                 PaperMode::Bar => true,
@@ -603,7 +640,8 @@ impl Component for PaperComponent {
         match command {
             Command::PlaceOrder(ticket) => match self.ticket_request(ticket) {
                 Ok(request) => {
-                    self.place(request, now_ms, out);
+                    let at = self.market_ms(ticket.symbol, now_ms);
+                    self.place(request, at, out);
                 }
                 Err(e) => {
                     self.refused(Some(ticket.symbol), &e, now_ms, out);

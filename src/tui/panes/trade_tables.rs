@@ -262,17 +262,22 @@ pub fn draw_risk(buf: &mut Buffer, area: Rect, paper: &PaperView) {
     };
     lines.push(Line::from(vec![
         Span::styled(
-            format!(" kill switch (at {:.1} % dd) ", 100.0 * risk.max_drawdown),
+            if risk.max_drawdown >= 1.0 {
+                " kill switch (no drawdown limit) ".to_string()
+            } else {
+                format!(" kill switch (at {:.1} % dd) ", 100.0 * risk.max_drawdown)
+            },
             theme::muted(),
         ),
         kill,
     ]));
     lines.push(Line::from(vec![
         Span::styled(" open positions ", theme::muted()),
-        Span::raw(format!(
-            "{} / {}",
-            risk.open_positions, risk.max_open_positions
-        )),
+        Span::raw(if risk.max_open_positions == 0 {
+            format!("{} (no limit)", risk.open_positions)
+        } else {
+            format!("{} / {}", risk.open_positions, risk.max_open_positions)
+        }),
     ]));
     for (symbol, until) in &risk.cooldowns {
         lines.push(Line::from(Span::styled(
