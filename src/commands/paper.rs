@@ -9,7 +9,7 @@ use crate::backtest::paper::Reconciliation;
 use crate::config::PaperConfig;
 use crate::domain::Interval;
 use crate::engine::paper::offline::{self, PaperError, PaperReport};
-use crate::fmt::{utc_datetime, utc_hm};
+use crate::fmt::{utc_datetime, utc_hm, utc_hms};
 use crate::model::signal::ThresholdOverride;
 
 /// What to do with the paper account.
@@ -158,18 +158,18 @@ fn reconcile_text(r: &Reconciliation) -> String {
             let _ = writeln!(
                 s,
                 "      paper    {} @ {:.4} → {} @ {:.4} fees {:.4}",
-                utc_hm(p.entry_time_ms),
+                utc_hms(p.entry_time_ms),
                 p.entry_price,
-                utc_hm(p.exit_time_ms),
+                utc_hms(p.exit_time_ms),
                 p.exit_price,
                 p.fees
             );
             let _ = writeln!(
                 s,
                 "      backtest {} @ {:.4} → {} @ {:.4} fees {:.4}",
-                utc_hm(b.entry_time_ms),
+                utc_hms(b.entry_time_ms),
                 b.entry_price,
-                utc_hm(b.exit_time_ms),
+                utc_hms(b.exit_time_ms),
                 b.exit_price,
                 b.fees
             );
