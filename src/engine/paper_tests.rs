@@ -410,3 +410,74 @@ fn a_hand_position_is_left_alone_by_signals_until_they_change() {
     assert_eq!(held(&p), crate::broker::Position::Flat);
     w.finish().unwrap();
 }
+
+#[test]
+fn resting_orders_are_evaluated_against_the_candles_backfilled_for_a_downtime() {
+    use crate::engine::component::{Component, Effects};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("paper.db");
+    let w = writer(&db);
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let mut config = paper(PaperMode::Tick);
+    config.trade_signals = false;
+    let mut p = PaperComponent::start(
+        Some(&db),
+        &w.sender(),
+        config,
+        &[symbol],
+        &[],
+        Some(Interval::M1),
+        0,
+    )
+    .unwrap();
+    let candle = |k: i64, low: f64| Candle {
+        open_time_ms: k * 60_000,
+        open: 100.0,
+        high: 101.0,
+        low,
+        close: 100.0,
+        volume: 1.0,
+        quote_volume: 100.0,
+        trades: 1,
+    };
+    let mut out = Effects::default();
+    p.on_closed(symbol, Interval::M1, &[candle(1, 99.0)], 120_000, &mut out);
+    let ticket = OrderTicket {
+        symbol,
+        side: OrderSide::Buy,
+        kind: TicketKind::Limit,
+        quantity: Some(1.0),
+        limit_price: Some(95.0),
+        stop_loss: None,
+        take_profit: None,
+        trailing: None,
+    };
+    p.on_command(&Command::PlaceOrder(Box::new(ticket)), 120_000, &mut out);
+    assert_eq!(p.book().orders().len(), 1);
+    // Down for three minutes: the backfill's second candle trades through 95 (a low of 94);
+    // no print covered these candles, so the bar rules fill the limit at its price.
+    let backfill = [candle(2, 99.0), candle(3, 94.0), candle(4, 99.0)];
+    p.on_closed(symbol, Interval::M1, &backfill, 300_000, &mut out);
+    assert!(p.book().orders().is_empty());
+    let a = p.book().account(symbol).unwrap();
+    let open = a.open.as_ref().unwrap();
+    assert_eq!((open.quantity, open.entry_price), (1.0, 95.0));
+    assert_eq!(open.entry_time_ms, 180_000);
+    let view = out
+        .updates
+        .iter()
+        .rev()
+        .find_map(|u| match u {
+            crate::protocol::Update::Paper(v) => Some(v.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        view.notes.iter().any(
+            |n| n.contains("1 resting BTCUSDT order(s) evaluated against 3 candles backfilled")
+        ),
+        "{:?}",
+        view.notes
+    );
+    w.finish().unwrap();
+}
