@@ -362,7 +362,15 @@ impl Book {
         }
     }
 
-    fn place_exits(&mut self, entry: &Order, price: f64, time_ms: i64, out: &mut Vec<BookEvent>) {
+    /// Places `entry`'s exits (its brackets), filled at `price`, as when it filled; a log that
+    /// lost them (a crash between the fill's commit and theirs) gets them back this way.
+    pub fn place_exits(
+        &mut self,
+        entry: &Order,
+        price: f64,
+        time_ms: i64,
+        out: &mut Vec<BookEvent>,
+    ) {
         use super::order::Origin;
         let b = entry.brackets;
         let side = entry.side.opposite();

@@ -481,3 +481,86 @@ fn resting_orders_are_evaluated_against_the_candles_backfilled_for_a_downtime() 
     );
     w.finish().unwrap();
 }
+
+#[test]
+fn exits_the_log_lost_in_a_crash_are_placed_again_once() {
+    use crate::broker::{Book, BookEvent, Brackets, OrderKind, OrderRequest, Origin, Side, Size};
+    use crate::engine::paper::log;
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let costs = crate::engine::paper::fill_costs(&paper(PaperMode::Tick));
+    let mut book = Book::new(costs);
+    book.add_symbol(symbol, 10_000.0, Default::default());
+    book.set_mark(symbol, 100.0);
+    let entry = book
+        .submit(
+            OrderRequest {
+                symbol,
+                side: Side::Buy,
+                kind: OrderKind::Market,
+                size: Size::Quantity(1.0),
+                brackets: Brackets {
+                    stop_loss: Some(90.0),
+                    take_profit: Some(120.0),
+                    trailing: None,
+                },
+                origin: Origin::Manual,
+            },
+            0,
+        )
+        .unwrap();
+    let mut events = Vec::new();
+    book.on_print(symbol, 100.0, 1_000, &mut events);
+    let fill = events
+        .iter()
+        .find_map(|e| match e {
+            BookEvent::Fill(f) => Some(f.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let exits: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            BookEvent::Placed(o) => Some(o.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(exits.len(), 2);
+    let opening = log::Opening {
+        cash: 10_000.0,
+        symbols: vec![symbol],
+        mode: "tick".into(),
+        quote_asset: "USDT".into(),
+        interval: Some(Interval::M1),
+        filters: Vec::new(),
+    };
+    let lost = vec![
+        log::opening(0, &opening),
+        log::order(&entry),
+        log::fill(&fill),
+    ];
+    let r = crate::engine::paper::restore(&lost, costs, &|_| Default::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.replaced_exits.len(), 2);
+    let resting: Vec<_> = r
+        .book
+        .orders()
+        .iter()
+        .map(|o| (o.origin, o.parent))
+        .collect();
+    assert_eq!(
+        resting,
+        vec![
+            (Origin::StopLoss, Some(entry.id)),
+            (Origin::TakeProfit, Some(entry.id))
+        ]
+    );
+    // With its exits logged, nothing is placed again.
+    let mut whole = lost.clone();
+    whole.extend(exits.iter().map(log::order));
+    let r = crate::engine::paper::restore(&whole, costs, &|_| Default::default())
+        .unwrap()
+        .unwrap();
+    assert!(r.replaced_exits.is_empty());
+    assert_eq!(r.book.orders().len(), 2);
+}

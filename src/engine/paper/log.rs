@@ -99,6 +99,9 @@ pub struct Restored {
     pub last_ms: i64,
     /// Where trading on signals began (the first run's first traded signal).
     pub first_session: Option<Session>,
+    /// Exits of an open position's entry that the log lost (a crash between the entry fill's
+    /// commit and theirs), placed again: to be logged.
+    pub replaced_exits: Vec<Order>,
 }
 
 /// Rebuilds the account from `rows` (oldest first): `None` for an empty log. An entry that cannot
@@ -139,18 +142,35 @@ pub fn restore(
         fills: Vec::new(),
         last_ms: first.time_ms,
         first_session: None,
+        replaced_exits: Vec::new(),
     };
+    // Every order logged, the entries with exits logged, and per symbol the order whose fill
+    // opened the position held now.
+    let mut logged: std::collections::HashMap<u64, Order> = Default::default();
+    let mut with_exits: std::collections::HashSet<u64> = Default::default();
+    let mut entries: std::collections::HashMap<Symbol, (u64, f64)> = Default::default();
     for r in &rows[1..] {
         out.last_ms = out.last_ms.max(r.time_ms);
         match r.kind.as_str() {
             "order" => {
                 let o: Order = serde_json::from_str(&r.detail).map_err(|e| bad(r, e))?;
                 out.orders += 1;
+                if let Some(parent) = o.parent {
+                    with_exits.insert(parent);
+                }
+                logged.insert(o.id, o.clone());
                 out.book.restore(o);
             }
             "fill" => {
                 let f: Fill = serde_json::from_str(&r.detail).map_err(|e| bad(r, e))?;
+                let flat = |book: &Book| book.account(f.symbol).is_none_or(|a| a.open.is_none());
+                let opens = flat(&out.book);
                 out.book.restore_fill(&f);
+                if flat(&out.book) {
+                    entries.remove(&f.symbol);
+                } else if opens {
+                    entries.insert(f.symbol, (f.order_id, f.price));
+                }
                 out.fills.push(f);
             }
             "cancel" => {
@@ -174,6 +194,21 @@ pub fn restore(
                 return Err(format!("paper_log row {}: unknown entry '{other}'", r.seq));
             }
         }
+    }
+    for (_, (id, price)) in entries {
+        let Some(entry) = logged.get(&id) else {
+            continue;
+        };
+        if entry.brackets.is_empty() || with_exits.contains(&id) {
+            continue;
+        }
+        let mut events = Vec::new();
+        out.book.place_exits(entry, price, out.last_ms, &mut events);
+        out.replaced_exits
+            .extend(events.into_iter().filter_map(|e| match e {
+                crate::broker::BookEvent::Placed(o) => Some(o),
+                _ => None,
+            }));
     }
     Ok(Some(out))
 }

@@ -4,7 +4,7 @@
 //! the store's owner, and publishes `Update::Paper`. After a restart the account is rebuilt from
 //! the log; orders still resting are evaluated against the candles backfilled for the downtime.
 
-mod log;
+pub mod log;
 pub mod offline;
 mod view;
 
@@ -125,6 +125,16 @@ impl PaperComponent {
                         "opened in {} mode, running in {} mode now",
                         r.opening.mode,
                         config.mode.as_str()
+                    ));
+                }
+                if !r.replaced_exits.is_empty() {
+                    for o in &r.replaced_exits {
+                        send(owner, log::order(o));
+                    }
+                    notes.push(format!(
+                        "{} exit order(s) of an open position were not in the log (a crash \
+                         between its entry's fill and them): placed again",
+                        r.replaced_exits.len()
                     ));
                 }
                 let interval = interval.or(r.opening.interval);
