@@ -10,10 +10,16 @@ use super::sim::{Backtest, Costs, EquityPoint, Position, Trade};
 use crate::broker::{Account, Fill, Side, slip};
 use crate::domain::{Candle, Symbol};
 
-/// One symbol's paper fills over its candles: equity at each close (fills up to the candle's
+/// `symbol`'s paper fills over its candles: equity at each close (fills up to the candle's
 /// end are in), and the round trips with a position still open closed at the last close with
 /// `slippage_bps` and the taker `fee` (as a backtest does, so the two compare one to one).
-pub fn paper_leg(candles: &[Candle], fills: &[Fill], costs: Costs, interval_ms: i64) -> Backtest {
+pub fn paper_leg(
+    symbol: Symbol,
+    candles: &[Candle],
+    fills: &[Fill],
+    costs: Costs,
+    interval_ms: i64,
+) -> Backtest {
     let mut account = Account::new(costs.cash);
     let mut next = 0;
     let mut equity = Vec::with_capacity(candles.len());
@@ -43,7 +49,7 @@ pub fn paper_leg(candles: &[Candle], fills: &[Fill], costs: Costs, interval_ms: 
         let price = slip(last.close, side, costs.slippage_bps);
         account.apply(&Fill {
             order_id: 0,
-            symbol: fills.first().map_or_else(placeholder, |f| f.symbol),
+            symbol,
             side,
             quantity: open.quantity,
             price,
@@ -65,11 +71,6 @@ pub fn paper_leg(candles: &[Candle], fills: &[Fill], costs: Costs, interval_ms: 
         equity,
         exposed_candles,
     }
-}
-
-fn placeholder() -> Symbol {
-    // Only reached with no fills, where no position can be open.
-    Symbol::new("PAPER").unwrap_or_else(|_| unreachable!("PAPER is a valid symbol"))
 }
 
 /// A trade as the reconciliation shows it.

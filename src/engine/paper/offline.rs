@@ -147,6 +147,7 @@ pub fn report(
         .iter()
         .map(|(symbol, candles, start)| {
             paper_leg(
+                *symbol,
                 &candles[*start..],
                 &fills_of(&s.restored, *symbol),
                 s.costs,
@@ -225,6 +226,7 @@ pub fn reconcile(
     let mut backtest = Vec::new();
     for (symbol, candles, start) in &s.series {
         let leg = paper_leg(
+            *symbol,
             &candles[*start..],
             &fills_of(&s.restored, *symbol),
             s.costs,

@@ -83,39 +83,15 @@ pub fn equity_chart(buf: &mut Buffer, area: Rect, report: &BacktestReport) {
         centered(buf, inner, "the run has no equity points", theme::muted());
         return;
     };
-    let datasets = vec![
-        Dataset::default()
-            .name(report.strategy.clone())
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(theme::UP))
-            .data(&strategy),
-        Dataset::default()
-            .name("buy and hold")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme::muted())
-            .data(&hold),
-    ];
-    Chart::new(datasets)
-        .block(block(title))
-        .legend_position(None)
-        .x_axis(
-            Axis::default()
-                .bounds(x)
-                .labels(time_labels(x))
-                .style(theme::muted()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels(vec![
-                    Line::from(fmt::compact(y[0])),
-                    Line::from(fmt::compact(y[1])),
-                ])
-                .style(theme::muted()),
-        )
-        .render(area, buf);
+    pair_chart(
+        buf,
+        area,
+        block(title),
+        (&strategy, &hold),
+        x,
+        time_labels(x),
+        y,
+    );
 }
 
 /// A bordered block whose title is a styled line (a legend).
@@ -166,25 +142,39 @@ pub fn two_curves(
             fmt::utc_md(t as i64)
         }
     };
+    let labels = vec![Line::from(label(x[0])), Line::from(label(x[1]))];
+    pair_chart(buf, area, titled(title), (&strategy, &hold), x, labels, y);
+}
+
+/// A strategy's curve in green over its benchmark, muted, with time and value axes (no legend:
+/// the block's title says which is which).
+fn pair_chart(
+    buf: &mut Buffer,
+    area: Rect,
+    block: ratatui::widgets::Block<'static>,
+    (strategy, benchmark): (&[(f64, f64)], &[(f64, f64)]),
+    x: [f64; 2],
+    x_labels: Vec<Line<'static>>,
+    y: [f64; 2],
+) {
+    let curve = |data, style| {
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(style)
+            .data(data)
+    };
     let datasets = vec![
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(Style::new().fg(theme::UP))
-            .data(&strategy),
-        Dataset::default()
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(theme::muted())
-            .data(&hold),
+        curve(strategy, Style::new().fg(theme::UP)),
+        curve(benchmark, theme::muted()),
     ];
     Chart::new(datasets)
-        .block(titled(title))
+        .block(block)
         .legend_position(None)
         .x_axis(
             Axis::default()
                 .bounds(x)
-                .labels(vec![Line::from(label(x[0])), Line::from(label(x[1]))])
+                .labels(x_labels)
                 .style(theme::muted()),
         )
         .y_axis(
