@@ -146,13 +146,16 @@ pub fn two_curves(
     pair_chart(buf, area, titled(title), (&strategy, &hold), x, labels, y);
 }
 
+/// (time, value) points of a chart.
+type Curve<'a> = &'a [(f64, f64)];
+
 /// A strategy's curve in green over its benchmark, muted, with time and value axes (no legend:
 /// the block's title says which is which).
 fn pair_chart(
     buf: &mut Buffer,
     area: Rect,
     block: ratatui::widgets::Block<'static>,
-    (strategy, benchmark): (&[(f64, f64)], &[(f64, f64)]),
+    (strategy, benchmark): (Curve<'_>, Curve<'_>),
     x: [f64; 2],
     x_labels: Vec<Line<'static>>,
     y: [f64; 2],
