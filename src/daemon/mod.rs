@@ -70,6 +70,7 @@ pub async fn run(
         socket: options.socket.clone(),
         db_path: options.runtime.db_path.clone(),
         started_at_ms: wall_clock_ms(),
+        metrics: runtime.metrics(),
     };
     let server = tokio::spawn(server::serve(
         listener,

@@ -56,6 +56,8 @@ pub struct ModelRunner {
     heard: Vec<retraining::Heard>,
     /// The engine's time at the last call that said it (for job reports, which do not).
     now_ms: i64,
+    /// Where each prediction's time goes, when metrics are kept.
+    inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     pub view: ModelsView,
 }
 
@@ -145,6 +147,7 @@ impl ModelRunner {
         };
         let mut runner = Self {
             db,
+            inference: None,
             registry,
             config,
             active: None,
@@ -286,6 +289,11 @@ impl ModelRunner {
         self.initial = out;
     }
 
+    /// Times every prediction into the metrics' inference histogram.
+    pub fn time_inference(&mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) {
+        self.inference = Some(metrics);
+    }
+
     /// Signals and rows made while loading a model, for the engine to publish and store.
     pub fn take_initial(&mut self) -> Output {
         std::mem::take(&mut self.initial)
@@ -360,7 +368,15 @@ impl ModelRunner {
             return;
         }
         let open_time_ms = candle.open_time_ms;
-        let (verdict, fallback, input) = match pipeline.predict(track) {
+        let started = std::time::Instant::now();
+        let predicted = pipeline.predict(track);
+        if let Some(m) = &self.inference {
+            m.model
+                .inference_duration
+                .get_or_create(&crate::metrics::RoleLabels { role: "active" })
+                .observe(started.elapsed().as_secs_f64());
+        }
+        let (verdict, fallback, input) = match predicted {
             Prediction::Signal {
                 verdict,
                 fallback,

@@ -63,6 +63,7 @@ impl FakeDaemon {
             socket: socket.clone(),
             db_path: dir.path().join("absent.db"),
             started_at_ms: 0,
+            metrics: None,
         };
         tokio::spawn(server::serve(
             listener,
