@@ -30,7 +30,10 @@ fn filled() -> Arc<Metrics> {
                 symbol: symbol.to_string(),
                 stream: stream.to_string(),
             };
-            m.feed.messages.get_or_create(&labels).inc_by(1_000 + k as u64);
+            m.feed
+                .messages
+                .get_or_create(&labels)
+                .inc_by(1_000 + k as u64);
             m.feed.stream_up.get_or_create(&labels).set(1);
             m.feed.last_message_age.get_or_create(&labels).set(0.4);
         }
@@ -54,7 +57,10 @@ fn filled() -> Arc<Metrics> {
         let labels = SymbolLabels {
             symbol: symbol.to_string(),
         };
-        m.model.feature_drift_max_psi.get_or_create(&labels).set(0.07);
+        m.model
+            .feature_drift_max_psi
+            .get_or_create(&labels)
+            .set(0.07);
         m.model.dataset_drift.get_or_create(&labels).set(0);
     }
     for k in 0..1_000 {
@@ -77,7 +83,10 @@ fn render(c: &mut Criterion) {
     let mut out = String::new();
     m.render_into(&mut out);
     let lines = out.lines().filter(|l| !l.starts_with('#')).count();
-    println!("/metrics for 10 symbols × 4 intervals: {lines} samples, {} bytes", out.len());
+    println!(
+        "/metrics for 10 symbols × 4 intervals: {lines} samples, {} bytes",
+        out.len()
+    );
     let mut group = c.benchmark_group("metrics");
     group
         .warm_up_time(Duration::from_secs(1))

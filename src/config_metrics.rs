@@ -56,10 +56,22 @@ mod tests {
 
     #[test]
     fn addresses_are_checked_for_their_form() {
-        for ok in ["", "127.0.0.1:9464", "[::1]:9464", "localhost:0", "0.0.0.0:9464"] {
+        for ok in [
+            "",
+            "127.0.0.1:9464",
+            "[::1]:9464",
+            "localhost:0",
+            "0.0.0.0:9464",
+        ] {
             assert!(listen(ok).check().is_ok(), "{ok}");
         }
-        for bad in ["9464", ":9464", "127.0.0.1:", "127.0.0.1:99999", "host:port"] {
+        for bad in [
+            "9464",
+            ":9464",
+            "127.0.0.1:",
+            "127.0.0.1:99999",
+            "host:port",
+        ] {
             let (key, why) = listen(bad).check().unwrap_err();
             assert_eq!(key, "metrics.listen");
             assert!(why.contains("expected HOST:PORT"), "{why}");

@@ -32,12 +32,19 @@ fn free_port() -> u16 {
 fn get(addr: &str, path: &str) -> Option<(String, String)> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = Vec::new();
     s.read_to_end(&mut out).ok()?;
     let text = String::from_utf8_lossy(&out).into_owned();
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -117,7 +124,10 @@ fn shared_from_status(status: &serde_json::Value) -> BTreeMap<String, f64> {
         ("reconnects", "trademon_feed_reconnects_total"),
         ("gaps_found", "trademon_feed_gaps_found_total"),
         ("gaps_repaired", "trademon_feed_gaps_repaired_total"),
-        ("candles_backfilled", "trademon_feed_candles_backfilled_total"),
+        (
+            "candles_backfilled",
+            "trademon_feed_candles_backfilled_total",
+        ),
         ("parse_errors", "trademon_feed_parse_errors_total"),
         ("rate_limited", "trademon_feed_rate_limited_total"),
         ("rows_stored", "trademon_store_rows_written_total"),
@@ -139,13 +149,15 @@ fn shared_from_status(status: &serde_json::Value) -> BTreeMap<String, f64> {
     out
 }
 
-fn shared_from_metrics(
-    text: &str,
-    like: &BTreeMap<String, f64>,
-) -> BTreeMap<String, f64> {
+fn shared_from_metrics(text: &str, like: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
     let all = samples(text);
     like.keys()
-        .map(|k| (k.clone(), *all.get(k).unwrap_or_else(|| panic!("{k} not in /metrics"))))
+        .map(|k| {
+            (
+                k.clone(),
+                *all.get(k).unwrap_or_else(|| panic!("{k} not in /metrics")),
+            )
+        })
         .collect()
 }
 
@@ -166,10 +178,17 @@ async fn status_json_and_metrics_agree_on_the_counters_they_share() {
     let started = Instant::now();
     loop {
         let s = samples(&scrape(&addr));
-        if s.get("trademon_store_rows_written_total").copied().unwrap_or(0.0) > 0.0 {
+        if s.get("trademon_store_rows_written_total")
+            .copied()
+            .unwrap_or(0.0)
+            > 0.0
+        {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "nothing stored");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing stored"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     // Both read the engine's last health report (once a second): a status taken between two
@@ -186,7 +205,12 @@ async fn status_json_and_metrics_agree_on_the_counters_they_share() {
         );
         // Counters never go back, whatever the timing.
         for (k, v) in &from_status {
-            assert!(m1[k] <= *v && *v <= m2[k], "{k}: {} ≤ {v} ≤ {} broken", m1[k], m2[k]);
+            assert!(
+                m1[k] <= *v && *v <= m2[k],
+                "{k}: {} ≤ {v} ≤ {} broken",
+                m1[k],
+                m2[k]
+            );
         }
         if m1 == m2 {
             assert_eq!(m1, from_status, "status --json and /metrics disagree");
@@ -319,7 +343,16 @@ fn remote_addresses_ports_in_use_and_garbage_are_refused_with_one_error_line() {
     let db = db.to_str().unwrap();
     let e = one_error_line(
         home.path(),
-        &["--db", db, "run", "--headless", "--for", "5s", "--metrics", "0.0.0.0:9464"],
+        &[
+            "--db",
+            db,
+            "run",
+            "--headless",
+            "--for",
+            "5s",
+            "--metrics",
+            "0.0.0.0:9464",
+        ],
     );
     assert!(
         e.contains("0.0.0.0:9464 is not a loopback address") && e.contains("allow_remote"),
@@ -340,11 +373,23 @@ fn remote_addresses_ports_in_use_and_garbage_are_refused_with_one_error_line() {
             &addr,
         ],
     );
-    assert!(e.contains(&format!("metrics: cannot listen on {addr}")), "{e}");
+    assert!(
+        e.contains(&format!("metrics: cannot listen on {addr}")),
+        "{e}"
+    );
     for garbage in ["9464", "127.0.0.1:70000", "::"] {
         let e = one_error_line(
             home.path(),
-            &["--db", db, "run", "--headless", "--for", "5s", "--metrics", garbage],
+            &[
+                "--db",
+                db,
+                "run",
+                "--headless",
+                "--for",
+                "5s",
+                "--metrics",
+                garbage,
+            ],
         );
         assert!(e.contains("expected HOST:PORT"), "{garbage}: {e}");
     }
@@ -364,7 +409,10 @@ fn remote_addresses_ports_in_use_and_garbage_are_refused_with_one_error_line() {
             "5s",
         ],
     );
-    assert!(e.contains("192.0.2.7:9464 is not a loopback address"), "{e}");
+    assert!(
+        e.contains("192.0.2.7:9464 is not a loopback address"),
+        "{e}"
+    );
     drop(taken);
 }
 

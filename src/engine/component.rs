@@ -108,13 +108,15 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
         )));
     }
     if context.db.is_some() && context.model.max_challengers > 0 {
-        components.push(Box::new(super::shadow::ShadowComponent::start(
-            context.db.map(|p| p.to_path_buf()),
-            context.owner.clone(),
-            context.model.max_challengers,
-            crate::model::signal::ThresholdOverride::from_config(context.model),
-        )
-        .with_metrics(context.metrics.cloned())));
+        components.push(Box::new(
+            super::shadow::ShadowComponent::start(
+                context.db.map(|p| p.to_path_buf()),
+                context.owner.clone(),
+                context.model.max_challengers,
+                crate::model::signal::ThresholdOverride::from_config(context.model),
+            )
+            .with_metrics(context.metrics.cloned()),
+        ));
     }
     if context.paper.enabled {
         match super::paper::PaperComponent::start(

@@ -50,7 +50,11 @@ pub struct MetricsObserver {
 }
 
 /// The labels of the streams a health report lists, in its order.
-pub fn stream_labels(symbols: &[Symbol], intervals: &[Interval], trades: bool) -> Vec<StreamLabels> {
+pub fn stream_labels(
+    symbols: &[Symbol],
+    intervals: &[Interval],
+    trades: bool,
+) -> Vec<StreamLabels> {
     let mut labels = Vec::new();
     for s in symbols {
         labels.extend(intervals.iter().map(|i| StreamLabels {
@@ -87,8 +91,10 @@ impl MetricsObserver {
     fn health(&mut self, h: &HealthReport) {
         let feed = &self.metrics.feed;
         let t = &mut self.totals;
-        feed.up
-            .set(i64::from(matches!(h.link, Some(LinkState::Connected { .. }))));
+        feed.up.set(i64::from(matches!(
+            h.link,
+            Some(LinkState::Connected { .. })
+        )));
         for (k, stream) in h.streams.iter().enumerate().take(self.streams.len()) {
             let labels = &self.streams[k];
             feed.stream_up
@@ -106,7 +112,11 @@ impl MetricsObserver {
             }
         }
         follow(&feed.reconnects, &mut t.reconnects, h.reconnects);
-        follow(&feed.connect_failures, &mut t.failed_connects, h.failed_connects);
+        follow(
+            &feed.connect_failures,
+            &mut t.failed_connects,
+            h.failed_connects,
+        );
         follow(&feed.gaps_found, &mut t.gaps_found, h.gaps_found);
         follow(&feed.gaps_repaired, &mut t.gaps_repaired, h.gaps_repaired);
         follow(

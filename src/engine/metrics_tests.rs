@@ -45,7 +45,12 @@ fn a_live_engine_keeps_its_metrics_equal_to_what_it_published_and_stored() {
     w.stats()
         .observe_commits(move |took| m.store.write_duration.observe(took.as_secs_f64()))
         .unwrap();
-    let mut options = options(symbols.clone(), clock.clone(), no_monitor(), Default::default());
+    let mut options = options(
+        symbols.clone(),
+        clock.clone(),
+        no_monitor(),
+        Default::default(),
+    );
     options.model.max_challengers = 0;
     options.paper = PaperConfig {
         enabled: true,
@@ -55,11 +60,11 @@ fn a_live_engine_keeps_its_metrics_equal_to_what_it_published_and_stored() {
     options.paper.risk.max_drawdown = 1.0;
     options.metrics = Some(metrics.clone());
     let mut engine = engine(&db, &w, options);
-    let count = 400;
+    let count = 700;
     let series: Vec<_> = symbols
         .iter()
         .enumerate()
-        .map(|(i, &s)| (s, model_candles(7 + i as u64, s, from, count)))
+        .map(|(i, &s)| (s, model_candles(42 + i as u64, s, from, count)))
         .collect();
     for k in 0..count {
         for (symbol, candles) in &series {
@@ -113,7 +118,10 @@ fn a_live_engine_keeps_its_metrics_equal_to_what_it_published_and_stored() {
             Some(messages as f64)
         );
     }
-    let predictions = count_rows(&db, "SELECT COUNT(*) FROM predictions WHERE role = 'active'");
+    let predictions = count_rows(
+        &db,
+        "SELECT COUNT(*) FROM predictions WHERE role = 'active'",
+    );
     assert_eq!(
         sample(
             &text,
@@ -179,17 +187,26 @@ fn counters_follow_the_health_reports_totals_and_never_go_back() {
     o.observe(&Update::Health(report(5, 0)));
     let text = metrics.render();
     assert_eq!(
-        sample(&text, "trademon_feed_messages_total{symbol=\"BTCUSDT\",stream=\"1m\"}"),
+        sample(
+            &text,
+            "trademon_feed_messages_total{symbol=\"BTCUSDT\",stream=\"1m\"}"
+        ),
         Some(25.0)
     );
     assert_eq!(
-        sample(&text, "trademon_feed_messages_total{symbol=\"BTCUSDT\",stream=\"trades\"}"),
+        sample(
+            &text,
+            "trademon_feed_messages_total{symbol=\"BTCUSDT\",stream=\"trades\"}"
+        ),
         Some(50.0)
     );
     assert_eq!(sample(&text, "trademon_feed_reconnects_total"), Some(1.0));
     assert_eq!(sample(&text, "trademon_feed_up"), Some(1.0));
     assert_eq!(
-        sample(&text, "trademon_feed_stream_up{symbol=\"BTCUSDT\",stream=\"trades\"}"),
+        sample(
+            &text,
+            "trademon_feed_stream_up{symbol=\"BTCUSDT\",stream=\"trades\"}"
+        ),
         Some(0.0)
     );
     assert_eq!(
@@ -200,7 +217,11 @@ fn counters_follow_the_health_reports_totals_and_never_go_back() {
         Some(1.5)
     );
     // No message yet on the trade stream: no age is made up.
-    assert!(!text.contains("trademon_feed_last_message_age_seconds{symbol=\"BTCUSDT\",stream=\"trades\"}"));
+    assert!(
+        !text.contains(
+            "trademon_feed_last_message_age_seconds{symbol=\"BTCUSDT\",stream=\"trades\"}"
+        )
+    );
     let mut down = report(30, 2);
     down.link = Some(LinkState::Down {
         reason: "refused".into(),

@@ -15,10 +15,10 @@ use crate::domain::{Clock, Interval, Symbol, WallClock};
 pub use crate::feed::Source;
 use crate::feed::sim::{BuiltIn, SimHandle};
 use crate::feed::{FeedOptions, LastClosed, MarketSource, SourceError, SourceSetup};
-use crate::protocol::{Command, SourceDetail, SourceInfo, Update};
-use crate::store::writer::{Writer, WriterOptions};
 use crate::metrics::server::MetricsServer;
 use crate::metrics::{BuildInfo, Metrics};
+use crate::protocol::{Command, SourceDetail, SourceInfo, Update};
+use crate::store::writer::{Writer, WriterOptions};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

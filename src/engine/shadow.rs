@@ -284,7 +284,10 @@ impl ShadowComponent {
     }
 
     /// Counts and times the challengers' predictions in `metrics`.
-    pub fn with_metrics(mut self, metrics: Option<std::sync::Arc<crate::metrics::Metrics>>) -> Self {
+    pub fn with_metrics(
+        mut self,
+        metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    ) -> Self {
         self.metrics = metrics;
         self
     }

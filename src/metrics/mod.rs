@@ -150,10 +150,42 @@ fn inference_buckets() -> Histogram {
     ])
 }
 
+/// The registry being filled, and the description of each family put in it.
+#[derive(Default)]
+struct Catalog {
+    registry: Registry,
+    families: Vec<(String, String)>,
+}
+
+impl Catalog {
+    fn add<M: prometheus_client::registry::Metric + prometheus_client::metrics::TypedMetric>(
+        &mut self,
+        name: &str,
+        help: &str,
+        metric: M,
+    ) {
+        use prometheus_client::metrics::MetricType;
+        let (suffix, kind) = match M::TYPE {
+            MetricType::Counter => ("_total", "counter"),
+            MetricType::Histogram => ("", "histogram"),
+            MetricType::Info => ("_info", "gauge"),
+            _ => ("", "gauge"),
+        };
+        let rendered = format!("{name}{suffix}");
+        self.families.push((
+            rendered.clone(),
+            format!("# HELP {rendered} {help}.\n# TYPE {rendered} {kind}\n"),
+        ));
+        self.registry.register(name, help, metric);
+    }
+}
+
 /// Every metric, and the registry that renders them.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// Every family registered: (name as rendered, its `# HELP` and `# TYPE` lines).
+    families: Vec<(String, String)>,
     pub feed: FeedMetrics,
     pub store: StoreMetrics,
     pub model: ModelMetrics,
@@ -186,190 +218,183 @@ impl Metrics {
         let paper = PaperMetrics::default();
         let daemon = DaemonMetrics::default();
 
-        let mut registry = Registry::default();
-        let r = registry.sub_registry_with_prefix("trademon");
-        r.register(
-            "build",
+        let mut catalog = Catalog::default();
+        catalog.add(
+            "trademon_build",
             "The running trademon: its version and market source (always 1)",
             Info::new(vec![
                 ("version".to_string(), build.version),
                 ("exchange".to_string(), build.exchange),
             ]),
         );
-        {
-            let f = r.sub_registry_with_prefix("feed");
-            f.register(
-                "up",
-                "1 while the websocket link to the exchange is connected",
-                feed.up.clone(),
-            );
-            f.register(
-                "stream_up",
-                "1 while a stream is live (subscribed and receiving)",
-                feed.stream_up.clone(),
-            );
-            f.register(
-                "messages",
-                "Messages received per stream",
-                feed.messages.clone(),
-            );
-            f.register(
-                "last_message_age_seconds",
-                "Time since a stream's last message",
-                feed.last_message_age.clone(),
-            );
-            f.register(
-                "reconnects",
-                "Connections to the exchange made again after the first",
-                feed.reconnects.clone(),
-            );
-            f.register(
-                "connect_failures",
-                "Connect attempts that failed (refused, unreachable, timed out, handshake refused)",
-                feed.connect_failures.clone(),
-            );
-            f.register(
-                "gaps_found",
-                "Gaps found in the candle series",
-                feed.gaps_found.clone(),
-            );
-            f.register(
-                "gaps_repaired",
-                "Gaps filled from the exchange's history",
-                feed.gaps_repaired.clone(),
-            );
-            f.register(
-                "candles_backfilled",
-                "Closed candles filled in from the exchange's history",
-                feed.candles_backfilled.clone(),
-            );
-            f.register(
-                "parse_errors",
-                "Messages that could not be read",
-                feed.parse_errors.clone(),
-            );
-            f.register(
-                "rate_limited",
-                "Answers of the exchange that said the rate limit was hit",
-                feed.rate_limited.clone(),
-            );
-        }
-        {
-            let s = r.sub_registry_with_prefix("store");
-            s.register(
-                "write_duration_seconds",
-                "Time a batch commit to the SQLite file took",
-                store.write_duration.clone(),
-            );
-            s.register(
-                "rows_written",
-                "Rows committed to the SQLite file",
-                store.rows_written.clone(),
-            );
-            s.register(
-                "rows_lost",
-                "Rows the store's owner could not take (queue full, stopped, commits failing)",
-                store.rows_lost.clone(),
-            );
-            s.register(
-                "write_errors",
-                "Batch commits that failed (their rows are retried)",
-                store.write_errors.clone(),
-            );
-            s.register(
-                "writer_failing",
-                "1 while commits fail or the store's owner has stopped",
-                store.writer_failing.clone(),
-            );
-            s.register(
-                "writer_queue_depth",
-                "Writes waiting for the store's owner",
-                store.queue_depth.clone(),
-            );
-            s.register(
-                "database_bytes",
-                "Size of the SQLite file with its write-ahead log",
-                store.database_bytes.clone(),
-            );
-        }
-        {
-            let m = r.sub_registry_with_prefix("model");
-            m.register(
-                "predictions",
-                "Predictions made, by model role (active, shadow) and symbol",
-                model.predictions.clone(),
-            );
-            m.register(
-                "inference_duration_seconds",
-                "Time one prediction took, by model role",
-                model.inference_duration.clone(),
-            );
-            m.register(
-                "fallback_active",
-                "1 while the active model runs on its logistic fallback",
-                model.fallback_active.clone(),
-            );
-            m.register(
-                "accuracy_ratio",
-                "Realised accuracy of the active model over a scorecard window",
-                model.accuracy.clone(),
-            );
-            m.register(
-                "log_loss",
-                "Realised log-loss (nats) of the active model over a scorecard window",
-                model.log_loss.clone(),
-            );
-            m.register(
-                "feature_drift_max_psi",
-                "The largest population stability index among the active model's features",
-                model.feature_drift_max_psi.clone(),
-            );
-            m.register(
-                "dataset_drift",
-                "1 while at least half of the active model's features drift",
-                model.dataset_drift.clone(),
-            );
-        }
-        {
-            let p = r.sub_registry_with_prefix("paper");
-            p.register(
-                "equity",
-                "Paper account equity, in its quote asset",
-                paper.equity.clone(),
-            );
-            p.register(
-                "drawdown_ratio",
-                "Paper account equity below its peak, 0 to 1",
-                paper.drawdown.clone(),
-            );
-            p.register(
-                "open_positions",
-                "Paper positions open",
-                paper.open_positions.clone(),
-            );
-            p.register("fills", "Paper order fills", paper.fills.clone());
-            p.register(
-                "kill_switch",
-                "1 while the max-drawdown kill switch stops new entries",
-                paper.kill_switch.clone(),
-            );
-        }
-        {
-            let d = r.sub_registry_with_prefix("daemon");
-            d.register(
-                "clients",
-                "Views attached to the daemon",
-                daemon.clients.clone(),
-            );
-            d.register(
-                "frames_dropped",
-                "Updates not sent to a view that fell behind (it is sent a snapshot instead)",
-                daemon.frames_dropped.clone(),
-            );
-        }
+        catalog.add(
+            "trademon_feed_up",
+            "1 while the websocket link to the exchange is connected",
+            feed.up.clone(),
+        );
+        catalog.add(
+            "trademon_feed_stream_up",
+            "1 while a stream is live (subscribed and receiving)",
+            feed.stream_up.clone(),
+        );
+        catalog.add(
+            "trademon_feed_messages",
+            "Messages received per stream",
+            feed.messages.clone(),
+        );
+        catalog.add(
+            "trademon_feed_last_message_age_seconds",
+            "Time since a stream's last message",
+            feed.last_message_age.clone(),
+        );
+        catalog.add(
+            "trademon_feed_reconnects",
+            "Connections to the exchange made again after the first",
+            feed.reconnects.clone(),
+        );
+        catalog.add(
+            "trademon_feed_connect_failures",
+            "Connect attempts that failed (refused, unreachable, timed out, handshake refused)",
+            feed.connect_failures.clone(),
+        );
+        catalog.add(
+            "trademon_feed_gaps_found",
+            "Gaps found in the candle series",
+            feed.gaps_found.clone(),
+        );
+        catalog.add(
+            "trademon_feed_gaps_repaired",
+            "Gaps filled from the exchange's history",
+            feed.gaps_repaired.clone(),
+        );
+        catalog.add(
+            "trademon_feed_candles_backfilled",
+            "Closed candles filled in from the exchange's history",
+            feed.candles_backfilled.clone(),
+        );
+        catalog.add(
+            "trademon_feed_parse_errors",
+            "Messages that could not be read",
+            feed.parse_errors.clone(),
+        );
+        catalog.add(
+            "trademon_feed_rate_limited",
+            "Answers of the exchange that said the rate limit was hit",
+            feed.rate_limited.clone(),
+        );
+        catalog.add(
+            "trademon_store_write_duration_seconds",
+            "Time a batch commit to the SQLite file took",
+            store.write_duration.clone(),
+        );
+        catalog.add(
+            "trademon_store_rows_written",
+            "Rows committed to the SQLite file",
+            store.rows_written.clone(),
+        );
+        catalog.add(
+            "trademon_store_rows_lost",
+            "Rows the store's owner could not take (queue full, stopped, commits failing)",
+            store.rows_lost.clone(),
+        );
+        catalog.add(
+            "trademon_store_write_errors",
+            "Batch commits that failed (their rows are retried)",
+            store.write_errors.clone(),
+        );
+        catalog.add(
+            "trademon_store_writer_failing",
+            "1 while commits fail or the store's owner has stopped",
+            store.writer_failing.clone(),
+        );
+        catalog.add(
+            "trademon_store_writer_queue_depth",
+            "Writes waiting for the store's owner",
+            store.queue_depth.clone(),
+        );
+        catalog.add(
+            "trademon_store_database_bytes",
+            "Size of the SQLite file with its write-ahead log",
+            store.database_bytes.clone(),
+        );
+        catalog.add(
+            "trademon_model_predictions",
+            "Predictions made, by model role (active, shadow) and symbol",
+            model.predictions.clone(),
+        );
+        catalog.add(
+            "trademon_model_inference_duration_seconds",
+            "Time one prediction took, by model role",
+            model.inference_duration.clone(),
+        );
+        catalog.add(
+            "trademon_model_fallback_active",
+            "1 while the active model runs on its logistic fallback",
+            model.fallback_active.clone(),
+        );
+        catalog.add(
+            "trademon_model_accuracy_ratio",
+            "Realised accuracy of the active model over a scorecard window",
+            model.accuracy.clone(),
+        );
+        catalog.add(
+            "trademon_model_log_loss",
+            "Realised log-loss (nats) of the active model over a scorecard window",
+            model.log_loss.clone(),
+        );
+        catalog.add(
+            "trademon_model_feature_drift_max_psi",
+            "The largest population stability index among the active model's features",
+            model.feature_drift_max_psi.clone(),
+        );
+        catalog.add(
+            "trademon_model_dataset_drift",
+            "1 while at least half of the active model's features drift",
+            model.dataset_drift.clone(),
+        );
+        catalog.add(
+            "trademon_paper_equity",
+            "Paper account equity, in its quote asset",
+            paper.equity.clone(),
+        );
+        catalog.add(
+            "trademon_paper_drawdown_ratio",
+            "Paper account equity below its peak, 0 to 1",
+            paper.drawdown.clone(),
+        );
+        catalog.add(
+            "trademon_paper_open_positions",
+            "Paper positions open",
+            paper.open_positions.clone(),
+        );
+        catalog.add(
+            "trademon_paper_fills",
+            "Paper order fills",
+            paper.fills.clone(),
+        );
+        catalog.add(
+            "trademon_paper_kill_switch",
+            "1 while the max-drawdown kill switch stops new entries",
+            paper.kill_switch.clone(),
+        );
+        catalog.add(
+            "trademon_daemon_clients",
+            "Views attached to the daemon",
+            daemon.clients.clone(),
+        );
+        catalog.add(
+            "trademon_daemon_frames_dropped",
+            "Updates not sent to a view that fell behind (it is sent a snapshot instead)",
+            daemon.frames_dropped.clone(),
+        );
+        let Catalog {
+            mut registry,
+            families,
+        } = catalog;
         registry.register_collector(Box::new(process::ProcessCollector::new()));
         std::sync::Arc::new(Self {
             registry,
+            families,
             feed,
             store,
             model,
@@ -385,13 +410,34 @@ impl Metrics {
         out
     }
 
-    /// Renders into `out` (cleared first).
+    /// Renders into `out` (cleared first). A family with no sample yet (a symbol's drift before
+    /// the monitor's first evaluation) is still described by its `# HELP` and `# TYPE` lines,
+    /// so every name can be looked up — and no value is made up for it.
     pub fn render_into(&self, out: &mut String) {
         out.clear();
         // Writing into a String cannot fail; an encoder error would be a bug in a metric.
         if let Err(e) = prometheus_client::encoding::prometheus_text::encode(out, &self.registry) {
             tracing::error!("metrics: cannot render: {e}");
         }
+        let typed: std::collections::HashSet<&str> = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+            .collect();
+        let missing: Vec<&str> = self
+            .families
+            .iter()
+            .filter(|(name, _)| !typed.contains(name.as_str()))
+            .map(|(_, lines)| lines.as_str())
+            .collect();
+        for lines in missing {
+            out.push_str(lines);
+        }
+    }
+
+    /// The name of every family registered here, as rendered (`_total` on counters, `_info`
+    /// on the build info), without the process collector's.
+    pub fn family_names(&self) -> impl Iterator<Item = &str> {
+        self.families.iter().map(|(name, _)| name.as_str())
     }
 }
 

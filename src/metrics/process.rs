@@ -228,8 +228,14 @@ mod tests {
         let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
                       Max open files            1024                 1048576              files     \n";
         assert_eq!(parse_max_fds(limits), Some(1024));
-        assert_eq!(parse_max_fds("Max open files unlimited unlimited files"), None);
-        assert_eq!(parse_boot_time("cpu 1 2 3\nbtime 1765000000\n"), Some(1_765_000_000));
+        assert_eq!(
+            parse_max_fds("Max open files unlimited unlimited files"),
+            None
+        );
+        assert_eq!(
+            parse_boot_time("cpu 1 2 3\nbtime 1765000000\n"),
+            Some(1_765_000_000)
+        );
         assert_eq!(parse_boot_time("cpu 1 2 3\n"), None);
     }
 
@@ -258,7 +264,10 @@ mod tests {
             .unwrap()
             .as_secs_f64();
         // Started within the last day, and not in the future (btime is whole seconds).
-        assert!(start <= now + 1.0 && start > now - 86_400.0, "{start} vs {now}");
+        assert!(
+            start <= now + 1.0 && start > now - 86_400.0,
+            "{start} vs {now}"
+        );
         assert!(open_fds().unwrap() >= 3);
     }
 }

@@ -106,7 +106,8 @@ impl MetricsServer {
         metrics: Arc<Metrics>,
     ) -> Result<Self, ListenError> {
         let addr = resolve(listen, allow_remote)?;
-        let listener = StdListener::bind(addr).map_err(|source| ListenError::Bind { addr, source })?;
+        let listener =
+            StdListener::bind(addr).map_err(|source| ListenError::Bind { addr, source })?;
         let bound = listener
             .local_addr()
             .map_err(|source| ListenError::Bind { addr, source })?;

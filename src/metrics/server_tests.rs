@@ -6,7 +6,12 @@ use super::*;
 use crate::metrics::{BuildInfo, Metrics};
 
 fn server() -> MetricsServer {
-    MetricsServer::start("127.0.0.1:0", false, Metrics::new(BuildInfo::this("built-in"))).unwrap()
+    MetricsServer::start(
+        "127.0.0.1:0",
+        false,
+        Metrics::new(BuildInfo::this("built-in")),
+    )
+    .unwrap()
 }
 
 /// Sends `request` whole and reads the answer until the server closes.
@@ -39,7 +44,10 @@ fn routes() {
         Some(Route::Index { head_only: false })
     );
     assert_eq!(r("GET /metricsx HTTP/1.1\r\n\r\n"), Some(Route::NotFound));
-    assert_eq!(r("GET /../etc/passwd HTTP/1.1\r\n\r\n"), Some(Route::NotFound));
+    assert_eq!(
+        r("GET /../etc/passwd HTTP/1.1\r\n\r\n"),
+        Some(Route::NotFound)
+    );
     assert_eq!(
         r("POST /metrics HTTP/1.1\r\n\r\n"),
         Some(Route::MethodNotAllowed)
@@ -68,12 +76,16 @@ fn addresses_are_resolved_and_remote_ones_refused_unless_allowed() {
         resolve("0.0.0.0:9464", true).unwrap(),
         "0.0.0.0:9464".parse().unwrap()
     );
-    for garbage in ["", "9464", "127.0.0.1", "127.0.0.1:99999", "::::", "héllo:1"] {
+    for garbage in [
+        "",
+        "9464",
+        "127.0.0.1",
+        "127.0.0.1:99999",
+        "::::",
+        "héllo:1",
+    ] {
         let e = resolve(garbage, false).unwrap_err();
-        assert!(
-            matches!(e, ListenError::Address { .. }),
-            "{garbage:?}: {e}"
-        );
+        assert!(matches!(e, ListenError::Address { .. }), "{garbage:?}: {e}");
         assert!(e.to_string().contains("expected HOST:PORT"), "{e}");
     }
 }
@@ -111,12 +123,21 @@ fn metrics_index_404_and_405_are_answered() {
     assert_eq!(length, body.len());
 
     let head = exchange(addr, b"HEAD /metrics HTTP/1.1\r\n\r\n");
-    assert!(head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"),
+        "{head}"
+    );
     let index = exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
-    assert!(index.starts_with("HTTP/1.1 200 OK") && index.contains("/metrics"), "{index}");
+    assert!(
+        index.starts_with("HTTP/1.1 200 OK") && index.contains("/metrics"),
+        "{index}"
+    );
     let missing = exchange(addr, b"GET /admin HTTP/1.1\r\n\r\n");
     assert!(missing.starts_with("HTTP/1.1 404 Not Found"), "{missing}");
-    let post = exchange(addr, b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+    let post = exchange(
+        addr,
+        b"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+    );
     assert!(
         post.starts_with("HTTP/1.1 405 Method Not Allowed") && post.contains("Allow: GET, HEAD"),
         "{post}"
@@ -156,7 +177,8 @@ fn a_slowloris_is_cut_off_and_many_connections_stay_bounded() {
     // One byte at a time, never finishing: cut off after the read deadline.
     let started = Instant::now();
     let mut slow = TcpStream::connect(addr).unwrap();
-    slow.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut answer = String::new();
     for b in b"GET /metrics HTTP/1.1\r\nX-Slow: ".iter().cycle() {
         if slow.write_all(&[*b]).is_err() {
@@ -195,7 +217,10 @@ fn a_slowloris_is_cut_off_and_many_connections_stay_bounded() {
         if answer.starts_with("HTTP/1.1 200") {
             break;
         }
-        assert!(Instant::now() < deadline, "no answer after the flood: {answer}");
+        assert!(
+            Instant::now() < deadline,
+            "no answer after the flood: {answer}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

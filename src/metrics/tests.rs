@@ -69,7 +69,11 @@ fn every_family_is_rendered_once_with_its_type() {
             "{name} is not a {kind}:\n{text}"
         );
     }
-    assert_eq!(found.len(), FAMILIES.len(), "families not listed here:\n{text}");
+    assert_eq!(
+        found.len(),
+        FAMILIES.len(),
+        "families not listed here:\n{text}"
+    );
     assert!(text.contains("trademon_build_info{version=\"1.2.3\",exchange=\"built-in\"} 1\n"));
     // Counters and gauges without labels are there from the start, at 0.
     assert!(text.contains("\ntrademon_feed_reconnects_total 0\n"));
@@ -110,7 +114,7 @@ fn labelled_values_render_with_their_labels() {
         "trademon_feed_messages_total{symbol=\"BTCUSDT\",stream=\"1m\"} 42\n",
         "trademon_feed_last_message_age_seconds{symbol=\"BTCUSDT\",stream=\"1m\"} 0.25\n",
         "trademon_model_predictions_total{role=\"shadow\",symbol=\"ETHUSDT\"} 1\n",
-        "trademon_model_inference_duration_seconds_bucket{le=\"0.0005\",role=\"active\"} 1\n",
+        "trademon_model_inference_duration_seconds_bucket{role=\"active\",le=\"0.0005\"} 1\n",
         "trademon_model_accuracy_ratio{symbol=\"BTCUSDT\",window=\"500\"} 0.41\n",
         "trademon_store_write_duration_seconds_bucket{le=\"0.0025\"} 1\n",
         "trademon_store_write_duration_seconds_count 1\n",
@@ -124,7 +128,10 @@ fn labelled_values_render_with_their_labels() {
 /// every family; skipped, saying so, where promtool is not installed.
 #[test]
 fn promtool_finds_nothing_wrong() {
-    let Ok(out) = std::process::Command::new("promtool").arg("--version").output() else {
+    let Ok(out) = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+    else {
         if std::env::var_os("TRADEMON_REQUIRE_PROMTOOL").is_some() {
             panic!("promtool is required (TRADEMON_REQUIRE_PROMTOOL) but not installed");
         }
@@ -155,7 +162,10 @@ fn promtool_finds_nothing_wrong() {
         symbol: "BTCUSDT".into(),
     };
     m.model.dataset_drift.get_or_create(&symbol).set(0);
-    m.model.feature_drift_max_psi.get_or_create(&symbol).set(0.03);
+    m.model
+        .feature_drift_max_psi
+        .get_or_create(&symbol)
+        .set(0.03);
     let window = WindowLabels {
         symbol: "BTCUSDT".into(),
         window: "all",
@@ -182,5 +192,8 @@ fn promtool_finds_nothing_wrong() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
 }
