@@ -196,11 +196,9 @@ impl Engine {
             &state,
             options.clock.now_ms(),
             jobs_tx.clone(),
+            options.metrics.clone(),
         );
         models.set_retrain(options.retrain, options.clock.now_ms());
-        if let Some(m) = &options.metrics {
-            models.time_inference(m.clone());
-        }
         let active_model = models.view.active_model().map(|m| m.version.clone());
         let components = super::component::registered(&super::component::Context {
             db: db_path.as_deref(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::domain::{Interval, LinkState, Symbol};
 pub use crate::metrics::Metrics;
-use crate::metrics::{PredictionLabels, StreamLabels, SymbolLabels, WindowLabels};
+use crate::metrics::{StreamLabels, SymbolLabels, WindowLabels};
 use crate::protocol::{
     HealthReport, MonitorView, PaperView, SignalInfo, StreamState, SymbolMonitor, Update,
 };
@@ -204,16 +204,11 @@ impl MetricsObserver {
 }
 
 impl MetricsObserver {
+    /// The predictions themselves are counted where they are made (the model components), with
+    /// those made while a model loads, which are stored but not published one by one.
     fn signal(&self, signal: &SignalInfo) {
-        let model = &self.metrics.model;
-        model
-            .predictions
-            .get_or_create(&PredictionLabels {
-                role: "active",
-                symbol: signal.symbol.to_string(),
-            })
-            .inc();
-        model.fallback_active.set(i64::from(signal.fallback));
+        let fallback = i64::from(signal.fallback);
+        self.metrics.model.fallback_active.set(fallback);
     }
 
     /// An update the engine publishes.

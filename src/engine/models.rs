@@ -56,7 +56,7 @@ pub struct ModelRunner {
     heard: Vec<retraining::Heard>,
     /// The engine's time at the last call that said it (for job reports, which do not).
     now_ms: i64,
-    /// Where each prediction's time goes, when metrics are kept.
+    /// Where each prediction is counted and its time goes, when metrics are kept.
     inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     pub view: ModelsView,
 }
@@ -109,12 +109,14 @@ impl ModelRunner {
         now_ms: i64,
     ) -> Self {
         let registry = db.as_deref().map(Registry::open);
-        Self::start_with(db, registry, config, demo, state, now_ms, detached())
+        Self::start_with(db, registry, config, demo, state, now_ms, detached(), None)
     }
 
     /// Like [`ModelRunner::start`], for the engine: the registry reads on one connection opened
     /// here, once, every change goes to the engine's store owner `owner`, and jobs report to
-    /// `jobs` (an arm of the engine's `select!`).
+    /// `jobs` (an arm of the engine's `select!`); every prediction's time goes to `inference`
+    /// when metrics are kept (those made while loading too).
+    #[allow(clippy::too_many_arguments)]
     pub fn start_attached(
         db: Option<PathBuf>,
         owner: WriteSender,
@@ -123,11 +125,13 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
         jobs: JobSender,
+        inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     ) -> Self {
         let registry = db.as_deref().map(|db| Registry::attach(db, owner));
-        Self::start_with(db, registry, config, demo, state, now_ms, jobs)
+        Self::start_with(db, registry, config, demo, state, now_ms, jobs, inference)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_with(
         db: Option<PathBuf>,
         registry: Option<Result<Registry, RegistryError>>,
@@ -136,6 +140,7 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
         jobs: JobSender,
+        inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     ) -> Self {
         let registry = match registry {
             Some(Ok(r)) => Some(r),
@@ -147,7 +152,7 @@ impl ModelRunner {
         };
         let mut runner = Self {
             db,
-            inference: None,
+            inference,
             registry,
             config,
             active: None,
@@ -289,11 +294,6 @@ impl ModelRunner {
         self.initial = out;
     }
 
-    /// Times every prediction into the metrics' inference histogram.
-    pub fn time_inference(&mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) {
-        self.inference = Some(metrics);
-    }
-
     /// Signals and rows made while loading a model, for the engine to publish and store.
     pub fn take_initial(&mut self) -> Output {
         std::mem::take(&mut self.initial)
@@ -422,6 +422,15 @@ impl ModelRunner {
             confidence: verdict.confidence,
             shadow: false,
         }));
+        if let Some(m) = &self.inference {
+            m.model
+                .predictions
+                .get_or_create(&crate::metrics::PredictionLabels {
+                    role: "active",
+                    symbol: symbol.to_string(),
+                })
+                .inc();
+        }
         let signal = SignalInfo {
             symbol,
             interval: pipeline.interval,
