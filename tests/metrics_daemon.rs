@@ -222,6 +222,12 @@ async fn status_json_and_metrics_agree_on_the_counters_they_share() {
         }
     }
     assert_eq!(agreed, 3, "never a quiet moment to compare in");
+    // `status` says where the metrics are.
+    let status = status_json(home.path(), &db, &socket);
+    assert_eq!(
+        status["daemon"]["metrics_url"].as_str(),
+        Some(format!("http://{addr}/metrics").as_str())
+    );
     // The daemon's own figures.
     let text = scrape(&addr);
     let s = samples(&text);

@@ -69,6 +69,8 @@ pub struct HubOptions {
     pub started_at_ms: i64,
     /// Counts the attached views and the frames dropped for slow ones, when metrics are kept.
     pub metrics: Option<Arc<crate::engine::metrics::Metrics>>,
+    /// `http://ADDR/metrics`, for `status`.
+    pub metrics_url: Option<String>,
 }
 
 struct Client {
@@ -296,6 +298,7 @@ impl Hub {
             clients: self.clients.len(),
             started_at_ms: self.options.started_at_ms,
             uptime_ms: now_ms - self.options.started_at_ms,
+            metrics_url: self.options.metrics_url.clone(),
         };
         match &self.replica {
             Some(replica) => {

@@ -53,6 +53,9 @@ pub struct DaemonInfo {
     pub clients: usize,
     pub started_at_ms: i64,
     pub uptime_ms: i64,
+    /// Where it serves Prometheus metrics, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
 }
 
 /// One stream's link state.

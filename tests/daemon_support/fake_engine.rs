@@ -64,6 +64,7 @@ impl FakeDaemon {
             db_path: dir.path().join("absent.db"),
             started_at_ms: 0,
             metrics: None,
+            metrics_url: None,
         };
         tokio::spawn(server::serve(
             listener,
