@@ -156,6 +156,7 @@ fn engine_per_candle(c: &mut Criterion) {
                 ..config.monitor
             },
             alerts: Default::default(),
+            metrics: None,
         };
         let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
         let (control, _) = tokio::sync::mpsc::channel(4);

@@ -143,6 +143,7 @@ fn replay(c: &mut Criterion) {
         paper,
         filters: Vec::new(),
         alerts: Default::default(),
+        metrics: None,
         monitor: trademon::config::MonitorConfig {
             enabled: false,
             ..config.monitor

@@ -352,6 +352,9 @@ pub(crate) struct RunFlags {
     /// With --headless: print the summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (127.0.0.1:9464) [default: metrics.listen].
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -362,6 +365,9 @@ pub(crate) struct DaemonFlags {
     /// trademon.sock in the data directory].
     #[arg(long, value_name = "PATH")]
     pub(crate) socket: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (127.0.0.1:9464) [default: metrics.listen].
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<String>,
 }
 
 impl DaemonFlags {
@@ -369,6 +375,7 @@ impl DaemonFlags {
     pub(crate) fn run_flags(&self) -> RunFlags {
         RunFlags {
             feed: self.feed.clone(),
+            metrics: self.metrics.clone(),
             ..RunFlags::default()
         }
     }

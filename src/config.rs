@@ -26,6 +26,10 @@ pub use alerts::{
     WebhookConfig, fill_template,
 };
 
+#[path = "config_metrics.rs"]
+mod metrics;
+pub use metrics::MetricsConfig;
+
 /// The commented defaults, as `trademon gen-config` prints them.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -39,6 +43,7 @@ pub struct Config {
     pub retrain: RetrainConfig,
     pub paper: PaperConfig,
     pub alerts: AlertsConfig,
+    pub metrics: MetricsConfig,
     pub store: StoreConfig,
     pub ui: UiConfig,
 }
@@ -436,6 +441,7 @@ impl Config {
         self.retrain.check(self.model.trainer_min_rows())?;
         self.paper.check()?;
         self.alerts.check()?;
+        self.metrics.check()?;
         if self.store.batch_max_rows == 0 || self.store.batch_max_ms == 0 {
             return err(
                 "store.batch_max_rows",

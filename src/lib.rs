@@ -19,6 +19,7 @@ pub mod features;
 pub mod feed;
 pub mod fmt;
 pub mod indicators;
+pub mod metrics;
 pub mod model;
 pub mod monitor;
 pub mod protocol;

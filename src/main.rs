@@ -494,6 +494,9 @@ fn run_args(flags: RunFlags, mut config: Config, db_path: PathBuf) -> Result<Run
     if let Some(seed) = flags.feed.seed {
         config.feed.sim.seed = seed;
     }
+    if let Some(listen) = flags.metrics {
+        config.metrics.listen = listen;
+    }
     // Re-check the merged result so flags get the same validation as the file.
     let text = toml::to_string(&config).wrap_err("cannot re-serialise the configuration")?;
     let config = Config::from_toml("<command line>", &text)?;

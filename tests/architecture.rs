@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("monitor", &["model"]),
     ("backtest", &["model", "broker", "fmt"]),
     ("feed", &["domain", "config"]),
+    ("metrics", &[]),
     (
         "engine",
         &[
@@ -36,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "monitor",
             "backtest",
             "feed",
+            "metrics",
         ],
     ),
     ("daemon", &["engine", "protocol"]),
@@ -55,6 +57,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "monitor",
             "backtest",
             "feed",
+            "metrics",
             "engine",
             "daemon",
             "tui",

@@ -56,6 +56,9 @@ pub fn to_text(report: &StatusReport) -> String {
                 d.clients
             ),
         );
+        if let Some(url) = &d.metrics_url {
+            line("metrics", url.clone());
+        }
     }
     line(
         "database",

@@ -67,6 +67,10 @@ pub struct HubOptions {
     pub socket: PathBuf,
     pub db_path: PathBuf,
     pub started_at_ms: i64,
+    /// Counts the attached views and the frames dropped for slow ones, when metrics are kept.
+    pub metrics: Option<Arc<crate::engine::metrics::Metrics>>,
+    /// `http://ADDR/metrics`, for `status`.
+    pub metrics_url: Option<String>,
 }
 
 struct Client {
@@ -108,6 +112,9 @@ pub async fn run(
                 Some(message) => hub.on_message(message),
                 None => break,
             },
+        }
+        if let Some(m) = &hub.options.metrics {
+            m.daemon.clients.set(hub.clients.len() as i64);
         }
     }
     tracing::info!("daemon: hub stopped");
@@ -164,6 +171,9 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     client.needs_snapshot = true;
                     client.dropped += 1;
+                    if let Some(m) = &self.options.metrics {
+                        m.daemon.frames_dropped.inc();
+                    }
                     client.queue.drop_backlog.store(true, Ordering::SeqCst);
                     tracing::debug!(client = client.queue.id, "daemon: client fell behind");
                 }
@@ -288,6 +298,7 @@ impl Hub {
             clients: self.clients.len(),
             started_at_ms: self.options.started_at_ms,
             uptime_ms: now_ms - self.options.started_at_ms,
+            metrics_url: self.options.metrics_url.clone(),
         };
         match &self.replica {
             Some(replica) => {

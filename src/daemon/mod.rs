@@ -70,6 +70,8 @@ pub async fn run(
         socket: options.socket.clone(),
         db_path: options.runtime.db_path.clone(),
         started_at_ms: wall_clock_ms(),
+        metrics: runtime.metrics(),
+        metrics_url: runtime.metrics_addr().map(|a| format!("http://{a}/metrics")),
     };
     let server = tokio::spawn(server::serve(
         listener,

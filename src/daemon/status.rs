@@ -53,6 +53,9 @@ pub struct DaemonInfo {
     pub clients: usize,
     pub started_at_ms: i64,
     pub uptime_ms: i64,
+    /// Where it serves Prometheus metrics, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
 }
 
 /// One stream's link state.
@@ -61,6 +64,24 @@ pub struct StreamStatus {
     pub name: String,
     pub state: StreamState,
     pub last_message_age_ms: Option<i64>,
+    /// Messages received since the daemon started (as of the last health report).
+    #[serde(default)]
+    pub messages: u64,
+}
+
+/// The feed's and the store's totals since the daemon started, as of the engine's last health
+/// report (once a second): the same figures `/metrics` exports.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    pub reconnects: u64,
+    pub gaps_found: u64,
+    pub gaps_repaired: u64,
+    pub candles_backfilled: u64,
+    pub parse_errors: u64,
+    pub rate_limited: u64,
+    pub rows_stored: u64,
+    pub db_rows_lost: u64,
+    pub db_write_errors: u64,
 }
 
 /// The newest closed candle of one series.
@@ -117,6 +138,9 @@ pub struct StatusReport {
     /// Connect attempts to the exchange that failed since the daemon started.
     #[serde(default)]
     pub failed_connects: u64,
+    /// The daemon's totals (none when no daemon answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<Counters>,
     pub streams: Vec<StreamStatus>,
     pub candles: Vec<LastCandle>,
     pub signals: Vec<LatestSignal>,
@@ -186,6 +210,7 @@ impl StatusReport {
                 name: s.name.clone(),
                 state: s.state,
                 last_message_age_ms: s.last_message_age_ms,
+                messages: s.messages,
             })
             .collect();
         for s in &streams {
@@ -290,6 +315,17 @@ impl StatusReport {
             source: Some(snapshot.source.label()),
             link,
             failed_connects,
+            counters: Some(Counters {
+                reconnects: snapshot.health.reconnects,
+                gaps_found: snapshot.health.gaps_found,
+                gaps_repaired: snapshot.health.gaps_repaired,
+                candles_backfilled: snapshot.health.candles_backfilled,
+                parse_errors: snapshot.health.parse_errors,
+                rate_limited: snapshot.health.rate_limited,
+                rows_stored: snapshot.health.rows_stored,
+                db_rows_lost: snapshot.health.db_rows_lost,
+                db_write_errors: snapshot.health.db_write_errors,
+            }),
             streams,
             candles,
             signals,
@@ -311,6 +347,7 @@ impl StatusReport {
             source: None,
             link: None,
             failed_connects: 0,
+            counters: None,
             streams: Vec::new(),
             candles: Vec::new(),
             signals: Vec::new(),

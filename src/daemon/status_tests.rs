@@ -15,6 +15,7 @@ fn daemon() -> DaemonInfo {
         clients: 0,
         started_at_ms: NOW_MS - 60_000,
         uptime_ms: 60_000,
+        metrics_url: None,
     }
 }
 

@@ -62,6 +62,7 @@ fn harness(db: &std::path::Path) -> Harness {
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
         alerts: Default::default(),
+        metrics: None,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(

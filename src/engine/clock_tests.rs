@@ -36,6 +36,7 @@ fn engine(dir: &std::path::Path, clock: Arc<ManualClock>) -> (Engine, Writer) {
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
         alerts: Default::default(),
+        metrics: None,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), START_MS);
     let writer = Writer::spawn(

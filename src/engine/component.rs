@@ -89,6 +89,8 @@ pub struct Context<'a> {
     /// The engine's time now.
     pub now_ms: i64,
     pub alerts: &'a AlertsConfig,
+    /// The Prometheus metrics, when kept (the challengers count their predictions).
+    pub metrics: Option<&'a std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 /// The components the engine runs besides the model component: the one list a new capability
@@ -106,12 +108,15 @@ pub fn registered(context: &Context<'_>) -> Vec<Box<dyn Component>> {
         )));
     }
     if context.db.is_some() && context.model.max_challengers > 0 {
-        components.push(Box::new(super::shadow::ShadowComponent::start(
-            context.db.map(|p| p.to_path_buf()),
-            context.owner.clone(),
-            context.model.max_challengers,
-            crate::model::signal::ThresholdOverride::from_config(context.model),
-        )));
+        components.push(Box::new(
+            super::shadow::ShadowComponent::start(
+                context.db.map(|p| p.to_path_buf()),
+                context.owner.clone(),
+                context.model.max_challengers,
+                crate::model::signal::ThresholdOverride::from_config(context.model),
+            )
+            .with_metrics(context.metrics.cloned()),
+        ));
     }
     if context.paper.enabled {
         match super::paper::PaperComponent::start(

@@ -96,6 +96,7 @@ fn a_component_receives_closed_candles_signals_and_trades() {
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
         alerts: Default::default(),
+        metrics: None,
     };
     let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
     let writer = Writer::spawn(

@@ -59,6 +59,8 @@ pub struct EngineOptions {
     pub filters: Vec<(Symbol, crate::domain::SymbolFilters)>,
     /// What raises an alert and where it goes.
     pub alerts: crate::config::AlertsConfig,
+    /// The Prometheus metrics to keep, when `/metrics` is served.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// What the engine did, for `run --headless`.
@@ -158,6 +160,8 @@ pub struct Engine {
     /// an arm of [`Engine::run`]'s `select!`.
     _jobs_tx: JobSender,
     jobs: tokio::sync::mpsc::UnboundedReceiver<JobEvent>,
+    /// Sets the Prometheus metrics from every update published, when they are kept.
+    metrics: Option<super::metrics::MetricsObserver>,
 }
 
 impl Engine {
@@ -192,6 +196,7 @@ impl Engine {
             &state,
             options.clock.now_ms(),
             jobs_tx.clone(),
+            options.metrics.clone(),
         );
         models.set_retrain(options.retrain, options.clock.now_ms());
         let active_model = models.view.active_model().map(|m| m.version.clone());
@@ -212,6 +217,7 @@ impl Engine {
                 .or(options.intervals.first().copied()),
             now_ms: options.clock.now_ms(),
             alerts: &options.alerts,
+            metrics: options.metrics.as_ref(),
         });
         state.models = models.view.clone();
         let backtests = BacktestRunner::start(db_path.clone(), options.backtest, jobs_tx.clone())
@@ -243,7 +249,16 @@ impl Engine {
             backtests,
             _jobs_tx: jobs_tx,
             jobs,
+            metrics: None,
         };
+        engine.metrics = engine.options.metrics.clone().map(|m| {
+            let o = &engine.options;
+            super::metrics::MetricsObserver::new(
+                m,
+                super::metrics::stream_labels(&o.symbols, &o.intervals, o.trades),
+                engine.writer_stats.clone(),
+            )
+        });
         for op in initial.writes {
             engine.store(op);
         }
@@ -396,6 +411,9 @@ impl Engine {
     }
 
     fn publish(&mut self, update: Update) {
+        if let Some(m) = &mut self.metrics {
+            m.observe(&update);
+        }
         self.state.apply(&update);
         self.publisher.send(update, &self.state);
     }

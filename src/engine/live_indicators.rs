@@ -154,6 +154,7 @@ mod tests {
             filters: Vec::new(),
             monitor: crate::config::Config::default().monitor,
             alerts: Default::default(),
+            metrics: None,
         };
         let state = initial_snapshot(&options, |_, _| loaded.to_vec(), Vec::new(), 0);
         let writer = Writer::spawn(

@@ -14,6 +14,7 @@ pub mod history;
 mod indicators;
 pub mod jobs;
 mod live;
+pub mod metrics;
 pub mod models;
 pub mod monitor;
 pub mod paper;

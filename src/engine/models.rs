@@ -56,6 +56,8 @@ pub struct ModelRunner {
     heard: Vec<retraining::Heard>,
     /// The engine's time at the last call that said it (for job reports, which do not).
     now_ms: i64,
+    /// Where each prediction is counted and its time goes, when metrics are kept.
+    inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     pub view: ModelsView,
 }
 
@@ -107,12 +109,14 @@ impl ModelRunner {
         now_ms: i64,
     ) -> Self {
         let registry = db.as_deref().map(Registry::open);
-        Self::start_with(db, registry, config, demo, state, now_ms, detached())
+        Self::start_with(db, registry, config, demo, state, now_ms, detached(), None)
     }
 
     /// Like [`ModelRunner::start`], for the engine: the registry reads on one connection opened
     /// here, once, every change goes to the engine's store owner `owner`, and jobs report to
-    /// `jobs` (an arm of the engine's `select!`).
+    /// `jobs` (an arm of the engine's `select!`); every prediction's time goes to `inference`
+    /// when metrics are kept (those made while loading too).
+    #[allow(clippy::too_many_arguments)]
     pub fn start_attached(
         db: Option<PathBuf>,
         owner: WriteSender,
@@ -121,11 +125,13 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
         jobs: JobSender,
+        inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     ) -> Self {
         let registry = db.as_deref().map(|db| Registry::attach(db, owner));
-        Self::start_with(db, registry, config, demo, state, now_ms, jobs)
+        Self::start_with(db, registry, config, demo, state, now_ms, jobs, inference)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_with(
         db: Option<PathBuf>,
         registry: Option<Result<Registry, RegistryError>>,
@@ -134,6 +140,7 @@ impl ModelRunner {
         state: &Snapshot,
         now_ms: i64,
         jobs: JobSender,
+        inference: Option<std::sync::Arc<crate::metrics::Metrics>>,
     ) -> Self {
         let registry = match registry {
             Some(Ok(r)) => Some(r),
@@ -145,6 +152,7 @@ impl ModelRunner {
         };
         let mut runner = Self {
             db,
+            inference,
             registry,
             config,
             active: None,
@@ -360,7 +368,15 @@ impl ModelRunner {
             return;
         }
         let open_time_ms = candle.open_time_ms;
-        let (verdict, fallback, input) = match pipeline.predict(track) {
+        let started = std::time::Instant::now();
+        let predicted = pipeline.predict(track);
+        if let Some(m) = &self.inference {
+            m.model
+                .inference_duration
+                .get_or_create(&crate::metrics::RoleLabels { role: "active" })
+                .observe(started.elapsed().as_secs_f64());
+        }
+        let (verdict, fallback, input) = match predicted {
             Prediction::Signal {
                 verdict,
                 fallback,
@@ -406,6 +422,15 @@ impl ModelRunner {
             confidence: verdict.confidence,
             shadow: false,
         }));
+        if let Some(m) = &self.inference {
+            m.model
+                .predictions
+                .get_or_create(&crate::metrics::PredictionLabels {
+                    role: "active",
+                    symbol: symbol.to_string(),
+                })
+                .inc();
+        }
         let signal = SignalInfo {
             symbol,
             interval: pipeline.interval,

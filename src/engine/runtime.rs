@@ -15,6 +15,8 @@ use crate::domain::{Clock, Interval, Symbol, WallClock};
 pub use crate::feed::Source;
 use crate::feed::sim::{BuiltIn, SimHandle};
 use crate::feed::{FeedOptions, LastClosed, MarketSource, SourceError, SourceSetup};
+use crate::metrics::server::MetricsServer;
+use crate::metrics::{BuildInfo, Metrics};
 use crate::protocol::{Command, SourceDetail, SourceInfo, Update};
 use crate::store::writer::{Writer, WriterOptions};
 use crate::store::{Store, StoreError};
@@ -25,6 +27,8 @@ pub enum RuntimeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::server::ListenError),
     #[error("internal task failed: {0}")]
     Task(String),
 }
@@ -67,6 +71,8 @@ pub struct Runtime {
     feed: JoinHandle<()>,
     writer: Writer,
     market: Box<dyn MarketSource>,
+    /// The Prometheus metrics and their listener, when asked for.
+    metrics: Option<(Arc<Metrics>, MetricsServer)>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -93,6 +99,24 @@ impl Runtime {
         let feed_config = &config.feed;
         let store = Store::open(&options.db_path)?;
         store.ensure_writable()?;
+        // The listener first: a refused address or a port in use stops the start before the
+        // exchange is opened.
+        let metrics = if config.metrics.enabled() {
+            let exchange = match &options.source {
+                Source::Sim => "built-in".to_string(),
+                Source::Replay(_) => "replay".to_string(),
+                Source::Exchange { name, .. } => name.clone(),
+            };
+            let metrics = Metrics::new(BuildInfo::this(&exchange));
+            let server = MetricsServer::start(
+                config.metrics.listen.trim(),
+                config.metrics.allow_remote,
+                metrics.clone(),
+            )?;
+            Some((metrics, server))
+        } else {
+            None
+        };
         // Where the stored series end: the built-in exchange starts its market after that.
         let mut newest_close_ms = None;
         for &s in &feed_config.symbols {
@@ -159,6 +183,7 @@ impl Runtime {
             filters,
             monitor: config.monitor,
             alerts: config.alerts.clone(),
+            metrics: metrics.as_ref().map(|(m, _)| m.clone()),
         };
         let snapshot = initial_snapshot(
             &engine_options,
@@ -180,6 +205,13 @@ impl Runtime {
                 batch_max_ms: config.store.batch_max_ms,
             },
         );
+        if let Some((m, _)) = &metrics {
+            let m = m.clone();
+            // Set once per owner: a second observer cannot be, and is not, asked for.
+            let _ = writer.stats().observe_commits(move |took| {
+                m.store.write_duration.observe(took.as_secs_f64());
+            });
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (market_tx, market_rx) = mpsc::channel(16_384);
         let (control_tx, control_rx) = mpsc::channel(8);
@@ -225,7 +257,18 @@ impl Runtime {
             feed,
             writer,
             market,
+            metrics,
         })
+    }
+
+    /// The Prometheus metrics, when they are served (the daemon counts its clients there).
+    pub fn metrics(&self) -> Option<Arc<Metrics>> {
+        self.metrics.as_ref().map(|(m, _)| m.clone())
+    }
+
+    /// Where `/metrics` is served.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(|(_, s)| s.local_addr())
     }
 
     /// The source the feed runs on.
@@ -258,7 +301,10 @@ impl Runtime {
     }
 
     /// Stops the feed and the engine, commits what is pending, checkpoints the WAL.
-    pub async fn stop(self) -> Result<EngineSummary, RuntimeError> {
+    pub async fn stop(mut self) -> Result<EngineSummary, RuntimeError> {
+        if let Some((_, server)) = self.metrics.take() {
+            server.stop();
+        }
         let _ = self.shutdown.send(true);
         let _ = self.feed.await;
         let summary = match self.engine_ended {

@@ -57,6 +57,8 @@ const WARM_UP: usize = 1_000;
 
 /// The shadow-scoring component.
 pub struct ShadowComponent {
+    /// Counts and times the challengers' predictions, when metrics are kept.
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
     db: Option<PathBuf>,
     registry: Option<Registry>,
     max: usize,
@@ -112,6 +114,7 @@ impl ShadowComponent {
                 }
             });
         Self {
+            metrics: None,
             db,
             registry,
             max,
@@ -280,6 +283,15 @@ impl ShadowComponent {
         }
     }
 
+    /// Counts and times the challengers' predictions in `metrics`.
+    pub fn with_metrics(
+        mut self,
+        metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    ) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// One closed candle of `symbol`: every challenger takes it; the last of a batch is
     /// predicted on (as the active model does).
     fn take(
@@ -294,6 +306,7 @@ impl ShadowComponent {
         let target = self.target.as_ref();
         let active = self.active.get(&symbol);
         let db = self.db.as_deref();
+        let metrics = self.metrics.as_ref();
         for c in &mut self.challengers {
             let Some(pipeline) = c.pipeline.as_mut() else {
                 continue;
@@ -340,11 +353,19 @@ impl ShadowComponent {
             if !(predict && pipeline.ready(track)) {
                 continue;
             }
+            let started = std::time::Instant::now();
+            let predicted = pipeline.predict(track);
+            if let Some(m) = metrics {
+                m.model
+                    .inference_duration
+                    .get_or_create(&crate::metrics::RoleLabels { role: "shadow" })
+                    .observe(started.elapsed().as_secs_f64());
+            }
             let Prediction::Signal {
                 verdict,
                 fallback: None,
                 ..
-            } = pipeline.predict(track)
+            } = predicted
             else {
                 // Its ensemble failed on this window: no shadow prediction (never a fallback's).
                 continue;
@@ -360,6 +381,15 @@ impl ShadowComponent {
                 confidence: verdict.confidence,
                 shadow: true,
             }));
+            if let Some(m) = metrics {
+                m.model
+                    .predictions
+                    .get_or_create(&crate::metrics::PredictionLabels {
+                        role: "shadow",
+                        symbol: symbol.to_string(),
+                    })
+                    .inc();
+            }
             let pending = c.pending.entry(symbol).or_default();
             pending.push_back((candle.open_time_ms, verdict.probabilities));
             while pending.len() > pipeline.horizon + 2 {

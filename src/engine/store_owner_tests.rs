@@ -68,6 +68,7 @@ fn engine_ticking(
         filters: Vec::new(),
         monitor: crate::config::Config::default().monitor,
         alerts: Default::default(),
+        metrics: None,
         streams: Vec::new(),
         clock: std::sync::Arc::new(crate::domain::WallClock),
     };

@@ -38,6 +38,7 @@ pub fn options(
         paper: Default::default(),
         filters: Vec::new(),
         alerts: Default::default(),
+        metrics: None,
     }
 }
 

@@ -126,6 +126,9 @@ pub struct PaperView {
     pub orders: Vec<PaperOrder>,
     /// Newest last, at most [`RECENT_FILLS`].
     pub fills: Vec<PaperFill>,
+    /// Fills since the account opened (the list above keeps only the newest).
+    #[serde(default)]
+    pub fills_total: u64,
     /// Equity at each closed candle (time, equity), thinned to at most [`CURVE_POINTS`].
     pub equity_curve: Vec<(i64, f64)>,
     /// Buy-and-hold of the same cash over the same candles.

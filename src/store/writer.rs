@@ -216,6 +216,7 @@ fn run(
         let mut call = None;
         loop {
             if let Some(op) = next.take() {
+                stats.taken.fetch_add(1, Ordering::Relaxed);
                 call = commits.hold(rows, op, stats);
                 if call.is_some() {
                     break;
@@ -351,6 +352,9 @@ fn commit(store: &mut Store, rows: &mut Pending, stats: &WriterStats) -> Result<
             let elapsed = started.elapsed();
             if let Ok(mut w) = stats.commit_latency.lock() {
                 w.record_micros(elapsed.as_micros() as u64);
+            }
+            if let Some(observe) = stats.commit_observer.get() {
+                (observe.0)(elapsed);
             }
             stats.stored(rows.len() as u64, &rows.candles);
             rows.clear();

@@ -63,6 +63,8 @@ impl FakeDaemon {
             socket: socket.clone(),
             db_path: dir.path().join("absent.db"),
             started_at_ms: 0,
+            metrics: None,
+            metrics_url: None,
         };
         tokio::spawn(server::serve(
             listener,

@@ -120,6 +120,7 @@ pub fn paper() -> PaperView {
             fill(4, "SOLUSDT", OrderSide::Sell, 10.0, 137.1, "stop-loss"),
             fill(5, "BTCUSDT", OrderSide::Buy, 0.05, 64_210.5, "signal"),
         ],
+        fills_total: 5,
         equity_curve,
         buy_and_hold,
         risk: RiskView {

@@ -195,6 +195,7 @@ pub(super) fn build(p: &PaperComponent) -> PaperView {
         positions,
         orders: book.orders().iter().map(order_view).collect(),
         fills,
+        fills_total: p.fills.len() as u64,
         equity_curve: thin(&t.curve, CURVE_POINTS),
         buy_and_hold: thin(&t.buy_and_hold, CURVE_POINTS),
         risk: RiskView {

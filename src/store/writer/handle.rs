@@ -45,6 +45,28 @@ pub struct WriterStats {
     pub last_failure: Mutex<Option<Instant>>,
     /// Candles committed since the owner started, per series.
     pub candles_stored: Mutex<HashMap<(Symbol, Interval), u64>>,
+    /// Operations queued for the owner, and those it has taken: their difference is the depth
+    /// of its queue.
+    pub queued: AtomicU64,
+    pub taken: AtomicU64,
+    /// Told the time of every successful commit (the metrics' histogram), once set.
+    pub commit_observer: std::sync::OnceLock<CommitObserver>,
+}
+
+/// A function told the time each successful commit took.
+pub struct CommitObserver(pub Box<dyn Fn(Duration) + Send + Sync>);
+
+impl std::fmt::Debug for CommitObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitObserver")
+    }
+}
+
+impl Default for WriterStats {
+    /// Counters of an owner that has done nothing yet.
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl WriterStats {
@@ -62,7 +84,25 @@ impl WriterStats {
             last_error: Mutex::new(None),
             last_failure: Mutex::new(None),
             candles_stored: Mutex::new(HashMap::new()),
+            queued: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            commit_observer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Operations waiting for the owner now.
+    pub fn queue_depth(&self) -> u64 {
+        let taken = self.taken.load(Ordering::Relaxed);
+        self.queued.load(Ordering::Relaxed).saturating_sub(taken)
+    }
+
+    /// Has `observe` told the time of every successful commit from now on (once: a second
+    /// observer is refused and returned).
+    pub fn observe_commits(
+        &self,
+        observe: impl Fn(Duration) + Send + Sync + 'static,
+    ) -> Result<(), CommitObserver> {
+        self.commit_observer.set(CommitObserver(Box::new(observe)))
     }
 
     /// Counts a commit of `rows` rows, `candles` among them.
@@ -196,13 +236,17 @@ impl WriteSender {
     /// Queues a row without waiting. A row the owner cannot take (queue full, owner stopped) is
     /// counted as lost, which the Health pane and `trademon status` report as degraded.
     pub fn send(&self, op: WriteOp) -> Result<(), WriteLost> {
+        // Counted before it is sent, so the owner never takes more than were queued.
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         match self.tx.try_send(op) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
                 self.stats.lose(1, "its queue is full");
                 Err(WriteLost::Full)
             }
             Err(TrySendError::Disconnected(_)) => {
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
                 self.stats.lose(1, "it has stopped");
                 Err(WriteLost::Stopped)
             }
@@ -214,7 +258,9 @@ impl WriteSender {
     /// every write queued before it anyway.
     pub fn call<T>(&self, make: impl FnOnce(SyncSender<T>) -> WriteOp) -> Result<T, WriteLost> {
         let (reply, answer) = sync_channel(1);
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(make(reply)).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(WriteLost::Stopped);
         }
         // No answer: the owner ended (or died) before it got to this write.
