@@ -98,6 +98,8 @@ async fn latency(secs: f64, warmup: f64, speed: f64) {
         socket: socket.clone(),
         db_path: dir.path().join("bench.db"),
         started_at_ms: 0,
+        metrics: None,
+        metrics_url: None,
     };
     let server = tokio::spawn(server::serve(
         listener,

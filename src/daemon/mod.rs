@@ -71,7 +71,9 @@ pub async fn run(
         db_path: options.runtime.db_path.clone(),
         started_at_ms: wall_clock_ms(),
         metrics: runtime.metrics(),
-        metrics_url: runtime.metrics_addr().map(|a| format!("http://{a}/metrics")),
+        metrics_url: runtime
+            .metrics_addr()
+            .map(|a| format!("http://{a}/metrics")),
     };
     let server = tokio::spawn(server::serve(
         listener,
