@@ -100,6 +100,65 @@ fn render(c: &mut Criterion) {
     group.finish();
 }
 
+/// What keeping metrics adds to one closed candle of the active model, on the engine's thread:
+/// the observer on the updates the candle publishes (the closed candle and the signal), and the
+/// model component counting and timing its prediction (the same calls `engine/models.rs` makes).
+fn added_per_candle(c: &mut Criterion) {
+    use trademon::engine::metrics::{MetricsObserver, stream_labels};
+    use trademon::protocol::{ChartIndicators, SignalInfo, Update};
+    let m = Metrics::new(BuildInfo::this("built-in"));
+    let symbol = Symbol::new("BTCUSDT").expect("a symbol");
+    let mut observer = MetricsObserver::new(
+        m.clone(),
+        stream_labels(&[symbol], &[Interval::M1], true),
+        Arc::new(trademon::store::writer::WriterStats::default()),
+    );
+    let candle = trademon::feed::sim::model_candles(42, symbol, 0, 1)[0];
+    let closed = Update::Candle {
+        symbol,
+        interval: Interval::M1,
+        candle,
+        closed: true,
+        indicators: ChartIndicators::default(),
+    };
+    let signal = Update::Signal(Box::new(SignalInfo {
+        symbol,
+        interval: Interval::M1,
+        open_time_ms: 0,
+        made_ms: 0,
+        model_version: "demo@1.0.0".into(),
+        probabilities: [0.2, 0.5, 0.3],
+        confidence: 0.5,
+        votes: [1, 3, 1],
+        signal: trademon::domain::Signal::Hold,
+        drivers: Vec::new(),
+        fallback: false,
+    }));
+    let mut group = c.benchmark_group("metrics");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("added_per_closed_candle", |b| {
+        b.iter(|| {
+            let started = std::time::Instant::now();
+            m.model
+                .inference_duration
+                .get_or_create(&RoleLabels { role: "active" })
+                .observe(started.elapsed().as_secs_f64());
+            m.model
+                .predictions
+                .get_or_create(&PredictionLabels {
+                    role: "active",
+                    symbol: symbol.to_string(),
+                })
+                .inc();
+            observer.observe(black_box(&closed));
+            observer.observe(black_box(&signal));
+        })
+    });
+    group.finish();
+}
+
 /// The engine with the demo model on a fresh file, metrics kept or not, fed the simulator's
 /// candles after the demo's training range.
 fn engine_per_candle(c: &mut Criterion) {
@@ -183,25 +242,44 @@ fn engine_per_candle(c: &mut Criterion) {
         }
         engines.push((kept, engine, all, next, writer, dir));
     }
-    // Side by side, twice each, alternating, so a drift of the machine hits both.
+    // Side by side: each timed candle of one engine follows an untimed candle of the other, so
+    // both run in the same conditions (the same writer load, caches shared the same way); twice
+    // each, alternating, so a drift of the machine hits both.
+    let feed = |engine: &mut Engine, all: &[trademon::domain::Candle], next: &mut usize| {
+        assert!(*next < all.len(), "the bench ran out of candles");
+        let candle = all[*next];
+        *next += 1;
+        engine.on_market(MarketEvent::Kline {
+            symbol,
+            interval: Interval::M1,
+            candle,
+            closed: true,
+        });
+    };
+    let (first, second) = engines.split_at_mut(1);
+    let (off, on) = (&mut first[0], &mut second[0]);
     for round in 0..2 {
-        for (kept, engine, all, next, _, _) in &mut engines {
+        for timed_on in [false, true] {
             let name = format!(
                 "closed_candle_metrics_{}_{}",
-                if *kept { "on" } else { "off" },
+                if timed_on { "on" } else { "off" },
                 round
             );
             group.bench_function(name, |b| {
-                b.iter(|| {
-                    assert!(*next < all.len(), "the bench ran out of candles");
-                    let candle = all[*next];
-                    *next += 1;
-                    engine.on_market(MarketEvent::Kline {
-                        symbol,
-                        interval: Interval::M1,
-                        candle,
-                        closed: true,
-                    });
+                b.iter_custom(|iters| {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (timed, other) = if timed_on {
+                            (&mut *on, &mut *off)
+                        } else {
+                            (&mut *off, &mut *on)
+                        };
+                        feed(&mut other.1, &other.2, &mut other.3);
+                        let started = std::time::Instant::now();
+                        feed(&mut timed.1, &timed.2, &mut timed.3);
+                        spent += started.elapsed();
+                    }
+                    spent
                 })
             });
         }
@@ -217,6 +295,7 @@ fn engine_per_candle(c: &mut Criterion) {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     render(&mut c);
+    added_per_candle(&mut c);
     engine_per_candle(&mut c);
     c.final_summary();
 }
