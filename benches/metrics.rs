@@ -4,6 +4,9 @@
 //! (the demo model on a real SQLite file, one symbol, 1m candles). Run:
 //! `cargo bench --bench metrics`.
 
+#[path = "support/engine.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -162,7 +165,7 @@ fn added_per_candle(c: &mut Criterion) {
 /// The engine with the demo model on a fresh file, metrics kept or not, fed the simulator's
 /// candles after the demo's training range.
 fn engine_per_candle(c: &mut Criterion) {
-    use trademon::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+    use trademon::engine::Engine;
     use trademon::feed::MarketEvent;
     use trademon::store::Store;
     use trademon::store::writer::{Writer, WriterOptions};
@@ -191,44 +194,11 @@ fn engine_per_candle(c: &mut Criterion) {
                 .stats()
                 .observe_commits(move |took| m.store.write_duration.observe(took.as_secs_f64()));
         }
-        let config = trademon::config::Config::default();
-        let options = EngineOptions {
-            source: trademon::protocol::SourceInfo::simulated(42, 1.0),
-            symbols: vec![symbol],
-            intervals: vec![Interval::M1],
-            trades: false,
-            streams: Vec::new(),
-            clock: Arc::new(trademon::domain::WallClock),
-            keep_candles: 1_000,
-            stale_after: Duration::from_secs(10),
-            health_every: Duration::from_secs(1),
-            price_every: Duration::from_millis(100),
-            model: trademon::config::ModelConfig {
-                max_challengers: 0,
-                ..config.model.clone()
-            },
-            backtest: config.backtest,
-            retrain: Default::default(),
-            paper: Default::default(),
-            filters: Vec::new(),
-            monitor: trademon::config::MonitorConfig {
-                enabled: false,
-                ..config.monitor
-            },
-            alerts: Default::default(),
-            metrics,
-        };
-        let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
-        let (control, _) = tokio::sync::mpsc::channel(4);
-        let mut engine = Engine::new(
-            options,
-            state,
-            writer.sender(),
-            writer.stats(),
-            Some(db.clone()),
-            Publisher::none(),
-            control,
-        );
+        let mut options = support::options(symbol, false);
+        options.model.max_challengers = 0;
+        options.monitor.enabled = false;
+        options.metrics = metrics;
+        let mut engine = support::engine(options, &writer, &db);
         let mut next = 0;
         // Warm: the model's window full.
         for candle in &all[..1_000] {

@@ -5,6 +5,9 @@
 //! candles. And the engine's cost per closed candle with the monitor on and off, side by side
 //! (the demo model on a real SQLite file, one symbol). Run: `cargo bench --bench monitor`.
 
+#[path = "support/engine.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,7 +109,7 @@ fn main() {
 /// The engine with the demo model on a fresh file, the monitor on or off, fed the simulator's
 /// candles after the demo's training range (its range stored, so the monitor has a reference).
 fn engine_per_candle(c: &mut Criterion) {
-    use trademon::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+    use trademon::engine::Engine;
     use trademon::feed::MarketEvent;
     use trademon::store::Store;
     use trademon::store::writer::{Writer, WriterOptions};
@@ -134,41 +137,9 @@ fn engine_per_candle(c: &mut Criterion) {
             })
             .expect("stored");
         let writer = Writer::spawn(Store::open(&db).expect("a store"), WriterOptions::default());
-        let config = trademon::config::Config::default();
-        let options = EngineOptions {
-            source: trademon::protocol::SourceInfo::simulated(42, 1.0),
-            symbols: vec![symbol],
-            intervals: vec![trademon::domain::Interval::M1],
-            trades: false,
-            streams: Vec::new(),
-            clock: Arc::new(trademon::domain::WallClock),
-            keep_candles: 1_000,
-            stale_after: Duration::from_secs(10),
-            health_every: Duration::from_secs(1),
-            price_every: Duration::from_millis(100),
-            model: config.model.clone(),
-            backtest: config.backtest,
-            retrain: Default::default(),
-            paper: Default::default(),
-            filters: Vec::new(),
-            monitor: trademon::config::MonitorConfig {
-                enabled,
-                ..config.monitor
-            },
-            alerts: Default::default(),
-            metrics: None,
-        };
-        let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
-        let (control, _) = tokio::sync::mpsc::channel(4);
-        let mut engine = Engine::new(
-            options,
-            state,
-            writer.sender(),
-            writer.stats(),
-            Some(db.clone()),
-            Publisher::none(),
-            control,
-        );
+        let mut options = support::options(symbol, false);
+        options.monitor.enabled = enabled;
+        let mut engine = support::engine(options, &writer, &db);
         let mut next = trained;
         let feed = |engine: &mut Engine, next: &mut usize| {
             assert!(*next < all.len(), "the bench ran out of candles");

@@ -2,16 +2,17 @@
 //! orders, and the recorded trades of ../shared/data replayed through the engine with paper
 //! trading on (prints per second).
 
+#[path = "support/engine.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use trademon::broker::{Book, BookEvent, FillCosts, OrderKind, OrderRequest, Origin, Side, Size};
 use trademon::config::{PaperConfig, PaperMode};
-use trademon::domain::{Interval, Symbol, SymbolFilters, Trade};
-use trademon::engine::{Engine, EngineOptions, Publisher, initial_snapshot};
+use trademon::domain::{Symbol, SymbolFilters, Trade};
 use trademon::feed::MarketEvent;
 use trademon::store::Store;
 use trademon::store::writer::{Writer, WriterOptions};
@@ -118,48 +119,16 @@ fn replay(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("paper.db");
     let writer = Writer::spawn(Store::open(&db).expect("a store"), WriterOptions::default());
-    let config = trademon::config::Config::default();
-    let paper = PaperConfig {
+    let mut options = support::options(symbol, true);
+    options.paper = PaperConfig {
         enabled: true,
         mode: PaperMode::Tick,
         cash: 100.0,
         quote_asset: "ETH".into(),
         ..PaperConfig::default()
     };
-    let options = EngineOptions {
-        source: trademon::protocol::SourceInfo::simulated(42, 1.0),
-        symbols: vec![symbol],
-        intervals: vec![Interval::M1],
-        trades: true,
-        streams: Vec::new(),
-        clock: Arc::new(trademon::domain::WallClock),
-        keep_candles: 1_000,
-        stale_after: Duration::from_secs(10),
-        health_every: Duration::from_secs(1),
-        price_every: Duration::from_millis(100),
-        model: config.model.clone(),
-        backtest: config.backtest,
-        retrain: Default::default(),
-        paper,
-        filters: Vec::new(),
-        alerts: Default::default(),
-        metrics: None,
-        monitor: trademon::config::MonitorConfig {
-            enabled: false,
-            ..config.monitor
-        },
-    };
-    let state = initial_snapshot(&options, |_, _| Vec::new(), Vec::new(), 0);
-    let (control, _) = tokio::sync::mpsc::channel(4);
-    let mut engine = Engine::new(
-        options,
-        state,
-        writer.sender(),
-        writer.stats(),
-        Some(db.clone()),
-        Publisher::none(),
-        control,
-    );
+    options.monitor.enabled = false;
+    let mut engine = support::engine(options, &writer, &db);
     // Resting orders the replay walks past (far from XRPETH's 0.0014), so each print is checked
     // against them.
     let first = trades[0].price;
