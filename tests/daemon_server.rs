@@ -267,6 +267,21 @@ async fn a_stalled_client_gets_a_fresh_snapshot_not_a_backlog_and_never_slows_th
         "got {received} of {sent}: a backlog, not a snapshot"
     );
     assert_eq!(replica.unwrap(), *daemon.state.lock().unwrap());
+    // The metrics count the two views and the frames the stalled one missed.
+    let text = daemon.metrics.render();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("trademon_daemon_clients"), 2.0);
+    let dropped = value("trademon_daemon_frames_dropped_total");
+    assert!(
+        dropped >= 1.0 && dropped <= (sent - received) as f64,
+        "{dropped} dropped"
+    );
 }
 
 async fn garbage_then_good_client(daemon: &FakeDaemon, garbage: Vec<u8>, after_hello: bool) {

@@ -13,6 +13,8 @@ use trademon::protocol::{Command, Snapshot, Update};
 
 pub struct FakeDaemon {
     pub socket: PathBuf,
+    /// The metrics its hub keeps (attached clients, frames dropped).
+    pub metrics: Arc<trademon::metrics::Metrics>,
     /// What the engine publishes (also applied to `state`).
     updates: mpsc::Sender<Update>,
     pub state: Arc<Mutex<Snapshot>>,
@@ -59,11 +61,12 @@ impl FakeDaemon {
                 }
             }
         });
+        let metrics = trademon::metrics::Metrics::new(trademon::metrics::BuildInfo::this("fake"));
         let options = HubOptions {
             socket: socket.clone(),
             db_path: dir.path().join("absent.db"),
             started_at_ms: 0,
-            metrics: None,
+            metrics: Some(metrics.clone()),
             metrics_url: None,
         };
         tokio::spawn(server::serve(
@@ -75,6 +78,7 @@ impl FakeDaemon {
         ));
         FakeDaemon {
             socket,
+            metrics,
             updates: updates_tx,
             state,
             commands: seen_rx,
