@@ -230,3 +230,113 @@ fn counters_follow_the_health_reports_totals_and_never_go_back() {
     o.observe(&Update::Health(down));
     assert_eq!(sample(&metrics.render(), "trademon_feed_up"), Some(0.0));
 }
+
+fn watched(symbol: &str, psi: &[f64], dataset_drift: bool) -> crate::protocol::SymbolMonitor {
+    use crate::protocol::{Estimate, FeatureDrift, Scorecard, SymbolMonitor, WindowScores};
+    let window = |last: Option<u32>, n: u64, accuracy: f64, log_loss: f64| WindowScores {
+        last,
+        n,
+        accuracy: Estimate {
+            value: accuracy,
+            ..Estimate::default()
+        },
+        log_loss: Estimate {
+            value: log_loss,
+            ..Estimate::default()
+        },
+        ..WindowScores::default()
+    };
+    SymbolMonitor {
+        symbol: Symbol::new(symbol).unwrap(),
+        interval: Interval::M1,
+        model_id: 1,
+        model_version: "demo@1.0.0".into(),
+        status: crate::protocol::DriftStatus::Stable,
+        reference: None,
+        no_reference: None,
+        window: 500,
+        window_filled: 500,
+        scorecard: Scorecard {
+            windows: vec![
+                window(Some(100), 100, 0.41, 1.07),
+                window(Some(500), 500, 0.44, 1.05),
+                window(None, 0, 0.0, 0.0),
+            ],
+            ..Scorecard::default()
+        },
+        features: psi
+            .iter()
+            .map(|&psi| FeatureDrift {
+                psi,
+                ..FeatureDrift::default()
+            })
+            .collect(),
+        drifted_share: 0.0,
+        dataset_drift,
+        predictions: None,
+        detectors: Vec::new(),
+        as_of_ms: None,
+    }
+}
+
+#[test]
+fn the_monitors_figures_per_symbol_and_window_and_a_model_switch_clears_them() {
+    let metrics = Metrics::new(BuildInfo::this("built-in"));
+    let stats = Arc::new(crate::store::writer::WriterStats::default());
+    let mut o = MetricsObserver::new(metrics.clone(), Vec::new(), stats);
+    o.observe(&Update::MonitorSymbol(Box::new(watched(
+        "BTCUSDT",
+        &[0.02, 0.31, 0.07],
+        true,
+    ))));
+    o.observe(&Update::MonitorSymbol(Box::new(watched(
+        "ETHUSDT",
+        &[],
+        false,
+    ))));
+    let text = metrics.render();
+    let s = |series: &str| sample(&text, series);
+    assert_eq!(
+        s("trademon_model_accuracy_ratio{symbol=\"BTCUSDT\",window=\"100\"}"),
+        Some(0.41)
+    );
+    assert_eq!(
+        s("trademon_model_log_loss{symbol=\"BTCUSDT\",window=\"500\"}"),
+        Some(1.05)
+    );
+    // No outcome in the whole-life window yet: nothing is made up for it.
+    assert_eq!(
+        s("trademon_model_accuracy_ratio{symbol=\"BTCUSDT\",window=\"all\"}"),
+        None
+    );
+    assert_eq!(
+        s("trademon_model_feature_drift_max_psi{symbol=\"BTCUSDT\"}"),
+        Some(0.31)
+    );
+    // No feature figures: no largest PSI.
+    assert_eq!(
+        s("trademon_model_feature_drift_max_psi{symbol=\"ETHUSDT\"}"),
+        None
+    );
+    assert_eq!(
+        s("trademon_model_dataset_drift{symbol=\"BTCUSDT\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        s("trademon_model_dataset_drift{symbol=\"ETHUSDT\"}"),
+        Some(0.0)
+    );
+    // A model switch starts the monitor over: the old model's figures go.
+    o.observe(&Update::Monitor(Box::new(crate::protocol::MonitorView {
+        symbols: vec![watched("ETHUSDT", &[0.01], false)],
+    })));
+    let text = metrics.render();
+    assert!(!text.contains("symbol=\"BTCUSDT\""), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "trademon_model_feature_drift_max_psi{symbol=\"ETHUSDT\"}"
+        ),
+        Some(0.01)
+    );
+}
