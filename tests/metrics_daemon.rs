@@ -269,15 +269,18 @@ async fn status_json_and_metrics_agree_on_the_counters_they_share() {
 }
 
 /// Prometheus's `query` API: the first result's value, if any.
-fn prometheus_query(addr: &str, query: &str) -> Option<f64> {
-    let q: String = query
-        .bytes()
+/// `text` as a URL query value (everything but letters, digits and `_` escaped).
+fn url_encode(text: &str) -> String {
+    text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
-        .collect();
-    let (status, body) = get(addr, &format!("/api/v1/query?query={q}"))?;
+        .collect()
+}
+
+fn prometheus_query(addr: &str, query: &str) -> Option<f64> {
+    let (status, body) = get(addr, &format!("/api/v1/query?query={}", url_encode(query)))?;
     if !status.contains("200") {
         return None;
     }
@@ -315,7 +318,10 @@ async fn a_real_prometheus_scrapes_a_real_daemon() {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: trademon\n    static_configs:\n      - targets: ['{exporter}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {rules}\nscrape_configs:\n  - job_name: trademon\n    static_configs:\n      - targets: ['{exporter}']\n",
+            rules = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("deploy/prometheus/rules/trademon.rules.yml")
+                .display()
         ),
     )
     .unwrap();
@@ -342,6 +348,59 @@ async fn a_real_prometheus_scrapes_a_real_daemon() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // The shipped alert rules, evaluated on the real daemon's series: every one healthy.
+    let mut rules_health = Vec::new();
+    let rules_started = Instant::now();
+    while rules_started.elapsed() < Duration::from_secs(20) {
+        rules_health = get(&web, "/api/v1/rules")
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .map(|v| {
+                v["data"]["groups"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+                    .map(|r| {
+                        (
+                            r["name"].as_str().unwrap_or("").to_string(),
+                            r["health"].as_str().unwrap_or("").to_string(),
+                            r["lastError"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if rules_health.len() >= 8 && rules_health.iter().all(|(_, h, _)| h == "ok") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The dashboard's queries, with its variables filled as Grafana would, on the same server.
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/dashboards/trademon.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut refused = Vec::new();
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let Some(expr) = target["expr"].as_str() else {
+                continue;
+            };
+            queries += 1;
+            let expr = expr
+                .replace("$__rate_interval", "1m")
+                .replace("$__interval", "15s")
+                .replace("$instance", ".*");
+            match get(&web, &format!("/api/v1/query?query={}", url_encode(&expr))) {
+                Some((status, body)) if status.contains("200") && body.contains("\"success\"") => {}
+                other => refused.push(format!("{expr}: {other:?}")),
+            }
+        }
+    }
     let _ = prometheus.kill();
     let _ = prometheus.wait();
     let said = std::fs::read_to_string(&log).unwrap_or_default();
@@ -349,6 +408,16 @@ async fn a_real_prometheus_scrapes_a_real_daemon() {
     assert!(
         messages.is_some_and(|m| m > 0.0),
         "no feed messages through Prometheus ({messages:?}):\n{said}"
+    );
+    assert!(
+        rules_health.len() >= 8 && rules_health.iter().all(|(_, h, _)| h == "ok"),
+        "rules not all healthy: {rules_health:?}"
+    );
+    assert!(queries >= 30, "{queries} dashboard queries");
+    assert!(
+        refused.is_empty(),
+        "queries Prometheus refused:\n{}",
+        refused.join("\n")
     );
     drop(daemon);
 }
