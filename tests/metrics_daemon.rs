@@ -438,19 +438,22 @@ fn remote_addresses_ports_in_use_and_garbage_are_refused_with_one_error_line() {
     let home = tempfile::tempdir().unwrap();
     let db = home.path().join("r.db");
     let db = db.to_str().unwrap();
-    let e = one_error_line(
-        home.path(),
-        &[
-            "--db",
-            db,
-            "run",
-            "--headless",
-            "--for",
-            "5s",
-            "--metrics",
-            "0.0.0.0:9464",
-        ],
-    );
+    let headless = |listen: &str| {
+        one_error_line(
+            home.path(),
+            &[
+                "--db",
+                db,
+                "run",
+                "--headless",
+                "--for",
+                "5s",
+                "--metrics",
+                listen,
+            ],
+        )
+    };
+    let e = headless("0.0.0.0:9464");
     assert!(
         e.contains("0.0.0.0:9464 is not a loopback address") && e.contains("allow_remote"),
         "{e}"
@@ -475,19 +478,7 @@ fn remote_addresses_ports_in_use_and_garbage_are_refused_with_one_error_line() {
         "{e}"
     );
     for garbage in ["9464", "127.0.0.1:70000", "::"] {
-        let e = one_error_line(
-            home.path(),
-            &[
-                "--db",
-                db,
-                "run",
-                "--headless",
-                "--for",
-                "5s",
-                "--metrics",
-                garbage,
-            ],
-        );
+        let e = headless(garbage);
         assert!(e.contains("expected HOST:PORT"), "{garbage}: {e}");
     }
     // The same from the config file.
