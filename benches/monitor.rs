@@ -106,19 +106,23 @@ fn main() {
     c.final_summary();
 }
 
-/// The engine with the demo model on a fresh file, the monitor on or off, fed the simulator's
-/// candles after the demo's training range (its range stored, so the monitor has a reference).
-fn engine_per_candle(c: &mut Criterion) {
-    use trademon::engine::Engine;
-    use trademon::feed::MarketEvent;
-    use trademon::store::Store;
-    use trademon::store::writer::{Writer, WriterOptions};
-    let symbol = Symbol::new("BTCUSDT").expect("a symbol");
-    let mut group = c.benchmark_group("engine");
-    group
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(6));
-    for enabled in [false, true] {
+/// An engine with the demo model on a fresh file, the monitor on or off, fed the simulator's
+/// candles after the demo's training range (its range stored, so the monitor has a reference),
+/// warmed with 1,000 of them.
+struct Bench {
+    // Dropped in this order: the engine (and its threads) before the store's owner and the file.
+    engine: trademon::engine::Engine,
+    _writer: trademon::store::writer::Writer,
+    symbol: Symbol,
+    candles: Vec<Candle>,
+    next: usize,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn new(symbol: Symbol, monitor: bool) -> Self {
+        use trademon::store::Store;
+        use trademon::store::writer::{Writer, WriterOptions};
         // A file of its own for each, so each engine's monitor sees only its own candles.
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = dir.path().join("simulated.db");
@@ -130,43 +134,75 @@ fn engine_per_candle(c: &mut Criterion) {
         };
         let from = record.data_from_ms.expect("a range");
         let trained = ((record.data_to_ms.expect("a range") - from) / 60_000 + 1) as usize;
-        let all = trademon::feed::sim::model_candles(42, symbol, from, trained + 300_000);
+        let candles = trademon::feed::sim::model_candles(42, symbol, from, trained + 300_000);
         Store::open(&db)
             .and_then(|mut s| {
-                s.import_candles(symbol, trademon::domain::Interval::M1, &all[..trained])
+                s.import_candles(symbol, trademon::domain::Interval::M1, &candles[..trained])
             })
             .expect("stored");
         let writer = Writer::spawn(Store::open(&db).expect("a store"), WriterOptions::default());
         let mut options = support::options(symbol, false);
-        options.monitor.enabled = enabled;
-        let mut engine = support::engine(options, &writer, &db);
-        let mut next = trained;
-        let feed = |engine: &mut Engine, next: &mut usize| {
-            assert!(*next < all.len(), "the bench ran out of candles");
-            let candle = all[*next];
-            *next += 1;
-            engine.on_market(MarketEvent::Kline {
-                symbol,
-                interval: trademon::domain::Interval::M1,
-                candle,
-                closed: true,
-            });
+        options.monitor.enabled = monitor;
+        let engine = support::engine(options, &writer, &db);
+        let mut bench = Self {
+            engine,
+            _writer: writer,
+            symbol,
+            candles,
+            next: trained,
+            _dir: dir,
         };
         // Warm: the model's window, the monitor loaded and its window full.
         for _ in 0..1_000 {
-            feed(&mut engine, &mut next);
-            engine.poll_jobs();
+            bench.feed();
+            bench.engine.poll_jobs();
         }
-        while enabled && engine.snapshot().monitor.symbols.is_empty() {
+        while monitor && bench.engine.snapshot().monitor.symbols.is_empty() {
             std::thread::sleep(Duration::from_millis(20));
-            engine.poll_jobs();
+            bench.engine.poll_jobs();
         }
-        let name = if enabled {
+        bench
+    }
+
+    fn feed(&mut self) {
+        use trademon::feed::MarketEvent;
+        assert!(
+            self.next < self.candles.len(),
+            "the bench ran out of candles"
+        );
+        let candle = self.candles[self.next];
+        self.next += 1;
+        self.engine.on_market(MarketEvent::Kline {
+            symbol: self.symbol,
+            interval: trademon::domain::Interval::M1,
+            candle,
+            closed: true,
+        });
+    }
+}
+
+/// The engine's cost per closed candle, monitor off and on. Each engine is built only when its
+/// bench runs and is dropped, with its threads, before the next one is built, so one never runs
+/// beside the other's leftover work: run each alone (`-- engine/closed_candle_monitor_off`,
+/// `..._on`) in turns and compare medians, as the README does.
+fn engine_per_candle(c: &mut Criterion) {
+    let symbol = Symbol::new("BTCUSDT").expect("a symbol");
+    let mut group = c.benchmark_group("engine");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(6));
+    for monitor in [false, true] {
+        let name = if monitor {
             "closed_candle_monitor_on"
         } else {
             "closed_candle_monitor_off"
         };
-        group.bench_function(name, |b| b.iter(|| feed(&mut engine, &mut next)));
+        let mut bench = None;
+        group.bench_function(name, |b| {
+            let bench = bench.get_or_insert_with(|| Bench::new(symbol, monitor));
+            b.iter(|| bench.feed())
+        });
+        drop(bench);
     }
     group.finish();
 }

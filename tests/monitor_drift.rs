@@ -3,7 +3,9 @@
 //! SQLite file. Its reference is computed from the stored candles of its training range (it was
 //! registered before references existed), then:
 //! - with no shock, over more than 10,000 candles per symbol, no evaluation finds dataset drift
-//!   and each detector fires at most once;
+//!   and each detector fires at most once, except DDM on the symbol the model was not trained
+//!   on: there the model's error rate really moves with the market's regimes, which the test
+//!   measures, and the same errors shuffled keep DDM within one firing;
 //! - a volatility shock on one symbol (the simulator's fault option) makes the volatility
 //!   features drift and the verdict "drifting" within a bounded number of candles, while the
 //!   other symbol stays stable;
@@ -83,6 +85,72 @@ fn fired(report: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The 0/1 error stream the monitor feeds DDM for `symbol` from `after`: the model run over the
+/// stored candles through the signal pipeline (with the same warm-up `drift` takes), each
+/// candle's predicted class against the class its next close realised.
+fn error_stream(db: &Path, record: &ModelRecord, symbol: &str, after: &str) -> Vec<f64> {
+    use trademon::model::labels::class_of;
+    use trademon::model::metrics::predicted_class;
+    use trademon::model::pipeline::SignalPipeline;
+    use trademon::monitor::spec::ModelSpec;
+    let spec = ModelSpec::of(record).unwrap();
+    // One candle ahead: each candle's outcome is its next close.
+    assert_eq!(spec.horizon, 1);
+    let registry = Registry::open(db).unwrap();
+    let store = Store::open_reader(db).unwrap();
+    let from: i64 = after.parse().unwrap();
+    let period = store
+        .candles_between(sym(symbol), Interval::M1, from, i64::MAX)
+        .unwrap();
+    let mut candles = store
+        .recent_candles_before(
+            sym(symbol),
+            Interval::M1,
+            from,
+            trademon::monitor::persist::WARM_UP,
+        )
+        .unwrap();
+    let warm = candles.len();
+    candles.extend(period);
+    let blob = registry.load_blob(record.id).map_err(|e| e.to_string());
+    let (mut pipeline, fallback) =
+        SignalPipeline::load(record, blob, Some(Interval::M1), Default::default()).unwrap();
+    assert!(fallback.is_none());
+    let verdicts = pipeline
+        .batch_verdicts(&candles, warm, &mut |_, _| true)
+        .unwrap();
+    candles[warm..]
+        .windows(2)
+        .zip(&verdicts[warm..])
+        .map(|(pair, verdict)| {
+            let verdict = verdict.as_ref().unwrap();
+            let class = class_of((pair[1].close / pair[0].close).ln(), spec.theta);
+            f64::from(u8::from(predicted_class(&verdict.probabilities) != class))
+        })
+        .collect()
+}
+
+/// How many drifts River's DDM (the monitor's, with River's defaults) reports on `errors`.
+fn ddm_drifts(errors: impl Iterator<Item = f64>) -> u64 {
+    use trademon::monitor::detectors::{Ddm, Detector, DetectorState};
+    let mut ddm = Ddm::default();
+    errors
+        .filter(|&e| ddm.update(e) == DetectorState::Drift)
+        .count() as u64
+}
+
+/// A Fisher–Yates shuffle driven by a xorshift generator (`seed` is its state).
+fn shuffle(xs: &[f64], seed: &mut u64) -> Vec<f64> {
+    let mut out = xs.to_vec();
+    for i in (1..out.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        out.swap(i, (*seed % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
 #[test]
 fn with_no_shock_ten_thousand_candles_stay_stable() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,14 +173,53 @@ fn with_no_shock_ten_thousand_candles_stay_stable() {
             report["dataset_drift_evaluations"], 0,
             "{symbol}: {report:#}"
         );
-        // On the symbol it was trained on, each detector fires at most once. On another symbol
-        // River's DDM, per candle, fires more (its errors are not independent, and it fixes its
-        // minimum early): the README reports that rate. Page–Hinkley and ADWIN, on block means,
-        // stay within one on both.
+        // Page–Hinkley and ADWIN (on block means) fire at most once on every symbol. So does
+        // DDM on the symbol the model was trained on; on another symbol it may fire more, and
+        // then only because the model's error rate there truly moves (below).
         for (name, n) in fired(&report) {
-            if symbol == "BTCUSDT" || name != "ddm" {
+            if name != "ddm" {
                 assert!(n <= 1, "{symbol}: {name} fired {n} times");
             }
+        }
+        let ddm_fired = fired(&report)
+            .into_iter()
+            .find(|(name, _)| name == "ddm")
+            .map(|(_, n)| n)
+            .unwrap();
+        let errors = error_stream(&db, &record, symbol, &after);
+        assert!(errors.len() >= 10_000);
+        // The command's DDM saw exactly this stream, one 0/1 error per candle: River's DDM fed
+        // it here fires at the same count.
+        assert_eq!(ddm_drifts(errors.iter().copied()), ddm_fired, "{symbol}");
+        // The same errors in a random order (the same error rate, nothing changing): DDM stays
+        // within one firing. Its firings come from the order of the errors, not their rate.
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..10 {
+            let shuffled = shuffle(&errors, &mut seed);
+            let n = ddm_drifts(shuffled.into_iter());
+            assert!(n <= 1, "{symbol}: DDM fired {n} times on shuffled errors");
+        }
+        // The error rate over each 1,000 candles.
+        let rates: Vec<f64> = errors
+            .chunks_exact(1_000)
+            .map(|c| c.iter().sum::<f64>() / 1_000.0)
+            .collect();
+        let swing = rates.iter().copied().fold(f64::MIN, f64::max)
+            - rates.iter().copied().fold(f64::MAX, f64::min);
+        eprintln!(
+            "{symbol}: DDM fired {ddm_fired} times over {} candles (River's DDM, per candle); \
+             error rate per 1,000 candles {rates:.2?} (swing {swing:.2}); shuffled: at most 1",
+            errors.len()
+        );
+        if symbol == "BTCUSDT" {
+            assert!(ddm_fired <= 1, "{symbol}: ddm fired {ddm_fired} times");
+        } else if ddm_fired > 1 {
+            // More than one firing is allowed only where the error rate really swings: by at
+            // least 0.15 between 1,000-candle stretches (about ten binomial standard errors).
+            assert!(
+                swing >= 0.15,
+                "{symbol}: DDM fired {ddm_fired} times but the error rate moved only {swing:.2}"
+            );
         }
         assert!(report["reference"]["rows"].as_u64().unwrap() > 10_000);
     }

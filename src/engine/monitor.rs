@@ -102,6 +102,7 @@ impl MonitorComponent {
             let spawned = std::thread::Builder::new()
                 .name("monitor".into())
                 .spawn(move || {
+                    lower_priority();
                     let mut worker = Worker {
                         db,
                         owner,
@@ -162,6 +163,25 @@ impl MonitorComponent {
                 self.to_thread = None;
             }
         }
+    }
+}
+
+/// The nice value the monitor's thread runs at (0 is the default, 19 the lowest priority).
+pub(super) const NICE: i32 = 19;
+
+/// Lowers the calling thread's scheduling priority to [`NICE`], unless it is already as low.
+/// The monitor's statistics are background work: when the cores are busy (a replay, a backfill,
+/// a retrain), the engine's loop, which turns a candle into a signal, gets the CPU first, and the
+/// monitor catches up after (or drops inputs past its queue, and says so). On Linux
+/// `setpriority` with a thread id changes that thread only.
+fn lower_priority() {
+    use rustix::process::{getpriority_process, setpriority_process};
+    let me = Some(rustix::thread::gettid());
+    let now = getpriority_process(me).unwrap_or(0);
+    if now < NICE
+        && let Err(e) = setpriority_process(me, NICE)
+    {
+        tracing::debug!("monitor: cannot lower its thread's priority: {e}");
     }
 }
 

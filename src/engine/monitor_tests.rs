@@ -145,3 +145,52 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
     drop(second);
     writer.finish().unwrap();
 }
+
+/// The nice value of each of this process's threads named `name`, from `/proc/self/task`.
+fn nice_of_threads(name: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name start at the third, the state; nice is the 19th.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if let Some(nice) = rest.split_whitespace().nth(16) {
+            out.push(nice.parse().unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_monitors_thread_runs_below_the_engines_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simulated.db");
+    let symbol = Symbol::new("BTCUSDT").unwrap();
+    let writer = Writer::spawn(Store::open(&db).unwrap(), Default::default());
+    let engine = engine(&db, &writer, symbol);
+    // The engine runs on this thread, at the process's priority.
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let (_, rest) = stat.rsplit_once(')').unwrap();
+    let engines: i32 = rest.split_whitespace().nth(16).unwrap().parse().unwrap();
+    let floor = super::NICE.max(engines);
+    // The monitor's thread lowers its own priority as it starts: wait until every thread named
+    // "monitor" (other tests' too) has.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let nices = nice_of_threads("monitor");
+        if !nices.is_empty() && nices.iter().all(|&n| n >= floor) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "monitor threads at nice {nices:?}, the engine's at {engines}: want {floor} or more"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(engine);
+}
