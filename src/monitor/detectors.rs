@@ -506,42 +506,67 @@ impl Detector for Ddm {
 // ---------------------------------------------------------------------------------------
 // Tracking
 
-/// A detector with what the monitor shows: its last state, when it last fired, and how
-/// many drifts it reported.
+/// A detector with what the monitor shows: its state, when it last fired, and how many drifts
+/// it reported. River's detectors say "drift" only at the step they fire (then start over); a
+/// tracked detector can hold that state for `hold` inputs after, so a firing is seen.
 #[derive(Clone, Debug)]
 pub struct Tracked<D> {
     detector: D,
-    state: DetectorState,
+    /// The detector's own state at the last step.
+    now: DetectorState,
     fired_at: Option<i64>,
     drifts: u64,
+    hold: usize,
+    /// Inputs since the last drift.
+    since_drift: Option<usize>,
 }
 
 impl<D: Detector> Tracked<D> {
+    /// `detector`, its state as it says (no hold).
     pub fn new(detector: D) -> Self {
+        Self::holding(detector, 0)
+    }
+
+    /// `detector`, its drift state held for `hold` inputs after each firing.
+    pub fn holding(detector: D, hold: usize) -> Self {
         Self {
             detector,
-            state: DetectorState::Ok,
+            now: DetectorState::Ok,
             fired_at: None,
             drifts: 0,
+            hold,
+            since_drift: None,
         }
     }
 
-    /// Feeds `x` observed at `time_ms`; a drift records `time_ms` as the firing time.
+    /// Feeds `x` observed at `time_ms`, which becomes the firing time when the detector goes
+    /// to warning or drift; returns the detector's own state.
     pub fn update_at(&mut self, x: f64, time_ms: i64) -> DetectorState {
-        self.state = self.detector.update(x);
-        if self.state == DetectorState::Drift {
+        let state = self.detector.update(x);
+        if state != DetectorState::Ok && state != self.now {
             self.fired_at = Some(time_ms);
-            self.drifts += 1;
         }
-        self.state
+        if let Some(n) = &mut self.since_drift {
+            *n += 1;
+        }
+        if state == DetectorState::Drift {
+            self.drifts += 1;
+            self.since_drift = Some(0);
+        }
+        self.now = state;
+        state
     }
 
-    /// State after the last update (`Ok` before any).
+    /// Drift for `hold` inputs after a firing, else the detector's own state after the last
+    /// update (`Ok` before any).
     pub fn state(&self) -> DetectorState {
-        self.state
+        match self.since_drift {
+            Some(n) if n < self.hold => DetectorState::Drift,
+            _ => self.now,
+        }
     }
 
-    /// Time (ms) of the last drift, if any.
+    /// Time (ms) of the last step the detector went to warning or drift, if any.
     pub fn fired_at(&self) -> Option<i64> {
         self.fired_at
     }
@@ -562,9 +587,25 @@ impl<D: Detector> Tracked<D> {
     /// Resets the detector and the tracking.
     pub fn reset(&mut self) {
         self.detector.reset();
-        self.state = DetectorState::Ok;
+        self.now = DetectorState::Ok;
         self.fired_at = None;
         self.drifts = 0;
+        self.since_drift = None;
+    }
+}
+
+/// A boxed detector is a detector (the monitor keeps detectors of different kinds side by side).
+impl<D: Detector + ?Sized> Detector for Box<D> {
+    fn update(&mut self, x: f64) -> DetectorState {
+        (**self).update(x)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn reset(&mut self) {
+        (**self).reset()
     }
 }
 
@@ -796,6 +837,48 @@ mod tests {
             (t.state(), t.fired_at(), t.drifts()),
             (DetectorState::Ok, None, 0)
         );
+    }
+
+    #[test]
+    fn a_held_drift_lasts_hold_inputs_and_warnings_are_fired_times_too() {
+        // DDM on errors that jump from 10 % to 90 % at 2,000: warnings, then a drift.
+        let xs: Vec<f64> = stream(7, 4000, 2000, 0.0, 0.0)
+            .iter()
+            .enumerate()
+            .map(|(i, u)| f64::from(*u < if i < 2000 { 0.1 } else { 0.9 }))
+            .collect();
+        let mut held = Tracked::holding(Ddm::default(), 5);
+        let mut plain = Tracked::new(Ddm::default());
+        let mut first_warning = None;
+        let mut drift_at = None;
+        for (i, &x) in xs.iter().enumerate() {
+            let at = i as i64;
+            let own = held.update_at(x, at);
+            assert_eq!(own, plain.update_at(x, at));
+            assert_eq!(plain.state(), own);
+            if own == DetectorState::Warning && first_warning.is_none() {
+                first_warning = Some(at);
+                assert_eq!(held.fired_at(), Some(at));
+            }
+            if own == DetectorState::Drift {
+                drift_at = Some(i);
+                assert_eq!(held.fired_at(), Some(at));
+                break;
+            }
+        }
+        let drift_at = drift_at.expect("DDM fires on a jump from 10 % to 90 % errors");
+        assert!(first_warning.is_some());
+        // After the firing: drift for 5 more inputs whatever the detector says, then its own.
+        for k in 1..=6 {
+            let x = xs[drift_at + k];
+            let own = held.update_at(x, 0);
+            assert_eq!(own, plain.update_at(x, 0));
+            let want = if k < 5 { DetectorState::Drift } else { own };
+            assert_eq!(held.state(), want, "input {k} after the firing");
+        }
+        assert_eq!(held.drifts(), plain.drifts());
+        held.reset();
+        assert_eq!(held.state(), DetectorState::Ok);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::detectors::{
-    Adwin, Ddm, Detector, DetectorState, PageHinkley, PageHinkleyParams, PhMode,
+    Adwin, Ddm, Detector, DetectorState, PageHinkley, PageHinkleyParams, PhMode, Tracked,
 };
 use super::reference::{BINS, Reference, log_loss, signal_slot};
 use super::scorecard::{self, Realised, Scorecard, WindowFigures};
@@ -169,54 +169,26 @@ pub struct SymbolReport {
     pub as_of_ms: Option<i64>,
 }
 
-/// A detector with what the view shows of it. River's detectors say "drift" only at the step
-/// they fire (then start over); the view holds that state for `hold` outcomes after, so a
-/// firing is seen.
+/// A performance detector and what it is fed (for the view).
 struct Slot {
-    detector: Box<dyn Detector + Send>,
+    tracked: Tracked<Box<dyn Detector + Send>>,
     input: &'static str,
-    /// The detector's own state at the last step.
-    now: DetectorState,
-    fired_at_ms: Option<i64>,
-    fired: u32,
-    since_drift: Option<usize>,
-    hold: usize,
 }
 
 impl Slot {
     fn new(detector: Box<dyn Detector + Send>, input: &'static str, hold: usize) -> Self {
         Self {
-            detector,
+            tracked: Tracked::holding(detector, hold),
             input,
-            now: DetectorState::Ok,
-            fired_at_ms: None,
-            fired: 0,
-            since_drift: None,
-            hold,
         }
     }
 
     fn update(&mut self, x: f64, time_ms: i64) {
-        let state = self.detector.update(x);
-        if state != DetectorState::Ok && state != self.now {
-            self.fired_at_ms = Some(time_ms);
-        }
-        if let Some(n) = &mut self.since_drift {
-            *n += 1;
-        }
-        if state == DetectorState::Drift {
-            self.fired += 1;
-            self.since_drift = Some(0);
-        }
-        self.now = state;
+        self.tracked.update_at(x, time_ms);
     }
 
-    /// Drift for `hold` outcomes after a firing, else the detector's own state.
     fn state(&self) -> DetectorState {
-        match self.since_drift {
-            Some(n) if n < self.hold => DetectorState::Drift,
-            _ => self.now,
-        }
+        self.tracked.state()
     }
 }
 
@@ -640,11 +612,11 @@ impl Tracker {
                 .detectors
                 .iter()
                 .map(|d| DetectorFigures {
-                    name: d.detector.name(),
+                    name: d.tracked.name(),
                     input: d.input,
                     state: d.state(),
-                    fired_at_ms: d.fired_at_ms,
-                    fired: d.fired,
+                    fired_at_ms: d.tracked.fired_at(),
+                    fired: u32::try_from(d.tracked.drifts()).unwrap_or(u32::MAX),
                 })
                 .collect(),
             as_of_ms: self.newest_ms,
