@@ -283,6 +283,31 @@ fn drift_without_a_reference_80x24() {
     insta::assert_snapshot!(screen);
 }
 
+/// No reference and no prediction mix yet on a tall terminal (the console's first minutes on a
+/// database without the model's training candles): every detector keeps its row.
+#[test]
+fn drift_without_a_reference_160x48() {
+    let mut snapshot = fixture::snapshot_with_models();
+    let mut monitor = monitor();
+    monitor.status = DriftStatus::NoReference;
+    monitor.reference = None;
+    monitor.no_reference = Some("no stored BTCUSDT 1m candles of its training range".to_string());
+    monitor.features.clear();
+    monitor.drifted_share = 0.0;
+    monitor.predictions = None;
+    snapshot.monitor.put(&monitor);
+    let screen = render(160, 48, Some(&snapshot), &drift_view());
+    assert!(screen.contains("no prediction mix yet"), "{screen}");
+    for detector in &monitor.detectors {
+        assert!(
+            screen.contains(&format!("  {}  ", detector.name)),
+            "{} has no row:\n{screen}",
+            detector.name
+        );
+    }
+    insta::assert_snapshot!(screen);
+}
+
 /// A symbol the monitor has no entry for, with a model running and without one.
 #[test]
 fn drift_with_no_entry_80x24() {

@@ -160,8 +160,11 @@ pub fn draw(buf: &mut Buffer, area: Rect, snapshot: &Snapshot, view: &ViewState)
 
 /// Lines the prediction mix and the detectors take.
 fn bottom_height(monitor: &SymbolMonitor, tall: bool) -> u16 {
+    // As drawn: the table's heading and its rows, or the heading and "no prediction mix yet";
+    // the compact form's line (or two).
     let predictions = match (&monitor.predictions, tall) {
-        (None, _) => 1,
+        (None, true) => 2,
+        (None, false) => 1,
         (Some(_), true) => 5,
         (Some(_), false) => 2,
     };
