@@ -146,6 +146,13 @@ fn the_monitor_watches_the_live_model_stores_its_evaluations_and_survives_a_rest
     writer.finish().unwrap();
 }
 
+/// The nice value in a `/proc/<pid>/task/<tid>/stat` line: field 19, counted after the
+/// parenthesised name (which may hold spaces), where field 3 starts.
+fn nice_in(stat: &str) -> Option<i32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19 - 3)?.parse().ok()
+}
+
 /// The nice value of each of this process's threads named `name`, from `/proc/self/task`.
 fn nice_of_threads(name: &str) -> Vec<i32> {
     let mut out = Vec::new();
@@ -155,13 +162,7 @@ fn nice_of_threads(name: &str) -> Vec<i32> {
             continue;
         }
         let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        // Fields after the parenthesised name start at the third, the state; nice is the 19th.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if let Some(nice) = rest.split_whitespace().nth(16) {
-            out.push(nice.parse().unwrap());
-        }
+        out.extend(nice_in(&stat));
     }
     out
 }
@@ -174,9 +175,7 @@ fn the_monitors_thread_runs_below_the_engines_priority() {
     let writer = Writer::spawn(Store::open(&db).unwrap(), Default::default());
     let engine = engine(&db, &writer, symbol);
     // The engine runs on this thread, at the process's priority.
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    let (_, rest) = stat.rsplit_once(')').unwrap();
-    let engines: i32 = rest.split_whitespace().nth(16).unwrap().parse().unwrap();
+    let engines = nice_in(&std::fs::read_to_string("/proc/thread-self/stat").unwrap()).unwrap();
     let floor = super::NICE.max(engines);
     // The monitor's thread lowers its own priority as it starts: wait until every thread named
     // "monitor" (other tests' too) has.
